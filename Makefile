@@ -1,0 +1,93 @@
+# Kestrel: one Makefile for the whole system.
+#
+#   make            build the kernel and the boot image
+#   make run        boot in QEMU (SMP=4 MEM=1G by default; quit: Ctrl-A X)
+#   make test       host unit tests + in-kernel self tests + boot checks
+#   make bench      benchmarks, as "bench NAME VALUE UNIT" lines
+#   make gdb        boot halted with the gdbstub, then attach gdb
+#   make deps       install the Debian packages everything needs
+#
+# Warnings are errors everywhere.  Outputs go to build/.
+
+BUILD   ?= build
+SMP     ?= 4
+MEM     ?= 1G
+ACCEL   ?= auto
+APPEND  ?=
+CC      := gcc
+LD      := ld
+OBJCOPY := objcopy
+
+WARN    := -Wall -Wextra -Werror -Wno-unused-parameter -Wstrict-prototypes -Wmissing-prototypes
+KCFLAGS := -std=c11 $(WARN) -O2 -g -ffreestanding -fno-stack-protector -fno-pic -fno-pie \
+           -mno-red-zone -mcmodel=kernel -mgeneral-regs-only -fno-omit-frame-pointer \
+           -fno-tree-loop-distribute-patterns -fno-strict-aliasing -fno-common \
+           -Ikernel -Iabi -Ilib -MMD -MP
+KASFLAGS := -g -Ikernel -Iabi -MMD -MP
+KLDFLAGS := -nostdlib -z max-page-size=0x1000 -z noexecstack -T kernel/kernel.ld
+
+KSRC := $(sort $(wildcard kernel/core/*.c kernel/arch/x86_64/*.c lib/base/*.c))
+KASM := $(sort $(wildcard kernel/arch/x86_64/*.S))
+KOBJ := $(patsubst %.c,$(BUILD)/%.o,$(KSRC)) $(patsubst %.S,$(BUILD)/%.o,$(KASM))
+
+BOOTIMAGE_FILES := $(shell find bootimage -type f 2>/dev/null)
+
+.PHONY: all kernel run test bench gdb deps clean host-tests
+all: kernel $(BUILD)/bootimage.cpio
+kernel: $(BUILD)/kestrel.bin
+
+$(BUILD)/%.o: %.c Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(KCFLAGS) -c $< -o $@
+
+$(BUILD)/ksyms0.o $(BUILD)/ksyms.o: $(BUILD)/%.o: $(BUILD)/%.c
+	$(CC) $(KCFLAGS) -c $< -o $@
+
+$(BUILD)/%.o: %.S Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(KASFLAGS) -c $< -o $@
+
+# Two-pass link: the symbol table for backtraces is generated from the
+# first pass and linked into the second; it sits after .text, so no code
+# address moves (checked below).
+$(BUILD)/ksyms0.c: tools/mksyms
+	@mkdir -p $(BUILD)
+	tools/mksyms > $@
+$(BUILD)/kestrel.pass1.elf: $(KOBJ) $(BUILD)/ksyms0.o kernel/kernel.ld
+	$(LD) $(KLDFLAGS) -o $@ $(KOBJ) $(BUILD)/ksyms0.o
+$(BUILD)/ksyms.c: $(BUILD)/kestrel.pass1.elf tools/mksyms
+	tools/mksyms $< > $@
+$(BUILD)/kestrel.elf: $(KOBJ) $(BUILD)/ksyms.o kernel/kernel.ld
+	$(LD) $(KLDFLAGS) -o $@ $(KOBJ) $(BUILD)/ksyms.o
+	tools/mksyms $@ | cmp -s - $(BUILD)/ksyms.c || \
+	    { echo "error: kernel text moved between link passes"; rm -f $@; exit 1; }
+$(BUILD)/kestrel.bin: $(BUILD)/kestrel.elf
+	$(OBJCOPY) -O binary $< $@
+
+$(BUILD)/bootimage.cpio: $(BOOTIMAGE_FILES) Makefile
+	@mkdir -p $(BUILD)
+	cd bootimage && find . -mindepth 1 | LC_ALL=C sort | \
+	    cpio --quiet -o -H newc -R 0:0 --reproducible > ../$@.tmp
+	mv $@.tmp $@
+
+deps:
+	tools/setup
+
+run: deps all
+	tools/qemu --smp $(SMP) --mem $(MEM) --accel $(ACCEL) --append "$(APPEND)"
+
+gdb: deps all
+	@echo "In another terminal: gdb $(BUILD)/kestrel.elf -ex 'target remote :1234'"
+	tools/qemu --smp $(SMP) --mem $(MEM) --accel tcg --gdb --append "$(APPEND)"
+
+test: deps all host-tests
+	tools/runtests
+
+bench: deps all
+	tools/bench
+
+clean:
+	rm -rf $(BUILD)
+
+-include tests/host/host.mk
+-include $(KOBJ:.o=.d)

@@ -1,0 +1,216 @@
+/*
+ * paging: kernel page tables (see paging.h).
+ *
+ * paging_init replaces the boot tables with tables that give each part of
+ * the image only the rights it needs (W^X), map RAM once in the direct map
+ * and leave the lower half empty.  Table pages come from the frame
+ * allocator; before the switch they are reached through the boot mapping,
+ * which covers the first 1 GiB, where the allocator's first frames lie.
+ *
+ * Locking: one lock for changes to kernel mappings.  There is no TLB
+ * shootdown yet: kernel mappings are only added (never changed) while
+ * other CPUs run, except the AP trampoline, which only a booting AP uses.
+ */
+#include "arch/x86_64/paging.h"
+
+#include "arch/x86_64/asm.h"
+#include "arch/x86_64/cpu.h"
+#include "base/string.h"
+#include "core/bootinfo.h"
+#include "core/frame.h"
+#include "core/printk.h"
+#include "core/spinlock.h"
+
+extern char __text_start[], __text_end[], __rodata_start[], __rodata_end[];
+extern char __data_start[], __bss_end[], boot_stack_bottom[];
+
+uint64_t pte_nx;
+static uint64_t kernel_pml4_phys;
+static uint64_t *kernel_pml4;
+static spinlock_t lock = SPINLOCK_INIT;
+static uintptr_t device_next = DEVICE_WINDOW;
+static uintptr_t kstack_next = KSTACK_AREA;
+static bool has_1g_pages;
+
+static uint64_t *table_of(uint64_t entry)
+{
+    return phys_to_virt(entry & PTE_ADDR);
+}
+
+static uint64_t new_table(void)
+{
+    uint64_t pa = frame_alloc_zeroed();
+    if (pa == PMM_NONE)
+        panic("paging: out of memory for page tables");
+    return pa;
+}
+
+/* Returns the entry for VA at LEVEL (1 = PT ... 3 = PDPT), creating
+ * intermediate tables. */
+static uint64_t *walk(uint64_t *pml4, uintptr_t va, int level)
+{
+    uint64_t *table = pml4;
+    for (int l = 4; l > level; l--) {
+        unsigned idx = (va >> (12 + 9 * (l - 1))) & 511;
+        if (!(table[idx] & PTE_P))
+            table[idx] = new_table() | PTE_P | PTE_W;
+        else if (table[idx] & PTE_PS)
+            panic("paging: %#lx is inside a large page", va);
+        table = table_of(table[idx]);
+    }
+    return &table[(va >> (12 + 9 * (level - 1))) & 511];
+}
+
+/* Maps [va, va+len) to [pa, ...) with the largest pages alignment allows. */
+static void map_range(uint64_t *pml4, uintptr_t va, uint64_t pa, uint64_t len, uint64_t flags)
+{
+    uint64_t end = va + len;
+    while (va < end) {
+        uint64_t left = end - va;
+        if (has_1g_pages && !(va & ((1UL << 30) - 1)) && !(pa & ((1UL << 30) - 1)) && left >= (1UL << 30)) {
+            *walk(pml4, va, 3) = pa | flags | PTE_PS;
+            va += 1UL << 30, pa += 1UL << 30;
+        } else if (!(va & ((1UL << 21) - 1)) && !(pa & ((1UL << 21) - 1)) && left >= (1UL << 21)) {
+            *walk(pml4, va, 2) = pa | flags | PTE_PS;
+            va += 1UL << 21, pa += 1UL << 21;
+        } else {
+            *walk(pml4, va, 1) = pa | flags;
+            va += PAGE_SIZE, pa += PAGE_SIZE;
+        }
+    }
+}
+
+static void map_image_part(char *start, char *end, uint64_t flags)
+{
+    uintptr_t va = (uintptr_t)start;
+    map_range(kernel_pml4, va, va - KERNEL_VMA, (uintptr_t)end - va, flags | PTE_P | PTE_G);
+}
+
+static void map_direct(uint64_t base, uint64_t len)
+{
+    uint64_t lo = base & ~(PAGE_SIZE - 1);
+    uint64_t hi = (base + len + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+    /* Round to 2 MiB where that stays inside RAM is not worth the risk:
+     * map exactly the pages listed. */
+    map_range(kernel_pml4, DIRECT_MAP + lo, lo, hi - lo, PTE_P | PTE_W | PTE_G | pte_nx);
+}
+
+void paging_init(void)
+{
+    uint32_t r[4];
+    cpuid(0x80000001, 0, r);
+    pte_nx = (r[3] >> 20 & 1) ? PTE_NX : 0;
+    has_1g_pages = r[3] >> 26 & 1;
+
+    kernel_pml4_phys = new_table();
+    kernel_pml4 = phys_to_virt(kernel_pml4_phys);
+    /* Pre-create every kernel-half PDPT so that address spaces made later
+     * can share them and see kernel mappings added after they were made. */
+    for (unsigned i = 256; i < 512; i++)
+        kernel_pml4[i] = new_table() | PTE_P | PTE_W;
+
+    map_image_part(__text_start, __text_end, 0);
+    map_image_part(__rodata_start, __rodata_end, pte_nx);
+    map_image_part(__data_start, __bss_end, PTE_W | pte_nx);
+    /* Guard page below the boot stack: an overflow faults (#DF on IST). */
+    *walk(kernel_pml4, (uintptr_t)boot_stack_bottom, 1) = 0;
+
+    map_direct(0, 1UL << 20);
+    for (unsigned i = 0; i < bootinfo.nregions; i++) {
+        const struct boot_region *reg = &bootinfo.regions[i];
+        if (reg->type == REGION_RAM || reg->type == REGION_ACPI || reg->type == REGION_NVS)
+            map_direct(reg->base, reg->len);
+    }
+
+    write_cr4(read_cr4() | CR4_PGE);
+    write_cr3(kernel_pml4_phys);
+    phys_offset = DIRECT_MAP;
+    kernel_pml4 = phys_to_virt(kernel_pml4_phys);
+    frame_use_direct_map();
+}
+
+uint64_t paging_kernel_cr3(void)
+{
+    return kernel_pml4_phys;
+}
+
+void paging_map_page(uintptr_t va, uint64_t pa, uint64_t flags)
+{
+    bool was = spin_lock_irqsave(&lock);
+    *walk(kernel_pml4, va, 1) = (pa & PTE_ADDR) | flags | PTE_P;
+    invlpg(va);
+    spin_unlock_irqrestore(&lock, was);
+}
+
+void paging_unmap_page(uintptr_t va)
+{
+    bool was = spin_lock_irqsave(&lock);
+    *walk(kernel_pml4, va, 1) = 0;
+    invlpg(va);
+    spin_unlock_irqrestore(&lock, was);
+}
+
+bool paging_query(uintptr_t va, uint64_t *pa, uint64_t *flags)
+{
+    uint64_t *table = phys_to_virt(read_cr3() & PTE_ADDR);
+    uint64_t eff = PTE_W | PTE_U;   /* W and U are ANDed down the walk, NX ORed */
+    uint64_t nx = 0;
+    for (int l = 4; l >= 1; l--) {
+        uint64_t e = table[(va >> (12 + 9 * (l - 1))) & 511];
+        if (!(e & PTE_P))
+            return false;
+        eff &= e | ~(PTE_W | PTE_U);
+        nx |= e & PTE_NX;
+        if (l == 1 || (e & PTE_PS)) {
+            uint64_t size = 1UL << (12 + 9 * (l - 1));
+            *pa = (e & PTE_ADDR & ~(size - 1)) | (va & (size - 1));
+            *flags = (eff & (PTE_W | PTE_U)) | nx | (e & (PTE_P | PTE_G | PTE_PCD)) |
+                     (l > 1 ? PTE_PS : 0);
+            return true;
+        }
+        table = table_of(e);
+    }
+    return false;
+}
+
+static bool in_direct_map(uint64_t phys, uint64_t len)
+{
+    for (unsigned i = 0; i < bootinfo.nregions; i++) {
+        const struct boot_region *r = &bootinfo.regions[i];
+        if ((r->type == REGION_RAM || r->type == REGION_ACPI || r->type == REGION_NVS) &&
+            phys >= r->base && len <= r->len && phys - r->base <= r->len - len)
+            return true;
+    }
+    return phys + len <= (1UL << 20);
+}
+
+void *paging_map_phys(uint64_t phys, uint64_t len, enum map_cache cache)
+{
+    if (cache == MAP_CACHED && in_direct_map(phys, len))
+        return phys_to_virt(phys);
+    uint64_t lo = phys & ~(PAGE_SIZE - 1);
+    uint64_t hi = (phys + len + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+    uint64_t flags = PTE_P | PTE_W | PTE_G | pte_nx | (cache == MAP_UNCACHED ? PTE_PCD | PTE_PWT : 0);
+    bool was = spin_lock_irqsave(&lock);
+    uintptr_t va = device_next;
+    device_next += hi - lo;
+    for (uint64_t off = 0; off < hi - lo; off += PAGE_SIZE)
+        *walk(kernel_pml4, va + off, 1) = (lo + off) | flags;
+    spin_unlock_irqrestore(&lock, was);
+    return (void *)(va + (phys - lo));
+}
+
+uintptr_t kstack_alloc(unsigned pages)
+{
+    bool was = spin_lock_irqsave(&lock);
+    uintptr_t base = kstack_next + PAGE_SIZE;   /* leave the guard unmapped */
+    kstack_next += (uint64_t)(pages + 1) * PAGE_SIZE;
+    for (unsigned i = 0; i < pages; i++) {
+        uint64_t pa = frame_alloc_zeroed();
+        if (pa == PMM_NONE)
+            panic("paging: out of memory for a kernel stack");
+        *walk(kernel_pml4, base + i * PAGE_SIZE, 1) = pa | PTE_P | PTE_W | PTE_G | pte_nx;
+    }
+    spin_unlock_irqrestore(&lock, was);
+    return base + (uint64_t)pages * PAGE_SIZE;
+}

@@ -1,0 +1,54 @@
+/*
+ * paging: the kernel's page tables.  Kernel virtual layout:
+ *   0xffff800000000000  direct map of RAM (and firmware regions), RW NX
+ *   0xffffc00000000000  device/firmware window (paging_map_phys)
+ *   0xffffff0000000000  kernel stacks, each below an unmapped guard page
+ *   0xffffffff80000000  the kernel image: text RX, rodata R, data RW NX
+ */
+#ifndef KESTREL_ARCH_PAGING_H
+#define KESTREL_ARCH_PAGING_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define PTE_P    (1UL << 0)
+#define PTE_W    (1UL << 1)
+#define PTE_U    (1UL << 2)
+#define PTE_PWT  (1UL << 3)
+#define PTE_PCD  (1UL << 4)
+#define PTE_PS   (1UL << 7)
+#define PTE_G    (1UL << 8)
+#define PTE_NX   (1UL << 63)
+#define PTE_ADDR 0x000ffffffffff000UL
+
+#define DEVICE_WINDOW 0xffffc00000000000UL
+#define KSTACK_AREA   0xffffff0000000000UL
+
+enum map_cache { MAP_CACHED, MAP_UNCACHED };
+
+/* Builds the kernel's page tables, switches to them, and moves the frame
+ * allocator onto the direct map. */
+void paging_init(void);
+
+/* Maps [phys, phys+len) for kernel access (firmware tables: cached; device
+ * registers: uncached) and returns its virtual address.  Direct-mapped RAM
+ * is returned as is. */
+void *paging_map_phys(uint64_t phys, uint64_t len, enum map_cache cache);
+
+/* Maps one 4 KiB page in the kernel page tables (any address, including low
+ * identity mappings for the AP trampoline); unmap removes it. */
+void paging_map_page(uintptr_t va, uint64_t pa, uint64_t flags);
+void paging_unmap_page(uintptr_t va);
+
+/* Looks up VA in the current tables: returns false if not mapped, else the
+ * physical address and the effective leaf flags (P W U NX G PS). */
+bool paging_query(uintptr_t va, uint64_t *pa, uint64_t *flags);
+
+/* Allocates a kernel stack of PAGES pages with a guard page below it;
+ * returns its top (16-byte aligned). */
+uintptr_t kstack_alloc(unsigned pages);
+
+uint64_t paging_kernel_cr3(void);
+extern uint64_t pte_nx;       /* PTE_NX when the CPU supports it, else 0 */
+
+#endif

@@ -1,0 +1,35 @@
+/*
+ * ksyms: binary search over the generated table (see ksyms.h).  The table
+ * is sorted by address; a symbol extends to the next one.
+ */
+#include "core/ksyms.h"
+
+#include <stddef.h>
+
+struct ksym {
+    uintptr_t addr;
+    const char *name;
+};
+
+/* Provided by the generated build/kernel/ksyms.c (empty in the first link). */
+extern const struct ksym ksyms_table[];
+extern const size_t ksyms_count;
+extern char __text_start[], __text_end[];
+
+const char *ksyms_lookup(uintptr_t addr, uintptr_t *offset)
+{
+    if (addr < (uintptr_t)__text_start || addr >= (uintptr_t)__text_end || ksyms_count == 0)
+        return NULL;
+    size_t lo = 0, hi = ksyms_count;
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (ksyms_table[mid].addr <= addr)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    if (ksyms_table[lo].addr > addr)
+        return NULL;
+    *offset = addr - ksyms_table[lo].addr;
+    return ksyms_table[lo].name;
+}

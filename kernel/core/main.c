@@ -1,0 +1,125 @@
+/*
+ * main: the bootstrap processor's path from the Multiboot entry to a
+ * running system, in dependency order: console, CPU tables, boot
+ * information, memory, interrupt controllers and timers, the other CPUs.
+ * Then either the self tests the command line asks for, or the banner and
+ * the idle loop.
+ */
+#include "arch/x86_64/acpi.h"
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/gdt.h"
+#include "arch/x86_64/ioapic.h"
+#include "arch/x86_64/lapic.h"
+#include "arch/x86_64/paging.h"
+#include "arch/x86_64/percpu.h"
+#include "arch/x86_64/serial.h"
+#include "arch/x86_64/smp.h"
+#include "arch/x86_64/trap.h"
+#include "base/cpio.h"
+#include "base/string.h"
+#include "core/bootinfo.h"
+#include "core/frame.h"
+#include "core/printk.h"
+#include "core/selftest.h"
+#include "core/slab.h"
+
+#define KESTREL_VERSION "0.1"
+
+static void *slab_page_alloc(void)
+{
+    uint64_t pa = frame_alloc();
+    return pa == PMM_NONE ? NULL : phys_to_virt(pa);
+}
+
+static void slab_page_free(void *page)
+{
+    frame_free((uintptr_t)page - phys_offset);
+}
+
+static const struct slab_pages kernel_pages = { slab_page_alloc, slab_page_free };
+
+/* Stacks for #DF, NMI and #MC, so those report even on a broken stack. */
+void cpu_setup_ist(void);
+void cpu_setup_ist(void)
+{
+    struct cpu *c = this_cpu();
+    for (int i = 0; i < 3; i++) {
+        c->ist_stacks[i] = kstack_alloc(2);
+        c->tss.ist[i] = c->ist_stacks[i];
+    }
+}
+
+static void memory_init(void)
+{
+    frame_init();
+    paging_init();
+    kmalloc_init(&kernel_pages);
+    cpu_setup_ist();
+}
+
+static void print_boot_image(void)
+{
+    if (bootinfo.nmodules == 0) {
+        kprintf("boot image: none (no -initrd)\n");
+        return;
+    }
+    const struct boot_module *m = &bootinfo.modules[0];
+    const void *img = phys_to_virt(m->start);
+    size_t size = m->end - m->start;
+    size_t off = 0;
+    unsigned files = 0;
+    struct cpio_entry e;
+    int r;
+    while ((r = cpio_next(img, size, &off, &e)) == CPIO_OK)
+        files++;
+    if (r < 0)
+        kprintf("boot image: %zu bytes, damaged after %u files: %s\n", size, files, cpio_strerror(r));
+    else
+        kprintf("boot image: %zu bytes, %u files\n", size, files);
+}
+
+static void print_summary(void)
+{
+    struct frame_stats st;
+    frame_get_stats(&st);
+    kprintf("memory: %lu MiB RAM, %lu MiB free, highest address %#lx\n",
+            st.ram_bytes >> 20, st.free_bytes >> 20, st.max_phys);
+    kprintf("cpus: %u online of %u found\n", cpus_online(), cpu_count);
+    if (tsc_hz)
+        kprintf("timer: LAPIC %lu Hz input, TSC %lu MHz, tick %d Hz\n",
+                lapic_timer_hz, tsc_hz / 1000000, TIMER_HZ);
+    print_boot_image();
+}
+
+void kmain(uint32_t magic, uint64_t info_phys);
+void kmain(uint32_t magic, uint64_t info_phys)
+{
+    percpu_setup(0);
+    serial_init();
+    kprintf("\nKestrel %s booting\n", KESTREL_VERSION);
+    gdt_load_cpu();
+    idt_init();
+    idt_load();
+
+    bootinfo_parse(magic, info_phys);
+    kprintf("command line: %s\n", bootinfo.cmdline[0] ? bootinfo.cmdline : "(empty)");
+    char opt[256];
+    if (boot_option("panic", opt, sizeof(opt)) && strcmp(opt, "exit") == 0)
+        trap_exit_on_panic = true;
+
+    memory_init();
+    acpi_init();
+    lapic_init_bsp();
+    lapic_init_cpu();
+    ioapic_init();
+    cpus[0].online = true;
+    irq_enable();
+    smp_start_aps();
+
+    print_summary();
+    if (boot_option("selftest", opt, sizeof(opt)))
+        selftest_run(opt);
+    kprintf("Kestrel ready.\n");
+    for (;;)
+        cpu_halt();
+}
