@@ -26,7 +26,7 @@ KCFLAGS := -std=c11 $(WARN) -O2 -g -ffreestanding -fno-stack-protector -fno-pic 
 KASFLAGS := -g -Ikernel -Iabi -MMD -MP
 KLDFLAGS := -nostdlib -z max-page-size=0x1000 -z noexecstack -T kernel/kernel.ld
 
-KSRC := $(sort $(wildcard kernel/core/*.c kernel/arch/x86_64/*.c lib/base/*.c))
+KSRC := $(sort $(wildcard kernel/core/*.c kernel/arch/x86_64/*.c kernel/tests/*.c lib/base/*.c))
 KASM := $(sort $(wildcard kernel/arch/x86_64/*.S))
 KOBJ := $(patsubst %.c,$(BUILD)/%.o,$(KSRC)) $(patsubst %.S,$(BUILD)/%.o,$(KASM))
 

@@ -12,6 +12,7 @@
 #include "arch/x86_64/lapic.h"
 #include "arch/x86_64/paging.h"
 #include "arch/x86_64/percpu.h"
+#include "arch/x86_64/pic.h"
 #include "arch/x86_64/serial.h"
 #include "arch/x86_64/smp.h"
 #include "arch/x86_64/trap.h"
@@ -100,6 +101,7 @@ void kmain(uint32_t magic, uint64_t info_phys)
     gdt_load_cpu();
     idt_init();
     idt_load();
+    pic_disable();
 
     bootinfo_parse(magic, info_phys);
     kprintf("command line: %s\n", bootinfo.cmdline[0] ? bootinfo.cmdline : "(empty)");
