@@ -68,6 +68,8 @@ void slab_cache_init(struct slab_cache *c, const char *name, size_t size,
 
 static struct slab_page *grow(struct slab_cache *c)
 {
+    if (c->per_slab == 0)     /* objects too big to share a page with the header */
+        return NULL;
     struct slab_page *s = c->pages->alloc();
     if (!s)
         return NULL;

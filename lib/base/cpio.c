@@ -59,7 +59,7 @@ int cpio_next(const void *archive, size_t size, size_t *offset,
     uint32_t ino = f[0], mode = f[1], filesize = f[6], namesize = f[11];
 
     size_t name_off = off + HDR_SIZE;
-    if (namesize == 0)
+    if (namesize < 2)          /* at least one character and the NUL */
         return CPIO_ENAME;
     if (namesize > size - name_off)
         return CPIO_ETRUNC;

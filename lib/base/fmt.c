@@ -38,6 +38,18 @@ static void pad(struct sink *s, char c, int n)
         put(s, c);
 }
 
+/* A width or precision: saturates at 100000 but consumes every digit, so
+ * that the conversion character is the one after the digits. */
+static const char *parse_num(const char *p, int *out)
+{
+    int v = 0;
+    for (; *p >= '0' && *p <= '9'; p++)
+        if (v < 100000)
+            v = v * 10 + (*p - '0');
+    *out = v;
+    return p;
+}
+
 static const char *parse_spec(const char *p, struct spec *sp, va_list *ap)
 {
     sp->flags = 0;
@@ -60,8 +72,7 @@ static const char *parse_spec(const char *p, struct spec *sp, va_list *ap)
         }
         p++;
     } else {
-        while (*p >= '0' && *p <= '9' && sp->width < 100000)
-            sp->width = sp->width * 10 + (*p++ - '0');
+        p = parse_num(p, &sp->width);
     }
     if (*p == '.') {
         p++;
@@ -72,8 +83,7 @@ static const char *parse_spec(const char *p, struct spec *sp, va_list *ap)
                 sp->prec = -1;
             p++;
         } else {
-            while (*p >= '0' && *p <= '9' && sp->prec < 100000)
-                sp->prec = sp->prec * 10 + (*p++ - '0');
+            p = parse_num(p, &sp->prec);
         }
     }
     if (*p == 'h') {
@@ -178,8 +188,16 @@ static void convert(struct sink *s, struct spec *sp, char conv, va_list *ap)
         emit_number(s, sp, arg_unsigned(sp, ap), 10, false, "");
         break;
     case 'o': {
+        /* '#' adds a leading 0 only if the precision does not give one;
+         * "%#.0o" of 0 is "0". */
         uint64_t v = arg_unsigned(sp, ap);
-        emit_number(s, sp, v, 8, false, (sp->flags & F_ALT) && v ? "0" : "");
+        int ndig = 0;
+        for (uint64_t t = v; t; t /= 8)
+            ndig++;
+        bool alt = (sp->flags & F_ALT) && v && sp->prec <= ndig;
+        if ((sp->flags & F_ALT) && !v && sp->prec == 0)
+            sp->prec = 1;
+        emit_number(s, sp, v, 8, false, alt ? "0" : "");
         break;
     }
     case 'x':

@@ -1,0 +1,39 @@
+# Host unit tests (included by the top-level Makefile).
+#
+#   make host-tests   build one sanitized executable per tests/host/test_*.c
+#   make host-check   build and run them all
+#
+# Each test links only the sources it tests; lib/base/string.c is never
+# linked here, the host C library provides those functions.
+
+HOST_CC     := gcc
+HOST_CFLAGS := -std=c11 -Wall -Wextra -Werror -g -O1 \
+               -fsanitize=address,undefined -fno-sanitize-recover=all \
+               -DKESTREL_HOST -Ikernel -Iabi -Ilib
+HOST_DIR    := $(BUILD)/host
+
+# test name -> the sources it needs besides tests/host/test_<name>.c
+HOST_TESTS       := $(patsubst tests/host/test_%.c,%,$(wildcard tests/host/test_*.c))
+HOST_SRC_fmt     := lib/base/fmt.c
+HOST_SRC_cpio    := lib/base/cpio.c
+HOST_SRC_cmdline := lib/base/cmdline.c
+HOST_SRC_pmm     := kernel/core/pmm.c
+HOST_SRC_slab    := kernel/core/slab.c
+
+HOST_BINS := $(addprefix $(HOST_DIR)/test_,$(HOST_TESTS))
+# Few and small: every test depends on every header it could include.
+HOST_HDRS := $(wildcard tests/host/*.h lib/base/*.h kernel/core/*.h)
+
+define HOST_TEST_RULE
+$(HOST_DIR)/test_$(1): tests/host/test_$(1).c $(HOST_SRC_$(1)) $(HOST_HDRS) tests/host/host.mk
+	@mkdir -p $(HOST_DIR)
+	$(HOST_CC) $(HOST_CFLAGS) -o $$@ tests/host/test_$(1).c $(HOST_SRC_$(1))
+endef
+$(foreach t,$(HOST_TESTS),$(eval $(call HOST_TEST_RULE,$(t))))
+
+.PHONY: host-tests host-check
+host-tests: $(HOST_BINS)
+
+# Runs every binary even after a failure, then fails if any did.
+host-check: host-tests
+	@status=0; for t in $(HOST_BINS); do $$t || status=1; done; exit $$status
