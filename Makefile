@@ -14,6 +14,8 @@ SMP     ?= 4
 MEM     ?= 1G
 ACCEL   ?= auto
 APPEND  ?=
+V       ?= 0
+Q       := $(if $(filter 1,$(V)),,@)
 CC      := gcc
 LD      := ld
 OBJCOPY := objcopy
@@ -38,37 +40,43 @@ kernel: $(BUILD)/kestrel.bin
 
 $(BUILD)/%.o: %.c Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(KCFLAGS) -c $< -o $@
+	@echo "  CC      $<"
+	$(Q)$(CC) $(KCFLAGS) -c $< -o $@
 
 $(BUILD)/ksyms0.o $(BUILD)/ksyms.o: $(BUILD)/%.o: $(BUILD)/%.c
-	$(CC) $(KCFLAGS) -c $< -o $@
+	$(Q)$(CC) $(KCFLAGS) -c $< -o $@
 
 $(BUILD)/%.o: %.S Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(KASFLAGS) -c $< -o $@
+	@echo "  AS      $<"
+	$(Q)$(CC) $(KASFLAGS) -c $< -o $@
 
 # Two-pass link: the symbol table for backtraces is generated from the
 # first pass and linked into the second; it sits after .text, so no code
 # address moves (checked below).
 $(BUILD)/ksyms0.c: tools/mksyms
 	@mkdir -p $(BUILD)
-	tools/mksyms > $@
+	$(Q)tools/mksyms > $@
 $(BUILD)/kestrel.pass1.elf: $(KOBJ) $(BUILD)/ksyms0.o kernel/kernel.ld
-	$(LD) $(KLDFLAGS) -o $@ $(KOBJ) $(BUILD)/ksyms0.o
+	@echo "  LD      $@"
+	$(Q)$(LD) $(KLDFLAGS) -o $@ $(KOBJ) $(BUILD)/ksyms0.o
 $(BUILD)/ksyms.c: $(BUILD)/kestrel.pass1.elf tools/mksyms
-	tools/mksyms $< > $@
+	$(Q)tools/mksyms $< > $@
 $(BUILD)/kestrel.elf: $(KOBJ) $(BUILD)/ksyms.o kernel/kernel.ld
-	$(LD) $(KLDFLAGS) -o $@ $(KOBJ) $(BUILD)/ksyms.o
-	tools/mksyms $@ | cmp -s - $(BUILD)/ksyms.c || \
+	@echo "  LD      $@"
+	$(Q)$(LD) $(KLDFLAGS) -o $@ $(KOBJ) $(BUILD)/ksyms.o
+	$(Q)tools/mksyms $@ | cmp -s - $(BUILD)/ksyms.c || \
 	    { echo "error: kernel text moved between link passes"; rm -f $@; exit 1; }
 $(BUILD)/kestrel.bin: $(BUILD)/kestrel.elf
-	$(OBJCOPY) -O binary $< $@
+	@echo "  OBJCOPY $@"
+	$(Q)$(OBJCOPY) -O binary $< $@
 
 $(BUILD)/bootimage.cpio: $(BOOTIMAGE_FILES) Makefile
 	@mkdir -p $(BUILD)
-	cd bootimage && find . -mindepth 1 | LC_ALL=C sort | \
+	@echo "  CPIO    $@"
+	$(Q)cd bootimage && find . -mindepth 1 | LC_ALL=C sort | \
 	    cpio --quiet -o -H newc -R 0:0 --reproducible > ../$@.tmp
-	mv $@.tmp $@
+	$(Q)mv $@.tmp $@
 
 deps:
 	tools/setup

@@ -27,7 +27,8 @@ HOST_HDRS := $(wildcard tests/host/*.h lib/base/*.h kernel/core/*.h)
 define HOST_TEST_RULE
 $(HOST_DIR)/test_$(1): tests/host/test_$(1).c $(HOST_SRC_$(1)) $(HOST_HDRS) tests/host/host.mk
 	@mkdir -p $(HOST_DIR)
-	$(HOST_CC) $(HOST_CFLAGS) -o $$@ tests/host/test_$(1).c $(HOST_SRC_$(1))
+	@echo "  HOSTCC  $$@"
+	$(Q)$(HOST_CC) $(HOST_CFLAGS) -o $$@ tests/host/test_$(1).c $(HOST_SRC_$(1))
 endef
 $(foreach t,$(HOST_TESTS),$(eval $(call HOST_TEST_RULE,$(t))))
 
