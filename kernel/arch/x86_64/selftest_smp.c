@@ -161,14 +161,26 @@ SELFTEST(tsc_calibrated)
     return true;
 }
 
-#define SPIN_ROUNDS 20000
+/* Few rounds: with more vCPUs than host CPUs (CI, nested KVM) a ticket
+ * lock convoys behind descheduled vCPUs, and then every round costs a host
+ * time slice (measured: 2000 rounds x 4 vCPUs on 2 host CPUs ~ 30 s). */
+#define SPIN_ROUNDS 300
+#define SPIN_LIMIT_NS (30000 * MS)
 
 static spinlock_t test_lock = SPINLOCK_INIT;
 static volatile uint64_t shared_counter;
+static volatile uint64_t spin_deadline;
+static volatile unsigned spin_timeouts;
 
+/* Each CPU: SPIN_ROUNDS locked read-modify-writes, giving up (and counting
+ * a timeout) at spin_deadline so that a broken lock cannot hang the run. */
 static void spin_increment(void *arg)
 {
     for (int i = 0; i < SPIN_ROUNDS; i++) {
+        if (time_ns() > spin_deadline) {
+            __atomic_add_fetch(&spin_timeouts, 1, __ATOMIC_RELAXED);
+            return;
+        }
         spin_lock(&test_lock);
         uint64_t v = shared_counter;   /* non-atomic read-modify-write */
         __asm__ volatile("" ::: "memory");
@@ -182,15 +194,18 @@ SELFTEST(spinlock_smp)
     unsigned self = this_cpu()->id, started = 1;
     bool all_done = true;
     shared_counter = 0;
+    spin_timeouts = 0;
+    spin_deadline = time_ns() + SPIN_LIMIT_NS;
     for (unsigned i = 0; i < cpu_count; i++)
         if (i != self)
             started += smp_call_async(i, spin_increment, NULL);
     spin_increment(NULL);
     for (unsigned i = 0; i < cpu_count; i++)
         if (i != self)
-            all_done &= smp_call_wait(i, 20000 * MS);
+            all_done &= smp_call_wait(i, SPIN_LIMIT_NS + 5000 * MS);
     ST_CHECK(started == cpus_online());
     ST_CHECK(all_done);
+    ST_CHECK(spin_timeouts == 0);
     ST_CHECK(shared_counter == (uint64_t)started * SPIN_ROUNDS);
     ST_CHECK(!spin_is_locked(&test_lock));
     return true;
