@@ -58,7 +58,8 @@ enum {
 
 #define PIT_HZ 1193182u
 #define PIT_CALIB_COUNT 11932u      /* ~10 ms */
-#define PIT_POLL_LIMIT 50000000u    /* port reads before giving up */
+#define PIT_POLL_LIMIT 50000000u    /* port reads before giving up ... */
+#define PIT_TSC_LIMIT 5000000000UL  /* ... or TSC cycles (0.5-5 s) */
 
 uint64_t lapic_timer_hz, tsc_hz;
 static volatile uint32_t *regs;
@@ -108,15 +109,16 @@ static bool pit_measure(uint64_t *dtsc, uint32_t *dlapic)
     uint64_t t0 = rdtsc();
     outb(0x61, gate | 0x01);                 /* gate high: count starts */
     uint32_t n = 0;
-    while (!(inb(0x61) & 0x20) && ++n < PIT_POLL_LIMIT)
-        ;
-    uint64_t t1 = rdtsc();
+    uint64_t t1 = t0;
+    while (!(inb(0x61) & 0x20) && ++n < PIT_POLL_LIMIT && t1 - t0 < PIT_TSC_LIMIT)
+        t1 = rdtsc();
+    t1 = rdtsc();
     uint32_t l1 = reg_read(REG_TIMER_CUR);
     outb(0x61, gate);
     reg_write(REG_TIMER_INIT, 0);
     *dtsc = t1 - t0;
     *dlapic = l0 - l1;
-    return n < PIT_POLL_LIMIT;
+    return n < PIT_POLL_LIMIT && t1 - t0 < PIT_TSC_LIMIT;
 }
 
 static void calibrate(void)
@@ -133,6 +135,10 @@ static void calibrate(void)
     }
     tsc_hz = dtsc * PIT_HZ / PIT_CALIB_COUNT;
     lapic_timer_hz = (uint64_t)dlapic * TIMER_DIVISOR * PIT_HZ / PIT_CALIB_COUNT;
+    if (tsc_hz > 10000000000UL) {       /* time_ns arithmetic needs <= 10 GHz */
+        kprintf("lapic: TSC measured at %lu Hz, implausible; assuming 1 GHz\n", tsc_hz);
+        tsc_hz = 1000000000;
+    }
 }
 
 void lapic_init_bsp(void)

@@ -118,6 +118,7 @@ static void pit_irq_handler(struct trap_frame *tf)
 SELFTEST(ioapic_pit_irq)
 {
     const uint8_t vec = VEC_IRQ_BASE;
+    ST_CHECK(irq_enabled());               /* else the hlt below never wakes */
     pit_irqs = 0;
     trap_set_handler(vec, pit_irq_handler);
     outb(0x43, 0x34);                      /* ch 0, lo/hi, mode 2 */

@@ -9,7 +9,8 @@
  * then waits up to AP_TIMEOUT_NS for the AP to set cpus[id].online.  Only
  * one AP uses the parameter block at a time; an AP that does not come up is
  * reported and sent INIT again so it cannot run the trampoline later with
- * another AP's parameters.  The identity mapping is removed at the end.
+ * another AP's parameters.  The identity mapping is removed at the end,
+ * and each AP flushes it from its TLB (through smp_call).
  *
  * Cross-CPU calls: one slot per target CPU, written by the caller while the
  * slot is free (fn == NULL), then an IPI on VEC_IPI_CALL; the target runs
@@ -80,6 +81,20 @@ _Noreturn void ap_main(unsigned id)
         cpu_halt();
 }
 
+static void flush_trampoline(void *arg)
+{
+    invlpg(TRAMPOLINE_PHYS);
+}
+
+/* Removes the identity mapping, also from the APs' TLBs. */
+static void trampoline_remove(void)
+{
+    paging_unmap_page(TRAMPOLINE_PHYS);
+    for (unsigned id = 1; id < cpu_count; id++)
+        if (cpus[id].online && !smp_call(id, flush_trampoline, NULL))
+            kprintf("smp: cpu %u did not answer a TLB flush call\n", id);
+}
+
 static bool wait_online(struct cpu *c, uint64_t timeout_ns)
 {
     uint64_t end = time_ns() + timeout_ns;
@@ -139,9 +154,11 @@ void smp_start_aps(void)
     unsigned failed = 0;
     for (unsigned id = 1; id < cpu_count; id++)
         failed += !ap_start(id);
-    paging_unmap_page(TRAMPOLINE_PHYS);
+    trampoline_remove();
     if (failed)
         kprintf("smp: %u of %u application processors failed to start\n", failed, cpu_count - 1);
+    else
+        kprintf("smp: %u application processors started\n", cpu_count - 1);
 }
 
 bool smp_call_async(unsigned cpu, smp_call_fn fn, void *arg)
