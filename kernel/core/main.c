@@ -39,8 +39,8 @@ static void slab_page_free(void *page)
 
 static const struct slab_pages kernel_pages = { slab_page_alloc, slab_page_free };
 
-/* Stacks for #DF, NMI and #MC, so those report even on a broken stack. */
-void cpu_setup_ist(void);
+/* Stacks for #DF, NMI and #MC, so those report even on a broken stack.
+ * Declared in percpu.h: every AP calls it too (smp.c). */
 void cpu_setup_ist(void)
 {
     struct cpu *c = this_cpu();

@@ -51,4 +51,8 @@ void percpu_setup(unsigned id);
 
 unsigned cpus_online(void);
 
+/* Allocates this CPU's IST stacks (#DF, NMI, #MC) into its TSS; defined in
+ * core/main.c, called by every CPU after gdt_load_cpu. */
+void cpu_setup_ist(void);
+
 #endif
