@@ -4,7 +4,7 @@
  * Each IOAPIC serves GSIs [gsi_base, gsi_base + inputs).  At init every
  * input is masked; the legacy 8259 PICs were already moved off the
  * exception vectors (to VEC_IRQ_BASE..+15) and fully masked by
- * pic_disable (called first thing in lapic_init_bsp), so device interrupts
+ * pic_disable (called early in kmain, see pic.c), so device interrupts
  * only arrive through routes made here.  ISA IRQs map to GSIs one to one,
  * except where the MADT has an interrupt source override, whose polarity
  * and trigger flags then apply (ISA default: edge, active high).
@@ -71,21 +71,6 @@ static void rte_write(struct ioapic *io, unsigned pin, uint32_t lo, uint32_t hi)
     reg_write(io, REG_REDIR + 2 * pin + 1, hi);
     reg_write(io, REG_REDIR + 2 * pin, lo);
     spin_unlock_irqrestore(&lock, was);
-}
-
-/* Remaps the 8259 pair away from the exception vectors and masks it. */
-void pic_disable(void)
-{
-    outb(0x20, 0x11);                 /* ICW1: init, ICW4 follows */
-    outb(0xA0, 0x11);
-    outb(0x21, VEC_IRQ_BASE);         /* ICW2: vector offsets */
-    outb(0xA1, VEC_IRQ_BASE + 8);
-    outb(0x21, 0x04);                 /* ICW3: slave on IRQ2 */
-    outb(0xA1, 0x02);
-    outb(0x21, 0x01);                 /* ICW4: 8086 mode */
-    outb(0xA1, 0x01);
-    outb(0x21, 0xFF);                 /* mask everything */
-    outb(0xA1, 0xFF);
 }
 
 void ioapic_init(void)

@@ -5,9 +5,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Remaps the 8259 PICs off the exception vectors and masks them all;
- * before the LAPIC is set up, with interrupts off. */
-void pic_disable(void);
 void ioapic_init(void);                 /* maps all IOAPICs, masks every input */
 /* Routes ISA IRQ (applying ACPI overrides) or a GSI to VECTOR on the CPU
  * with APIC ID DEST; unmasked.  Returns false if no IOAPIC serves it. */

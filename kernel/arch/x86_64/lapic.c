@@ -143,7 +143,6 @@ static void calibrate(void)
 
 void lapic_init_bsp(void)
 {
-    pic_disable();
     uint64_t base = rdmsr(MSR_APIC_BASE);
     if (!(base & APIC_BASE_ENABLE))
         wrmsr(MSR_APIC_BASE, base | APIC_BASE_ENABLE);
