@@ -85,7 +85,7 @@ run: deps all
 	tools/qemu --smp $(SMP) --mem $(MEM) --accel $(ACCEL) --append "$(APPEND)"
 
 gdb: deps all
-	@echo "In another terminal: gdb $(BUILD)/kestrel.elf -ex 'target remote :1234'"
+	@echo "In another terminal: gdb $(BUILD)/kestrel.elf -ex 'target remote :1234' -ex 'hbreak kmain' -ex continue"
 	tools/qemu --smp $(SMP) --mem $(MEM) --accel tcg --gdb --append "$(APPEND)"
 
 test: deps all host-tests
