@@ -1,0 +1,62 @@
+/*
+ * The system call list, written once.  Each line is
+ *     SYSCALL(number, name, argument count)
+ * and everything else is derived from it: the kernel's dispatch table
+ * (kernel/core/syscall.c: sys_<name>), the user stubs (lib/rt/syscall.h:
+ * k_<name>) and the reference in docs/syscalls.md.
+ *
+ * Convention (x86-64 `syscall`): number in rax; arguments in rdi, rsi, rdx,
+ * r10, r8, r9; result in rax: >= 0 success (a value, a handle, a receive
+ * id), < 0 an error from abi/kestrel/errors.h.  rcx and r11 are clobbered.
+ * A failed system call has changed nothing.
+ */
+#ifndef KESTREL_ABI_SYSCALLS_H
+#define KESTREL_ABI_SYSCALLS_H
+
+#define KESTREL_SYSCALLS(SYSCALL)                                              \
+    /* diagnostics */                                                          \
+    SYSCALL(0, debug_write, 2)        /* (const char *buf, size_t len) */      \
+    SYSCALL(1, sys_info, 2)           /* (unsigned what, struct k_sysinfo *) */\
+    /* handles */                                                              \
+    SYSCALL(2, handle_close, 1)       /* (h) */                                \
+    SYSCALL(3, handle_dup, 2)         /* (h, rights) -> new handle */          \
+    /* threads */                                                              \
+    SYSCALL(4, thread_create, 4)      /* (entry, stack_top, arg, const struct k_thread_attr *) -> h */ \
+    SYSCALL(5, thread_exit, 1)        /* (status), does not return */          \
+    SYSCALL(6, thread_join, 2)        /* (h, long *status) */                  \
+    SYSCALL(7, thread_sched, 3)       /* (h or 0 for self, priority, policy) */\
+    SYSCALL(8, thread_affinity, 2)    /* (h or 0, cpu mask) */                 \
+    SYSCALL(9, thread_yield, 0)                                                \
+    SYSCALL(10, thread_sleep, 1)      /* (nanoseconds) */                      \
+    /* processes */                                                            \
+    SYSCALL(11, process_exit, 1)      /* (status), does not return */          \
+    SYSCALL(12, process_spawn, 4)     /* (const char *bootfile, len, const struct k_spawn *, ...) -> h */ \
+    SYSCALL(13, process_kill, 2)      /* (h, status) */                        \
+    SYSCALL(14, process_wait, 2)      /* (h, long *status) */                  \
+    /* message passing */                                                      \
+    SYSCALL(15, chan_create, 1)       /* (flags) -> channel handle */          \
+    SYSCALL(16, chan_connect, 1)      /* (channel h) -> connection handle */   \
+    SYSCALL(17, chan_revoke, 1)       /* (channel h): every connection dies */ \
+    SYSCALL(18, msg_send, 5)          /* (conn, siov, sparts, riov, rparts) -> reply status */ \
+    SYSCALL(19, msg_receive, 4)       /* (chan, iov, parts, struct k_msg_info *) -> rcvid or 0 (pulse) */ \
+    SYSCALL(20, msg_reply, 4)         /* (rcvid, status, iov, parts) */        \
+    SYSCALL(21, msg_error, 2)         /* (rcvid, error) */                     \
+    SYSCALL(22, msg_read, 4)          /* (rcvid, offset, buf, len) -> bytes */ \
+    SYSCALL(23, msg_write, 4)         /* (rcvid, offset, buf, len) -> bytes */ \
+    SYSCALL(24, pulse_send, 4)        /* (conn, code, value, priority) */      \
+    SYSCALL(25, msg_reply_receive, 6) /* (rcvid, status, iov, parts, chan, struct k_msg_info *) */ \
+    /* memory */                                                               \
+    SYSCALL(26, vmo_create, 3)        /* (size, kind, phys) -> h */            \
+    SYSCALL(27, vmo_map, 5)           /* (process h or 0, vmo h, offset, size, prot|addr) -> address */ \
+    SYSCALL(28, vm_unmap, 3)          /* (process h or 0, address, size) */    \
+    SYSCALL(29, vm_protect, 4)        /* (process h or 0, address, size, prot) */ \
+    /* interrupts and time */                                                  \
+    SYSCALL(30, irq_attach, 3)        /* (irq capability h, conn, code) -> h */\
+    SYSCALL(31, irq_ack, 1)           /* (interrupt h) */                      \
+    SYSCALL(32, timer_create, 3)      /* (conn, code, value) -> h */           \
+    SYSCALL(33, timer_set, 3)         /* (timer h, first ns, period ns) */     \
+    SYSCALL(34, clock_get, 0)         /* -> nanoseconds since boot */
+
+#define KESTREL_SYSCALL_COUNT 35
+
+#endif
