@@ -1,0 +1,47 @@
+/*
+ * What a new process finds when its first thread starts: rdi points to a
+ * struct k_startup on its stack (rsp 16-byte aligned below it).  The block
+ * and the strings it points to are inside the process's own memory.
+ */
+#ifndef KESTREL_ABI_STARTUP_H
+#define KESTREL_ABI_STARTUP_H
+
+#include <stdint.h>
+
+#define K_STARTUP_MAGIC 0x4b45535452454c31ULL   /* "KESTREL1" */
+#define K_STARTUP_MAX_HANDLES 32
+
+/* Kinds of objects a handle can name (also in k_msg_info and sys_info). */
+enum k_object_type {
+    K_OBJ_NONE = 0,
+    K_OBJ_PROCESS = 1,
+    K_OBJ_THREAD = 2,
+    K_OBJ_CHANNEL = 3,
+    K_OBJ_CONNECTION = 4,
+    K_OBJ_VMO = 5,
+    K_OBJ_IRQ = 6,
+    K_OBJ_TIMER = 7,
+    K_OBJ_RESOURCE = 8,     /* a capability over IRQs, I/O ports or physical ranges */
+};
+
+struct k_startup_handle {
+    uint32_t handle;
+    uint32_t type;          /* enum k_object_type */
+    char name[24];          /* what it is for, NUL-terminated ("bootfs", "log", ...) */
+};
+
+struct k_startup {
+    uint64_t magic;
+    uint64_t argc;
+    char **argv;            /* argv[argc] == 0 */
+    uint64_t nhandles;
+    struct k_startup_handle handles[K_STARTUP_MAX_HANDLES];
+};
+
+/* User address space layout. */
+#define K_USER_BASE      0x0000000000400000ULL   /* programs are linked here */
+#define K_USER_TOP       0x00007ffffffff000ULL   /* first address above user space */
+#define K_USER_STACK_TOP 0x00007fffff000000ULL
+#define K_USER_STACK_SIZE (256 * 1024)
+
+#endif
