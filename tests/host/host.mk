@@ -20,6 +20,7 @@ HOST_SRC_cmdline := lib/base/cmdline.c
 HOST_SRC_pmm     := kernel/core/pmm.c
 HOST_SRC_slab    := kernel/core/slab.c
 HOST_SRC_acpi    := kernel/arch/x86_64/acpi_parse.c
+HOST_SRC_multiboot := kernel/core/mb_parse.c
 
 HOST_BINS := $(addprefix $(HOST_DIR)/test_,$(HOST_TESTS))
 # Few and small: every test depends on every header it could include.
