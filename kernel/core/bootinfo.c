@@ -2,13 +2,16 @@
  * bootinfo: Multiboot v1 parsing (see bootinfo.h).  Runs before paging_init,
  * when only physical memory below 1 GiB is reachable (through the boot
  * mapping at KERNEL_VMA); anything the loader put higher is reported and
- * ignored rather than read.
+ * ignored rather than read.  The memory map and module list are parsed by
+ * mb_parse.c (pure, host-tested); this file reaches the loader's memory,
+ * copies strings and reports.
  */
 #include "core/bootinfo.h"
 
 #include "arch/x86_64/asm.h"
 #include "base/cmdline.h"
 #include "base/string.h"
+#include "core/mb_parse.h"
 #include "core/printk.h"
 
 #define MB_LOADER_MAGIC 0x2BADB002
@@ -24,16 +27,6 @@ struct mb_info {
     uint32_t mods_count, mods_addr;
     uint32_t syms[4];
     uint32_t mmap_length, mmap_addr;
-} __attribute__((packed));
-
-struct mb_mod {
-    uint32_t start, end, string, reserved;
-} __attribute__((packed));
-
-struct mb_mmap {
-    uint32_t size;
-    uint64_t base, len;
-    uint32_t type;
 } __attribute__((packed));
 
 struct bootinfo bootinfo;
@@ -66,46 +59,42 @@ static void parse_mmap(const struct mb_info *mbi)
     const uint8_t *p = early_ptr(mbi->mmap_addr, mbi->mmap_length);
     if (!p)
         panic("boot: memory map at %#x is out of reach", mbi->mmap_addr);
-    uint32_t off = 0;
-    while (off + sizeof(struct mb_mmap) <= mbi->mmap_length) {
-        const struct mb_mmap *e = (const void *)(p + off);
-        if (e->size < 20)
-            panic("boot: malformed memory map entry (size %u)", e->size);
-        if (bootinfo.nregions == BOOT_MAX_REGIONS) {
-            kprintf("boot: more than %d memory regions; ignoring the rest\n", BOOT_MAX_REGIONS);
-            break;
-        }
-        if (e->len) {
-            struct boot_region *r = &bootinfo.regions[bootinfo.nregions++];
-            r->base = e->base;
-            r->len = e->len;
-            r->type = e->type;
-        }
-        off += e->size + 4;
-    }
+    struct mb_mmap_result res;
+    int r = mb_mmap_parse(p, mbi->mmap_length, bootinfo.regions, BOOT_MAX_REGIONS, &res);
+    bootinfo.nregions = res.nregions;
+    if (r == MB_ESIZE)
+        panic("boot: malformed memory map entry at offset %lu", (unsigned long)res.bad_offset);
+    if (r == MB_ETRUNC)
+        kprintf("boot: memory map entry at offset %lu runs past the map; it and the rest ignored\n",
+                (unsigned long)res.bad_offset);
+    if (res.dropped)
+        kprintf("boot: more than %d memory regions; %u ignored\n", BOOT_MAX_REGIONS, res.dropped);
+    if (res.trailing)
+        kprintf("boot: %lu stray bytes at the end of the memory map ignored\n",
+                (unsigned long)res.trailing);
 }
 
 static void parse_modules(const struct mb_info *mbi)
 {
-    const struct mb_mod *m = early_ptr(mbi->mods_addr, (uint64_t)mbi->mods_count * sizeof(*m));
-    if (!m) {
+    uint64_t len = (uint64_t)mbi->mods_count * MB_MOD_ENTRY_LEN;
+    const void *list = early_ptr(mbi->mods_addr, len);
+    struct mb_module mods[BOOT_MAX_MODULES];
+    struct mb_mods_result res;
+    if (!list || mb_mods_parse(list, len, mbi->mods_count, mods, BOOT_MAX_MODULES, &res) != MB_OK) {
         kprintf("boot: module list at %#x is out of reach; no modules\n", mbi->mods_addr);
         return;
     }
-    for (uint32_t i = 0; i < mbi->mods_count; i++) {
-        if (bootinfo.nmodules == BOOT_MAX_MODULES) {
-            kprintf("boot: more than %d modules; ignoring the rest\n", BOOT_MAX_MODULES);
-            break;
-        }
-        if (m[i].end < m[i].start) {
-            kprintf("boot: module %u has end before start; ignored\n", i);
-            continue;
-        }
-        struct boot_module *bm = &bootinfo.modules[bootinfo.nmodules++];
-        bm->start = m[i].start;
-        bm->end = m[i].end;
-        copy_string(bm->name, sizeof(bm->name), m[i].string);
+    if (res.bad)
+        kprintf("boot: %u modules have end before start; ignored\n", res.bad);
+    if (res.dropped)
+        kprintf("boot: more than %d modules; %u ignored\n", BOOT_MAX_MODULES, res.dropped);
+    for (unsigned i = 0; i < res.nmodules; i++) {
+        struct boot_module *bm = &bootinfo.modules[i];
+        bm->start = mods[i].start;
+        bm->end = mods[i].end;
+        copy_string(bm->name, sizeof(bm->name), mods[i].string);
     }
+    bootinfo.nmodules = res.nmodules;
 }
 
 void bootinfo_parse(uint32_t magic, uint64_t info_phys)

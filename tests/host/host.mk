@@ -19,10 +19,12 @@ HOST_SRC_cpio    := lib/base/cpio.c
 HOST_SRC_cmdline := lib/base/cmdline.c
 HOST_SRC_pmm     := kernel/core/pmm.c
 HOST_SRC_slab    := kernel/core/slab.c
+HOST_SRC_acpi    := kernel/arch/x86_64/acpi_parse.c
+HOST_SRC_multiboot := kernel/core/mb_parse.c
 
 HOST_BINS := $(addprefix $(HOST_DIR)/test_,$(HOST_TESTS))
 # Few and small: every test depends on every header it could include.
-HOST_HDRS := $(wildcard tests/host/*.h lib/base/*.h kernel/core/*.h)
+HOST_HDRS := $(wildcard tests/host/*.h lib/base/*.h kernel/core/*.h kernel/arch/x86_64/*_parse.h)
 
 define HOST_TEST_RULE
 $(HOST_DIR)/test_$(1): tests/host/test_$(1).c $(HOST_SRC_$(1)) $(HOST_HDRS) tests/host/host.mk

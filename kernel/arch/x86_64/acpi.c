@@ -1,13 +1,12 @@
 /*
  * acpi: RSDP -> RSDT/XSDT -> MADT, read once at boot on the BSP (see acpi.h).
  *
- * Firmware tables are untrusted input.  Every table is mapped header first
+ * Firmware tables are untrusted input.  The parsing itself is in
+ * acpi_parse.c (pure, host-tested); this file finds and maps the tables and
+ * reports what was wrong.  Every table is mapped header first
  * (paging_map_phys, cached), its length is checked against a sane bound,
- * then the whole table is mapped and its checksum verified; a table that
- * fails is reported and ignored.  MADT entries are walked with explicit
- * bounds: an entry shorter than its type needs, or running past the end of
- * the table, ends the walk.  Multi-byte fields are read with memcpy because
- * firmware does not align them.
+ * then the whole table is mapped and checked (length, checksum); a table
+ * that fails is reported and ignored.
  *
  * Result: `acpi` (IOAPICs, overrides, CPU APIC IDs), cpu_count and
  * cpus[i].apic_id, with cpus[0] always the BSP (its real APIC ID).
@@ -22,91 +21,32 @@
 #include "core/frame.h"
 #include "core/printk.h"
 
-#define SDT_HEADER_LEN 36
-#define SDT_MAX_LEN (1u << 20)      /* no table we read is anywhere near this */
-#define RSDP_V1_LEN 20
-#define RSDP_V2_LEN 36
-
-#define MADT_LAPIC 0
-#define MADT_IOAPIC 1
-#define MADT_OVERRIDE 2
-#define MADT_LAPIC_ADDR 5
-#define MADT_X2APIC 9
-
-#define LAPIC_ENABLED 1u
-#define LAPIC_ONLINE_CAPABLE 2u
+#define LAPIC_DEFAULT_ADDR 0xFEE00000u
 
 struct acpi_info acpi;
 
-static uint32_t read_u32(const uint8_t *p)
-{
-    uint32_t v;
-    memcpy(&v, p, sizeof(v));
-    return v;
-}
-
-static uint64_t read_u64(const uint8_t *p)
-{
-    uint64_t v;
-    memcpy(&v, p, sizeof(v));
-    return v;
-}
-
-static uint16_t read_u16(const uint8_t *p)
-{
-    uint16_t v;
-    memcpy(&v, p, sizeof(v));
-    return v;
-}
-
-static bool checksum_ok(const uint8_t *p, uint32_t len)
-{
-    uint8_t sum = 0;
-    for (uint32_t i = 0; i < len; i++)
-        sum += p[i];
-    return sum == 0;
-}
-
-/* Checks an RSDP candidate at P (which has at least RSDP_V2_LEN readable
- * bytes); returns the physical address of the RSDT or XSDT, or 0. */
-static uint64_t rsdp_check(const uint8_t *p, bool *xsdt)
-{
-    if (memcmp(p, "RSD PTR ", 8) != 0 || !checksum_ok(p, RSDP_V1_LEN))
-        return 0;
-    *xsdt = false;
-    if (p[15] >= 2 && read_u32(p + 20) >= RSDP_V2_LEN && checksum_ok(p, RSDP_V2_LEN)) {
-        uint64_t x = read_u64(p + 24);
-        if (x) {
-            *xsdt = true;
-            return x;
-        }
-    }
-    return read_u32(p + 16);
-}
-
 /* Scans [base, base+len) of the first MiB on 16-byte boundaries. */
-static uint64_t rsdp_scan(uint64_t base, uint64_t len, bool *xsdt)
+static bool rsdp_scan(uint64_t base, uint64_t len, struct acpi_rsdp *r)
 {
     const uint8_t *p = phys_to_virt(base);
-    for (uint64_t off = 0; off + RSDP_V2_LEN <= len; off += 16) {
-        uint64_t root = rsdp_check(p + off, xsdt);
-        if (root) {
-            kprintf("acpi: RSDP at %#lx, %s at %#lx\n", base + off, *xsdt ? "XSDT" : "RSDT", root);
-            return root;
+    for (uint64_t off = 0; off + ACPI_RSDP_V1_LEN <= len; off += 16) {
+        if (acpi_rsdp_parse(p + off, len - off, r) == ACPI_OK) {
+            kprintf("acpi: RSDP at %#lx (revision %u), %s at %#lx\n", base + off,
+                    r->revision, r->xsdt ? "XSDT" : "RSDT", r->root);
+            if (r->ext_bad)
+                kprintf("acpi: RSDP extended part is invalid; using the RSDT\n");
+            return true;
         }
     }
-    return 0;
+    return false;
 }
 
-static uint64_t rsdp_find(bool *xsdt)
+static bool rsdp_find(struct acpi_rsdp *r)
 {
     uint64_t ebda = (uint64_t)*(const volatile uint16_t *)phys_to_virt(0x40E) << 4;
-    uint64_t root = 0;
-    if (ebda >= 0x80000 && ebda < 0xA0000)
-        root = rsdp_scan(ebda, 1024, xsdt);
-    if (!root)
-        root = rsdp_scan(0xE0000, 0x20000, xsdt);
-    return root;
+    if (ebda >= 0x80000 && ebda < 0xA0000 && rsdp_scan(ebda, 1024, r))
+        return true;
+    return rsdp_scan(0xE0000, 0x20000, r);
 }
 
 /* Maps and verifies the table at PHYS; SIG may be NULL (any signature).
@@ -115,16 +55,17 @@ static const uint8_t *table_map(uint64_t phys, const char *sig, uint32_t *len_ou
 {
     if (!phys)
         return NULL;
-    const uint8_t *h = paging_map_phys(phys, SDT_HEADER_LEN, MAP_CACHED);
-    if (sig && memcmp(h, sig, 4) != 0)
+    const uint8_t *h = paging_map_phys(phys, ACPI_SDT_HEADER_LEN, MAP_CACHED);
+    uint32_t len = 0;
+    int r = acpi_sdt_header(h, ACPI_SDT_HEADER_LEN, sig, &len);
+    if (r == ACPI_ESIG)
         return NULL;
-    uint32_t len = read_u32(h + 4);
-    if (len < SDT_HEADER_LEN || len > SDT_MAX_LEN) {
-        kprintf("acpi: table %.4s at %#lx has bad length %u; ignored\n", (const char *)h, phys, len);
+    if (r != ACPI_OK) {
+        kprintf("acpi: table %.4s at %#lx has a bad length; ignored\n", (const char *)h, phys);
         return NULL;
     }
     const uint8_t *t = paging_map_phys(phys, len, MAP_CACHED);
-    if (!checksum_ok(t, len)) {
+    if (acpi_sdt_check(t, len, sig) != ACPI_OK) {
         kprintf("acpi: table %.4s at %#lx has a bad checksum; ignored\n", (const char *)t, phys);
         return NULL;
     }
@@ -133,18 +74,19 @@ static const uint8_t *table_map(uint64_t phys, const char *sig, uint32_t *len_ou
 }
 
 /* Finds the table with signature SIG through the RSDT/XSDT. */
-static const uint8_t *table_find(uint64_t root_phys, bool xsdt, const char *sig, uint32_t *len)
+static const uint8_t *table_find(const struct acpi_rsdp *rsdp, const char *sig, uint32_t *len)
 {
+    const char *rname = rsdp->xsdt ? "XSDT" : "RSDT";
     uint32_t root_len;
-    const uint8_t *root = table_map(root_phys, xsdt ? "XSDT" : "RSDT", &root_len);
+    const uint8_t *root = table_map(rsdp->root, rname, &root_len);
     if (!root) {
-        kprintf("acpi: no valid %s at %#lx\n", xsdt ? "XSDT" : "RSDT", root_phys);
+        kprintf("acpi: no valid %s at %#lx\n", rname, rsdp->root);
         return NULL;
     }
-    unsigned esize = xsdt ? 8 : 4;
-    for (uint32_t off = SDT_HEADER_LEN; off + esize <= root_len; off += esize) {
-        uint64_t pa = xsdt ? read_u64(root + off) : read_u32(root + off);
-        const uint8_t *h = pa ? paging_map_phys(pa, SDT_HEADER_LEN, MAP_CACHED) : NULL;
+    size_t n = acpi_root_count(root_len, rsdp->xsdt);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t pa = acpi_root_entry(root, root_len, rsdp->xsdt, i);
+        const uint8_t *h = pa ? paging_map_phys(pa, ACPI_SDT_HEADER_LEN, MAP_CACHED) : NULL;
         if (h && memcmp(h, sig, 4) == 0) {
             const uint8_t *t = table_map(pa, sig, len);
             if (t)
@@ -154,94 +96,38 @@ static const uint8_t *table_find(uint64_t root_phys, bool xsdt, const char *sig,
     return NULL;
 }
 
-static void cpu_add(uint32_t apic_id, uint32_t flags)
+/* One line for each kind of MADT entry that was read but not used. */
+static void madt_report(const struct acpi_info *a)
 {
-    if (!(flags & (LAPIC_ENABLED | LAPIC_ONLINE_CAPABLE)))
-        return;
-    for (unsigned i = 0; i < acpi.ncpus; i++)
-        if (acpi.cpu_apic_ids[i] == apic_id)
-            return;
-    if (acpi.ncpus >= sizeof(acpi.cpu_apic_ids) / sizeof(acpi.cpu_apic_ids[0])) {
-        kprintf("acpi: too many CPUs; APIC ID %u ignored\n", apic_id);
-        return;
-    }
-    acpi.cpu_apic_ids[acpi.ncpus++] = apic_id;
+    if (a->cpus_disabled)
+        kprintf("acpi: %u disabled CPUs skipped\n", a->cpus_disabled);
+    if (a->cpus_duplicate)
+        kprintf("acpi: %u duplicate APIC IDs ignored\n", a->cpus_duplicate);
+    if (a->cpus_dropped)
+        kprintf("acpi: more than %d CPUs; %u ignored\n", ACPI_MAX_CPUS, a->cpus_dropped);
+    if (a->x2apic_unreachable)
+        kprintf("acpi: %u x2APIC IDs cannot be reached in xAPIC mode; ignored\n",
+                a->x2apic_unreachable);
+    if (a->ioapics_dropped)
+        kprintf("acpi: more than %d IOAPICs; %u ignored\n", ACPI_MAX_IOAPICS, a->ioapics_dropped);
+    if (a->overrides_dropped)
+        kprintf("acpi: more than %d interrupt overrides; %u ignored\n",
+                ACPI_MAX_OVERRIDES, a->overrides_dropped);
+    if (a->lapic_addr_high)
+        kprintf("acpi: local APIC address above 4 GiB ignored\n");
 }
 
-static void ioapic_add(const uint8_t *e)
+/* Parses the MADT into `acpi`; false if its header is unusable. */
+static bool madt_load(const uint8_t *t, uint32_t len)
 {
-    if (acpi.nioapics >= ACPI_MAX_IOAPICS) {
-        kprintf("acpi: too many IOAPICs; one ignored\n");
-        return;
-    }
-    struct acpi_ioapic *io = &acpi.ioapics[acpi.nioapics++];
-    io->id = e[2];
-    io->addr = read_u32(e + 4);
-    io->gsi_base = read_u32(e + 8);
-}
-
-static void override_add(const uint8_t *e)
-{
-    if (e[2] != 0)      /* bus 0 = ISA is the only one defined */
-        return;
-    if (acpi.noverrides >= ACPI_MAX_OVERRIDES) {
-        kprintf("acpi: too many interrupt overrides; one ignored\n");
-        return;
-    }
-    struct acpi_override *o = &acpi.overrides[acpi.noverrides++];
-    o->irq = e[3];
-    o->gsi = read_u32(e + 4);
-    o->flags = read_u16(e + 8);
-}
-
-/* Minimum length of each MADT entry type we read (0: not read). */
-static unsigned madt_entry_min(uint8_t type)
-{
-    switch (type) {
-    case MADT_LAPIC: return 8;
-    case MADT_IOAPIC: return 12;
-    case MADT_OVERRIDE: return 10;
-    case MADT_LAPIC_ADDR: return 12;
-    case MADT_X2APIC: return 16;
-    default: return 0;
-    }
-}
-
-static void madt_entry(const uint8_t *e)
-{
-    switch (e[0]) {
-    case MADT_LAPIC: cpu_add(e[3], read_u32(e + 4)); break;
-    case MADT_IOAPIC: ioapic_add(e); break;
-    case MADT_OVERRIDE: override_add(e); break;
-    case MADT_LAPIC_ADDR: acpi.lapic_addr = (uint32_t)read_u64(e + 4); break;
-    case MADT_X2APIC:
-        if (read_u32(e + 4) > 254)
-            kprintf("acpi: x2APIC ID %u cannot be reached in xAPIC mode; ignored\n", read_u32(e + 4));
-        else
-            cpu_add(read_u32(e + 4), read_u32(e + 8));
-        break;
-    }
-}
-
-static void madt_parse(const uint8_t *t, uint32_t len)
-{
-    if (len < SDT_HEADER_LEN + 8) {
-        kprintf("acpi: MADT too short; ignored\n");
-        return;
-    }
-    acpi.lapic_addr = read_u32(t + SDT_HEADER_LEN);
-    uint32_t off = SDT_HEADER_LEN + 8;
-    while (off + 2 <= len) {
-        const uint8_t *e = t + off;
-        unsigned elen = e[1];
-        if (elen < 2 || elen > len - off || elen < madt_entry_min(e[0])) {
-            kprintf("acpi: MADT entry at offset %u (type %u, length %u) is malformed; rest ignored\n",
-                    off, e[0], elen);
-            return;
-        }
-        madt_entry(e);
-        off += elen;
-    }
+    int r = acpi_madt_parse(t, len, &acpi);
+    if (r == ACPI_EENTRY)
+        kprintf("acpi: MADT entry at offset %u (type %u, length %u) is malformed; rest ignored\n",
+                acpi.bad_offset, t[acpi.bad_offset], t[acpi.bad_offset + 1]);
+    else if (r != ACPI_OK)
+        kprintf("acpi: MADT unusable (error %d); ignored\n", r);
+    madt_report(&acpi);
+    return acpi.found;
 }
 
 static uint32_t bsp_apic_id(void)
@@ -270,18 +156,15 @@ static void cpus_fill(void)
 
 void acpi_init(void)
 {
-    acpi.lapic_addr = 0xFEE00000;
-    bool xsdt = false;
-    uint64_t root = rsdp_find(&xsdt);
+    struct acpi_rsdp rsdp;
     uint32_t len = 0;
-    const uint8_t *madt = root ? table_find(root, xsdt, "APIC", &len) : NULL;
-    if (!madt) {
+    const uint8_t *madt = rsdp_find(&rsdp) ? table_find(&rsdp, "APIC", &len) : NULL;
+    if (!madt || !madt_load(madt, len)) {
+        acpi = (struct acpi_info){ .lapic_addr = LAPIC_DEFAULT_ADDR };
         kprintf("acpi: no usable MADT; running on the boot CPU only\n");
         cpus_fill();
         return;
     }
-    madt_parse(madt, len);
-    acpi.found = true;
     cpus_fill();
     kprintf("acpi: %u CPUs, %u IOAPICs, %u interrupt overrides\n",
             acpi.ncpus, acpi.nioapics, acpi.noverrides);

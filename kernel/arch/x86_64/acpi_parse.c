@@ -1,0 +1,235 @@
+/*
+ * acpi_parse: RSDP, SDT header, RSDT/XSDT and MADT parsing over a byte
+ * buffer (see acpi_parse.h).  Every read is preceded by a bounds check
+ * against the buffer length or a length already checked against it.
+ */
+#include "arch/x86_64/acpi_parse.h"
+
+#ifdef KESTREL_HOST
+#include <string.h>
+#else
+#include "base/string.h"
+#endif
+
+#define MADT_FIXED_LEN 8        /* local APIC address + flags after the header */
+
+static uint16_t rd16(const uint8_t *p)
+{
+    uint16_t v;
+    memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+static uint32_t rd32(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+static uint64_t rd64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+bool acpi_checksum_ok(const void *buf, size_t len)
+{
+    const uint8_t *p = buf;
+    uint8_t sum = 0;
+    for (size_t i = 0; i < len; i++)
+        sum += p[i];
+    return sum == 0;
+}
+
+/* The XSDT address of a revision >= 2 RSDP, or 0 if the extended part is
+ * unusable: length field out of [36, len], bad checksum, or no address. */
+static uint64_t rsdp_xsdt(const uint8_t *p, size_t len)
+{
+    if (len < ACPI_RSDP_V2_LEN)
+        return 0;
+    uint32_t ext_len = rd32(p + 20);
+    if (ext_len < ACPI_RSDP_V2_LEN || ext_len > len || !acpi_checksum_ok(p, ext_len))
+        return 0;
+    return rd64(p + 24);
+}
+
+int acpi_rsdp_parse(const void *buf, size_t len, struct acpi_rsdp *out)
+{
+    const uint8_t *p = buf;
+    *out = (struct acpi_rsdp){ 0 };
+    if (len < ACPI_RSDP_V1_LEN)
+        return ACPI_ETRUNC;
+    if (memcmp(p, "RSD PTR ", 8) != 0)
+        return ACPI_ESIG;
+    if (!acpi_checksum_ok(p, ACPI_RSDP_V1_LEN))
+        return ACPI_ECHECKSUM;
+    out->revision = p[15];
+    if (out->revision >= 2) {
+        uint64_t x = rsdp_xsdt(p, len);
+        if (x) {
+            out->xsdt = true;
+            out->root = x;
+            return ACPI_OK;
+        }
+        out->ext_bad = true;
+    }
+    out->root = rd32(p + 16);
+    return out->root ? ACPI_OK : ACPI_ENOROOT;
+}
+
+int acpi_sdt_header(const void *buf, size_t len, const char *sig, uint32_t *table_len)
+{
+    const uint8_t *p = buf;
+    if (len < ACPI_SDT_HEADER_LEN)
+        return ACPI_ETRUNC;
+    if (sig && memcmp(p, sig, 4) != 0)
+        return ACPI_ESIG;
+    uint32_t tlen = rd32(p + 4);
+    if (tlen < ACPI_SDT_HEADER_LEN || tlen > ACPI_SDT_MAX_LEN)
+        return ACPI_ELENGTH;
+    *table_len = tlen;
+    return ACPI_OK;
+}
+
+int acpi_sdt_check(const void *buf, size_t len, const char *sig)
+{
+    uint32_t tlen;
+    int r = acpi_sdt_header(buf, len, sig, &tlen);
+    if (r != ACPI_OK)
+        return r;
+    if (tlen > len)
+        return ACPI_ETRUNC;
+    return acpi_checksum_ok(buf, tlen) ? ACPI_OK : ACPI_ECHECKSUM;
+}
+
+size_t acpi_root_count(size_t len, bool xsdt)
+{
+    if (len < ACPI_SDT_HEADER_LEN)
+        return 0;
+    return (len - ACPI_SDT_HEADER_LEN) / (xsdt ? 8 : 4);
+}
+
+uint64_t acpi_root_entry(const void *buf, size_t len, bool xsdt, size_t i)
+{
+    if (i >= acpi_root_count(len, xsdt))
+        return 0;
+    const uint8_t *e = (const uint8_t *)buf + ACPI_SDT_HEADER_LEN + i * (xsdt ? 8 : 4);
+    return xsdt ? rd64(e) : rd32(e);
+}
+
+static void cpu_add(struct acpi_info *info, uint32_t apic_id, uint32_t flags)
+{
+    if (!(flags & (ACPI_LAPIC_ENABLED | ACPI_LAPIC_ONLINE_CAPABLE))) {
+        info->cpus_disabled++;
+        return;
+    }
+    for (unsigned i = 0; i < info->ncpus; i++) {
+        if (info->cpu_apic_ids[i] == apic_id) {
+            info->cpus_duplicate++;
+            return;
+        }
+    }
+    if (info->ncpus >= ACPI_MAX_CPUS) {
+        info->cpus_dropped++;
+        return;
+    }
+    info->cpu_apic_ids[info->ncpus++] = apic_id;
+}
+
+static void x2apic_add(struct acpi_info *info, const uint8_t *e)
+{
+    uint32_t id = rd32(e + 4);
+    if (id > 254)
+        info->x2apic_unreachable++;
+    else
+        cpu_add(info, id, rd32(e + 8));
+}
+
+static void ioapic_add(struct acpi_info *info, const uint8_t *e)
+{
+    if (info->nioapics >= ACPI_MAX_IOAPICS) {
+        info->ioapics_dropped++;
+        return;
+    }
+    struct acpi_ioapic *io = &info->ioapics[info->nioapics++];
+    io->id = e[2];
+    io->addr = rd32(e + 4);
+    io->gsi_base = rd32(e + 8);
+}
+
+static void override_add(struct acpi_info *info, const uint8_t *e)
+{
+    if (e[2] != 0) {            /* bus 0 = ISA is the only one defined */
+        info->overrides_other_bus++;
+        return;
+    }
+    if (info->noverrides >= ACPI_MAX_OVERRIDES) {
+        info->overrides_dropped++;
+        return;
+    }
+    struct acpi_override *o = &info->overrides[info->noverrides++];
+    o->irq = e[3];
+    o->gsi = rd32(e + 4);
+    o->flags = rd16(e + 8);
+}
+
+static void lapic_addr_set(struct acpi_info *info, const uint8_t *e)
+{
+    uint64_t a = rd64(e + 4);
+    if (a >> 32)
+        info->lapic_addr_high++;
+    else
+        info->lapic_addr = (uint32_t)a;
+}
+
+/* Minimum length of each MADT entry type we read (2 for the others). */
+static unsigned madt_entry_min(uint8_t type)
+{
+    switch (type) {
+    case ACPI_MADT_LAPIC: return 8;
+    case ACPI_MADT_IOAPIC: return 12;
+    case ACPI_MADT_OVERRIDE: return 10;
+    case ACPI_MADT_LAPIC_ADDR: return 12;
+    case ACPI_MADT_X2APIC: return 16;
+    default: return 2;
+    }
+}
+
+/* E has at least madt_entry_min(E[0]) readable bytes. */
+static void madt_entry(struct acpi_info *info, const uint8_t *e)
+{
+    switch (e[0]) {
+    case ACPI_MADT_LAPIC: cpu_add(info, e[3], rd32(e + 4)); break;
+    case ACPI_MADT_IOAPIC: ioapic_add(info, e); break;
+    case ACPI_MADT_OVERRIDE: override_add(info, e); break;
+    case ACPI_MADT_LAPIC_ADDR: lapic_addr_set(info, e); break;
+    case ACPI_MADT_X2APIC: x2apic_add(info, e); break;
+    }
+}
+
+int acpi_madt_parse(const void *buf, size_t len, struct acpi_info *info)
+{
+    const uint8_t *t = buf;
+    *info = (struct acpi_info){ 0 };
+    int r = acpi_sdt_check(buf, len, "APIC");
+    if (r != ACPI_OK)
+        return r;
+    uint32_t tlen = rd32(t + 4);          /* checked: 36 <= tlen <= len */
+    if (tlen < ACPI_SDT_HEADER_LEN + MADT_FIXED_LEN)
+        return ACPI_ETRUNC;
+    info->found = true;
+    info->lapic_addr = rd32(t + ACPI_SDT_HEADER_LEN);
+    for (uint32_t off = ACPI_SDT_HEADER_LEN + MADT_FIXED_LEN; off + 2 <= tlen;) {
+        const uint8_t *e = t + off;
+        unsigned elen = e[1];
+        if (elen < madt_entry_min(e[0]) || elen > tlen - off) {
+            info->bad_offset = off;
+            return ACPI_EENTRY;
+        }
+        madt_entry(info, e);
+        off += elen;
+    }
+    return ACPI_OK;
+}
