@@ -1,6 +1,7 @@
 # Kestrel: one Makefile for the whole system.
 #
-#   make            build the kernel and the boot image
+#   make            build the kernel, the user programs and the boot image
+#   make user       build only the user programs (lib/rt/rt.mk)
 #   make run        boot in QEMU (SMP=4 MEM=1G by default; quit: Ctrl-A X)
 #   make test       host unit tests + in-kernel self tests + boot checks
 #   make bench      benchmarks, as "bench NAME VALUE UNIT" lines
@@ -35,8 +36,11 @@ KOBJ := $(patsubst %.c,$(BUILD)/%.o,$(KSRC)) $(patsubst %.S,$(BUILD)/%.o,$(KASM)
 BOOTIMAGE_FILES := $(shell find bootimage -type f 2>/dev/null)
 
 .PHONY: all kernel run test bench gdb deps clean host-tests
-all: kernel $(BUILD)/bootimage.cpio
+all: kernel user $(BUILD)/bootimage.cpio
 kernel: $(BUILD)/kestrel.bin
+
+# User programs, librt and the staged boot image directory.
+-include lib/rt/rt.mk
 
 $(BUILD)/%.o: %.c Makefile
 	@mkdir -p $(dir $@)
@@ -71,11 +75,11 @@ $(BUILD)/kestrel.bin: $(BUILD)/kestrel.elf
 	@echo "  OBJCOPY $@"
 	$(Q)$(OBJCOPY) -O binary $< $@
 
-$(BUILD)/bootimage.cpio: $(BOOTIMAGE_FILES) Makefile
-	@mkdir -p $(BUILD)
+# Packs the staging directory $(BUILD)/bootimage/ (see lib/rt/rt.mk).
+$(BUILD)/bootimage.cpio: $(BUILD)/bootimage.stamp
 	@echo "  CPIO    $@"
-	$(Q)cd bootimage && find . -mindepth 1 | LC_ALL=C sort | \
-	    cpio --quiet -o -H newc -R 0:0 --reproducible > ../$@.tmp
+	$(Q)cd $(BUILD)/bootimage && find . -mindepth 1 | LC_ALL=C sort | \
+	    cpio --quiet -o -H newc -R 0:0 --reproducible > $(abspath $@).tmp
 	$(Q)mv $@.tmp $@
 
 deps:

@@ -21,16 +21,23 @@ HOST_SRC_pmm     := kernel/core/pmm.c
 HOST_SRC_slab    := kernel/core/slab.c
 HOST_SRC_acpi    := kernel/arch/x86_64/acpi_parse.c
 HOST_SRC_multiboot := kernel/core/mb_parse.c
+HOST_SRC_elf     := kernel/core/elf.c
+HOST_SRC_malloc  := lib/rt/heap.c
+
+# test name -> extra prerequisites and flags (the ELF test also parses
+# the real user program)
+HOST_DEP_elf     := $(BUILD)/user/hello.elf
+HOST_FLAGS_elf   := -DTEST_HELLO_ELF='"$(abspath $(BUILD)/user/hello.elf)"'
 
 HOST_BINS := $(addprefix $(HOST_DIR)/test_,$(HOST_TESTS))
 # Few and small: every test depends on every header it could include.
-HOST_HDRS := $(wildcard tests/host/*.h lib/base/*.h kernel/core/*.h kernel/arch/x86_64/*_parse.h)
+HOST_HDRS := $(wildcard tests/host/*.h lib/base/*.h lib/rt/*.h kernel/core/*.h abi/kestrel/*.h kernel/arch/x86_64/*_parse.h)
 
 define HOST_TEST_RULE
-$(HOST_DIR)/test_$(1): tests/host/test_$(1).c $(HOST_SRC_$(1)) $(HOST_HDRS) tests/host/host.mk
+$(HOST_DIR)/test_$(1): tests/host/test_$(1).c $(HOST_SRC_$(1)) $(HOST_DEP_$(1)) $(HOST_HDRS) tests/host/host.mk
 	@mkdir -p $(HOST_DIR)
 	@echo "  HOSTCC  $$@"
-	$(Q)$(HOST_CC) $(HOST_CFLAGS) -o $$@ tests/host/test_$(1).c $(HOST_SRC_$(1))
+	$(Q)$(HOST_CC) $(HOST_CFLAGS) $(HOST_FLAGS_$(1)) -o $$@ tests/host/test_$(1).c $(HOST_SRC_$(1))
 endef
 $(foreach t,$(HOST_TESTS),$(eval $(call HOST_TEST_RULE,$(t))))
 

@@ -1,0 +1,79 @@
+/*
+ * Structures passed to the message-passing and thread system calls
+ * (see syscalls.h): scatter/gather vectors, what a receiver learns about a
+ * message, and the attributes of a new thread.  Shared by the kernel and
+ * user space; the layouts are fixed (checked below) because they cross the
+ * user/kernel boundary.
+ */
+#ifndef KESTREL_ABI_MSG_H
+#define KESTREL_ABI_MSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define K_IOV_MAX 16              /* parts per send, receive or reply */
+#define K_MSG_MAX (64UL << 20)    /* bytes per message */
+#define K_PULSE_QUEUE 64          /* pulses a channel holds; then senders get E_FULL */
+#define K_PRIO_MIN 1              /* 0 belongs to the idle threads */
+#define K_PRIO_MAX 255
+
+/* One piece of a message: LEN bytes at BASE.  msg_send, msg_receive and
+ * msg_reply take an array of these and a count of parts. */
+struct k_iov {
+    void *base;
+    size_t len;
+};
+
+/* What msg_receive reports in struct k_msg_info.type. */
+enum k_msg_type {
+    K_MSG_MESSAGE = 1,      /* a message: reply with msg_reply or msg_error */
+    K_MSG_PULSE = 2,        /* a pulse: code and value only, no reply */
+};
+
+/* Filled by msg_receive.  Describes the sender independently of the
+ * receive id, which msg_receive returns. */
+struct k_msg_info {
+    uint64_t pid;           /* sending process */
+    uint64_t tid;           /* sending thread (0 for a pulse) */
+    uint32_t priority;      /* sender's priority; the receiver runs at it */
+    uint32_t type;          /* enum k_msg_type */
+    int32_t code;           /* pulse code (0 for a message) */
+    uint32_t reserved;      /* 0 */
+    uint64_t value;         /* pulse value (0 for a message) */
+    uint64_t send_len;      /* total bytes the sender sent */
+    uint64_t reply_len;     /* total bytes the sender can take in the reply */
+};
+
+/* Scheduling policies (thread_create, thread_sched). */
+enum k_sched_policy {
+    K_SCHED_FIFO = 1,       /* runs until it blocks or yields */
+    K_SCHED_RR = 2,         /* like FIFO, with a time slice among equals */
+};
+
+/* Attributes of a new thread (thread_create); a null pointer means the
+ * creator's priority and policy on any CPU. */
+struct k_thread_attr {
+    uint32_t priority;      /* higher runs first */
+    uint32_t policy;        /* enum k_sched_policy */
+    uint64_t cpu_mask;      /* bit n: may run on CPU n; 0 means any */
+};
+
+/* sys_info selectors. */
+#define K_INFO_KERNEL_OBJECTS 1   /* struct k_sysinfo */
+
+struct k_sysinfo {
+    uint64_t kmalloc_objects; /* live kernel heap objects */
+    uint64_t kmem_pages;      /* live large kernel allocations */
+    uint64_t free_bytes;      /* free physical memory */
+    uint64_t threads, processes, channels, connections;
+    uint64_t ncpus;
+    uint64_t cpu;             /* the CPU the caller runs on */
+    uint64_t ticks;           /* timer ticks on that CPU */
+};
+
+_Static_assert(sizeof(struct k_iov) == 16, "k_iov layout");
+_Static_assert(sizeof(struct k_sysinfo) == 80, "k_sysinfo layout");
+_Static_assert(sizeof(struct k_msg_info) == 56, "k_msg_info layout");
+_Static_assert(sizeof(struct k_thread_attr) == 16, "k_thread_attr layout");
+
+#endif

@@ -1,0 +1,75 @@
+# Native user programs (included by the top-level Makefile).
+#
+#   make user        build librt.a and every declared program
+#
+# A program is declared in one line at the end of this file:
+#     $(call user_program,NAME,SOURCES...)
+# and is built as $(BUILD)/user/NAME.elf, linked with crt0, librt.a and
+# lib/rt/user.ld, and packed into the boot image as bin/NAME.
+#
+# The boot image is staged in $(BUILD)/bootimage/: the files of
+# bootimage/ plus bin/NAME for each program (debug information stripped);
+# the top-level Makefile packs that directory into bootimage.cpio.
+
+USER_CFLAGS  := -std=c11 -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes \
+                -O2 -g -ffreestanding -fno-stack-protector -fno-pie \
+                -fno-omit-frame-pointer -fno-tree-loop-distribute-patterns \
+                -Iabi -Ilib -MMD -MP
+USER_ASFLAGS := -g -Iabi -Ilib -MMD -MP
+USER_LDFLAGS := -no-pie -static -nostdlib -Wl,-T,lib/rt/user.ld \
+                -Wl,-z,max-page-size=0x1000 -Wl,-z,noexecstack -Wl,--build-id=none
+UBUILD := $(BUILD)/user
+UOBJ   := $(UBUILD)/obj
+
+RT_SRC := $(sort $(wildcard lib/rt/*.c)) lib/base/fmt.c lib/base/string.c \
+          lib/base/cmdline.c lib/base/cpio.c
+RT_OBJ := $(patsubst %.c,$(UOBJ)/%.o,$(RT_SRC))
+RT_CRT0 := $(UOBJ)/lib/rt/crt0.o
+RT_LIB := $(UBUILD)/librt.a
+
+USER_PROGRAMS :=
+USER_DEPS := $(RT_OBJ:.o=.d) $(RT_CRT0:.o=.d)
+
+$(UOBJ)/%.o: %.c lib/rt/rt.mk
+	@mkdir -p $(dir $@)
+	@echo "  UCC     $<"
+	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
+
+$(UOBJ)/%.o: %.S lib/rt/rt.mk
+	@mkdir -p $(dir $@)
+	@echo "  UAS     $<"
+	$(Q)$(CC) $(USER_ASFLAGS) -c $< -o $@
+
+$(RT_LIB): $(RT_OBJ)
+	@echo "  AR      $@"
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+# $(call user_program,NAME,SOURCES): $(BUILD)/user/NAME.elf, bin/NAME.
+define USER_PROGRAM_RULE
+USER_PROGRAMS += $(1)
+USER_OBJ_$(1) := $$(patsubst %.c,$(UOBJ)/%.o,$(2))
+USER_DEPS += $$(USER_OBJ_$(1):.o=.d)
+$(UBUILD)/$(1).elf: $(RT_CRT0) $$(USER_OBJ_$(1)) $(RT_LIB) lib/rt/user.ld
+	@echo "  ULD     $$@"
+	$(Q)$(CC) $(USER_LDFLAGS) -o $$@ $(RT_CRT0) $$(USER_OBJ_$(1)) $(RT_LIB) -lgcc
+endef
+user_program = $(eval $(call USER_PROGRAM_RULE,$(1),$(2)))
+
+# ---- programs ----
+$(call user_program,hello,tests/user/hello.c)
+
+# ---- outputs ----
+USER_ELFS := $(patsubst %,$(UBUILD)/%.elf,$(USER_PROGRAMS))
+
+.PHONY: user
+user: $(USER_ELFS)
+
+# Rebuilt from scratch each time, so no stale file reaches the image.
+$(BUILD)/bootimage.stamp: $(BOOTIMAGE_FILES) $(USER_ELFS) Makefile lib/rt/rt.mk
+	@echo "  STAGE   $(BUILD)/bootimage/"
+	$(Q)rm -rf $(BUILD)/bootimage && mkdir -p $(BUILD)/bootimage/bin
+	$(Q)cp -R bootimage/. $(BUILD)/bootimage/
+	$(Q)$(foreach p,$(USER_PROGRAMS),$(OBJCOPY) --strip-debug $(UBUILD)/$(p).elf $(BUILD)/bootimage/bin/$(p) &&) true
+	$(Q)touch $@
+
+-include $(USER_DEPS)

@@ -1,0 +1,71 @@
+/*
+ * stdio: printf and friends over one line buffer (see stdio.h).
+ * Invariant: out_len < RT_STDOUT_BUF between calls; the buffer never
+ * holds a newline (it is flushed right after one is stored).
+ */
+#include "rt/stdio.h"
+#include "rt/syscall.h"
+
+#include "base/fmt.h"
+#include "base/string.h"
+
+static char out_buf[RT_STDOUT_BUF];
+static size_t out_len;
+
+void rt_stdout_flush(void)
+{
+    if (out_len > 0)
+        rt_debug_write(out_buf, out_len);
+    out_len = 0;
+}
+
+static void out_char(char c, void *ctx)
+{
+    (void)ctx;
+    out_buf[out_len++] = c;
+    if (c == '\n' || out_len == sizeof(out_buf))
+        rt_stdout_flush();
+}
+
+int vprintf(const char *fmt, va_list ap)
+{
+    return fmt_vformat(out_char, 0, fmt, ap);
+}
+
+int printf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vprintf(fmt, ap);
+    va_end(ap);
+    return n;
+}
+
+int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
+{
+    return fmt_vsnprintf(buf, size, fmt, ap);
+}
+
+int snprintf(char *buf, size_t size, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = fmt_vsnprintf(buf, size, fmt, ap);
+    va_end(ap);
+    return n;
+}
+
+int putchar(int c)
+{
+    out_char((char)c, 0);
+    return (unsigned char)c;
+}
+
+int puts(const char *s)
+{
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n; i++)
+        out_char(s[i], 0);
+    out_char('\n', 0);
+    return (int)n + 1;
+}

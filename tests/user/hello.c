@@ -1,0 +1,14 @@
+/*
+ * hello: the smallest native user program; prints a greeting and its
+ * arguments through the runtime's printf (debug console).
+ */
+#include "rt/rt.h"
+#include "rt/stdio.h"
+
+int main(int argc, char **argv)
+{
+    printf("hello from user space\n");
+    for (int i = 0; i < argc; i++)
+        printf("argv[%d] = \"%s\"\n", i, argv[i]);
+    return 0;
+}
