@@ -38,6 +38,25 @@ struct k_startup {
     struct k_startup_handle handles[K_STARTUP_MAX_HANDLES];
 };
 
+/* process_spawn's description of the new process. */
+#define K_SPAWN_MAX_ARGS 32
+#define K_SPAWN_MAX_ARG_LEN 256
+
+struct k_spawn_handle {
+    uint32_t handle;        /* in the caller; needs K_RIGHT_TRANSFER */
+    uint32_t rights;        /* given to the child: a subset of the caller's */
+    char name[24];
+};
+
+struct k_spawn {
+    uint32_t argc;
+    uint32_t nhandles;
+    const char *const *argv;
+    const struct k_spawn_handle *handles;
+    uint32_t priority;      /* 0: the caller's */
+    uint32_t reserved;
+};
+
 /* User address space layout. */
 #define K_USER_BASE      0x0000000000400000ULL   /* programs are linked here */
 #define K_USER_TOP       0x00007ffffffff000ULL   /* first address above user space */

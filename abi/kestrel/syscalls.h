@@ -30,7 +30,7 @@
     SYSCALL(10, thread_sleep, 1)      /* (nanoseconds) */                      \
     /* processes */                                                            \
     SYSCALL(11, process_exit, 1)      /* (status), does not return */          \
-    SYSCALL(12, process_spawn, 4)     /* (const char *bootfile, len, const struct k_spawn *, ...) -> h */ \
+    SYSCALL(12, process_spawn, 3)     /* (const char *bootfile, len, const struct k_spawn *) -> h */ \
     SYSCALL(13, process_kill, 2)      /* (h, status) */                        \
     SYSCALL(14, process_wait, 2)      /* (h, long *status) */                  \
     /* message passing */                                                      \

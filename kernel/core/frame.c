@@ -112,11 +112,18 @@ uint64_t frame_alloc(void)
     return pa;
 }
 
+void frame_zero(uint64_t phys)
+{
+    uint64_t *p = phys_to_virt(phys);
+    for (unsigned i = 0; i < PAGE_SIZE / 8; i++)
+        p[i] = 0;
+}
+
 uint64_t frame_alloc_zeroed(void)
 {
     uint64_t pa = frame_alloc();
     if (pa != PMM_NONE)
-        memset(phys_to_virt(pa), 0, PAGE_SIZE);
+        frame_zero(pa);
     return pa;
 }
 

@@ -16,6 +16,7 @@ void frame_use_direct_map(void);
 
 uint64_t frame_alloc(void);              /* PMM_NONE when out of memory */
 uint64_t frame_alloc_zeroed(void);
+void frame_zero(uint64_t phys);
 uint64_t frame_alloc_contig(uint64_t count, uint64_t align_frames);
 void frame_free(uint64_t phys);          /* panics on a double free */
 void frame_free_contig(uint64_t phys, uint64_t count);

@@ -22,7 +22,11 @@
 #include "core/frame.h"
 #include "core/printk.h"
 #include "core/selftest.h"
+#include "core/process.h"
+#include "core/sched.h"
 #include "core/slab.h"
+#include "core/syscall.h"
+#include "kestrel/startup.h"
 
 #define KESTREL_VERSION "0.1"
 
@@ -46,8 +50,69 @@ void cpu_setup_ist(void)
     struct cpu *c = this_cpu();
     for (int i = 0; i < 3; i++) {
         c->ist_stacks[i] = kstack_alloc(2);
+        if (!c->ist_stacks[i])
+            panic("boot: no memory for IST stacks");
         c->tss.ist[i] = c->ist_stacks[i];
     }
+}
+
+static void cpu_enable_fpu(void)
+{
+    write_cr0((read_cr0() & ~(1UL << 2)) | (1UL << 1));     /* EM off, MP on */
+    write_cr4(read_cr4() | (1UL << 9) | (1UL << 10));        /* OSFXSR, OSXMMEXCPT */
+}
+
+void cpu_prepare_scheduler(void)
+{
+    cpu_enable_fpu();
+    syscall_init_cpu();
+    sched_init_cpu();
+}
+
+_Noreturn void cpu_enter_scheduler(void)
+{
+    cpu_prepare_scheduler();
+    __atomic_store_n(&this_cpu()->online, true, __ATOMIC_RELEASE);
+    irq_enable();
+    sched_idle_loop();
+}
+
+/* Starts the first user process: the boot-image program the command line
+ * names with init= (default bin/init), with the words of initargs= as its
+ * arguments. */
+static void start_init(void)
+{
+    static char path[128], args[512];
+    static const char *argv[K_SPAWN_MAX_ARGS];
+    if (!boot_option("init", path, sizeof(path)))
+        memcpy(path, "bin/init", 9);
+    int argc = 0;
+    argv[argc++] = path;
+    if (boot_option("initargs", args, sizeof(args))) {
+        for (char *p = args; *p && argc < K_SPAWN_MAX_ARGS;) {
+            while (*p == ',')
+                *p++ = 0;
+            if (*p)
+                argv[argc++] = p;
+            while (*p && *p != ',')
+                p++;
+        }
+    }
+    int err;
+    struct process *p = process_create("init", &err);
+    struct k_startup st;
+    memset(&st, 0, sizeof(st));
+    st.magic = K_STARTUP_MAGIC;
+    struct thread *t = p ? process_load_boot(p, path, argc, argv, &st, 100, &err) : NULL;
+    if (!t) {
+        kprintf("init: cannot start %s (error %d)\n", path, err);
+        if (p)
+            object_put(&p->obj);
+        return;
+    }
+    kprintf("init: starting %s\n", path);
+    thread_start(t);
+    object_put(&p->obj);
 }
 
 static void memory_init(void)
@@ -118,12 +183,15 @@ void kmain(uint32_t magic, uint64_t info_phys)
     irq_enable();
     smp_start_aps();
 
+    extern char boot_stack_top[];
+    cpus[0].kstack_top = (uintptr_t)boot_stack_top;
+    cpu_prepare_scheduler();
     print_summary();
     if (boot_option("selftest", opt, sizeof(opt)))
         selftest_run(opt);
+    start_init();
     /* tools/bench reads the TSC here: under TCG with -icount shift=0 it
      * counts guest instructions since reset. */
     kprintf("Kestrel ready (tsc %lu).\n", rdtsc());
-    for (;;)
-        cpu_halt();
+    sched_idle_loop();
 }

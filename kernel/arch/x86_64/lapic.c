@@ -93,6 +93,7 @@ void lapic_eoi(void)
 static void timer_tick(struct trap_frame *tf)
 {
     this_cpu()->ticks++;
+    kernel_tick();
 }
 
 /* Runs PIT channel 2 one-shot for PIT_CALIB_COUNT ticks; returns the TSC

@@ -30,4 +30,8 @@ uint64_t time_ns(void);           /* since boot, from the TSC */
 
 #define TIMER_HZ 100               /* periodic tick rate */
 
+/* The kernel's per-tick work (scheduler slices, sleepers), core/sched.c;
+ * called from the timer interrupt of every CPU. */
+void kernel_tick(void);
+
 #endif

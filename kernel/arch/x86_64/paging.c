@@ -20,6 +20,9 @@
 #include "core/frame.h"
 #include "core/printk.h"
 #include "core/spinlock.h"
+#include "arch/x86_64/percpu.h"
+#include "arch/x86_64/smp.h"
+#include "kestrel/errors.h"
 
 extern char __text_start[], __text_end[], __rodata_start[], __rodata_end[];
 extern char __data_start[], __bss_end[], boot_stack_bottom[];
@@ -200,17 +203,168 @@ void *paging_map_phys(uint64_t phys, uint64_t len, enum map_cache cache)
     return (void *)(va + (phys - lo));
 }
 
+#define KSTACK_FREE_MAX 256
+static struct { uintptr_t top; unsigned pages; } kstack_free_list[KSTACK_FREE_MAX];
+static unsigned kstack_nfree;
+
+/* A freed address range of PAGES pages (its base), or a new one. Lock held. */
+static uintptr_t kstack_range(unsigned pages)
+{
+    for (unsigned i = 0; i < kstack_nfree; i++) {
+        if (kstack_free_list[i].pages == pages) {
+            uintptr_t top = kstack_free_list[i].top;
+            kstack_free_list[i] = kstack_free_list[--kstack_nfree];
+            return top - (uint64_t)pages * PAGE_SIZE;
+        }
+    }
+    uintptr_t base = kstack_next + PAGE_SIZE;   /* leave the guard unmapped */
+    kstack_next += (uint64_t)(pages + 1) * PAGE_SIZE;
+    return base;
+}
+
+struct flush_range { uintptr_t start; unsigned pages; };
+
+static void flush_range_here(void *arg)
+{
+    struct flush_range *r = arg;
+    for (unsigned i = 0; i < r->pages; i++)
+        invlpg(r->start + (uint64_t)i * PAGE_SIZE);
+}
+
+/* Removes a kernel range from every CPU's TLB (its entries are global, so
+ * a CR3 reload would not).  Interrupts on, no locks held. */
+static void kernel_tlb_shootdown(uintptr_t start, unsigned pages)
+{
+    struct flush_range r = { start, pages };
+    flush_range_here(&r);
+    for (unsigned c = 0; c < cpu_count; c++)
+        if (c != this_cpu()->id && cpus[c].online)
+            smp_call(c, flush_range_here, &r);
+}
+
+void kstack_free(uintptr_t top, unsigned pages)
+{
+    uint64_t frames[16];
+    KASSERT(pages <= 16);
+    uintptr_t base = top - (uint64_t)pages * PAGE_SIZE;
+    bool was = spin_lock_irqsave(&lock);
+    for (unsigned i = 0; i < pages; i++) {
+        uint64_t *pte = walk(kernel_pml4, base + (uint64_t)i * PAGE_SIZE, 1);
+        frames[i] = *pte & PTE_ADDR;
+        *pte = 0;
+    }
+    spin_unlock_irqrestore(&lock, was);
+    kernel_tlb_shootdown(base, pages);
+    for (unsigned i = 0; i < pages; i++)
+        frame_free(frames[i]);
+    was = spin_lock_irqsave(&lock);
+    if (kstack_nfree < KSTACK_FREE_MAX) {
+        kstack_free_list[kstack_nfree].top = top;
+        kstack_free_list[kstack_nfree].pages = pages;
+        kstack_nfree++;
+    }
+    spin_unlock_irqrestore(&lock, was);
+}
+
 uintptr_t kstack_alloc(unsigned pages)
 {
     bool was = spin_lock_irqsave(&lock);
-    uintptr_t base = kstack_next + PAGE_SIZE;   /* leave the guard unmapped */
-    kstack_next += (uint64_t)(pages + 1) * PAGE_SIZE;
+    uintptr_t base = kstack_range(pages);
     for (unsigned i = 0; i < pages; i++) {
         uint64_t pa = frame_alloc_zeroed();
-        if (pa == PMM_NONE)
-            panic("paging: out of memory for a kernel stack");
+        if (pa == PMM_NONE) {
+            while (i--) {
+                uint64_t *pte = walk(kernel_pml4, base + i * PAGE_SIZE, 1);
+                frame_free(*pte & PTE_ADDR);
+                *pte = 0;
+            }
+            spin_unlock_irqrestore(&lock, was);
+            return 0;       /* the range was never visible: no flush needed */
+        }
         *walk(kernel_pml4, base + i * PAGE_SIZE, 1) = pa | PTE_P | PTE_W | PTE_G | pte_nx;
     }
     spin_unlock_irqrestore(&lock, was);
     return base + (uint64_t)pages * PAGE_SIZE;
+}
+
+/* ---- user page tables ---- */
+
+uint64_t pt_create(void)
+{
+    uint64_t pa = frame_alloc_zeroed();
+    if (pa == PMM_NONE)
+        return PMM_NONE;
+    uint64_t *pml4 = phys_to_virt(pa);
+    for (unsigned i = 256; i < 512; i++)
+        pml4[i] = kernel_pml4[i];
+    return pa;
+}
+
+static void free_level(uint64_t table_pa, int level)
+{
+    uint64_t *t = phys_to_virt(table_pa);
+    if (level > 1) {
+        for (unsigned i = 0; i < 512; i++)
+            if (t[i] & PTE_P)
+                free_level(t[i] & PTE_ADDR, level - 1);
+    }
+    frame_free(table_pa);
+}
+
+void pt_destroy(uint64_t pml4)
+{
+    uint64_t *t = phys_to_virt(pml4);
+    for (unsigned i = 0; i < 256; i++)
+        if (t[i] & PTE_P)
+            free_level(t[i] & PTE_ADDR, 3);
+    frame_free(pml4);
+}
+
+/* The level-1 entry for a user VA, creating tables when ALLOC; NULL when
+ * absent (or out of memory). */
+static uint64_t *user_pte(uint64_t pml4, uintptr_t va, bool alloc)
+{
+    uint64_t *table = phys_to_virt(pml4);
+    for (int l = 4; l > 1; l--) {
+        uint64_t *e = &table[(va >> (12 + 9 * (l - 1))) & 511];
+        if (!(*e & PTE_P)) {
+            if (!alloc)
+                return NULL;
+            uint64_t pa = frame_alloc_zeroed();
+            if (pa == PMM_NONE)
+                return NULL;
+            *e = pa | PTE_P | PTE_W | PTE_U;
+        }
+        table = table_of(*e);
+    }
+    return &table[(va >> 12) & 511];
+}
+
+int pt_map(uint64_t pml4, uintptr_t va, uint64_t pa, uint64_t flags)
+{
+    uint64_t *pte = user_pte(pml4, va, true);
+    if (!pte)
+        return -E_NOMEM;
+    *pte = (pa & PTE_ADDR) | flags | PTE_P | PTE_U;
+    return 0;
+}
+
+uint64_t pt_unmap(uint64_t pml4, uintptr_t va)
+{
+    uint64_t *pte = user_pte(pml4, va, false);
+    if (!pte || !(*pte & PTE_P))
+        return 0;
+    uint64_t old = *pte & PTE_ADDR;
+    *pte = 0;
+    return old;
+}
+
+bool pt_translate(uint64_t pml4, uintptr_t va, uint64_t *pa, uint64_t *flags)
+{
+    uint64_t *pte = user_pte(pml4, va, false);
+    if (!pte || !(*pte & PTE_P))
+        return false;
+    *pa = (*pte & PTE_ADDR) | (va & (PAGE_SIZE - 1));
+    *flags = *pte & ~PTE_ADDR;
+    return true;
 }

@@ -45,10 +45,26 @@ void paging_unmap_page(uintptr_t va);
 bool paging_query(uintptr_t va, uint64_t *pa, uint64_t *flags);
 
 /* Allocates a kernel stack of PAGES pages with a guard page below it;
- * returns its top (16-byte aligned). */
+ * returns its top (16-byte aligned), or 0 when out of memory. */
 uintptr_t kstack_alloc(unsigned pages);
+/* Gives back a stack from kstack_alloc (same PAGES); its address range is
+ * reused by a later kstack_alloc of the same size. */
+void kstack_free(uintptr_t top, unsigned pages);
 
 uint64_t paging_kernel_cr3(void);
+
+/*
+ * User page tables.  A PML4 for a process shares the kernel's upper half
+ * (the kernel PDPTs all exist from boot, so later kernel mappings appear in
+ * every process).  The functions below touch only the lower half; the
+ * caller (core/vm.c) serialises changes to one space and owns the frames
+ * that leaf entries point to.
+ */
+uint64_t pt_create(void);                    /* PML4 physical address or PMM_NONE */
+void pt_destroy(uint64_t pml4);              /* frees the lower-half tables only */
+int pt_map(uint64_t pml4, uintptr_t va, uint64_t pa, uint64_t flags);   /* 0 or -E_NOMEM */
+uint64_t pt_unmap(uint64_t pml4, uintptr_t va);  /* old physical address, 0 if none */
+bool pt_translate(uint64_t pml4, uintptr_t va, uint64_t *pa, uint64_t *flags);
 extern uint64_t pte_nx;       /* PTE_NX when the CPU supports it, else 0 */
 
 #endif

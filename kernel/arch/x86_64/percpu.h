@@ -8,10 +8,16 @@
 #ifndef KESTREL_ARCH_PERCPU_H
 #define KESTREL_ARCH_PERCPU_H
 
+#define MAX_CPUS 64
+
+/* Offsets used by assembly (syscall.S); checked by _Static_assert. */
+#define CPU_USER_RSP   8
+#define CPU_KSTACK     16
+#define CPU_RESCHED    24
+
+#ifndef __ASSEMBLER__
 #include <stdbool.h>
 #include <stdint.h>
-
-#define MAX_CPUS 64
 
 struct tss {
     uint32_t reserved0;
@@ -23,8 +29,15 @@ struct tss {
     uint16_t iomap_base;
 } __attribute__((packed));
 
+struct thread;
+
 struct cpu {
     struct cpu *self;             /* must stay first: read via %gs:0 */
+    uintptr_t user_rsp;           /* syscall entry scratch */
+    uintptr_t kstack;             /* current thread's kernel stack top */
+    volatile uint64_t need_resched;   /* set: schedule before returning to user */
+    struct thread *current;
+    struct thread *idle;
     uint32_t id;                  /* index into cpus[] */
     uint32_t apic_id;
     volatile bool online;
@@ -35,6 +48,10 @@ struct cpu {
     uintptr_t ist_stacks[3];      /* tops: double fault, NMI, machine check */
     uintptr_t kstack_top;         /* this CPU's boot/idle stack */
 };
+
+_Static_assert(__builtin_offsetof(struct cpu, user_rsp) == CPU_USER_RSP, "asm offset");
+_Static_assert(__builtin_offsetof(struct cpu, kstack) == CPU_KSTACK, "asm offset");
+_Static_assert(__builtin_offsetof(struct cpu, need_resched) == CPU_RESCHED, "asm offset");
 
 extern struct cpu cpus[MAX_CPUS];
 extern unsigned cpu_count;        /* CPUs found (ACPI), online or not */
@@ -54,5 +71,13 @@ unsigned cpus_online(void);
 /* Allocates this CPU's IST stacks (#DF, NMI, #MC) into its TSS; defined in
  * core/main.c, called by every CPU after gdt_load_cpu. */
 void cpu_setup_ist(void);
+
+/* Per-CPU kernel setup after the CPU tables (FPU, syscall MSRs, run queue,
+ * idle thread); marks the CPU online and becomes its idle loop.
+ * Defined in core/main.c. */
+_Noreturn void cpu_enter_scheduler(void);
+void cpu_prepare_scheduler(void);
+
+#endif /* __ASSEMBLER__ */
 
 #endif

@@ -75,10 +75,7 @@ _Noreturn void ap_main(unsigned id)
     idt_load();
     cpu_setup_ist();
     lapic_init_cpu();
-    __atomic_store_n(&cpus[id].online, true, __ATOMIC_RELEASE);
-    irq_enable();
-    for (;;)
-        cpu_halt();
+    cpu_enter_scheduler();
 }
 
 static void flush_trampoline(void *arg)

@@ -14,6 +14,8 @@
 #include "arch/x86_64/qemu.h"
 #include "core/ksyms.h"
 #include "core/printk.h"
+#include "core/process.h"
+#include "core/sched.h"
 
 struct idt_gate {
     uint16_t off_lo;
@@ -191,6 +193,19 @@ static _Noreturn void stop_this_cpu(void)
     }
 }
 
+/* A user thread faulted.  Until exception channels exist (the process's
+ * handler, issue 3 item 8) the process dies with one line of report. */
+static void user_fault(struct trap_frame *tf)
+{
+    struct thread *t = this_cpu()->current;
+    const char *name = tf->vector < 32 ? exception_names[tf->vector] : "?";
+    kprintf("fault: process %lu (%s) thread %lu: %s at rip %#lx, address %#lx, error %#lx; killed\n",
+            t->proc->pid, t->proc->name, t->tid, name, tf->rip,
+            tf->vector == VEC_PAGE_FAULT ? read_cr2() : 0, tf->error);
+    process_kill(t->proc, 0x100 | (long)tf->vector);
+    thread_exit(0x100 | (long)tf->vector);
+}
+
 void trap_dispatch(struct trap_frame *tf)
 {
     unsigned vec = (unsigned)tf->vector;
@@ -199,12 +214,16 @@ void trap_dispatch(struct trap_frame *tf)
     if (vec >= 32) {
         if (handlers[vec])
             handlers[vec](tf);
-        else if (vec != VEC_SPURIOUS)
+        else if (vec != VEC_SPURIOUS && vec != VEC_IPI_RESCHED)
             kprintf("warning: unexpected interrupt vector %u on cpu %u\n", vec, this_cpu()->id);
         if (vec != VEC_SPURIOUS)
             lapic_eoi();
+        if (tf->cs & 3)
+            sched_user_return();
         return;
     }
+    if (tf->cs & 3)
+        user_fault(tf);
     if ((vec == VEC_PAGE_FAULT || vec == 13) && !(tf->cs & 3) && try_fixup(tf))
         return;
     /* A fault we cannot absorb.  User-mode faults will go to the process's

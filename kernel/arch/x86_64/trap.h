@@ -25,6 +25,7 @@ enum {
     VEC_IRQ_BASE = 32,        /* IOAPIC-routed interrupts start here */
     VEC_IPI_TEST = 0xF0,
     VEC_IPI_STOP = 0xF1,
+    VEC_IPI_RESCHED = 0xF3,
     VEC_IPI_CALL = 0xF2,      /* smp_call: run a function on another CPU */
     VEC_TIMER = 0xF8,
     VEC_SPURIOUS = 0xFF,

@@ -1,0 +1,16 @@
+/* Memory objects and mappings: kinds and protection bits (vmo_create,
+ * vmo_map, vm_protect). */
+#ifndef KESTREL_ABI_VM_H
+#define KESTREL_ABI_VM_H
+
+#define K_VMO_ANON   0     /* zero-filled memory */
+#define K_VMO_PHYS   1     /* a physical/MMIO range (needs a resource capability) */
+#define K_VMO_CONTIG 2     /* physically contiguous RAM, for DMA */
+
+#define K_PROT_READ  1u
+#define K_PROT_WRITE 2u
+#define K_PROT_EXEC  4u    /* never together with K_PROT_WRITE (W^X) */
+
+#define K_VMO_MAX_SIZE (1ULL << 32)
+
+#endif

@@ -1,0 +1,64 @@
+/*
+ * System call entry (the `syscall` instruction).
+ *
+ * On entry: rax = number, rdi rsi rdx r10 r8 r9 = arguments, rcx = user
+ * rip, r11 = user rflags, rsp = user stack, interrupts off (SFMASK).
+ * We switch to the thread's kernel stack (struct cpu .kstack), save the
+ * three user registers sysret needs, re-enable interrupts and call
+ * sys_<name> through the table generated from abi/kestrel/syscalls.h.
+ * Before returning, with interrupts off, pending work (a reschedule, a
+ * kill) is done in sched_user_return; argument registers are cleared so
+ * no kernel value reaches user space.
+ *
+ * sysret to a non-canonical rcx would fault in ring 0 with the user
+ * stack; it cannot happen: rcx is the address after a `syscall`
+ * instruction, and the last user page (below K_USER_TOP) is never mapped.
+ */
+#include "arch/x86_64/percpu.h"
+#include "kestrel/syscalls.h"
+
+#define E_NOSYS 7
+
+    .text
+    .global syscall_entry
+    .align 16
+syscall_entry:
+    swapgs
+    movq %rsp, %gs:CPU_USER_RSP
+    movq %gs:CPU_KSTACK, %rsp
+    pushq %gs:CPU_USER_RSP
+    pushq %rcx
+    pushq %r11
+    pushq %rbp
+    xorl %ebp, %ebp                 /* end of the backtrace chain */
+    sti
+    movq %r10, %rcx
+    cmpq $KESTREL_SYSCALL_COUNT, %rax
+    jae bad_number
+    callq *syscall_table(, %rax, 8)
+syscall_return:
+    cli
+    cmpq $0, %gs:CPU_RESCHED
+    jne pending_work
+    popq %rbp
+    popq %r11
+    popq %rcx
+    xorl %edx, %edx
+    xorl %esi, %esi
+    xorl %edi, %edi
+    xorl %r8d, %r8d
+    xorl %r9d, %r9d
+    xorl %r10d, %r10d
+    popq %rsp
+    swapgs
+    sysretq
+pending_work:
+    pushq %rax
+    pushq %rax                      /* keep the stack 16-byte aligned */
+    call sched_user_return
+    popq %rax
+    popq %rax
+    jmp syscall_return
+bad_number:
+    movq $-E_NOSYS, %rax
+    jmp syscall_return

@@ -1,0 +1,719 @@
+/*
+ * channel: message passing (see channel.h and core/ipc.h).
+ *
+ * The path of one round trip, client C and server thread S on one CPU:
+ *   C: msg_send   S waits in receive: copy C's message into S's buffers,
+ *                 C becomes REPLY_BLOCKED on S, S inherits C's priority,
+ *                 direct switch C -> S (no run queue).
+ *   S: msg_reply_receive   copy the reply into C's buffers, C is released;
+ *                 no message is waiting, so S blocks in receive and the
+ *                 CPU switches straight back to C.
+ * Messages are copied once, between the current address space (through
+ * the hardware, faults absorbed) and the other one (through the direct
+ * map, see vm_xfer).  Server threads are pulled to their client's CPU, so
+ * a message pass does not move work between CPUs.
+ */
+#include "core/channel.h"
+
+#include "arch/x86_64/percpu.h"
+#include "base/string.h"
+#include "core/ipc.h"
+#include "core/printk.h"
+#include "core/process.h"
+#include "core/sched.h"
+#include "core/slab.h"
+#include "core/syscall.h"
+#include "core/vm.h"
+#include "kestrel/errors.h"
+#include "kestrel/rights.h"
+
+uint64_t channel_live, connection_live;
+
+struct channel *channel_create(struct process *owner)
+{
+    struct channel *ch = kzalloc(sizeof(*ch));
+    if (!ch)
+        return NULL;
+    object_init(&ch->obj, K_OBJ_CHANNEL);
+    ch->owner = owner;
+    __atomic_add_fetch(&channel_live, 1, __ATOMIC_RELAXED);
+    return ch;
+}
+
+struct connection *connection_create(struct channel *ch)
+{
+    struct connection *c = kzalloc(sizeof(*c));
+    if (!c)
+        return NULL;
+    object_init(&c->obj, K_OBJ_CONNECTION);
+    bool was = spin_lock_irqsave(&ipc_lock);
+    object_get(&ch->obj);
+    ch->nconn++;
+    c->chan = ch;
+    c->generation = ch->generation;
+    spin_unlock_irqrestore(&ipc_lock, was);
+    __atomic_add_fetch(&connection_live, 1, __ATOMIC_RELAXED);
+    return c;
+}
+
+/* ---- queues (ipc_lock held) ---- */
+
+static void list_remove(struct thread **head, struct thread *t)
+{
+    while (*head && *head != t)
+        head = &(*head)->ipc_next;
+    if (*head)
+        *head = t->ipc_next;
+    t->ipc_next = NULL;
+}
+
+static void senders_insert(struct channel *ch, struct thread *t)
+{
+    struct thread **pp = &ch->senders;
+    while (*pp && (*pp)->prio >= t->prio)
+        pp = &(*pp)->ipc_next;
+    t->ipc_next = *pp;
+    *pp = t;
+}
+
+static void wake_with(struct thread *t, long ret)
+{
+    t->ipc_ret = ret;
+    sched_wake(t);
+}
+
+/* The channel lost its server: everyone blocked on it fails. */
+static void channel_kill(struct channel *ch)
+{
+    ch->dead = true;
+    ch->owner = NULL;
+    while (ch->senders) {
+        struct thread *t = ch->senders;
+        ch->senders = t->ipc_next;
+        wake_with(t, -E_DEAD);
+    }
+    while (ch->receivers) {
+        struct thread *t = ch->receivers;
+        ch->receivers = t->ipc_next;
+        wake_with(t, -E_DEAD);
+    }
+    ch->npulses = 0;
+}
+
+void channel_put(struct channel *ch)
+{
+    bool was = spin_lock_irqsave(&ipc_lock);
+    uint32_t left = --ch->obj.refs;
+    if (left && left == ch->nconn && !ch->dead)
+        channel_kill(ch);
+    spin_unlock_irqrestore(&ipc_lock, was);
+    if (!left) {
+        kfree(ch);
+        __atomic_sub_fetch(&channel_live, 1, __ATOMIC_RELAXED);
+    }
+}
+
+void connection_destroy(struct connection *c)
+{
+    bool was = spin_lock_irqsave(&ipc_lock);
+    c->chan->nconn--;
+    spin_unlock_irqrestore(&ipc_lock, was);
+    channel_put(c->chan);
+    kfree(c);
+    __atomic_sub_fetch(&connection_live, 1, __ATOMIC_RELAXED);
+}
+
+/* ---- copying ---- */
+
+/* Copies between the current space's iov CUR and OTHER's iov OIOV,
+ * starting OFF bytes into OIOV, at most MAX bytes.  TO_OTHER: CUR -> OIOV.
+ * Returns bytes copied, or -1 when the current side faulted, -2 when the
+ * other side did. */
+static long xfer(const struct k_iov *cur, unsigned ncur, struct vm_space *other,
+                 const struct k_iov *oiov, unsigned noth, uint64_t off, uint64_t max,
+                 bool to_other)
+{
+    unsigned ci = 0, oi = 0;
+    uint64_t cpos = 0, opos = off, done = 0;
+    while (oi < noth && opos >= oiov[oi].len)
+        opos -= oiov[oi++].len;
+    while (done < max && ci < ncur && oi < noth) {
+        uint64_t n = cur[ci].len - cpos;
+        if (oiov[oi].len - opos < n)
+            n = oiov[oi].len - opos;
+        if (max - done < n)
+            n = max - done;
+        if (n) {
+            int r = vm_xfer(other, (uintptr_t)oiov[oi].base + opos,
+                            (uintptr_t)cur[ci].base + cpos, n, to_other);
+            if (r)
+                return r;
+        }
+        done += n;
+        cpos += n;
+        opos += n;
+        if (cpos == cur[ci].len)
+            ci++, cpos = 0;
+        if (opos == oiov[oi].len)
+            oi++, opos = 0;
+    }
+    return (long)done;
+}
+
+/* Reads an iov array from user space into OUT; returns its total length
+ * or a negative error. */
+static long iov_fetch(struct k_iov *out, uintptr_t uiov, long parts)
+{
+    if (parts < 0 || parts > K_IOV_MAX)
+        return -E_TOOBIG;
+    if (parts && copy_from_user(out, (const void *)uiov, parts * sizeof(*out)))
+        return -E_FAULT;
+    uint64_t total = 0;
+    for (long i = 0; i < parts; i++) {
+        if (!user_range_ok((uintptr_t)out[i].base, out[i].len))
+            return -E_FAULT;
+        total += out[i].len;
+        if (total > K_MSG_MAX)
+            return -E_TOOBIG;
+    }
+    return (long)total;
+}
+
+/* ---- priority inheritance (ipc_lock held) ---- */
+
+static uint8_t served_max(struct thread *s)
+{
+    uint8_t p = s->base_prio;
+    if (!s->proc)
+        return p;
+    for (struct thread *c = s->proc->clients; c; c = c->ipc_next)
+        if (c->ipc_server == s && c->prio > p)
+            p = c->prio;
+    return p;
+}
+
+void ipc_update_prio(struct thread *t)
+{
+    for (int depth = 0; t && depth < 16; depth++) {
+        uint8_t p = served_max(t);
+        if (p == t->prio)
+            return;
+        sched_set_prio(t, p);
+        if (t->state == T_SEND_BLOCKED && t->ipc_chan) {
+            list_remove(&t->ipc_chan->senders, t);
+            senders_insert(t->ipc_chan, t);
+            return;
+        }
+        t = t->state == T_REPLY_BLOCKED ? t->ipc_server : NULL;
+    }
+}
+
+/* A sender waits and no thread receives: raise the threads now serving
+ * this channel's clients, so they get back to receive sooner. */
+static void boost_servers(struct channel *ch, uint8_t prio)
+{
+    if (!ch->owner)
+        return;
+    for (struct thread *c = ch->owner->clients; c; c = c->ipc_next) {
+        struct thread *s = c->ipc_server;
+        if (c->ipc_chan == ch && s && s->prio < prio) {
+            sched_set_prio(s, prio);
+            if (s->state == T_REPLY_BLOCKED)
+                ipc_update_prio(s->ipc_server);
+        }
+    }
+}
+
+/* ---- delivery (ipc_lock held) ---- */
+
+static void fill_info(struct k_msg_info *info, struct thread *c, struct channel *ch)
+{
+    (void)ch;
+    info->type = K_MSG_MESSAGE;
+    info->priority = c->prio;
+    info->pid = c->proc->pid;
+    info->tid = c->tid;
+    info->send_len = c->slen;
+    info->reply_len = c->rlen;
+    info->code = 0;
+    info->reserved = 0;
+    info->value = 0;
+}
+
+/* Server S now serves client C (message already copied). */
+static void begin_serving(struct thread *s, struct thread *c, struct channel *ch)
+{
+    c->state = T_REPLY_BLOCKED;
+    c->ipc_server = s;
+    c->ipc_chan = ch;
+    c->ipc_served_by = s->proc;
+    c->ipc_next = s->proc->clients;
+    s->proc->clients = c;
+    if (c->prio > s->prio)
+        s->prio = c->prio;     /* S is not in a run queue here */
+}
+
+static struct thread *find_client(struct process *p, uint64_t rcvid)
+{
+    for (struct thread *c = p->clients; c; c = c->ipc_next)
+        if (c->tid == rcvid)
+            return c;
+    return NULL;
+}
+
+static void end_serving(struct thread *c)
+{
+    struct thread *s = c->ipc_server;
+    list_remove(&c->ipc_served_by->clients, c);
+    c->ipc_server = NULL;
+    c->ipc_served_by = NULL;
+    c->ipc_chan = NULL;
+    if (s && s->state != T_DEAD)
+        ipc_update_prio(s);
+}
+
+/* ---- system calls ---- */
+
+static bool can_run_here(struct thread *t)
+{
+    return !t->affinity || (t->affinity & (1UL << this_cpu()->id));
+}
+
+/* Runs S (just given work) here if it may, else on its own CPU; blocks
+ * the current thread, whose state is already set. */
+static void hand_over(struct thread *s)
+{
+    if (can_run_here(s)) {
+        sched_switch_to(s, &ipc_lock);
+    } else {
+        sched_wake(s);
+        sched_block(&ipc_lock);
+    }
+}
+
+long sys_msg_send(long h, long siov, long sparts, long riov, long rparts)
+{
+    struct thread *t = current_thread();
+    struct kobject *o;
+    int err = handle_get(&t->proc->handles, h, K_OBJ_CONNECTION, K_RIGHT_SEND, &o, NULL);
+    if (err)
+        return err;
+    struct connection *conn = (struct connection *)o;
+    long slen = iov_fetch(t->siov, (uintptr_t)siov, sparts);
+    long rlen = slen < 0 ? slen : iov_fetch(t->riov, (uintptr_t)riov, rparts);
+    if (slen < 0 || rlen < 0) {
+        object_put(o);
+        return slen < 0 ? slen : rlen;
+    }
+    t->sparts = (unsigned)sparts, t->rparts = (unsigned)rparts;
+    t->slen = (uint64_t)slen, t->rlen = (uint64_t)rlen;
+
+    bool was = spin_lock_irqsave(&ipc_lock);
+    struct channel *ch = conn->chan;
+    long ret;
+    if (conn->generation != ch->generation)
+        ret = -E_REVOKED;
+    else if (ch->dead)
+        ret = -E_DEAD;
+    else
+        ret = 1;
+    while (ret == 1 && ch->receivers) {
+        struct thread *s = ch->receivers;
+        long n = xfer(t->siov, t->sparts, &s->proc->vm, s->riov, s->rparts, 0, UINT64_MAX, true);
+        if (n == -1) {
+            ret = -E_FAULT;        /* our own buffers are bad; S keeps waiting */
+            break;
+        }
+        ch->receivers = s->ipc_next;
+        if (n == -2) {
+            wake_with(s, -E_FAULT);   /* S's buffers are bad: its receive fails */
+            continue;
+        }
+        fill_info(&s->ipc_info, t, ch);
+        s->ipc_ret = (long)t->tid;
+        begin_serving(s, t, ch);
+        hand_over(s);
+        ret = t->ipc_ret;
+        object_put(o);
+        irq_restore(was);
+        return ret;
+    }
+    if (ret == 1) {
+        t->state = T_SEND_BLOCKED;
+        t->ipc_chan = ch;
+        senders_insert(ch, t);
+        boost_servers(ch, t->prio);
+        sched_block(&ipc_lock);
+        ret = t->ipc_ret;
+        irq_restore(was);
+    } else {
+        spin_unlock_irqrestore(&ipc_lock, was);
+    }
+    object_put(o);
+    return ret;
+}
+
+/* Takes the best pending pulse or sender for T; returns 1 if there was
+ * none, else the receive result.  ipc_lock held. */
+static long take_pending(struct thread *t, struct channel *ch)
+{
+    while (ch->npulses || ch->senders) {
+        if (ch->npulses && (!ch->senders || ch->pulses[0].priority >= ch->senders->prio)) {
+            struct pulse p = ch->pulses[0];
+            memmove(&ch->pulses[0], &ch->pulses[1], --ch->npulses * sizeof(p));
+            t->ipc_info = (struct k_msg_info){ .type = K_MSG_PULSE, .priority = p.priority,
+                                               .pid = p.pid, .code = p.code, .value = p.value };
+            if (p.priority > t->prio)
+                t->prio = (uint8_t)p.priority;
+            return 0;
+        }
+        struct thread *c = ch->senders;
+        long n = xfer(t->riov, t->rparts, &c->proc->vm, c->siov, c->sparts, 0, UINT64_MAX, false);
+        if (n == -1)
+            return -E_FAULT;
+        ch->senders = c->ipc_next;
+        if (n == -2) {
+            wake_with(c, -E_FAULT);
+            continue;
+        }
+        fill_info(&t->ipc_info, c, ch);
+        begin_serving(t, c, ch);
+        return (long)c->tid;
+    }
+    return 1;
+}
+
+static int chan_lookup(long h, struct channel **out)
+{
+    struct kobject *o;
+    int err = handle_get(&current_thread()->proc->handles, h, K_OBJ_CHANNEL, K_RIGHT_RECEIVE, &o, NULL);
+    *out = (struct channel *)o;
+    return err;
+}
+
+/* The receive half, with ipc_lock held (released on return).  NEXT, if
+ * not NULL, is a client just released by a reply: it runs next. */
+static long receive_locked(struct thread *t, struct channel *ch, uintptr_t info,
+                           struct thread *next, bool was)
+{
+    long ret = ch->dead ? -E_DEAD : take_pending(t, ch);
+    if (ret != 1) {
+        if (next)
+            sched_wake(next);
+        spin_unlock_irqrestore(&ipc_lock, was);
+    } else {
+        t->state = T_RECEIVE_BLOCKED;
+        t->ipc_chan = ch;
+        t->ipc_next = ch->receivers;
+        ch->receivers = t;
+        uint8_t base = served_max(t);
+        if (t->prio != base)
+            t->prio = base;
+        if (next && can_run_here(next))
+            sched_switch_to(next, &ipc_lock);
+        else {
+            if (next)
+                sched_wake(next);
+            sched_block(&ipc_lock);
+        }
+        irq_restore(was);
+        ret = t->ipc_ret;
+    }
+    if (ret >= 0 && info && copy_to_user((void *)info, &t->ipc_info, sizeof(t->ipc_info)))
+        ret = -E_FAULT;    /* checked before blocking; only a racing unmap gets here */
+    return ret;
+}
+
+static long receive_prepare(struct thread *t, long iov, long parts, long info)
+{
+    long n = iov_fetch(t->riov, (uintptr_t)iov, parts);
+    if (n < 0)
+        return n;
+    t->rparts = (unsigned)parts;
+    if (info) {
+        struct k_msg_info zero;
+        memset(&zero, 0, sizeof(zero));
+        if (copy_to_user((void *)info, &zero, sizeof(zero)))
+            return -E_FAULT;
+    }
+    return 0;
+}
+
+long sys_msg_receive(long h, long iov, long parts, long info)
+{
+    struct thread *t = current_thread();
+    struct channel *ch;
+    int err = chan_lookup(h, &ch);
+    if (err)
+        return err;
+    long ret = receive_prepare(t, iov, parts, info);
+    if (ret == 0) {
+        bool was = spin_lock_irqsave(&ipc_lock);
+        ret = receive_locked(t, ch, (uintptr_t)info, NULL, was);
+    }
+    object_put(&ch->obj);
+    return ret;
+}
+
+/* Copies the reply and releases the client; returns it (not yet woken)
+ * or NULL with *err set.  ipc_lock held. */
+static struct thread *reply_locked(struct thread *t, long rcvid, long status,
+                                   const struct k_iov *iov, long parts, long *err)
+{
+    struct thread *c = rcvid > 0 ? find_client(t->proc, (uint64_t)rcvid) : NULL;
+    if (!c) {
+        *err = -E_INVAL;
+        return NULL;
+    }
+    long n = xfer(iov, (unsigned)parts, &c->proc->vm, c->riov, c->rparts, 0, UINT64_MAX, true);
+    if (n == -1) {
+        *err = -E_FAULT;           /* our buffer is bad: the client keeps waiting */
+        return NULL;
+    }
+    end_serving(c);
+    c->ipc_ret = n == -2 ? -E_FAULT : status;
+    *err = n == -2 ? -E_FAULT : 0;
+    return c;
+}
+
+long sys_msg_reply(long rcvid, long status, long iov, long parts)
+{
+    struct k_iov kiov[K_IOV_MAX];
+    long n = iov_fetch(kiov, (uintptr_t)iov, parts);
+    if (n < 0)
+        return n;
+    struct thread *t = current_thread();
+    long err;
+    bool was = spin_lock_irqsave(&ipc_lock);
+    struct thread *c = reply_locked(t, rcvid, status, kiov, parts, &err);
+    if (c) {
+        if (c->prio > t->prio && can_run_here(c))
+            sched_switch_to(c, &ipc_lock);   /* we stay READY, first in line */
+        else {
+            sched_wake(c);
+            spin_unlock(&ipc_lock);
+        }
+        irq_restore(was);
+    } else {
+        spin_unlock_irqrestore(&ipc_lock, was);
+    }
+    return err;
+}
+
+long sys_msg_reply_receive(long rcvid, long status, long iov, long parts, long h, long info)
+{
+    struct thread *t = current_thread();
+    struct k_iov kiov[K_IOV_MAX];
+    long n = iov_fetch(kiov, (uintptr_t)iov, parts);
+    if (n < 0)
+        return n;
+    struct channel *ch;
+    int err = chan_lookup(h, &ch);
+    if (err)
+        return err;
+    long ret = receive_prepare(t, iov, parts, info);
+    if (ret == 0) {
+        bool was = spin_lock_irqsave(&ipc_lock);
+        struct thread *c = reply_locked(t, rcvid, status, kiov, parts, &ret);
+        if (ret && ret != -E_FAULT) {
+            spin_unlock_irqrestore(&ipc_lock, was);
+        } else {
+            ret = receive_locked(t, ch, (uintptr_t)info, c, was);
+        }
+    }
+    object_put(&ch->obj);
+    return ret;
+}
+
+long sys_msg_error(long rcvid, long error)
+{
+    if (error <= 0 || error > 0xffff)
+        return -E_INVAL;
+    long err;
+    bool was = spin_lock_irqsave(&ipc_lock);
+    struct thread *c = reply_locked(current_thread(), rcvid, -error, NULL, 0, &err);
+    if (c)
+        sched_wake(c);
+    spin_unlock_irqrestore(&ipc_lock, was);
+    return err;
+}
+
+/* msg_read / msg_write: copy at OFFSET in the client's send / reply
+ * buffers.  Returns the bytes copied. */
+static long rw_client(long rcvid, long offset, long buf, long len, bool write)
+{
+    if (offset < 0 || len < 0 || !user_range_ok((uintptr_t)buf, (size_t)len))
+        return -E_INVAL;
+    struct k_iov mine = { (void *)buf, (size_t)len };
+    bool was = spin_lock_irqsave(&ipc_lock);
+    struct thread *c = rcvid > 0 ? find_client(current_thread()->proc, (uint64_t)rcvid) : NULL;
+    long n = -E_INVAL;
+    if (c)
+        n = write ? xfer(&mine, 1, &c->proc->vm, c->riov, c->rparts, (uint64_t)offset, UINT64_MAX, true)
+                  : xfer(&mine, 1, &c->proc->vm, c->siov, c->sparts, (uint64_t)offset, UINT64_MAX, false);
+    spin_unlock_irqrestore(&ipc_lock, was);
+    return n == -1 || n == -2 ? -E_FAULT : n;
+}
+
+long sys_msg_read(long rcvid, long offset, long buf, long len)
+{
+    return rw_client(rcvid, offset, buf, len, false);
+}
+
+long sys_msg_write(long rcvid, long offset, long buf, long len)
+{
+    return rw_client(rcvid, offset, buf, len, true);
+}
+
+/* Queues or delivers a pulse.  ipc_lock held. */
+static int pulse_locked(struct channel *ch, uint32_t code, uint64_t value, uint32_t prio,
+                        uint64_t pid)
+{
+    if (ch->dead)
+        return -E_DEAD;
+    if (ch->receivers) {
+        struct thread *s = ch->receivers;
+        ch->receivers = s->ipc_next;
+        s->ipc_info = (struct k_msg_info){ .type = K_MSG_PULSE, .priority = prio,
+                                           .pid = pid, .code = code, .value = value };
+        if (prio > s->prio)
+            s->prio = (uint8_t)prio;
+        wake_with(s, 0);
+        return 0;
+    }
+    if (ch->npulses == K_PULSE_QUEUE)
+        return -E_FULL;
+    unsigned i = ch->npulses++;
+    while (i > 0 && ch->pulses[i - 1].priority < prio) {
+        ch->pulses[i] = ch->pulses[i - 1];
+        i--;
+    }
+    ch->pulses[i] = (struct pulse){ code, prio, value, pid };
+    return 0;
+}
+
+int channel_pulse(struct channel *ch, uint32_t code, uint64_t value, uint32_t prio)
+{
+    bool was = spin_lock_irqsave(&ipc_lock);
+    int r = pulse_locked(ch, code, value, prio, 0);
+    spin_unlock_irqrestore(&ipc_lock, was);
+    return r;
+}
+
+long sys_pulse_send(long h, long code, long value, long prio)
+{
+    struct thread *t = current_thread();
+    if (prio < 0 || prio > K_PRIO_MAX || code < 0 || code > 0xffffffffL)
+        return -E_INVAL;
+    struct kobject *o;
+    int err = handle_get(&t->proc->handles, h, K_OBJ_CONNECTION, K_RIGHT_SEND, &o, NULL);
+    if (err)
+        return err;
+    struct connection *conn = (struct connection *)o;
+    bool was = spin_lock_irqsave(&ipc_lock);
+    if (conn->generation != conn->chan->generation)
+        err = -E_REVOKED;
+    else
+        err = pulse_locked(conn->chan, (uint32_t)code, (uint64_t)value,
+                           prio ? (uint32_t)prio : t->prio, t->proc->pid);
+    spin_unlock_irqrestore(&ipc_lock, was);
+    object_put(o);
+    return err;
+}
+
+long sys_chan_create(long flags)
+{
+    if (flags)
+        return -E_INVAL;
+    struct process *p = current_thread()->proc;
+    struct channel *ch = channel_create(p);
+    if (!ch)
+        return -E_NOMEM;
+    long h = handle_install(&p->handles, &ch->obj, K_RIGHTS_ALL);
+    object_put(&ch->obj);
+    return h;
+}
+
+long sys_chan_connect(long h)
+{
+    struct process *p = current_thread()->proc;
+    struct kobject *o;
+    int err = handle_get(&p->handles, h, K_OBJ_CHANNEL, K_RIGHT_RECEIVE, &o, NULL);
+    if (err)
+        return err;
+    struct connection *c = connection_create((struct channel *)o);
+    object_put(o);
+    if (!c)
+        return -E_NOMEM;
+    long ch = handle_install(&p->handles, &c->obj,
+                             K_RIGHT_SEND | K_RIGHT_DUP | K_RIGHT_TRANSFER);
+    object_put(&c->obj);
+    return ch;
+}
+
+long sys_chan_revoke(long h)
+{
+    struct channel *ch;
+    int err = chan_lookup(h, &ch);
+    if (err)
+        return err;
+    bool was = spin_lock_irqsave(&ipc_lock);
+    ch->generation++;
+    /* Senders queued through revoked connections fail now. */
+    struct thread **pp = &ch->senders;
+    while (*pp) {
+        struct thread *t = *pp;
+        *pp = t->ipc_next;
+        wake_with(t, -E_REVOKED);
+    }
+    spin_unlock_irqrestore(&ipc_lock, was);
+    object_put(&ch->obj);
+    return 0;
+}
+
+/* ---- killing and exiting (ipc_lock held) ---- */
+
+void ipc_interrupt(struct thread *t)
+{
+    switch (t->state) {
+    case T_SEND_BLOCKED:
+        list_remove(&t->ipc_chan->senders, t);
+        break;
+    case T_RECEIVE_BLOCKED:
+        list_remove(&t->ipc_chan->receivers, t);
+        break;
+    case T_REPLY_BLOCKED:
+        end_serving(t);
+        break;
+    case T_JOIN_BLOCKED:
+        if (t->join_thread)
+            t->join_thread->joiner = NULL;
+        if (t->join_proc)
+            list_remove(&t->join_proc->waiters, t);
+        t->join_thread = NULL;
+        t->join_proc = NULL;
+        break;
+    case T_SLEEPING:
+        ipc_sleep_cancel(t);
+        break;
+    default:
+        /* Running or ready: it sees `killed` on its way back to user mode. */
+        if (t->state == T_RUNNING && t->cpu != this_cpu()->id)
+            sched_kick(t->cpu);
+        return;
+    }
+    t->ipc_chan = NULL;
+    wake_with(t, -E_INTR);
+}
+
+void ipc_thread_gone(struct thread *t)
+{
+    struct process *p = t->proc;
+    if (p->nthreads > 1)
+        return;
+    while (p->clients) {
+        struct thread *c = p->clients;
+        end_serving(c);
+        wake_with(c, -E_DEAD);
+    }
+}

@@ -1,0 +1,64 @@
+/*
+ * channel: a server's receive point; connection: a client's handle to it.
+ *
+ * Clients send on connections (msg_send blocks until the reply); server
+ * threads receive on the channel, in priority order of the senders, and
+ * reply by receive id (the client thread's id).  Pulses are small
+ * asynchronous messages held in a bounded, priority-ordered queue; when it
+ * is full the sender gets -E_FULL.
+ *
+ * A channel dies when no handle to it is left except through connections
+ * (its server closed it or exited): every thread blocked on it, and every
+ * later send, gets -E_DEAD.  chan_revoke makes every existing connection
+ * fail with -E_REVOKED while new ones work.
+ *
+ * Locking: ipc_lock (core/ipc.h) for all state below.
+ */
+#ifndef KESTREL_CORE_CHANNEL_H
+#define KESTREL_CORE_CHANNEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/object.h"
+#include "kestrel/msg.h"
+
+struct thread;
+struct process;
+
+struct pulse {
+    uint32_t code;
+    uint32_t priority;
+    uint64_t value;
+    uint64_t pid;
+};
+
+struct channel {
+    struct kobject obj;
+    struct process *owner;        /* receiving process; NULL once dead */
+    bool dead;
+    uint32_t generation;          /* connections of older generations are revoked */
+    uint32_t nconn;               /* live connections (each holds a reference) */
+    struct thread *receivers;     /* RECEIVE_BLOCKED, most recent first */
+    struct thread *senders;       /* SEND_BLOCKED, highest priority first, FIFO within */
+    unsigned npulses;
+    struct pulse pulses[K_PULSE_QUEUE];   /* highest priority first */
+};
+
+struct connection {
+    struct kobject obj;
+    struct channel *chan;
+    uint32_t generation;
+};
+
+struct channel *channel_create(struct process *owner);
+struct connection *connection_create(struct channel *ch);
+/* Reference drops for the two types (object_put routes here). */
+void channel_put(struct channel *ch);
+void connection_destroy(struct connection *c);
+/* A pulse from the kernel (interrupt, timer, death notice). */
+int channel_pulse(struct channel *ch, uint32_t code, uint64_t value, uint32_t prio);
+
+extern uint64_t channel_live, connection_live;
+
+#endif

@@ -1,0 +1,409 @@
+/*
+ * process: creation from the boot image, thread membership, exit, kill and
+ * teardown (see process.h).
+ *
+ * Lock order: ipc_lock (the lock of every blocked state, core/ipc.h) before
+ * p->lock before run queue locks.  Teardown (closing handles, freeing the
+ * address space, freeing dead threads' stacks) needs interrupts on, so dead
+ * threads and processes go on a zombie list that reap_zombies() empties
+ * from a safe context (the idle loop and system call entry).
+ */
+#include "core/process.h"
+
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/paging.h"
+#include "base/cpio.h"
+#include "base/string.h"
+#include "core/bootinfo.h"
+#include "core/elf.h"
+#include "core/frame.h"
+#include "core/ipc.h"
+#include "core/kmem.h"
+#include "core/printk.h"
+#include "core/sched.h"
+#include "core/slab.h"
+#include "kestrel/errors.h"
+#include "kestrel/msg.h"
+#include "kestrel/rights.h"
+#include "kestrel/startup.h"
+#include "kestrel/vm.h"
+
+uint64_t process_live;
+static uint64_t next_pid = 1;
+
+static spinlock_t zombie_lock = SPINLOCK_INIT;
+static struct thread *zombies;
+volatile unsigned zombie_count;
+
+struct process *process_create(const char *name, int *err)
+{
+    struct process *p = kzalloc(sizeof(*p));
+    if (!p) {
+        *err = -E_NOMEM;
+        return NULL;
+    }
+    object_init(&p->obj, K_OBJ_PROCESS);
+    p->pid = __atomic_fetch_add(&next_pid, 1, __ATOMIC_RELAXED);
+    size_t n = strnlen(name, sizeof(p->name) - 1);
+    memcpy(p->name, name, n);
+    p->lock = (spinlock_t)SPINLOCK_INIT;
+    if ((*err = vm_space_init(&p->vm)) != 0) {
+        kfree(p);
+        return NULL;
+    }
+    if ((*err = handle_table_init(&p->handles)) != 0) {
+        vm_space_destroy(&p->vm);
+        kfree(p);
+        return NULL;
+    }
+    __atomic_add_fetch(&process_live, 1, __ATOMIC_RELAXED);
+    return p;
+}
+
+int process_add_thread(struct process *p, struct thread *t)
+{
+    bool was = spin_lock_irqsave(&p->lock);
+    int err = p->state == P_ALIVE ? 0 : -E_DEAD;
+    if (!err) {
+        object_get(&p->obj);
+        t->proc = p;
+        t->proc_next = p->threads;
+        p->threads = t;
+        p->nthreads++;
+    }
+    spin_unlock_irqrestore(&p->lock, was);
+    return err;
+}
+
+/* ---- loading from the boot image ---- */
+
+static uint32_t seg_prot(uint32_t flags)
+{
+    return (flags & ELF_SEG_R ? K_PROT_READ : 0) | (flags & ELF_SEG_W ? K_PROT_WRITE : 0) |
+           (flags & ELF_SEG_X ? K_PROT_EXEC : 0);
+}
+
+/* Maps one segment as a fresh anonymous object filled from the file. */
+static int load_segment(struct process *p, const uint8_t *file, const struct elf_segment *s)
+{
+    uintptr_t start = s->vaddr & ~(PAGE_SIZE - 1);
+    uint64_t size = ((s->vaddr + s->memsz + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)) - start;
+    int err;
+    struct vmo *v = vmo_create(size, K_VMO_ANON, 0, &err);
+    if (!v)
+        return err;
+    for (uint64_t done = 0; done < s->filesz;) {
+        uint64_t at = s->vaddr - start + done;
+        uint64_t chunk = PAGE_SIZE - (at & (PAGE_SIZE - 1));
+        if (chunk > s->filesz - done)
+            chunk = s->filesz - done;
+        memcpy((uint8_t *)phys_to_virt(vmo_page_phys(v, at / PAGE_SIZE)) + (at & (PAGE_SIZE - 1)),
+               file + s->offset + done, chunk);
+        done += chunk;
+    }
+    long r = vm_map(&p->vm, v, 0, size, seg_prot(s->flags), start);
+    object_put(&v->obj);
+    return r < 0 ? (int)r : 0;
+}
+
+/* Writes the start-up block and argv strings at the top of the stack
+ * object; returns the user address of the block. */
+static uintptr_t build_startup(struct vmo *stack, int argc, const char *const *argv,
+                               const struct k_startup *proto)
+{
+    uint64_t top_page = stack->npages - 1;
+    uint8_t *page = phys_to_virt(vmo_page_phys(stack, top_page));
+    uintptr_t page_user = K_USER_STACK_TOP - PAGE_SIZE;
+    struct k_startup *st = (struct k_startup *)page;
+    *st = *proto;
+    char **uargv = (char **)(page + sizeof(*st));
+    size_t off = sizeof(*st) + (size_t)(argc + 1) * sizeof(char *);
+    st->argc = (uint64_t)argc;
+    st->argv = (char **)(page_user + sizeof(*st));
+    for (int i = 0; i < argc; i++) {
+        size_t n = strlen(argv[i]) + 1;
+        if (off + n > PAGE_SIZE - 64)
+            n = 0;
+        memcpy(page + off, argv[i], n);
+        uargv[i] = n ? (char *)(page_user + off) : NULL;
+        off += n;
+    }
+    uargv[argc] = NULL;
+    return page_user;
+}
+
+static int map_stack(struct process *p, int argc, const char *const *argv,
+                     const struct k_startup *proto, uintptr_t *startup)
+{
+    int err;
+    struct vmo *v = vmo_create(K_USER_STACK_SIZE, K_VMO_ANON, 0, &err);
+    if (!v)
+        return err;
+    *startup = build_startup(v, argc, argv, proto);
+    long r = vm_map(&p->vm, v, 0, K_USER_STACK_SIZE, K_PROT_READ | K_PROT_WRITE,
+                    K_USER_STACK_TOP - K_USER_STACK_SIZE);
+    object_put(&v->obj);
+    return r < 0 ? (int)r : 0;
+}
+
+struct thread *process_load_boot(struct process *p, const char *path, int argc,
+                                 const char *const *argv, const struct k_startup *proto,
+                                 uint8_t prio, int *err)
+{
+    struct cpio_entry e;
+    if (bootinfo.nmodules == 0 ||
+        cpio_find(phys_to_virt(bootinfo.modules[0].start),
+                  bootinfo.modules[0].end - bootinfo.modules[0].start, path, &e) != CPIO_OK) {
+        *err = -E_NOENT;
+        return NULL;
+    }
+    struct elf_image img;
+    int r = elf_parse(e.data, e.size, &img);
+    if (r != ELF_OK) {
+        kprintf("process: %s is not a loadable program: %s\n", path, elf_strerror(r));
+        *err = -E_INVAL;
+        return NULL;
+    }
+    for (unsigned i = 0; i < img.nsegments; i++)
+        if ((*err = load_segment(p, e.data, &img.segments[i])) != 0)
+            return NULL;
+    uintptr_t startup;
+    if ((*err = map_stack(p, argc, argv, proto, &startup)) != 0)
+        return NULL;
+    return thread_create(p, img.entry, startup & ~15UL, startup, prio, K_SCHED_RR, 0, err);
+}
+
+/* ---- exit and teardown ---- */
+
+void process_thread_exiting(struct thread *t, long status)
+{
+    struct process *p = t->proc;
+    bool was = spin_lock_irqsave(&ipc_lock);
+    (void)was;
+    ipc_thread_gone(t);
+    spin_lock(&p->lock);
+    struct thread **pp = &p->threads;
+    while (*pp != t)
+        pp = &(*pp)->proc_next;
+    *pp = t->proc_next;
+    bool last = --p->nthreads == 0;
+    t->exit_status = status;
+    if (t->joiner) {
+        t->joiner->ipc_ret = status;
+        sched_wake(t->joiner);
+        t->joiner = NULL;
+    }
+    t->last_of_process = last;
+    if (last) {
+        if (p->state == P_ALIVE)
+            p->exit_status = status;
+        p->state = P_DEAD;
+        for (struct thread *w = p->waiters; w;) {
+            struct thread *next = w->ipc_next;
+            w->ipc_ret = p->exit_status;
+            sched_wake(w);
+            w = next;
+        }
+        p->waiters = NULL;
+    }
+    spin_unlock(&p->lock);
+    t->state = T_DEAD;
+    sched_block(&ipc_lock);
+}
+
+/* In the next thread, just after the dead one was switched away from:
+ * interrupts off, so only queue it. */
+void process_reap_thread(struct thread *t)
+{
+    spin_lock(&zombie_lock);
+    t->rq_next = zombies;
+    zombies = t;
+    zombie_count++;
+    spin_unlock(&zombie_lock);
+}
+
+/* Frees what a dead process held; once (the last thread's reaping, or
+ * the destruction of a process that never ran). */
+static void process_teardown(struct process *p)
+{
+    if (p->handles.slots)
+        handle_table_destroy(&p->handles);
+    if (p->vm.pml4) {
+        if (read_cr3() == p->vm.pml4)
+            write_cr3(paging_kernel_cr3());
+        vm_space_destroy(&p->vm);
+    }
+}
+
+void reap_zombies(void)
+{
+    for (;;) {
+        bool was = spin_lock_irqsave(&zombie_lock);
+        struct thread *t = zombies;
+        if (t) {
+            zombies = t->rq_next;
+            zombie_count--;
+        }
+        spin_unlock_irqrestore(&zombie_lock, was);
+        if (!t)
+            return;
+        struct process *p = t->proc;
+        kstack_free(t->kstack_top, THREAD_KSTACK_PAGES);
+        t->kstack_top = 0;
+        if (t->last_of_process)
+            process_teardown(p);
+        object_put(&t->obj);         /* the thread's own reference */
+        object_put(&p->obj);         /* the thread's reference on its process */
+    }
+}
+
+void process_kill(struct process *p, long status)
+{
+    bool was = spin_lock_irqsave(&ipc_lock);
+    spin_lock(&p->lock);
+    if (p->state == P_ALIVE) {
+        p->state = P_DYING;
+        p->exit_status = status;
+    }
+    for (struct thread *t = p->threads; t; t = t->proc_next) {
+        t->killed = true;
+        ipc_interrupt(t);
+    }
+    spin_unlock(&p->lock);
+    spin_unlock_irqrestore(&ipc_lock, was);
+}
+
+void process_destroy(struct process *p)
+{
+    process_teardown(p);
+    kfree(p);
+    __atomic_sub_fetch(&process_live, 1, __ATOMIC_RELAXED);
+}
+
+/* ---- process_spawn ---- */
+
+struct spawn_args {
+    char path[128];
+    int argc;
+    const char *argv[K_SPAWN_MAX_ARGS];
+    char strings[K_SPAWN_MAX_ARGS][K_SPAWN_MAX_ARG_LEN];
+    struct k_spawn sp;
+    struct k_spawn_handle handles[K_STARTUP_MAX_HANDLES];
+};
+
+/* Copies a NUL-terminated user string of at most MAX-1 bytes. */
+static int fetch_string(char *dst, size_t max, uintptr_t src)
+{
+    for (size_t i = 0; i < max; i++) {
+        if (copy_from_user(&dst[i], (const void *)(src + i), 1))
+            return -E_FAULT;
+        if (!dst[i])
+            return 0;
+    }
+    return -E_TOOBIG;
+}
+
+static int fetch_spawn(struct spawn_args *a, long upath, long len, long uspawn)
+{
+    if (len <= 0 || len >= (long)sizeof(a->path))
+        return -E_TOOBIG;
+    if (copy_from_user(a->path, (const void *)upath, (size_t)len))
+        return -E_FAULT;
+    a->path[len] = 0;
+    memset(&a->sp, 0, sizeof(a->sp));
+    if (uspawn && copy_from_user(&a->sp, (const void *)uspawn, sizeof(a->sp)))
+        return -E_FAULT;
+    if (a->sp.argc > K_SPAWN_MAX_ARGS || a->sp.nhandles > K_STARTUP_MAX_HANDLES ||
+        a->sp.priority > K_PRIO_MAX)
+        return -E_TOOBIG;
+    a->argc = (int)a->sp.argc;
+    for (int i = 0; i < a->argc; i++) {
+        uintptr_t up;
+        if (copy_from_user(&up, &a->sp.argv[i], sizeof(up)))
+            return -E_FAULT;
+        int err = fetch_string(a->strings[i], K_SPAWN_MAX_ARG_LEN, up);
+        if (err)
+            return err;
+        a->argv[i] = a->strings[i];
+    }
+    if (a->sp.nhandles &&
+        copy_from_user(a->handles, a->sp.handles, a->sp.nhandles * sizeof(a->handles[0])))
+        return -E_FAULT;
+    return 0;
+}
+
+/* Gives the child the handles asked for; checks every one first. */
+static int pass_handles(struct process *parent, struct process *child,
+                        const struct spawn_args *a, struct k_startup *st)
+{
+    struct kobject *objs[K_STARTUP_MAX_HANDLES];
+    unsigned n = a->sp.nhandles;
+    int err = 0;
+    unsigned got = 0;
+    for (; got < n && !err; got++) {
+        uint32_t have;
+        err = handle_get(&parent->handles, a->handles[got].handle, K_OBJ_NONE,
+                         K_RIGHT_TRANSFER, &objs[got], &have);
+        if (!err && (a->handles[got].rights & ~have)) {
+            object_put(objs[got]);
+            err = -E_RIGHTS;
+        }
+    }
+    if (err)
+        got--;
+    for (unsigned i = 0; i < got; i++) {
+        if (!err) {
+            long h = handle_install(&child->handles, objs[i], a->handles[i].rights);
+            if (h < 0)
+                err = (int)h;
+            st->handles[i].handle = (uint32_t)h;
+            st->handles[i].type = objs[i]->type;
+            memcpy(st->handles[i].name, a->handles[i].name, sizeof(st->handles[i].name));
+            st->handles[i].name[sizeof(st->handles[i].name) - 1] = 0;
+        }
+        object_put(objs[i]);
+    }
+    st->nhandles = err ? 0 : n;
+    return err;
+}
+
+static const char *base_name(const char *path)
+{
+    const char *b = path;
+    for (const char *s = path; *s; s++)
+        if (*s == '/')
+            b = s + 1;
+    return b;
+}
+
+long process_spawn_user(long upath, long len, long uspawn)
+{
+    struct spawn_args *a = kmem_alloc(sizeof(*a));
+    if (!a)
+        return -E_NOMEM;
+    struct process *parent = current_thread()->proc;
+    int err = fetch_spawn(a, upath, len, uspawn);
+    struct process *child = err ? NULL : process_create(base_name(a->path), &err);
+    struct k_startup st;
+    memset(&st, 0, sizeof(st));
+    st.magic = K_STARTUP_MAGIC;
+    if (child)
+        err = pass_handles(parent, child, a, &st);
+    struct thread *t = NULL;
+    if (child && !err) {
+        uint8_t prio = a->sp.priority ? (uint8_t)a->sp.priority : current_thread()->base_prio;
+        t = process_load_boot(child, a->path, a->argc, a->argv, &st, prio, &err);
+    }
+    long h = err;
+    if (t) {
+        h = handle_install(&parent->handles, &child->obj,
+                           K_RIGHT_MANAGE | K_RIGHT_WAIT | K_RIGHT_MAP | K_RIGHT_DUP | K_RIGHT_TRANSFER);
+        if (h < 0)
+            t->killed = true;
+        thread_start(t);
+    }
+    if (child)
+        object_put(&child->obj);
+    kmem_free(a, sizeof(*a));
+    return h;
+}

@@ -1,0 +1,371 @@
+/*
+ * syscall: the dispatch table, generated from abi/kestrel/syscalls.h, and
+ * the handlers that are not part of a kernel object's own file.
+ *
+ * Every handler checks all of its arguments (handles, rights, user
+ * pointers, sizes) before it changes anything; user memory is only touched
+ * through copy_from_user / copy_to_user, which turn a bad pointer into
+ * -E_FAULT.  System calls whose objects are not built yet answer -E_NOSYS.
+ */
+#include "core/syscall.h"
+
+#include "arch/x86_64/asm.h"
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/lapic.h"
+#include "base/string.h"
+#include "core/channel.h"
+#include "core/frame.h"
+#include "core/ipc.h"
+#include "core/kmem.h"
+#include "core/printk.h"
+#include "core/process.h"
+#include "core/sched.h"
+#include "core/slab.h"
+#include "core/vm.h"
+#include "core/vmo.h"
+#include "kestrel/errors.h"
+#include "kestrel/msg.h"
+#include "kestrel/rights.h"
+#include "kestrel/startup.h"
+#include "kestrel/vm.h"
+
+#define SYS_ENTRY(num, name, nargs) [num] = (void *)sys_##name,
+void *const syscall_table[KESTREL_SYSCALL_COUNT] = { KESTREL_SYSCALLS(SYS_ENTRY) };
+#undef SYS_ENTRY
+
+extern char syscall_entry[];
+
+void syscall_init_cpu(void)
+{
+    wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SCE);
+    /* sysret: CS = base+16, SS = base+8 (user); syscall: kernel CS, SS = +8 */
+    wrmsr(0xC0000081, (uint64_t)(GDT_UDATA - 8 - 3) << 48 | (uint64_t)GDT_KCODE << 32);
+    wrmsr(0xC0000082, (uintptr_t)syscall_entry);
+    wrmsr(0xC0000084, 0x47700);      /* clear TF, IF, DF, NT, AC, IOPL */
+}
+
+static struct process *self(void)
+{
+    return current_thread()->proc;
+}
+
+/* The process named by H (0: the caller) with RIGHTS; a reference. */
+static int process_lookup(long h, uint32_t rights, struct process **out)
+{
+    if (h == 0) {
+        *out = self();
+        object_get(&(*out)->obj);
+        return 0;
+    }
+    struct kobject *o;
+    int err = handle_get(&self()->handles, h, K_OBJ_PROCESS, rights, &o, NULL);
+    *out = (struct process *)o;
+    return err;
+}
+
+static int thread_lookup(long h, uint32_t rights, struct thread **out)
+{
+    if (h == 0) {
+        *out = current_thread();
+        object_get(&(*out)->obj);
+        return 0;
+    }
+    struct kobject *o;
+    int err = handle_get(&self()->handles, h, K_OBJ_THREAD, rights, &o, NULL);
+    *out = (struct thread *)o;
+    return err;
+}
+
+/* ---- diagnostics ---- */
+
+long sys_debug_write(long buf, long len)
+{
+    char chunk[256];
+    if (len < 0 || len > 65536)
+        return -E_TOOBIG;
+    if (!user_range_ok((uintptr_t)buf, (size_t)len))
+        return -E_FAULT;
+    for (long done = 0; done < len;) {
+        long n = len - done < (long)sizeof(chunk) ? len - done : (long)sizeof(chunk);
+        if (copy_from_user(chunk, (const char *)buf + done, (size_t)n))
+            return -E_FAULT;
+        kprintf("%.*s", (int)n, chunk);
+        done += n;
+    }
+    return len;
+}
+
+long sys_sys_info(long what, long out)
+{
+    if (what != K_INFO_KERNEL_OBJECTS)
+        return -E_INVAL;
+    reap_zombies();
+    struct frame_stats st;
+    frame_get_stats(&st);
+    struct k_sysinfo info = {
+        .kmalloc_objects = kmalloc_live_objects(),
+        .kmem_pages = kmem_big_live,
+        .free_bytes = st.free_bytes,
+        .threads = thread_live,
+        .processes = process_live,
+        .channels = channel_live,
+        .connections = connection_live,
+        .ncpus = cpus_online(),
+        .cpu = this_cpu()->id,
+        .ticks = this_cpu()->ticks,
+    };
+    return copy_to_user((void *)out, &info, sizeof(info));
+}
+
+long sys_clock_get(void)
+{
+    return (long)time_ns();
+}
+
+/* ---- handles ---- */
+
+long sys_handle_close(long h)
+{
+    return handle_close(&self()->handles, h);
+}
+
+long sys_handle_dup(long h, long rights)
+{
+    if (rights < 0 || (rights & ~(long)K_RIGHTS_ALL))
+        return -E_INVAL;
+    return handle_dup(&self()->handles, h, (uint32_t)rights);
+}
+
+/* ---- threads ---- */
+
+static int attr_fetch(long uattr, struct k_thread_attr *a)
+{
+    struct thread *t = current_thread();
+    *a = (struct k_thread_attr){ t->base_prio, t->policy, 0 };
+    if (uattr && copy_from_user(a, (const void *)uattr, sizeof(*a)))
+        return -E_FAULT;
+    if (a->priority == 0)
+        a->priority = t->base_prio;
+    if (a->policy == 0)
+        a->policy = t->policy;
+    if (a->priority < K_PRIO_MIN || a->priority > K_PRIO_MAX ||
+        (a->policy != K_SCHED_FIFO && a->policy != K_SCHED_RR))
+        return -E_INVAL;
+    uint64_t online = 0;
+    for (unsigned c = 0; c < cpu_count; c++)
+        if (cpus[c].online)
+            online |= 1UL << c;
+    if (a->cpu_mask && !(a->cpu_mask & online))
+        return -E_INVAL;
+    return 0;
+}
+
+long sys_thread_create(long entry, long stack, long arg, long uattr)
+{
+    struct k_thread_attr a;
+    int err = attr_fetch(uattr, &a);
+    if (err)
+        return err;
+    if (!user_range_ok((uintptr_t)entry, 1) || !user_range_ok((uintptr_t)stack, 0))
+        return -E_FAULT;
+    struct thread *t = thread_create(self(), (uintptr_t)entry, (uintptr_t)stack, (uint64_t)arg,
+                                     (uint8_t)a.priority, (uint8_t)a.policy, a.cpu_mask, &err);
+    if (!t)
+        return err;
+    long h = handle_install(&self()->handles, &t->obj, K_RIGHTS_ALL);
+    if (h < 0) {
+        t->killed = true;          /* never ran: exits at once when started */
+    }
+    thread_start(t);
+    return h;
+}
+
+long sys_thread_exit(long status)
+{
+    thread_exit(status);
+}
+
+long sys_thread_join(long h, long ustatus)
+{
+    if (ustatus && !user_range_ok((uintptr_t)ustatus, sizeof(long)))
+        return -E_FAULT;
+    struct thread *t;
+    int err = thread_lookup(h, K_RIGHT_WAIT, &t);
+    if (err)
+        return err;
+    long status = 0;
+    long r = ipc_join_thread(t, &status);
+    object_put(&t->obj);
+    if (r == 0 && ustatus && copy_to_user((void *)ustatus, &status, sizeof(status)))
+        r = -E_FAULT;
+    return r;
+}
+
+long sys_thread_sched(long h, long prio, long policy)
+{
+    if (prio < K_PRIO_MIN || prio > K_PRIO_MAX || (policy != K_SCHED_FIFO && policy != K_SCHED_RR))
+        return -E_INVAL;
+    struct thread *t;
+    int err = thread_lookup(h, K_RIGHT_MANAGE, &t);
+    if (err)
+        return err;
+    bool was = spin_lock_irqsave(&ipc_lock);
+    t->base_prio = (uint8_t)prio;
+    t->policy = (uint8_t)policy;
+    if (t->prio < prio)
+        sched_set_prio(t, (uint8_t)prio);
+    else
+        ipc_update_prio(t);
+    spin_unlock_irqrestore(&ipc_lock, was);
+    if (t == current_thread())
+        schedule();               /* a lowered priority may let others run */
+    object_put(&t->obj);
+    return 0;
+}
+
+long sys_thread_affinity(long h, long mask)
+{
+    struct k_thread_attr a;
+    struct thread *t;
+    int err = attr_fetch(0, &a);
+    if (err)
+        return err;
+    uint64_t online = 0;
+    for (unsigned c = 0; c < cpu_count; c++)
+        if (cpus[c].online)
+            online |= 1UL << c;
+    if (!((uint64_t)mask & online))
+        return -E_INVAL;
+    if ((err = thread_lookup(h, K_RIGHT_MANAGE, &t)) != 0)
+        return err;
+    err = sched_set_affinity(t, (uint64_t)mask);
+    object_put(&t->obj);
+    return err;
+}
+
+long sys_thread_yield(void)
+{
+    current_thread()->slice = 0;
+    schedule();
+    return 0;
+}
+
+long sys_thread_sleep(long ns)
+{
+    if (ns < 0)
+        return -E_INVAL;
+    return ipc_sleep((uint64_t)ns);
+}
+
+/* ---- processes ---- */
+
+long sys_process_exit(long status)
+{
+    process_kill(self(), status);
+    thread_exit(status);
+}
+
+long sys_process_kill(long h, long status)
+{
+    struct process *p;
+    int err = process_lookup(h, K_RIGHT_MANAGE, &p);
+    if (err)
+        return err;
+    bool me = p == self();
+    process_kill(p, status);
+    object_put(&p->obj);
+    if (me)
+        thread_exit(status);
+    return 0;
+}
+
+long sys_process_wait(long h, long ustatus)
+{
+    if (ustatus && !user_range_ok((uintptr_t)ustatus, sizeof(long)))
+        return -E_FAULT;
+    struct process *p;
+    int err = process_lookup(h, K_RIGHT_WAIT, &p);
+    if (err)
+        return err;
+    long status = 0;
+    long r = ipc_wait_process(p, &status);
+    object_put(&p->obj);
+    if (r == 0 && ustatus && copy_to_user((void *)ustatus, &status, sizeof(status)))
+        r = -E_FAULT;
+    return r;
+}
+
+long sys_process_spawn(long upath, long len, long uspawn)
+{
+    return process_spawn_user(upath, len, uspawn);
+}
+
+/* ---- memory ---- */
+
+long sys_vmo_create(long size, long kind, long phys)
+{
+    if (kind == K_VMO_PHYS)
+        return -E_PERM;           /* needs a resource capability (issue 4) */
+    if (size <= 0)
+        return -E_INVAL;
+    int err;
+    struct vmo *v = vmo_create((uint64_t)size, (uint32_t)kind, (uint64_t)phys, &err);
+    if (!v)
+        return err;
+    long h = handle_install(&self()->handles, &v->obj,
+                            K_RIGHT_READ | K_RIGHT_WRITE | K_RIGHT_MAP | K_RIGHT_DUP | K_RIGHT_TRANSFER);
+    object_put(&v->obj);
+    return h;
+}
+
+long sys_vmo_map(long ph, long vh, long offset, long size, long flags)
+{
+    uint32_t prot = (uint32_t)flags & 0xfff;
+    uintptr_t addr = (uintptr_t)flags & ~0xfffUL;
+    uint32_t need = K_RIGHT_MAP | (prot & K_PROT_WRITE ? K_RIGHT_WRITE : 0) |
+                    (prot & (K_PROT_READ | K_PROT_EXEC) ? K_RIGHT_READ : 0);
+    if (offset < 0 || size <= 0)
+        return -E_INVAL;
+    struct process *p;
+    int err = process_lookup(ph, K_RIGHT_MAP, &p);
+    if (err)
+        return err;
+    struct kobject *o;
+    if ((err = handle_get(&self()->handles, vh, K_OBJ_VMO, need, &o, NULL)) != 0) {
+        object_put(&p->obj);
+        return err;
+    }
+    long r = vm_map(&p->vm, (struct vmo *)o, (uint64_t)offset, (uint64_t)size, prot, addr);
+    object_put(o);
+    object_put(&p->obj);
+    return r;
+}
+
+long sys_vm_unmap(long ph, long addr, long size)
+{
+    struct process *p;
+    int err = process_lookup(ph, K_RIGHT_MAP, &p);
+    if (err)
+        return err;
+    err = vm_unmap(&p->vm, (uintptr_t)addr, (uint64_t)size);
+    object_put(&p->obj);
+    return err;
+}
+
+long sys_vm_protect(long ph, long addr, long size, long prot)
+{
+    struct process *p;
+    int err = process_lookup(ph, K_RIGHT_MAP, &p);
+    if (err)
+        return err;
+    err = vm_protect(&p->vm, (uintptr_t)addr, (uint64_t)size, (uint32_t)prot);
+    object_put(&p->obj);
+    return err;
+}
+
+/* ---- interrupts and timers: not built yet ---- */
+
+long sys_irq_attach(long a, long b, long c) { return -E_NOSYS; }
+long sys_irq_ack(long a) { return -E_NOSYS; }
+long sys_timer_create(long a, long b, long c) { return -E_NOSYS; }
+long sys_timer_set(long a, long b, long c) { return -E_NOSYS; }

@@ -1,0 +1,300 @@
+/*
+ * vm: address spaces (see vm.h).
+ *
+ * Regions never overlap and are kept sorted; mapping fills every page at
+ * once from the memory object, unmapping clears them, flushes TLBs on the
+ * CPUs where the space may be live, and drops the region's reference on
+ * its object.  The kernel picks addresses for vm_map(addr = 0) by first fit
+ * above MAP_BASE.
+ */
+#include "core/vm.h"
+
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/paging.h"
+#include "arch/x86_64/percpu.h"
+#include "arch/x86_64/smp.h"
+#include "base/string.h"
+#include "core/frame.h"
+#include "core/slab.h"
+#include "kestrel/errors.h"
+#include "kestrel/startup.h"
+#include "kestrel/vm.h"
+
+#define MAP_BASE 0x0000100000000000UL
+
+int arch_user_copy(void *dst, const void *src, size_t len);
+
+int copy_from_user(void *dst, const void *usrc, size_t len)
+{
+    if (!user_range_ok((uintptr_t)usrc, len))
+        return -E_FAULT;
+    return arch_user_copy(dst, usrc, len) ? -E_FAULT : 0;
+}
+
+int copy_to_user(void *udst, const void *src, size_t len)
+{
+    if (!user_range_ok((uintptr_t)udst, len))
+        return -E_FAULT;
+    return arch_user_copy(udst, src, len) ? -E_FAULT : 0;
+}
+
+int vm_space_init(struct vm_space *s)
+{
+    s->lock = (spinlock_t)SPINLOCK_INIT;
+    s->regions = NULL;
+    s->cpus = 0;
+    s->pml4 = pt_create();
+    return s->pml4 == PMM_NONE ? -E_NOMEM : 0;
+}
+
+static uint64_t pte_flags(uint32_t prot)
+{
+    uint64_t f = 0;
+    if (prot & K_PROT_WRITE)
+        f |= PTE_W;
+    if (!(prot & K_PROT_EXEC))
+        f |= pte_nx;
+    return f;
+}
+
+static void flush_one(void *arg)
+{
+    (void)arg;
+    write_cr3(read_cr3());
+}
+
+/* Flushes the TLB wherever the space may be cached.  Lock held. */
+static void flush_space(struct vm_space *s)
+{
+    uint64_t mask = s->cpus;
+    unsigned me = this_cpu()->id;
+    if (mask & (1UL << me))
+        write_cr3(read_cr3());
+    for (unsigned c = 0; c < cpu_count; c++)
+        if (c != me && (mask & (1UL << c)) && cpus[c].online)
+            smp_call(c, flush_one, NULL);
+}
+
+static void unmap_pages(struct vm_space *s, uintptr_t start, uint64_t size)
+{
+    for (uint64_t off = 0; off < size; off += PAGE_SIZE)
+        pt_unmap(s->pml4, start + off);
+}
+
+void vm_space_destroy(struct vm_space *s)
+{
+    struct vm_region *r = s->regions;
+    while (r) {
+        struct vm_region *next = r->next;
+        object_put(&r->vmo->obj);
+        kfree(r);
+        r = next;
+    }
+    s->regions = NULL;
+    pt_destroy(s->pml4);
+    s->pml4 = 0;
+}
+
+/* First gap of SIZE bytes at or above MAP_BASE.  Lock held. */
+static uintptr_t find_gap(struct vm_space *s, uint64_t size)
+{
+    uintptr_t at = MAP_BASE;
+    for (struct vm_region *r = s->regions; r; r = r->next) {
+        if (r->start + r->size <= at)
+            continue;
+        if (r->start >= at + size)
+            break;
+        at = r->start + r->size;
+    }
+    return user_range_ok(at, size) ? at : 0;
+}
+
+static bool overlaps(struct vm_space *s, uintptr_t addr, uint64_t size)
+{
+    for (struct vm_region *r = s->regions; r; r = r->next)
+        if (addr < r->start + r->size && r->start < addr + size)
+            return true;
+    return false;
+}
+
+static void insert_sorted(struct vm_space *s, struct vm_region *n)
+{
+    struct vm_region **pp = &s->regions;
+    while (*pp && (*pp)->start < n->start)
+        pp = &(*pp)->next;
+    n->next = *pp;
+    *pp = n;
+}
+
+static int check_map_args(struct vmo *v, uint64_t offset, uint64_t size,
+                          uint32_t prot, uintptr_t addr)
+{
+    if (size == 0 || (size & (PAGE_SIZE - 1)) || (offset & (PAGE_SIZE - 1)) ||
+        (addr & (PAGE_SIZE - 1)))
+        return -E_INVAL;
+    if (prot & ~(K_PROT_READ | K_PROT_WRITE | K_PROT_EXEC))
+        return -E_INVAL;
+    if ((prot & K_PROT_WRITE) && (prot & K_PROT_EXEC))
+        return -E_PERM;
+    uint64_t vsize = v->npages * PAGE_SIZE;
+    if (offset > vsize || size > vsize - offset)
+        return -E_TOOBIG;
+    if (addr && (!user_range_ok(addr, size) || addr < K_USER_BASE))
+        return -E_INVAL;
+    return 0;
+}
+
+long vm_map(struct vm_space *s, struct vmo *v, uint64_t offset, uint64_t size,
+            uint32_t prot, uintptr_t addr)
+{
+    int err = check_map_args(v, offset, size, prot, addr);
+    if (err)
+        return err;
+    struct vm_region *r = kzalloc(sizeof(*r));
+    if (!r)
+        return -E_NOMEM;
+    spin_lock(&s->lock);
+    if (!addr)
+        addr = find_gap(s, size);
+    if (!addr || overlaps(s, addr, size)) {
+        spin_unlock(&s->lock);
+        kfree(r);
+        return addr ? -E_BUSY : -E_NOMEM;
+    }
+    uint64_t flags = pte_flags(prot);
+    for (uint64_t off = 0; off < size; off += PAGE_SIZE) {
+        if (pt_map(s->pml4, addr + off, vmo_page_phys(v, (offset + off) / PAGE_SIZE), flags)) {
+            unmap_pages(s, addr, off);
+            spin_unlock(&s->lock);
+            kfree(r);
+            return -E_NOMEM;
+        }
+    }
+    object_get(&v->obj);
+    *r = (struct vm_region){ NULL, addr, size, v, offset, prot };
+    insert_sorted(s, r);
+    spin_unlock(&s->lock);
+    return (long)addr;
+}
+
+/* Unlinks and returns the region exactly at [addr, addr+size).  Lock held. */
+static struct vm_region *take_region(struct vm_space *s, uintptr_t addr, uint64_t size)
+{
+    for (struct vm_region **pp = &s->regions; *pp; pp = &(*pp)->next) {
+        struct vm_region *r = *pp;
+        if (r->start == addr && r->size == size) {
+            *pp = r->next;
+            return r;
+        }
+    }
+    return NULL;
+}
+
+int vm_unmap(struct vm_space *s, uintptr_t addr, uint64_t size)
+{
+    spin_lock(&s->lock);
+    struct vm_region *r = take_region(s, addr, size);
+    if (r) {
+        unmap_pages(s, addr, size);
+        flush_space(s);
+    }
+    spin_unlock(&s->lock);
+    if (!r)
+        return -E_INVAL;
+    object_put(&r->vmo->obj);
+    kfree(r);
+    return 0;
+}
+
+int vm_protect(struct vm_space *s, uintptr_t addr, uint64_t size, uint32_t prot)
+{
+    if (prot & ~(K_PROT_READ | K_PROT_WRITE | K_PROT_EXEC))
+        return -E_INVAL;
+    if ((prot & K_PROT_WRITE) && (prot & K_PROT_EXEC))
+        return -E_PERM;
+    spin_lock(&s->lock);
+    struct vm_region *r = NULL;
+    for (struct vm_region *x = s->regions; x; x = x->next)
+        if (x->start == addr && x->size == size)
+            r = x;
+    if (!r) {
+        spin_unlock(&s->lock);
+        return -E_INVAL;
+    }
+    uint64_t flags = pte_flags(prot);
+    for (uint64_t off = 0; off < size; off += PAGE_SIZE)
+        pt_map(s->pml4, addr + off, vmo_page_phys(r->vmo, (r->offset + off) / PAGE_SIZE), flags);
+    r->prot = prot;
+    flush_space(s);
+    spin_unlock(&s->lock);
+    return 0;
+}
+
+/* Copies LEN bytes between kernel BUF and user ADDR of S, page by page
+ * through the direct map.  OUT: kernel -> user. */
+static int copy_space(struct vm_space *s, uintptr_t addr, void *buf, size_t len, bool out)
+{
+    if (!user_range_ok(addr, len))
+        return -E_FAULT;
+    spin_lock(&s->lock);
+    while (len) {
+        uint64_t pa, flags;
+        size_t chunk = PAGE_SIZE - (addr & (PAGE_SIZE - 1));
+        if (chunk > len)
+            chunk = len;
+        if (!pt_translate(s->pml4, addr, &pa, &flags) || (out && !(flags & PTE_W))) {
+            spin_unlock(&s->lock);
+            return -E_FAULT;
+        }
+        if (out)
+            memcpy(phys_to_virt(pa), buf, chunk);
+        else
+            memcpy(buf, phys_to_virt(pa), chunk);
+        addr += chunk;
+        buf = (char *)buf + chunk;
+        len -= chunk;
+    }
+    spin_unlock(&s->lock);
+    return 0;
+}
+
+int vm_copy_in(struct vm_space *s, void *dst, uintptr_t src, size_t len)
+{
+    return copy_space(s, src, dst, len, false);
+}
+
+int vm_copy_out(struct vm_space *s, uintptr_t dst, const void *src, size_t len)
+{
+    return copy_space(s, dst, (void *)src, len, true);
+}
+
+int vm_xfer(struct vm_space *s, uintptr_t other, uintptr_t cur, size_t n, bool to_other)
+{
+    if (!user_range_ok(other, n))
+        return -2;
+    if (!user_range_ok(cur, n))
+        return -1;
+    spin_lock(&s->lock);
+    while (n) {
+        uint64_t pa, flags;
+        size_t chunk = PAGE_SIZE - (other & (PAGE_SIZE - 1));
+        if (chunk > n)
+            chunk = n;
+        if (!pt_translate(s->pml4, other, &pa, &flags) || (to_other && !(flags & PTE_W))) {
+            spin_unlock(&s->lock);
+            return -2;
+        }
+        void *k = phys_to_virt(pa);
+        int r = to_other ? arch_user_copy(k, (const void *)cur, chunk)
+                         : arch_user_copy((void *)cur, k, chunk);
+        if (r) {
+            spin_unlock(&s->lock);
+            return -1;
+        }
+        other += chunk;
+        cur += chunk;
+        n -= chunk;
+    }
+    spin_unlock(&s->lock);
+    return 0;
+}

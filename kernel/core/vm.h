@@ -1,0 +1,70 @@
+/*
+ * vm: a process's address space: its page tables and the list of regions
+ * (a memory object mapped at an address with a protection).  Mappings are
+ * made eagerly: every page of a region is in the page tables while the
+ * region exists.
+ *
+ * Locking: the space's spinlock covers the region list and the page
+ * tables.  Copies into or out of another space (message passing) hold the
+ * target's lock, so its pages cannot be unmapped and freed mid-copy.
+ */
+#ifndef KESTREL_CORE_VM_H
+#define KESTREL_CORE_VM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/spinlock.h"
+#include "core/vmo.h"
+
+struct vm_region {
+    struct vm_region *next;   /* sorted by start */
+    uintptr_t start;
+    uint64_t size;
+    struct vmo *vmo;
+    uint64_t offset;          /* into the vmo, page-aligned */
+    uint32_t prot;            /* K_PROT_* */
+};
+
+struct vm_space {
+    spinlock_t lock;
+    uint64_t pml4;            /* physical */
+    struct vm_region *regions;
+    volatile uint64_t cpus;   /* CPUs that may hold TLB entries (bit per CPU) */
+};
+
+int vm_space_init(struct vm_space *s);
+void vm_space_destroy(struct vm_space *s);
+
+/* Maps SIZE bytes of V from OFFSET at ADDR (0: the kernel chooses).
+ * Returns the address or a negative error. */
+long vm_map(struct vm_space *s, struct vmo *v, uint64_t offset, uint64_t size,
+            uint32_t prot, uintptr_t addr);
+/* Unmaps / re-protects exactly one whole region. */
+int vm_unmap(struct vm_space *s, uintptr_t addr, uint64_t size);
+int vm_protect(struct vm_space *s, uintptr_t addr, uint64_t size, uint32_t prot);
+
+/* Copies between kernel memory and space S's user memory through the
+ * direct map (S need not be the current space).  Returns 0 or -E_FAULT if
+ * any byte is unmapped or (for copy_out) not writable. */
+int vm_copy_in(struct vm_space *s, void *dst, uintptr_t src, size_t len);
+int vm_copy_out(struct vm_space *s, uintptr_t dst, const void *src, size_t len);
+
+/* Copies N bytes between user address CUR of the current space and user
+ * address OTHER of space S (TO_OTHER: current -> S).  Returns 0, -1 when
+ * the current side faulted, -2 when S's side is unmapped or read-only. */
+int vm_xfer(struct vm_space *s, uintptr_t other, uintptr_t cur, size_t n, bool to_other);
+
+/* Is [addr, addr+len) inside user space (no overflow)? */
+static inline int user_range_ok(uintptr_t addr, size_t len)
+{
+    return addr <= 0x00007ffffffff000UL && len <= 0x00007ffffffff000UL - addr;
+}
+
+/* Copies with the current space's user memory by the hardware, faults
+ * absorbed (arch/x86_64/usercopy.S).  Return 0 or -E_FAULT. */
+int copy_from_user(void *dst, const void *usrc, size_t len);
+int copy_to_user(void *udst, const void *src, size_t len);
+
+#endif
