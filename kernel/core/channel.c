@@ -103,7 +103,8 @@ static void channel_kill(struct channel *ch)
 void channel_put(struct channel *ch)
 {
     bool was = spin_lock_irqsave(&ipc_lock);
-    uint32_t left = --ch->obj.refs;
+    /* Atomic: handle lookups take references without ipc_lock. */
+    uint32_t left = __atomic_sub_fetch(&ch->obj.refs, 1, __ATOMIC_ACQ_REL);
     if (left && left == ch->nconn && !ch->dead)
         channel_kill(ch);
     spin_unlock_irqrestore(&ipc_lock, was);
@@ -353,8 +354,10 @@ long sys_msg_send(long h, long siov, long sparts, long riov, long rparts)
     return ret;
 }
 
-/* Takes the best pending pulse or sender for T; returns 1 if there was
- * none, else the receive result.  ipc_lock held. */
+#define NONE_PENDING (-0x7fffffffL)   /* no receive id or error has this value */
+
+/* Takes the best pending pulse or sender for T; returns NONE_PENDING if
+ * there was none, else the receive result.  ipc_lock held. */
 static long take_pending(struct thread *t, struct channel *ch)
 {
     while (ch->npulses || ch->senders) {
@@ -380,7 +383,7 @@ static long take_pending(struct thread *t, struct channel *ch)
         begin_serving(t, c, ch);
         return (long)c->tid;
     }
-    return 1;
+    return NONE_PENDING;
 }
 
 static int chan_lookup(long h, struct channel **out)
@@ -397,7 +400,7 @@ static long receive_locked(struct thread *t, struct channel *ch, uintptr_t info,
                            struct thread *next, bool was)
 {
     long ret = ch->dead ? -E_DEAD : take_pending(t, ch);
-    if (ret != 1) {
+    if (ret != NONE_PENDING) {
         if (next)
             sched_wake(next);
         spin_unlock_irqrestore(&ipc_lock, was);
@@ -547,12 +550,14 @@ static long rw_client(long rcvid, long offset, long buf, long len, bool write)
     struct k_iov mine = { (void *)buf, (size_t)len };
     bool was = spin_lock_irqsave(&ipc_lock);
     struct thread *c = rcvid > 0 ? find_client(current_thread()->proc, (uint64_t)rcvid) : NULL;
-    long n = -E_INVAL;
-    if (c)
-        n = write ? xfer(&mine, 1, &c->proc->vm, c->riov, c->rparts, (uint64_t)offset, UINT64_MAX, true)
-                  : xfer(&mine, 1, &c->proc->vm, c->siov, c->sparts, (uint64_t)offset, UINT64_MAX, false);
+    if (!c) {
+        spin_unlock_irqrestore(&ipc_lock, was);
+        return -E_INVAL;
+    }
+    long n = write ? xfer(&mine, 1, &c->proc->vm, c->riov, c->rparts, (uint64_t)offset, UINT64_MAX, true)
+                   : xfer(&mine, 1, &c->proc->vm, c->siov, c->sparts, (uint64_t)offset, UINT64_MAX, false);
     spin_unlock_irqrestore(&ipc_lock, was);
-    return n == -1 || n == -2 ? -E_FAULT : n;
+    return n < 0 ? -E_FAULT : n;
 }
 
 long sys_msg_read(long rcvid, long offset, long buf, long len)

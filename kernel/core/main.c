@@ -110,6 +110,9 @@ static void start_init(void)
             object_put(&p->obj);
         return;
     }
+    init_pid = p->pid;
+    char how[16];
+    init_exit_ends_machine = boot_option("initexit", how, sizeof(how)) && strcmp(how, "qemu") == 0;
     kprintf("init: starting %s\n", path);
     thread_start(t);
     object_put(&p->obj);

@@ -12,6 +12,7 @@
 
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/paging.h"
+#include "arch/x86_64/qemu.h"
 #include "base/cpio.h"
 #include "base/string.h"
 #include "core/bootinfo.h"
@@ -29,6 +30,8 @@
 #include "kestrel/vm.h"
 
 uint64_t process_live;
+uint64_t init_pid;
+bool init_exit_ends_machine;
 static uint64_t next_pid = 1;
 
 static spinlock_t zombie_lock = SPINLOCK_INIT;
@@ -197,6 +200,10 @@ void process_thread_exiting(struct thread *t, long status)
     if (last) {
         if (p->state == P_ALIVE)
             p->exit_status = status;
+        if (p->pid == init_pid && init_exit_ends_machine) {
+            kprintf("init exited with status %ld\n", p->exit_status);
+            qemu_exit(p->exit_status == 0 ? QEMU_EXIT_PASS : QEMU_EXIT_FAIL);
+        }
         p->state = P_DEAD;
         for (struct thread *w = p->waiters; w;) {
             struct thread *next = w->ipc_next;

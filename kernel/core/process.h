@@ -62,5 +62,8 @@ void reap_zombies(void);
 extern volatile unsigned zombie_count;
 
 extern uint64_t process_live;
+/* The first process; with initexit=qemu its end ends the machine (tests). */
+extern uint64_t init_pid;
+extern bool init_exit_ends_machine;
 
 #endif

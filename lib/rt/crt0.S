@@ -22,4 +22,15 @@ _start:
     ud2
     .size _start, . - _start
 
+/* A thread made by rt_thread_spawn starts here: rdi = struct rt_thread *,
+ * rsp 16-byte aligned; the call gives rt_thread_main the usual alignment. */
+    .text
+    .globl rt_thread_entry
+    .type rt_thread_entry, @function
+rt_thread_entry:
+    xor %ebp, %ebp
+    call rt_thread_main
+    ud2
+    .size rt_thread_entry, . - rt_thread_entry
+
     .section .note.GNU-stack, "", @progbits

@@ -2,6 +2,8 @@
  * stdio: printf and friends over one line buffer (see stdio.h).
  * Invariant: out_len < RT_STDOUT_BUF between calls; the buffer never
  * holds a newline (it is flushed right after one is stored).
+ * Locking: vprintf holds a spinning lock (yielding while it waits), so
+ * threads of one process do not mix their lines.
  */
 #include "rt/stdio.h"
 #include "rt/syscall.h"
@@ -27,9 +29,15 @@ static void out_char(char c, void *ctx)
         rt_stdout_flush();
 }
 
+static volatile int out_lock;
+
 int vprintf(const char *fmt, va_list ap)
 {
-    return fmt_vformat(out_char, 0, fmt, ap);
+    while (__atomic_exchange_n(&out_lock, 1, __ATOMIC_ACQUIRE))
+        k_thread_yield();
+    int n = fmt_vformat(out_char, 0, fmt, ap);
+    __atomic_store_n(&out_lock, 0, __ATOMIC_RELEASE);
+    return n;
 }
 
 int printf(const char *fmt, ...)

@@ -7,8 +7,9 @@
  * three user registers sysret needs, re-enable interrupts and call
  * sys_<name> through the table generated from abi/kestrel/syscalls.h.
  * Before returning, with interrupts off, pending work (a reschedule, a
- * kill) is done in sched_user_return; argument registers are cleared so
- * no kernel value reaches user space.
+ * kill) is done in sched_user_return.  Like Linux, a system call keeps
+ * every register but rax, rcx and r11: the argument registers are saved
+ * on entry and restored, so no kernel value reaches user space either.
  *
  * sysret to a non-canonical rcx would fault in ring 0 with the user
  * stack; it cannot happen: rcx is the address after a `syscall`
@@ -30,6 +31,13 @@ syscall_entry:
     pushq %rcx
     pushq %r11
     pushq %rbp
+    pushq %rdi
+    pushq %rsi
+    pushq %rdx
+    pushq %r10
+    pushq %r8
+    pushq %r9
+    pushq %rax                      /* 16-byte alignment for the call */
     xorl %ebp, %ebp                 /* end of the backtrace chain */
     sti
     movq %r10, %rcx
@@ -40,15 +48,16 @@ syscall_return:
     cli
     cmpq $0, %gs:CPU_RESCHED
     jne pending_work
+    addq $8, %rsp
+    popq %r9
+    popq %r8
+    popq %r10
+    popq %rdx
+    popq %rsi
+    popq %rdi
     popq %rbp
     popq %r11
     popq %rcx
-    xorl %edx, %edx
-    xorl %esi, %esi
-    xorl %edi, %edi
-    xorl %r8d, %r8d
-    xorl %r9d, %r9d
-    xorl %r10d, %r10d
     popq %rsp
     swapgs
     sysretq

@@ -1,0 +1,841 @@
+/*
+ * ktest: the in-system test suite of the kernel, run as the first user
+ * process (init=bin/ktest initexit=qemu).  Each test prints
+ *     TEST PASS user.NAME   or   TEST FAIL user.NAME: why
+ * and the process exits 0 only if all passed, which ends the QEMU run.
+ *
+ * It covers every system call with valid and hostile arguments (bad,
+ * closed and wrong-type handles, missing rights, unmapped and kernel
+ * pointers, huge and negative sizes), message passing within and across
+ * processes, pulses and their bounded queue, priority inheritance,
+ * process death, killing processes blocked in send, receive and reply,
+ * faults, revocation, and an SMP stress run; leak checks compare the
+ * kernel's object counters before and after.
+ *
+ * Run with arguments "child ROLE", the same program plays the other side
+ * of a cross-process test (see child_main).
+ */
+#include <stdbool.h>
+
+#include "kestrel/msg.h"
+#include "kestrel/rights.h"
+#include "kestrel/vm.h"
+#include "rt/rt.h"
+#include "rt/stdio.h"
+#include "rt/thread.h"
+#include "base/string.h"
+
+#define KERNEL_PTR ((void *)0xffffffff80100000UL)
+#define CHECK(cond) do { if (!(cond)) { fail_at(#cond, __LINE__); return false; } } while (0)
+#define CHECK_EQ(a, b) do { long a_ = (long)(a), b_ = (long)(b); if (a_ != b_) { \
+        fail_eq(#a, a_, b_, __LINE__); return false; } } while (0)
+
+static const char *fail_text;
+static int fail_line;
+static long fail_got, fail_want;
+
+static void fail_at(const char *what, int line)
+{
+    fail_text = what;
+    fail_line = line;
+    fail_got = fail_want = 0;
+}
+
+static void fail_eq(const char *what, long got, long want, int line)
+{
+    fail_text = what;
+    fail_line = line;
+    fail_got = got;
+    fail_want = want;
+}
+
+static struct k_sysinfo sysinfo(void)
+{
+    struct k_sysinfo s;
+    memset(&s, 0, sizeof(s));
+    k_sys_info(K_INFO_KERNEL_OBJECTS, (long)&s);
+    return s;
+}
+
+static long spawn(const char *role, const struct k_spawn_handle *h, unsigned nh, unsigned prio)
+{
+    const char *argv[] = { "bin/ktest", "child", role };
+    struct k_spawn sp = { .argc = 3, .nhandles = nh, .argv = argv, .handles = h,
+                          .priority = prio };
+    return k_process_spawn((long)"bin/ktest", 9, (long)&sp);
+}
+
+static long wait_status(long proc)
+{
+    long status = -12345;
+    long r = rt_process_wait(proc, &status);
+    k_handle_close(proc);
+    return r < 0 ? r : status;
+}
+
+static long send_str(long conn, const char *msg, char *reply, size_t rlen)
+{
+    struct k_iov s = { (void *)msg, strlen(msg) }, r = { reply, rlen };
+    return rt_msg_send(conn, &s, 1, &r, 1);
+}
+
+static void spin_ms(long ms)
+{
+    long end = k_clock_get() + ms * 1000000;
+    while (k_clock_get() < end)
+        ;
+}
+
+/* ---------------------------------------------------------------- */
+
+static bool test_debug_write_hostile(void)
+{
+    CHECK_EQ(k_debug_write((long)"", 0), 0);
+    CHECK_EQ(k_debug_write(0x1000, 10), -E_FAULT);
+    CHECK_EQ(k_debug_write((long)KERNEL_PTR, 10), -E_FAULT);
+    CHECK_EQ(k_debug_write((long)"x", -1), -E_TOOBIG);
+    CHECK_EQ(k_debug_write((long)"x", 1L << 40), -E_TOOBIG);
+    CHECK_EQ(k_debug_write(-4096, 8), -E_FAULT);
+    return true;
+}
+
+static bool test_bad_syscall_number(void)
+{
+    CHECK_EQ(rt_syscall(KESTREL_SYSCALL_COUNT, 0, 0, 0, 0, 0, 0), -E_NOSYS);
+    CHECK_EQ(rt_syscall(-1, 0, 0, 0, 0, 0, 0), -E_NOSYS);
+    CHECK_EQ(rt_syscall(1L << 40, 0, 0, 0, 0, 0, 0), -E_NOSYS);
+    return true;
+}
+
+static bool test_sys_info_hostile(void)
+{
+    CHECK_EQ(k_sys_info(K_INFO_KERNEL_OBJECTS, 0), -E_FAULT);
+    CHECK_EQ(k_sys_info(K_INFO_KERNEL_OBJECTS, (long)KERNEL_PTR), -E_FAULT);
+    CHECK_EQ(k_sys_info(999, 0), -E_INVAL);
+    struct k_sysinfo s = sysinfo();
+    CHECK(s.ncpus >= 1 && s.threads >= 1 && s.processes >= 1);
+    return true;
+}
+
+static bool test_handles_hostile(void)
+{
+    CHECK_EQ(k_handle_close(12345), -E_BADHANDLE);
+    CHECK_EQ(k_handle_close(-1), -E_BADHANDLE);
+    CHECK_EQ(k_handle_close(1L << 40), -E_BADHANDLE);
+    long ch = k_chan_create(0);
+    CHECK(ch >= 0);
+    long weak = k_handle_dup(ch, K_RIGHT_RECEIVE);         /* no DUP right */
+    CHECK(weak >= 0);
+    CHECK_EQ(k_handle_dup(weak, K_RIGHT_RECEIVE), -E_RIGHTS);
+    long conn = k_chan_connect(ch);
+    CHECK(conn >= 0);
+    CHECK_EQ(k_handle_dup(conn, K_RIGHTS_ALL), -E_RIGHTS); /* no widening */
+    CHECK_EQ(k_handle_dup(ch, 1L << 20), -E_INVAL);
+    CHECK_EQ(k_handle_close(ch), 0);
+    CHECK_EQ(k_handle_close(ch), -E_BADHANDLE);
+    long again = k_chan_create(0);                          /* may reuse the slot */
+    CHECK(again >= 0 && again != ch);
+    CHECK_EQ(k_handle_close(ch), -E_BADHANDLE);             /* stale value stays dead */
+    k_handle_close(again);
+    k_handle_close(weak);
+    k_handle_close(conn);
+    return true;
+}
+
+static bool test_wrong_type_and_rights(void)
+{
+    long ch = k_chan_create(0), conn = k_chan_connect(ch);
+    struct k_iov iov = { 0, 0 };
+    CHECK_EQ(rt_msg_send(ch, &iov, 0, &iov, 0), -E_WRONGTYPE);
+    CHECK_EQ(rt_msg_receive(conn, &iov, 0, 0), -E_WRONGTYPE);
+    CHECK_EQ(k_chan_connect(conn), -E_WRONGTYPE);
+    CHECK_EQ(k_pulse_send(ch, 1, 1, 0), -E_WRONGTYPE);
+    long nosend = k_handle_dup(conn, K_RIGHT_DUP);
+    CHECK(nosend >= 0);
+    CHECK_EQ(rt_msg_send(nosend, &iov, 0, &iov, 0), -E_RIGHTS);
+    CHECK_EQ(k_pulse_send(nosend, 1, 1, 0), -E_RIGHTS);
+    long norecv = k_handle_dup(ch, K_RIGHT_DUP);
+    CHECK_EQ(rt_msg_receive(norecv, &iov, 0, 0), -E_RIGHTS);
+    CHECK_EQ(k_thread_join(ch, 0), -E_WRONGTYPE);
+    CHECK_EQ(k_process_wait(conn, 0), -E_WRONGTYPE);
+    CHECK_EQ(k_vmo_map(0, ch, 0, 4096, K_PROT_READ), -E_WRONGTYPE);
+    CHECK_EQ(k_chan_create(1), -E_INVAL);
+    k_handle_close(nosend);
+    k_handle_close(norecv);
+    k_handle_close(conn);
+    k_handle_close(ch);
+    return true;
+}
+
+/* ---- message passing inside one process ---- */
+
+struct echo_server {
+    long chan;
+    long served;
+};
+
+static long echo_server_main(void *arg)
+{
+    struct echo_server *es = arg;
+    char buf[256];
+    struct k_msg_info info;
+    for (;;) {
+        struct k_iov iov = { buf, sizeof(buf) };
+        long rcvid = rt_msg_receive(es->chan, &iov, 1, &info);
+        if (rcvid < 0)
+            return rcvid == -E_DEAD ? 0 : rcvid;
+        if (rcvid == 0)
+            continue;                                /* pulse */
+        size_t n = info.send_len < sizeof(buf) ? info.send_len : sizeof(buf);
+        if (n == 4 && memcmp(buf, "quit", 4) == 0) {
+            rt_msg_reply(rcvid, 0, 0, 0);
+            return es->served;
+        }
+        for (size_t i = 0; i < n; i++)
+            if (buf[i] >= 'a' && buf[i] <= 'z')
+                buf[i] = (char)(buf[i] - 32);
+        struct k_iov r = { buf, n };
+        es->served++;
+        rt_msg_reply(rcvid, (long)n, &r, 1);
+    }
+}
+
+static char stack_a[16384] __attribute__((aligned(16)));
+static char stack_b[16384] __attribute__((aligned(16)));
+static char stack_c[16384] __attribute__((aligned(16)));
+
+static bool test_ipc_same_process(void)
+{
+    struct echo_server es = { k_chan_create(0), 0 };
+    long conn = k_chan_connect(es.chan);
+    struct rt_thread th;
+    long t = rt_thread_spawn(&th, echo_server_main, &es, stack_a, sizeof(stack_a), 0);
+    CHECK(t >= 0);
+    char reply[16] = { 0 };
+    CHECK_EQ(send_str(conn, "hello", reply, sizeof(reply)), 5);
+    CHECK(memcmp(reply, "HELLO", 5) == 0);
+    /* scattered send and reply */
+    struct k_iov s[3] = { { "ab", 2 }, { "", 0 }, { "cd", 2 } };
+    char r1[1], r2[8];
+    struct k_iov r[2] = { { r1, 1 }, { r2, 8 } };
+    CHECK_EQ(rt_msg_send(conn, s, 3, r, 2), 4);
+    CHECK(r1[0] == 'A' && memcmp(r2, "BCD", 3) == 0);
+    /* a reply longer than the buffer is cut, not overflowed */
+    char small[2] = { 'x', 'y' };
+    char guard[4] = { 'g', 'g', 'g', 'g' };
+    struct k_iov sr = { small, 1 };
+    struct k_iov ss = { "zzzz", 4 };
+    CHECK_EQ(rt_msg_send(conn, &ss, 1, &sr, 1), 4);
+    CHECK(small[0] == 'Z' && small[1] == 'y' && guard[0] == 'g');
+    CHECK_EQ(send_str(conn, "quit", reply, sizeof(reply)), 0);
+    long status;
+    CHECK_EQ(rt_thread_join(t, &status), 0);
+    CHECK_EQ(status, 3);
+    k_handle_close(t);
+    k_handle_close(conn);
+    k_handle_close(es.chan);
+    return true;
+}
+
+static bool test_ipc_hostile(void)
+{
+    long ch = k_chan_create(0), conn = k_chan_connect(ch);
+    struct k_iov ok = { "x", 1 };
+    struct k_iov many[K_IOV_MAX + 1];
+    CHECK_EQ(rt_msg_send(conn, (struct k_iov *)0x1000, 1, &ok, 1), -E_FAULT);
+    CHECK_EQ(rt_msg_send(conn, (struct k_iov *)KERNEL_PTR, 1, &ok, 1), -E_FAULT);
+    CHECK_EQ(rt_msg_send(conn, many, K_IOV_MAX + 1, &ok, 1), -E_TOOBIG);
+    CHECK_EQ(k_msg_send(conn, (long)&ok, -1, (long)&ok, 1), -E_TOOBIG);
+    struct k_iov kern = { KERNEL_PTR, 16 };
+    CHECK_EQ(rt_msg_send(conn, &kern, 1, &ok, 1), -E_FAULT);
+    struct k_iov huge = { (void *)0x400000, 1UL << 40 };
+    CHECK_EQ(rt_msg_send(conn, &huge, 1, &ok, 1), -E_TOOBIG);
+    struct k_iov wrap = { (void *)0x7ffffffff000UL, 0x2000 };
+    CHECK_EQ(rt_msg_send(conn, &wrap, 1, &ok, 1), -E_FAULT);
+    CHECK_EQ(rt_msg_receive(ch, &ok, 1, (struct k_msg_info *)KERNEL_PTR), -E_FAULT);
+    CHECK_EQ(rt_msg_receive(ch, (struct k_iov *)0x1000, 1, 0), -E_FAULT);
+    CHECK_EQ(rt_msg_reply(12345, 0, &ok, 1), -E_INVAL);
+    CHECK_EQ(rt_msg_reply(-5, 0, &ok, 1), -E_INVAL);
+    CHECK_EQ(k_msg_error(12345, 1), -E_INVAL);
+    CHECK_EQ(k_msg_error(12345, 0), -E_INVAL);
+    CHECK_EQ(k_msg_read(12345, 0, (long)stack_c, 4), -E_INVAL);
+    CHECK_EQ(k_msg_write(12345, 0, (long)stack_c, 4), -E_INVAL);
+    CHECK_EQ(k_msg_read(12345, -1, (long)stack_c, 4), -E_INVAL);
+    CHECK_EQ(k_msg_read(12345, 0, (long)KERNEL_PTR, 4), -E_INVAL);
+    CHECK_EQ(k_pulse_send(conn, 1, 2, 300), -E_INVAL);
+    CHECK_EQ(k_pulse_send(conn, -1, 2, 0), -E_INVAL);
+    k_handle_close(conn);
+    k_handle_close(ch);
+    return true;
+}
+
+/* msg_read / msg_write at offsets into a client's buffers. */
+struct rw_server { long chan; long result; };
+
+static long rw_server_main(void *arg)
+{
+    struct rw_server *rs = arg;
+    char head[4];
+    struct k_iov iov = { head, sizeof(head) };
+    struct k_msg_info info;
+    long rcvid = rt_msg_receive(rs->chan, &iov, 1, &info);
+    if (rcvid <= 0)
+        return -1;
+    char tail[8] = { 0 };
+    long n = k_msg_read(rcvid, 10, (long)tail, sizeof(tail));
+    rs->result = (n == 6 && memcmp(tail, "klmnop", 6) == 0 && info.send_len == 16 &&
+                  info.reply_len == 12) ? 1 : -n - 100;
+    k_msg_write(rcvid, 8, (long)"WXYZ", 4);
+    long over = k_msg_write(rcvid, 11, (long)"12345", 5);   /* only 1 byte fits */
+    if (over != 1)
+        rs->result = -200 - over;
+    rt_msg_reply(rcvid, 77, &iov, 1);                       /* first 4 bytes */
+    return 0;
+}
+
+static bool test_msg_read_write(void)
+{
+    struct rw_server rs = { k_chan_create(0), 0 };
+    long conn = k_chan_connect(rs.chan);
+    struct rt_thread th;
+    long t = rt_thread_spawn(&th, rw_server_main, &rs, stack_a, sizeof(stack_a), 0);
+    char reply[12];
+    memset(reply, '.', sizeof(reply));
+    struct k_iov s = { "abcdefghijklmnop", 16 }, r = { reply, sizeof(reply) };
+    CHECK_EQ(rt_msg_send(conn, &s, 1, &r, 1), 77);
+    CHECK(memcmp(reply, "abcd....WXY1", 12) == 0);
+    CHECK_EQ(rs.result, 1);
+    CHECK_EQ(rt_thread_join(t, 0), 0);
+    k_handle_close(t);
+    k_handle_close(conn);
+    k_handle_close(rs.chan);
+    return true;
+}
+
+static bool test_pulse_queue_overflow(void)
+{
+    long ch = k_chan_create(0), conn = k_chan_connect(ch);
+    for (int i = 0; i < K_PULSE_QUEUE; i++)
+        CHECK_EQ(k_pulse_send(conn, i, i * 10, 1 + i % 7), 0);
+    CHECK_EQ(k_pulse_send(conn, 999, 0, 0), -E_FULL);
+    CHECK_EQ(k_pulse_send(conn, 999, 0, 200), -E_FULL);
+    unsigned last_prio = 255, got = 0;
+    struct k_msg_info info;
+    for (int i = 0; i < K_PULSE_QUEUE; i++) {
+        CHECK_EQ(rt_msg_receive(ch, 0, 0, &info), 0);
+        CHECK(info.type == K_MSG_PULSE && info.code != 999);
+        CHECK(info.priority <= last_prio);
+        CHECK_EQ(info.value, (long)info.code * 10);
+        last_prio = info.priority;
+        got++;
+    }
+    CHECK_EQ(got, K_PULSE_QUEUE);
+    CHECK_EQ(k_pulse_send(conn, 5, 6, 0), 0);              /* room again */
+    CHECK_EQ(rt_msg_receive(ch, 0, 0, &info), 0);
+    CHECK(info.code == 5 && info.value == 6);
+    k_handle_close(conn);
+    k_handle_close(ch);
+    return true;
+}
+
+/* ---- priority inheritance ---- */
+
+static volatile long hog_count, hog_stop;
+
+static long hog_main(void *arg)
+{
+    (void)arg;
+    while (!hog_stop)
+        hog_count++;
+    return 0;
+}
+
+struct pi_server { long chan; long prio_seen; };
+
+static long pi_server_main(void *arg)
+{
+    struct pi_server *ps = arg;
+    struct k_msg_info info;
+    long rcvid = rt_msg_receive(ps->chan, 0, 0, &info);
+    if (rcvid <= 0)
+        return -1;
+    ps->prio_seen = info.priority;
+    spin_ms(30);                       /* work done at the client's priority */
+    rt_msg_reply(rcvid, 0, 0, 0);
+    return 0;
+}
+
+static bool test_priority_inheritance(void)
+{
+    /* Everyone on CPU 0.  Main (the client) runs at 50, the hog at 30,
+     * the server's own priority is 10. */
+    CHECK_EQ(k_thread_affinity(0, 1), 0);
+    CHECK_EQ(k_thread_sched(0, 60, K_SCHED_FIFO), 0);
+    struct pi_server ps = { k_chan_create(0), 0 };
+    long conn = k_chan_connect(ps.chan);
+    struct k_thread_attr low = { 10, K_SCHED_FIFO, 1 }, mid = { 30, K_SCHED_RR, 1 };
+    struct rt_thread ts, th;
+    /* The server first, alone: it reaches receive while we sleep. */
+    long srv = rt_thread_spawn(&ts, pi_server_main, &ps, stack_a, sizeof(stack_a), &low);
+    k_thread_sleep(20 * 1000000);
+    hog_stop = 0;
+    hog_count = 0;
+    long hog = rt_thread_spawn(&th, hog_main, 0, stack_b, sizeof(stack_b), &mid);
+    CHECK(srv >= 0 && hog >= 0);
+    CHECK_EQ(k_thread_sched(0, 50, K_SCHED_FIFO), 0);
+    k_thread_sleep(20 * 1000000);       /* the hog runs; the server waits in receive */
+    CHECK(hog_count > 0);
+    long before = hog_count;
+    long t0 = k_clock_get();
+    long r = rt_msg_send(conn, 0, 0, 0, 0);
+    long took = k_clock_get() - t0;
+    long during = hog_count - before;
+    hog_stop = 1;
+    k_thread_sched(0, 20, K_SCHED_FIFO);   /* let the hog see the flag */
+    long jh = rt_thread_join(hog, 0), js = rt_thread_join(srv, 0);
+    CHECK_EQ(jh, 0);
+    CHECK_EQ(js, 0);
+    k_thread_sched(0, 100, K_SCHED_RR);
+    k_thread_affinity(0, 0);
+    CHECK_EQ(r, 0);
+    CHECK_EQ(ps.prio_seen, 50);
+    CHECK_EQ(during, 0);                 /* the hog never ran during the call */
+    CHECK(took < 500 * 1000000L);
+    k_handle_close(hog);
+    k_handle_close(srv);
+    k_handle_close(conn);
+    k_handle_close(ps.chan);
+    return true;
+}
+
+/* ---- processes ---- */
+
+static bool test_process_exit_status(void)
+{
+    long p = spawn("exit42", 0, 0, 0);
+    CHECK(p >= 0);
+    CHECK_EQ(wait_status(p), 42);
+    return true;
+}
+
+static bool test_spawn_hostile(void)
+{
+    CHECK_EQ(k_process_spawn((long)"bin/nope", 8, 0), -E_NOENT);
+    CHECK_EQ(k_process_spawn((long)KERNEL_PTR, 8, 0), -E_FAULT);
+    CHECK_EQ(k_process_spawn((long)"bin/ktest", 0, 0), -E_TOOBIG);
+    CHECK_EQ(k_process_spawn((long)"bin/ktest", 1 << 20, 0), -E_TOOBIG);
+    CHECK_EQ(k_process_spawn((long)"manifest", 8, 0), -E_INVAL);     /* not an ELF */
+    struct k_spawn sp = { .argc = 1000 };
+    CHECK_EQ(k_process_spawn((long)"bin/ktest", 9, (long)&sp), -E_TOOBIG);
+    const char *argv[] = { (const char *)KERNEL_PTR };
+    struct k_spawn sp2 = { .argc = 1, .argv = argv };
+    CHECK_EQ(k_process_spawn((long)"bin/ktest", 9, (long)&sp2), -E_FAULT);
+    struct k_spawn_handle hh = { 4242, K_RIGHT_SEND, "x" };
+    struct k_spawn sp3 = { .nhandles = 1, .handles = &hh };
+    CHECK_EQ(k_process_spawn((long)"bin/ktest", 9, (long)&sp3), -E_BADHANDLE);
+    long ch = k_chan_create(0);
+    long nt = k_handle_dup(ch, K_RIGHT_RECEIVE | K_RIGHT_DUP);     /* no TRANSFER */
+    struct k_spawn_handle h2 = { (uint32_t)nt, K_RIGHT_RECEIVE, "c" };
+    struct k_spawn sp4 = { .nhandles = 1, .handles = &h2 };
+    CHECK_EQ(k_process_spawn((long)"bin/ktest", 9, (long)&sp4), -E_RIGHTS);
+    struct k_spawn_handle h3 = { (uint32_t)ch, K_RIGHTS_ALL | (1u << 20), "c" };
+    struct k_spawn sp5 = { .nhandles = 1, .handles = &h3 };
+    CHECK_EQ(k_process_spawn((long)"bin/ktest", 9, (long)&sp5), -E_RIGHTS);
+    k_handle_close(nt);
+    k_handle_close(ch);
+    CHECK_EQ(k_process_wait(0, 0), -E_INVAL);
+    CHECK_EQ(k_process_kill(777, 0), -E_BADHANDLE);
+    return true;
+}
+
+static bool test_ipc_cross_process(void)
+{
+    long ch = k_chan_create(0);
+    struct k_spawn_handle h = { (uint32_t)ch, K_RIGHT_RECEIVE | K_RIGHT_DUP, "chan" };
+    long p = spawn("serve-once", &h, 1, 0);
+    CHECK(p >= 0);
+    long conn = k_chan_connect(ch);
+    char reply[32] = { 0 };
+    CHECK_EQ(send_str(conn, "across spaces", reply, sizeof(reply)), 13);
+    CHECK(memcmp(reply, "ACROSS SPACES", 13) == 0);
+    CHECK_EQ(wait_status(p), 0);
+    k_handle_close(conn);
+    k_handle_close(ch);
+    return true;
+}
+
+static bool test_fault_kills_process(void)
+{
+    long p = spawn("fault", 0, 0, 0);
+    CHECK(p >= 0);
+    CHECK_EQ(wait_status(p), 0x100 | 14);
+    p = spawn("ud2", 0, 0, 0);
+    CHECK_EQ(wait_status(p), 0x100 | 6);
+    return true;
+}
+
+static bool test_kill_blocked_in_receive(void)
+{
+    long p = spawn("block-receive", 0, 0, 0);
+    CHECK(p >= 0);
+    k_thread_sleep(20 * 1000000);
+    CHECK_EQ(k_process_kill(p, 99), 0);
+    CHECK_EQ(wait_status(p), 99);
+    return true;
+}
+
+static bool test_kill_blocked_in_send(void)
+{
+    long ch = k_chan_create(0), conn = k_chan_connect(ch);
+    struct k_spawn_handle h = { (uint32_t)conn, K_RIGHT_SEND, "conn" };
+    long p = spawn("block-send", &h, 1, 0);
+    CHECK(p >= 0);
+    k_thread_sleep(20 * 1000000);
+    CHECK_EQ(k_process_kill(p, 98), 0);
+    CHECK_EQ(wait_status(p), 98);
+    k_handle_close(conn);
+    k_handle_close(ch);
+    return true;
+}
+
+static bool test_kill_blocked_in_reply(void)
+{
+    long ch = k_chan_create(0), conn = k_chan_connect(ch);
+    struct k_spawn_handle h = { (uint32_t)conn, K_RIGHT_SEND, "conn" };
+    long p = spawn("block-send", &h, 1, 0);
+    struct k_msg_info info;
+    long rcvid = rt_msg_receive(ch, 0, 0, &info);   /* now it waits for our reply */
+    CHECK(rcvid > 0);
+    CHECK_EQ(k_process_kill(p, 97), 0);
+    CHECK_EQ(wait_status(p), 97);
+    CHECK_EQ(rt_msg_reply(rcvid, 0, 0, 0), -E_INVAL);   /* the client is gone */
+    k_handle_close(conn);
+    k_handle_close(ch);
+    return true;
+}
+
+static bool test_server_death(void)
+{
+    long ch = k_chan_create(0);
+    struct k_spawn_handle h = { (uint32_t)ch, K_RIGHT_RECEIVE, "chan" };
+    long conn = k_chan_connect(ch);
+    long p = spawn("hold-and-exit", &h, 1, 0);
+    CHECK(p >= 0);
+    k_handle_close(ch);             /* only the child holds the channel now */
+    CHECK_EQ(wait_status(p), 0);
+    char r[4];
+    CHECK_EQ(send_str(conn, "anyone?", r, sizeof(r)), -E_DEAD);
+    CHECK_EQ(k_pulse_send(conn, 1, 1, 0), -E_DEAD);
+    k_handle_close(conn);
+    return true;
+}
+
+static bool test_revoke(void)
+{
+    long ch = k_chan_create(0);
+    long old = k_chan_connect(ch);
+    CHECK_EQ(k_pulse_send(old, 1, 1, 0), 0);
+    CHECK_EQ(k_chan_revoke(ch), 0);
+    CHECK_EQ(k_pulse_send(old, 1, 1, 0), -E_REVOKED);
+    char r[4];
+    CHECK_EQ(send_str(old, "x", r, sizeof(r)), -E_REVOKED);
+    long fresh = k_chan_connect(ch);
+    CHECK_EQ(k_pulse_send(fresh, 2, 2, 0), 0);
+    long conn2 = k_handle_dup(old, K_RIGHT_SEND);
+    CHECK_EQ(k_pulse_send(conn2, 1, 1, 0), -E_REVOKED);   /* copies are revoked too */
+    CHECK_EQ(k_chan_revoke(old), -E_WRONGTYPE);
+    k_handle_close(conn2);
+    k_handle_close(fresh);
+    k_handle_close(old);
+    k_handle_close(ch);
+    return true;
+}
+
+static long exit_with(void *arg)
+{
+    return (long)arg;
+}
+
+static bool test_threads(void)
+{
+    struct rt_thread th;
+    long t = rt_thread_spawn(&th, exit_with, (void *)7, stack_a, sizeof(stack_a), 0);
+    CHECK(t >= 0);
+    long status = 0;
+    CHECK_EQ(rt_thread_join(t, &status), 0);
+    CHECK_EQ(status, 7);
+    CHECK_EQ(rt_thread_join(t, &status), 0);         /* a dead thread still answers */
+    CHECK_EQ(rt_thread_join(t, (long *)KERNEL_PTR), -E_FAULT);
+    CHECK_EQ(k_thread_join(0, 0), -E_INVAL);         /* oneself */
+    k_handle_close(t);
+    struct k_thread_attr bad = { 0, 7, 0 };
+    CHECK_EQ(k_thread_create((long)exit_with, (long)(stack_a + 4096), 0, (long) &bad), -E_INVAL);
+    struct k_thread_attr bad2 = { 300, K_SCHED_RR, 0 };
+    CHECK_EQ(k_thread_create((long)exit_with, (long)(stack_a + 4096), 0, (long) &bad2), -E_INVAL);
+    struct k_thread_attr nocpu = { 10, K_SCHED_RR, 1UL << 63 };
+    CHECK_EQ(k_thread_create((long)exit_with, (long)(stack_a + 4096), 0, (long) &nocpu), -E_INVAL);
+    CHECK_EQ(k_thread_create((long)exit_with, (long)(stack_a + 4096), 0, (long)
+                              (struct k_thread_attr *)KERNEL_PTR), -E_FAULT);
+    CHECK_EQ(k_thread_create((long)KERNEL_PTR, (long)stack_a, 0, 0), -E_FAULT);
+    CHECK_EQ(k_thread_sched(0, 0, K_SCHED_RR), -E_INVAL);
+    CHECK_EQ(k_thread_sched(0, 10, 9), -E_INVAL);
+    CHECK_EQ(k_thread_affinity(0, 0), -E_INVAL);
+    CHECK_EQ(k_thread_sleep(-1), -E_INVAL);
+    long t0 = k_clock_get();
+    CHECK_EQ(k_thread_sleep(15 * 1000000), 0);
+    CHECK(k_clock_get() - t0 >= 15 * 1000000);
+    return true;
+}
+
+static bool test_vmo_map(void)
+{
+    long v = k_vmo_create(3 * 4096, K_VMO_ANON, 0);
+    CHECK(v >= 0);
+    long a = k_vmo_map(0, v, 0, 3 * 4096, K_PROT_READ | K_PROT_WRITE);
+    CHECK(a > 0 && (a & 4095) == 0);
+    volatile char *p = (volatile char *)a;
+    CHECK(p[0] == 0 && p[3 * 4096 - 1] == 0);
+    p[5000] = 42;
+    long b = k_vmo_map(0, v, 4096, 4096, K_PROT_READ);    /* a second view */
+    CHECK(b > 0 && ((volatile char *)b)[5000 - 4096] == 42);
+    CHECK_EQ(k_vmo_map(0, v, 0, 4096, K_PROT_WRITE | K_PROT_EXEC), -E_PERM);
+    CHECK_EQ(k_vmo_map(0, v, 0, 5 * 4096, K_PROT_READ), -E_TOOBIG);
+    CHECK_EQ(k_vmo_map(0, v, 100, 4096, K_PROT_READ), -E_INVAL);
+    CHECK_EQ(k_vmo_map(0, v, 0, 4096, K_PROT_READ | 0xffffffff80000000UL), -E_INVAL);
+    CHECK_EQ(k_vmo_map(0, v, 0, 4096, K_PROT_READ | (unsigned long)a), -E_BUSY);
+    CHECK_EQ(k_vmo_map(0, v, 0, 0, K_PROT_READ), -E_INVAL);
+    CHECK_EQ(k_vmo_map(0, v, -4096, 4096, K_PROT_READ), -E_INVAL);
+    CHECK_EQ(k_vm_protect(0, b, 4096, K_PROT_READ | K_PROT_WRITE), 0);
+    CHECK_EQ(k_vm_protect(0, b, 4096, K_PROT_WRITE | K_PROT_EXEC), -E_PERM);
+    CHECK_EQ(k_vm_unmap(0, b, 4096), 0);
+    CHECK_EQ(k_vm_unmap(0, b, 4096), -E_INVAL);
+    CHECK_EQ(k_vm_unmap(0, a, 3 * 4096), 0);
+    CHECK_EQ(k_vmo_create(0, K_VMO_ANON, 0), -E_INVAL);
+    CHECK_EQ(k_vmo_create(1L << 40, K_VMO_ANON, 0), -E_TOOBIG);
+    CHECK_EQ(k_vmo_create(4096, 17, 0), -E_INVAL);
+    CHECK_EQ(k_vmo_create(4096, K_VMO_PHYS, 0xfee00000), -E_PERM);
+    long nomap = k_handle_dup(v, K_RIGHT_READ);
+    CHECK_EQ(k_vmo_map(0, nomap, 0, 4096, K_PROT_READ), -E_RIGHTS);   /* READ without MAP */
+    k_handle_close(nomap);
+    k_handle_close(v);
+    return true;
+}
+
+/* ---- SMP stress: many threads send concurrently; every message is
+ * answered exactly once, with its own sequence number. ---- */
+
+#define STRESS_CLIENTS 4
+#define STRESS_SERVERS 2
+
+struct stress {
+    long conn, chan;
+    volatile long sent[STRESS_CLIENTS], bad[STRESS_CLIENTS];
+    volatile long deadline;
+};
+static struct stress st;
+static char stress_stacks[STRESS_CLIENTS + STRESS_SERVERS][16384] __attribute__((aligned(16)));
+
+static long stress_server(void *arg)
+{
+    (void)arg;
+    struct k_msg_info info;
+    uint64_t msg[2];
+    struct k_iov iov = { msg, sizeof(msg) };
+    for (;;) {
+        long rcvid = rt_msg_receive(st.chan, &iov, 1, &info);
+        if (rcvid < 0)
+            return 0;
+        if (rcvid == 0)
+            return 0;                       /* the stop pulse */
+        msg[1] = msg[0] * 3 + 1;
+        rt_msg_reply(rcvid, (long)msg[0], &iov, 1);
+    }
+}
+
+static long stress_client(void *arg)
+{
+    long id = (long)arg;
+    uint64_t seq = (uint64_t)id << 40;
+    while (k_clock_get() < st.deadline) {
+        uint64_t msg[2] = { seq, 0 }, rep[2] = { 0, 0 };
+        struct k_iov s = { msg, sizeof(msg) }, r = { rep, sizeof(rep) };
+        long status = rt_msg_send(st.conn, &s, 1, &r, 1);
+        if (status != (long)seq || rep[0] != seq || rep[1] != seq * 3 + 1) {
+            if (st.bad[id]++ < 2)
+                printf("  stress client %ld: sent %lx got status %lx reply %lx %lx\n", id,
+                       (unsigned long)seq, (unsigned long)status, (unsigned long)rep[0],
+                       (unsigned long)rep[1]);
+        }
+        st.sent[id]++;
+        seq++;
+    }
+    return 0;
+}
+
+static bool test_smp_stress(void)
+{
+    struct k_sysinfo si = sysinfo();
+    st.chan = k_chan_create(0);
+    st.conn = k_chan_connect(st.chan);
+    st.deadline = k_clock_get() + 2000L * 1000000;
+    struct rt_thread th[STRESS_CLIENTS + STRESS_SERVERS];
+    long h[STRESS_CLIENTS + STRESS_SERVERS];
+    for (int i = 0; i < STRESS_SERVERS; i++)
+        h[i] = rt_thread_spawn(&th[i], stress_server, 0, stress_stacks[i], 16384, 0);
+    for (int i = 0; i < STRESS_CLIENTS; i++) {
+        struct k_thread_attr a = { 100, K_SCHED_RR, 1UL << (i % si.ncpus) };
+        st.sent[i] = st.bad[i] = 0;
+        h[STRESS_SERVERS + i] = rt_thread_spawn(&th[STRESS_SERVERS + i], stress_client,
+                                                (void *)(long)i, stress_stacks[STRESS_SERVERS + i],
+                                                16384, &a);
+    }
+    long total = 0, bad = 0;
+    for (int i = 0; i < STRESS_CLIENTS; i++) {
+        CHECK_EQ(rt_thread_join(h[STRESS_SERVERS + i], 0), 0);
+        total += st.sent[i];
+        bad += st.bad[i];
+    }
+    for (int i = 0; i < STRESS_SERVERS; i++)
+        k_pulse_send(st.conn, 1, 0, 0);
+    for (int i = 0; i < STRESS_SERVERS; i++)
+        CHECK_EQ(rt_thread_join(h[i], 0), 0);
+    for (int i = 0; i < STRESS_CLIENTS + STRESS_SERVERS; i++)
+        k_handle_close(h[i]);
+    k_handle_close(st.conn);
+    k_handle_close(st.chan);
+    printf("  smp_stress: %ld round trips on %ld CPUs, %ld wrong\n", total, (long)si.ncpus, bad);
+    CHECK_EQ(bad, 0);
+    CHECK(total > 100);
+    return true;
+}
+
+/* ---------------------------------------------------------------- */
+
+struct utest {
+    const char *name;
+    bool (*fn)(void);
+};
+
+static const struct utest tests[] = {
+    { "debug_write_hostile", test_debug_write_hostile },
+    { "bad_syscall_number", test_bad_syscall_number },
+    { "sys_info_hostile", test_sys_info_hostile },
+    { "handles_hostile", test_handles_hostile },
+    { "wrong_type_and_rights", test_wrong_type_and_rights },
+    { "ipc_same_process", test_ipc_same_process },
+    { "ipc_hostile", test_ipc_hostile },
+    { "msg_read_write", test_msg_read_write },
+    { "pulse_queue_overflow", test_pulse_queue_overflow },
+    { "priority_inheritance", test_priority_inheritance },
+    { "process_exit_status", test_process_exit_status },
+    { "spawn_hostile", test_spawn_hostile },
+    { "ipc_cross_process", test_ipc_cross_process },
+    { "fault_kills_process", test_fault_kills_process },
+    { "kill_blocked_in_receive", test_kill_blocked_in_receive },
+    { "kill_blocked_in_send", test_kill_blocked_in_send },
+    { "kill_blocked_in_reply", test_kill_blocked_in_reply },
+    { "server_death", test_server_death },
+    { "revoke", test_revoke },
+    { "threads", test_threads },
+    { "vmo_map", test_vmo_map },
+    { "smp_stress", test_smp_stress },
+};
+
+static bool same_counts(const struct k_sysinfo *b, const struct k_sysinfo *a)
+{
+    return a->kmalloc_objects == b->kmalloc_objects && a->kmem_pages == b->kmem_pages &&
+           a->free_bytes + 256 * 1024 >= b->free_bytes && a->threads == b->threads &&
+           a->processes == b->processes && a->channels == b->channels &&
+           a->connections == b->connections;
+}
+
+/* Every test must leave the kernel's object counts as it found them. */
+static bool run_one(const struct utest *t)
+{
+    struct k_sysinfo before = sysinfo();
+    fail_text = 0;
+    printf("TEST RUN user.%s\n", t->name);
+    bool ok = t->fn();
+    if (!ok) {
+        printf("TEST FAIL user.%s: %s (line %d, got %ld, want %ld)\n", t->name,
+               fail_text ? fail_text : "?", fail_line, fail_got, fail_want);
+        return false;
+    }
+    /* Counters must match exactly; free memory may drop a little (slab
+     * pages kept for reuse, page tables of our own address space).  Dead
+     * threads are freed just after they switch away, which can be a moment
+     * after a join returns on another CPU: wait up to half a second. */
+    struct k_sysinfo after;
+    for (int tries = 0; tries < 50; tries++) {
+        after = sysinfo();
+        if (same_counts(&before, &after))
+            break;
+        k_thread_sleep(10 * 1000000);
+    }
+    if (!same_counts(&before, &after)) {
+        printf("TEST FAIL user.%s: leak: objects %ld->%ld, free %ld->%ld, threads %ld->%ld, "
+               "processes %ld->%ld, channels %ld->%ld, connections %ld->%ld\n", t->name,
+               before.kmalloc_objects, after.kmalloc_objects, before.free_bytes, after.free_bytes,
+               before.threads, after.threads, before.processes, after.processes,
+               before.channels, after.channels, before.connections, after.connections);
+        return false;
+    }
+    printf("TEST PASS user.%s\n", t->name);
+    return true;
+}
+
+/* ---- the other side of cross-process tests ---- */
+
+static int child_main(const char *role)
+{
+    if (strcmp(role, "exit42") == 0)
+        return 42;
+    if (strcmp(role, "fault") == 0)
+        *(volatile int *)0 = 1;
+    if (strcmp(role, "ud2") == 0)
+        __asm__ volatile("ud2");
+    if (strcmp(role, "block-receive") == 0) {
+        long ch = k_chan_create(0);
+        rt_msg_receive(ch, 0, 0, 0);
+        return 1;
+    }
+    if (strcmp(role, "block-send") == 0) {
+        rt_msg_send(rt_handle("conn"), 0, 0, 0, 0);
+        return 2;
+    }
+    if (strcmp(role, "hold-and-exit") == 0)
+        return rt_handle("chan") >= 0 ? 0 : 3;
+    if (strcmp(role, "serve-once") == 0) {
+        struct echo_server es = { rt_handle("chan"), 0 };
+        char buf[64];
+        struct k_iov iov = { buf, sizeof(buf) };
+        struct k_msg_info info;
+        long rcvid = rt_msg_receive(es.chan, &iov, 1, &info);
+        if (rcvid <= 0)
+            return 4;
+        for (size_t i = 0; i < info.send_len; i++)
+            if (buf[i] >= 'a' && buf[i] <= 'z')
+                buf[i] = (char)(buf[i] - 32);
+        struct k_iov r = { buf, info.send_len };
+        return rt_msg_reply(rcvid, (long)info.send_len, &r, 1) == 0 ? 0 : 5;
+    }
+    printf("ktest: unknown child role %s\n", role);
+    return 100;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 3 && strcmp(argv[1], "child") == 0)
+        return child_main(argv[2]);
+    unsigned passed = 0, failed = 0;
+    for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
+        if (argc >= 2 && strcmp(argv[1], tests[i].name) != 0)
+            continue;
+        if (run_one(&tests[i]))
+            passed++;
+        else
+            failed++;
+    }
+    printf("USERTESTS DONE: %u passed, %u failed\n", passed, failed);
+    return failed ? 1 : 0;
+}
