@@ -8,7 +8,11 @@
  *   S: msg_reply_receive   copy the reply into C's buffers, C is released;
  *                 no message is waiting, so S blocks in receive and the
  *                 CPU switches straight back to C.
- * Messages are copied once, between the current address space (through
+ * Small messages (up to K_SMALL_MSG bytes, most of them) travel like L4's
+ * message registers: the sender copies them into a buffer in the
+ * receiving thread's kernel structure, and the receiver copies them out in
+ * its own address space, so neither side walks the other's page tables.
+ * Larger ones are copied once, between the current address space (through
  * the hardware, faults absorbed) and the other one (through the direct
  * map, see vm_xfer).  Server threads are pulled to their client's CPU, so
  * a message pass does not move work between CPUs.
@@ -102,16 +106,23 @@ static void channel_kill(struct channel *ch)
 
 void channel_put(struct channel *ch)
 {
-    bool was = spin_lock_irqsave(&ipc_lock);
-    /* Atomic: handle lookups take references without ipc_lock. */
+    /* Handle lookups take references without ipc_lock, so the count is
+     * atomic, and whoever drops it to zero frees the channel.  Only a drop
+     * to "connections only" needs the lock (nconn changes under it); while
+     * anyone else holds the channel it has more references than that. */
     uint32_t left = __atomic_sub_fetch(&ch->obj.refs, 1, __ATOMIC_ACQ_REL);
-    if (left && left == ch->nconn && !ch->dead)
-        channel_kill(ch);
-    spin_unlock_irqrestore(&ipc_lock, was);
-    if (!left) {
-        kfree(ch);
-        __atomic_sub_fetch(&channel_live, 1, __ATOMIC_RELAXED);
+    if (left > __atomic_load_n(&ch->nconn, __ATOMIC_RELAXED) + 1)
+        return;
+    if (left) {
+        bool was = spin_lock_irqsave(&ipc_lock);
+        uint32_t now = __atomic_load_n(&ch->obj.refs, __ATOMIC_ACQUIRE);
+        if (now && now == ch->nconn && !ch->dead)
+            channel_kill(ch);
+        spin_unlock_irqrestore(&ipc_lock, was);
+        return;
     }
+    kfree(ch);
+    __atomic_sub_fetch(&channel_live, 1, __ATOMIC_RELAXED);
 }
 
 void connection_destroy(struct connection *c)
@@ -162,22 +173,69 @@ static long xfer(const struct k_iov *cur, unsigned ncur, struct vm_space *other,
 }
 
 /* Reads an iov array from user space into OUT; returns its total length
- * or a negative error. */
+ * or a negative error.  PARTS < 0 means UIOV is one flat buffer of -PARTS
+ * bytes (QNX's MsgSend as opposed to MsgSendv): nothing to read then. */
 static long iov_fetch(struct k_iov *out, uintptr_t uiov, long parts)
 {
-    if (parts < 0 || parts > K_IOV_MAX)
+    if (parts < 0) {
+        if (parts < -(long)K_MSG_MAX)
+            return -E_TOOBIG;
+        out[0].base = (void *)uiov;
+        out[0].len = (size_t)-parts;
+        return user_range_ok(uiov, (size_t)-parts) ? -parts : -E_FAULT;
+    }
+    if ((unsigned long)parts > K_IOV_MAX)
         return -E_TOOBIG;
-    if (parts && copy_from_user(out, (const void *)uiov, parts * sizeof(*out)))
+    if (parts && copy_from_user(out, (const void *)uiov, (size_t)parts * sizeof(*out)))
         return -E_FAULT;
     uint64_t total = 0;
     for (long i = 0; i < parts; i++) {
+        if (out[i].len > K_MSG_MAX)
+            return -E_TOOBIG;
         if (!user_range_ok((uintptr_t)out[i].base, out[i].len))
             return -E_FAULT;
         total += out[i].len;
-        if (total > K_MSG_MAX)
-            return -E_TOOBIG;
     }
-    return (long)total;
+    return total > K_MSG_MAX ? -E_TOOBIG : (long)total;
+}
+
+/* The number of k_iov entries iov_fetch filled for PARTS. */
+static unsigned nparts(long parts)
+{
+    return parts < 0 ? 1 : (unsigned)parts;
+}
+
+/* Copies the current space's IOV (TOTAL <= K_SMALL_MSG bytes) into BUF. */
+static int gather(uint8_t *buf, const struct k_iov *iov, unsigned parts, uint64_t total)
+{
+    if (parts == 1)
+        return copy_from_user(buf, iov[0].base, total);
+    for (unsigned i = 0; i < parts && total; i++) {
+        uint64_t n = iov[i].len < total ? iov[i].len : total;
+        if (copy_from_user(buf, iov[i].base, n))
+            return -E_FAULT;
+        buf += n;
+        total -= n;
+    }
+    return 0;
+}
+
+/* Copies LEN bytes of BUF into the current space's IOV, as many as fit;
+ * returns the bytes copied or -E_FAULT. */
+static long scatter(const struct k_iov *iov, unsigned parts, const uint8_t *buf, uint64_t len)
+{
+    if (parts == 1) {
+        uint64_t n = iov[0].len < len ? iov[0].len : len;
+        return copy_to_user(iov[0].base, buf, n) ? -E_FAULT : (long)n;
+    }
+    uint64_t done = 0;
+    for (unsigned i = 0; i < parts && done < len; i++) {
+        uint64_t n = iov[i].len < len - done ? iov[i].len : len - done;
+        if (copy_to_user(iov[i].base, buf + done, n))
+            return -E_FAULT;
+        done += n;
+    }
+    return (long)done;
 }
 
 /* ---- priority inheritance (ipc_lock held) ---- */
@@ -269,7 +327,7 @@ static void end_serving(struct thread *c)
     c->ipc_server = NULL;
     c->ipc_served_by = NULL;
     c->ipc_chan = NULL;
-    if (s && s->state != T_DEAD)
+    if (s && s->state != T_DEAD && s->prio != s->base_prio)
         ipc_update_prio(s);
 }
 
@@ -285,11 +343,21 @@ static bool can_run_here(struct thread *t)
 static void hand_over(struct thread *s)
 {
     if (can_run_here(s)) {
-        sched_switch_to(s, &ipc_lock);
+        sched_pass_to(s, &ipc_lock);
     } else {
         sched_wake(s);
         sched_block(&ipc_lock);
     }
+}
+
+/* The client's side after it was released: a staged reply is copied
+ * into its reply buffers here, in its own address space. */
+static long send_finish(struct thread *t)
+{
+    long ret = t->ipc_ret;
+    if (ret >= 0 && t->small_len >= 0 && scatter(t->riov, t->rparts, t->small, (uint64_t)t->small_len) < 0)
+        ret = -E_FAULT;
+    return ret;
 }
 
 long sys_msg_send(long h, long siov, long sparts, long riov, long rparts)
@@ -306,8 +374,16 @@ long sys_msg_send(long h, long siov, long sparts, long riov, long rparts)
         object_put(o);
         return slen < 0 ? slen : rlen;
     }
-    t->sparts = (unsigned)sparts, t->rparts = (unsigned)rparts;
+    t->sparts = nparts(sparts), t->rparts = nparts(rparts);
     t->slen = (uint64_t)slen, t->rlen = (uint64_t)rlen;
+    t->small_len = -1;
+    if (slen <= K_SMALL_MSG) {
+        if (gather(t->small, t->siov, t->sparts, (uint64_t)slen)) {
+            object_put(o);
+            return -E_FAULT;
+        }
+        t->small_len = (int32_t)slen;
+    }
 
     bool was = spin_lock_irqsave(&ipc_lock);
     struct channel *ch = conn->chan;
@@ -320,24 +396,30 @@ long sys_msg_send(long h, long siov, long sparts, long riov, long rparts)
         ret = 1;
     while (ret == 1 && ch->receivers) {
         struct thread *s = ch->receivers;
-        long n = xfer(t->siov, t->sparts, &s->proc->vm, s->riov, s->rparts, 0, UINT64_MAX, true);
-        if (n == -1) {
-            ret = -E_FAULT;        /* our own buffers are bad; S keeps waiting */
-            break;
+        if (t->small_len >= 0) {
+            memcpy(s->small, t->small, (size_t)t->small_len);
+            s->small_len = t->small_len;
+        } else {
+            long n = xfer(t->siov, t->sparts, &s->proc->vm, s->riov, s->rparts, 0, UINT64_MAX, true);
+            if (n == -1) {
+                ret = -E_FAULT;        /* our own buffers are bad; S keeps waiting */
+                break;
+            }
+            if (n == -2) {
+                ch->receivers = s->ipc_next;
+                wake_with(s, -E_FAULT);   /* S's buffers are bad: its receive fails */
+                continue;
+            }
+            s->small_len = -1;
         }
         ch->receivers = s->ipc_next;
-        if (n == -2) {
-            wake_with(s, -E_FAULT);   /* S's buffers are bad: its receive fails */
-            continue;
-        }
         fill_info(&s->ipc_info, t, ch);
         s->ipc_ret = (long)t->tid;
         begin_serving(s, t, ch);
         hand_over(s);
-        ret = t->ipc_ret;
-        object_put(o);
         irq_restore(was);
-        return ret;
+        object_put(o);
+        return send_finish(t);
     }
     if (ret == 1) {
         t->state = T_SEND_BLOCKED;
@@ -345,8 +427,8 @@ long sys_msg_send(long h, long siov, long sparts, long riov, long rparts)
         senders_insert(ch, t);
         boost_servers(ch, t->prio);
         sched_block(&ipc_lock);
-        ret = t->ipc_ret;
         irq_restore(was);
+        ret = send_finish(t);
     } else {
         spin_unlock_irqrestore(&ipc_lock, was);
     }
@@ -371,7 +453,11 @@ static long take_pending(struct thread *t, struct channel *ch)
             return 0;
         }
         struct thread *c = ch->senders;
-        long n = xfer(t->riov, t->rparts, &c->proc->vm, c->siov, c->sparts, 0, UINT64_MAX, false);
+        long n;
+        if (c->small_len >= 0)
+            n = scatter(t->riov, t->rparts, c->small, (uint64_t)c->small_len) < 0 ? -1 : 0;
+        else
+            n = xfer(t->riov, t->rparts, &c->proc->vm, c->siov, c->sparts, 0, UINT64_MAX, false);
         if (n == -1)
             return -E_FAULT;
         ch->senders = c->ipc_next;
@@ -381,6 +467,7 @@ static long take_pending(struct thread *t, struct channel *ch)
         }
         fill_info(&t->ipc_info, c, ch);
         begin_serving(t, c, ch);
+        t->small_len = -1;         /* the message is in place already */
         return (long)c->tid;
     }
     return NONE_PENDING;
@@ -392,6 +479,22 @@ static int chan_lookup(long h, struct channel **out)
     int err = handle_get(&current_thread()->proc->handles, h, K_OBJ_CHANNEL, K_RIGHT_RECEIVE, &o, NULL);
     *out = (struct channel *)o;
     return err;
+}
+
+/* A received message could not be written into the receiver's buffers
+ * (they were unmapped meanwhile): the client's send fails too. */
+static long undeliverable(struct thread *t, long rcvid)
+{
+    if (rcvid > 0) {
+        bool was = spin_lock_irqsave(&ipc_lock);
+        struct thread *c = find_client(t->proc, (uint64_t)rcvid);
+        if (c) {
+            end_serving(c);
+            wake_with(c, -E_FAULT);
+        }
+        spin_unlock_irqrestore(&ipc_lock, was);
+    }
+    return -E_FAULT;
 }
 
 /* The receive half, with ipc_lock held (released on return).  NEXT, if
@@ -409,11 +512,10 @@ static long receive_locked(struct thread *t, struct channel *ch, uintptr_t info,
         t->ipc_chan = ch;
         t->ipc_next = ch->receivers;
         ch->receivers = t;
-        uint8_t base = served_max(t);
-        if (t->prio != base)
-            t->prio = base;
+        if (t->prio != t->base_prio)
+            t->prio = served_max(t);        /* inherited priority ends with the work */
         if (next && can_run_here(next))
-            sched_switch_to(next, &ipc_lock);
+            sched_pass_to(next, &ipc_lock);
         else {
             if (next)
                 sched_wake(next);
@@ -421,9 +523,12 @@ static long receive_locked(struct thread *t, struct channel *ch, uintptr_t info,
         }
         irq_restore(was);
         ret = t->ipc_ret;
+        if (ret > 0 && t->small_len >= 0 &&
+            scatter(t->riov, t->rparts, t->small, (uint64_t)t->small_len) < 0)
+            ret = undeliverable(t, ret);
     }
     if (ret >= 0 && info && copy_to_user((void *)info, &t->ipc_info, sizeof(t->ipc_info)))
-        ret = -E_FAULT;    /* checked before blocking; only a racing unmap gets here */
+        ret = undeliverable(t, ret);
     return ret;
 }
 
@@ -432,13 +537,9 @@ static long receive_prepare(struct thread *t, long iov, long parts, long info)
     long n = iov_fetch(t->riov, (uintptr_t)iov, parts);
     if (n < 0)
         return n;
-    t->rparts = (unsigned)parts;
-    if (info) {
-        struct k_msg_info zero;
-        memset(&zero, 0, sizeof(zero));
-        if (copy_to_user((void *)info, &zero, sizeof(zero)))
-            return -E_FAULT;
-    }
+    t->rparts = nparts(parts);
+    if (info && !user_range_ok((uintptr_t)info, sizeof(struct k_msg_info)))
+        return -E_FAULT;
     return 0;
 }
 
@@ -461,14 +562,23 @@ long sys_msg_receive(long h, long iov, long parts, long info)
 /* Copies the reply and releases the client; returns it (not yet woken)
  * or NULL with *err set.  ipc_lock held. */
 static struct thread *reply_locked(struct thread *t, long rcvid, long status,
-                                   const struct k_iov *iov, long parts, long *err)
+                                   const struct k_iov *iov, long parts, long len, long *err)
 {
     struct thread *c = rcvid > 0 ? find_client(t->proc, (uint64_t)rcvid) : NULL;
     if (!c) {
         *err = -E_INVAL;
         return NULL;
     }
-    long n = xfer(iov, (unsigned)parts, &c->proc->vm, c->riov, c->rparts, 0, UINT64_MAX, true);
+    long n = 0;
+    c->small_len = -1;
+    if (len <= K_SMALL_MSG) {
+        if (gather(c->small, iov, (unsigned)parts, (uint64_t)len))
+            n = -1;
+        else
+            c->small_len = (int32_t)len;
+    } else {
+        n = xfer(iov, (unsigned)parts, &c->proc->vm, c->riov, c->rparts, 0, UINT64_MAX, true);
+    }
     if (n == -1) {
         *err = -E_FAULT;           /* our buffer is bad: the client keeps waiting */
         return NULL;
@@ -488,7 +598,7 @@ long sys_msg_reply(long rcvid, long status, long iov, long parts)
     struct thread *t = current_thread();
     long err;
     bool was = spin_lock_irqsave(&ipc_lock);
-    struct thread *c = reply_locked(t, rcvid, status, kiov, parts, &err);
+    struct thread *c = reply_locked(t, rcvid, status, kiov, nparts(parts), n, &err);
     if (c) {
         if (c->prio > t->prio && can_run_here(c))
             sched_switch_to(c, &ipc_lock);   /* we stay READY, first in line */
@@ -506,18 +616,22 @@ long sys_msg_reply(long rcvid, long status, long iov, long parts)
 long sys_msg_reply_receive(long rcvid, long status, long iov, long parts, long h, long info)
 {
     struct thread *t = current_thread();
-    struct k_iov kiov[K_IOV_MAX];
-    long n = iov_fetch(kiov, (uintptr_t)iov, parts);
+    /* One buffer for the reply and the next message, as in QNX. */
+    long n = iov_fetch(t->riov, (uintptr_t)iov, parts);
     if (n < 0)
         return n;
+    t->rparts = nparts(parts);
+    struct k_iov *kiov = t->riov;
+    if (info && !user_range_ok((uintptr_t)info, sizeof(struct k_msg_info)))
+        return -E_FAULT;
     struct channel *ch;
     int err = chan_lookup(h, &ch);
     if (err)
         return err;
-    long ret = receive_prepare(t, iov, parts, info);
-    if (ret == 0) {
+    long ret = 0;
+    {
         bool was = spin_lock_irqsave(&ipc_lock);
-        struct thread *c = reply_locked(t, rcvid, status, kiov, parts, &ret);
+        struct thread *c = reply_locked(t, rcvid, status, kiov, nparts(parts), n, &ret);
         if (ret && ret != -E_FAULT) {
             spin_unlock_irqrestore(&ipc_lock, was);
         } else {
@@ -534,7 +648,7 @@ long sys_msg_error(long rcvid, long error)
         return -E_INVAL;
     long err;
     bool was = spin_lock_irqsave(&ipc_lock);
-    struct thread *c = reply_locked(current_thread(), rcvid, -error, NULL, 0, &err);
+    struct thread *c = reply_locked(current_thread(), rcvid, -error, NULL, 0, 0, &err);
     if (c)
         sched_wake(c);
     spin_unlock_irqrestore(&ipc_lock, was);

@@ -171,8 +171,6 @@ static void do_switch(struct runqueue *rq, struct thread *prev, struct thread *n
     next->state = T_RUNNING;
     next->on_cpu = true;
     next->cpu = c->id;
-    if (next->slice <= 0)
-        next->slice = RR_SLICE_TICKS;
     c->current = next;
     if (next->killed)
         c->need_resched = 1;        /* leads it to sched_user_return, which exits */
@@ -253,8 +251,11 @@ static void schedule_held(spinlock_t *held)
     requeue(rq, prev, c);
     int top = rq_top(rq);
     struct thread *next = top >= 0 ? rq->head[top] : c->idle;
-    if (top >= 0)
+    if (top >= 0) {
         rq_remove(rq, next);
+        if (next->slice <= 0)
+            next->slice = RR_SLICE_TICKS;    /* a new turn */
+    }
     if (next == prev) {
         prev->state = T_RUNNING;
         spin_unlock(&rq->lock);
@@ -295,6 +296,12 @@ void kernel_tick(void)
     sched_tick();
     if (this_cpu()->id == 0)
         ipc_timer_tick();
+}
+
+void sched_pass_to(struct thread *next, spinlock_t *held)
+{
+    next->slice = current_thread()->slice;
+    sched_switch_to(next, held);
 }
 
 void sched_tick(void)

@@ -31,6 +31,10 @@ void sched_block(spinlock_t *held);
  * The current thread is queued again if it is still RUNNING.  HELD as for
  * sched_block. */
 void sched_switch_to(struct thread *next, spinlock_t *held);
+/* The same for a message pass: NEXT runs on the rest of the current
+ * thread's round-robin slice, so a client and its server together get one
+ * share of the CPU, as one thread would (seed 001's fairness test). */
+void sched_pass_to(struct thread *next, spinlock_t *held);
 /* Changes T's effective priority, moving it within its run queue. */
 void sched_set_prio(struct thread *t, uint8_t prio);
 /* Sets T's CPU mask, moving T if it runs or waits elsewhere. */

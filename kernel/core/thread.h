@@ -68,6 +68,8 @@ struct thread {
     unsigned sparts, rparts;
     uint64_t slen, rlen;
     long ipc_ret;                 /* returned by the blocked call on wake-up */
+    int32_t small_len;            /* bytes staged in small[], or -1 (see channel.c) */
+    uint8_t small[K_SMALL_MSG] __attribute__((aligned(8)));
     struct k_msg_info ipc_info;   /* RECEIVE: filled by the sender */
 
     /* exit and join */

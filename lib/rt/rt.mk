@@ -58,6 +58,7 @@ user_program = $(eval $(call USER_PROGRAM_RULE,$(1),$(2)))
 # ---- programs ----
 $(call user_program,hello,tests/user/hello.c)
 $(call user_program,ktest,tests/user/ktest.c)
+$(call user_program,ipcbench,tests/user/ipcbench.c)
 
 # ---- outputs ----
 USER_ELFS := $(patsubst %,$(UBUILD)/%.elf,$(USER_PROGRAMS))

@@ -1,8 +1,8 @@
 /*
  * User memory copies.  The range is checked against the user half in C
- * (core/vm.h); here `rep movsb` does the copy, and a fault on a user page
- * that is not mapped (or not writable) is absorbed through the exception
- * table: the call returns -1 instead of crashing the kernel.
+ * (core/vm.h); here `rep movsq` then `rep movsb` do the copy, and a fault
+ * on a user page that is not mapped (or not writable) is absorbed through
+ * the exception table: the call returns -1 instead of crashing the kernel.
  *
  * int arch_user_copy(void *dst, const void *src, size_t len)
  */
@@ -10,7 +10,12 @@
     .global arch_user_copy
 arch_user_copy:
     movq %rdx, %rcx
-user_copy_insn:
+    shrq $3, %rcx
+user_copy_words:
+    rep movsq
+    movl %edx, %ecx
+    andl $7, %ecx
+user_copy_bytes:
     rep movsb
     xorl %eax, %eax
     ret
@@ -19,4 +24,5 @@ user_copy_fault:
     ret
 
     .section .extable, "a"
-    .quad user_copy_insn, user_copy_fault
+    .quad user_copy_words, user_copy_fault
+    .quad user_copy_bytes, user_copy_fault

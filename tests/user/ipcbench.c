@@ -1,0 +1,249 @@
+/*
+ * ipcbench: message-passing benchmarks, run as the first user process by
+ * tools/bench (init=bin/ipcbench initexit=qemu).  Prints
+ *     ipcbench NAME VALUE
+ * lines that tools/bench turns into "bench NAME VALUE UNIT" (the unit
+ * depends on the clock: under TCG with -icount shift=0 the TSC counts
+ * guest instructions, under KVM CPU cycles).
+ *
+ *   roundtrip_same_as   send + receive + reply of 16 bytes, client and
+ *                       server threads of one process, both on CPU 0
+ *   roundtrip_cross_as  the same with the server in another process
+ *   fairness_ratio      seed 001: round trips per second with a CPU-bound
+ *                       round-robin thread of the same priority on the
+ *                       same CPU, over half the idle rate (1.0 = fair)
+ *   fairness_hog_share  the CPU-bound thread's share of that CPU
+ *   cpu_switches        out of 100,000 message passes with the client
+ *                       free to run anywhere, how many ran the server on
+ *                       another CPU than the client
+ */
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/string.h"
+#include "kestrel/msg.h"
+#include "kestrel/rights.h"
+#include "rt/rt.h"
+#include "rt/stdio.h"
+#include "rt/thread.h"
+
+#define ROUNDS 20000
+
+static inline uint64_t tsc(void)
+{
+    uint32_t lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return (uint64_t)hi << 32 | lo;
+}
+
+static long this_cpu(void)
+{
+    struct k_sysinfo s;
+    k_sys_info(K_INFO_KERNEL_OBJECTS, (long)&s);
+    return (long)s.cpu;
+}
+
+/* The server loop: reply with the same 16 bytes, receive the next.  A
+ * pulse ends it.  With REPORT_CPU, the reply's second word says whether
+ * it ran on the CPU the client named in the first word. */
+static long serve(long chan, bool report_cpu)
+{
+    uint64_t msg[2];
+    struct k_msg_info info;
+    /* parts < 0: a flat buffer of -parts bytes, no iov array */
+    long rcvid = k_msg_receive(chan, (long)msg, -(long)sizeof(msg), (long)&info);
+    while (rcvid > 0) {
+        if (report_cpu)
+            msg[1] = (uint64_t)(this_cpu() != (long)msg[0]);
+        rcvid = k_msg_reply_receive(rcvid, 0, (long)msg, -(long)sizeof(msg), chan, (long)&info);
+    }
+    return 0;
+}
+
+static long server_thread(void *arg)
+{
+    return serve((long)arg, false);
+}
+
+static uint64_t roundtrips(long conn, long n)
+{
+    uint64_t msg[2] = { 1, 2 }, rep[2];
+    uint64_t t0 = tsc();
+    for (long i = 0; i < n; i++)
+        k_msg_send(conn, (long)msg, -(long)sizeof(msg), (long)rep, -(long)sizeof(rep));
+    return tsc() - t0;
+}
+
+static char stack_srv[16384] __attribute__((aligned(16)));
+static char stack_hog[16384] __attribute__((aligned(16)));
+
+static void bench_same_as(void)
+{
+    long chan = k_chan_create(0), conn = k_chan_connect(chan);
+    struct k_thread_attr a = { 100, K_SCHED_FIFO, 1 };
+    struct rt_thread th;
+    long t = rt_thread_spawn(&th, server_thread, (void *)chan, stack_srv, sizeof(stack_srv), &a);
+    roundtrips(conn, 100);                              /* warm up */
+    uint64_t d = roundtrips(conn, ROUNDS);
+    printf("ipcbench roundtrip_same_as %lu\n", (unsigned long)(d / ROUNDS));
+    k_pulse_send(conn, 1, 0, 0);
+    rt_thread_join(t, 0);
+    k_handle_close(t);
+    k_handle_close(conn);
+    k_handle_close(chan);
+}
+
+static long spawn_server(long chan, const char *role)
+{
+    struct k_spawn_handle h = { (uint32_t)chan, K_RIGHT_RECEIVE, "chan" };
+    const char *argv[] = { "bin/ipcbench", role };
+    struct k_spawn sp = { .argc = 2, .nhandles = 1, .argv = argv, .handles = &h, .priority = 100 };
+    return k_process_spawn((long)"bin/ipcbench", 12, (long)&sp);
+}
+
+static void bench_cross_as(void)
+{
+    long chan = k_chan_create(0), conn = k_chan_connect(chan);
+    long p = spawn_server(chan, "server-cpu0");
+    roundtrips(conn, 100);
+    uint64_t d = roundtrips(conn, ROUNDS);
+    printf("ipcbench roundtrip_cross_as %lu\n", (unsigned long)(d / ROUNDS));
+    k_pulse_send(conn, 1, 0, 0);
+    rt_process_wait(p, 0);
+    k_handle_close(p);
+    k_handle_close(conn);
+    k_handle_close(chan);
+}
+
+static volatile uint64_t hog_iters;
+static volatile int hog_stop;
+
+static long hog(void *arg)
+{
+    (void)arg;
+    while (!hog_stop)
+        hog_iters++;
+    return 0;
+}
+
+/* Round trips per second for SECONDS, in the caller's current setting. */
+static double rate(long conn, double seconds, uint64_t *hog_delta)
+{
+    uint64_t msg[2] = { 0, 0 };
+    struct k_iov s = { msg, sizeof(msg) };
+    long end = k_clock_get() + (long)(seconds * 1e9);
+    uint64_t h0 = hog_iters, n = 0;
+    long t0 = k_clock_get();
+    while (k_clock_get() < end) {
+        rt_msg_send(conn, &s, 1, &s, 1);
+        n++;
+    }
+    long t1 = k_clock_get();
+    *hog_delta = hog_iters - h0;
+    return (double)n * 1e9 / (double)(t1 - t0);
+}
+
+static void bench_fairness(void)
+{
+    long chan = k_chan_create(0), conn = k_chan_connect(chan);
+    k_thread_affinity(0, 1);
+    k_thread_sched(0, 10, K_SCHED_RR);
+    struct k_thread_attr a = { 10, K_SCHED_RR, 1 };
+    struct rt_thread ts, th;
+    long srv = rt_thread_spawn(&ts, server_thread, (void *)chan, stack_srv, sizeof(stack_srv), &a);
+    uint64_t dummy, hog_alone, hog_shared;
+    double r0 = rate(conn, 0.5, &dummy);
+    /* The hog alone: iterations per second with the pair idle. */
+    hog_stop = 0;
+    long h = rt_thread_spawn(&th, hog, 0, stack_hog, sizeof(stack_hog), &a);
+    long t0 = k_clock_get();
+    uint64_t i0 = hog_iters;
+    k_thread_sleep(500 * 1000000L);
+    hog_alone = hog_iters - i0;
+    double alone_secs = (double)(k_clock_get() - t0) / 1e9;
+    double r1 = rate(conn, 0.5, &hog_shared);
+    hog_stop = 1;
+    rt_thread_join(h, 0);
+    double share = ((double)hog_shared / 0.5) / ((double)hog_alone / alone_secs);
+    printf("ipcbench fairness_idle_rate %lu\n", (unsigned long)r0);
+    printf("ipcbench fairness_loaded_rate %lu\n", (unsigned long)r1);
+    printf("ipcbench fairness_ratio %lu.%03lu\n", (unsigned long)(r1 / (r0 / 2)),
+           (unsigned long)(r1 / (r0 / 2) * 1000) % 1000);
+    printf("ipcbench fairness_hog_share %lu.%03lu\n", (unsigned long)share,
+           (unsigned long)(share * 1000) % 1000);
+    k_pulse_send(conn, 1, 0, 0);
+    rt_thread_join(srv, 0);
+    k_handle_close(h);
+    k_handle_close(srv);
+    k_handle_close(conn);
+    k_handle_close(chan);
+    k_thread_sched(0, 100, K_SCHED_RR);
+}
+
+static void bench_cpu_switches(void)
+{
+    struct k_sysinfo si;
+    k_sys_info(K_INFO_KERNEL_OBJECTS, (long)&si);
+    if (si.ncpus < 2) {
+        printf("ipcbench cpu_switches_skipped 1\n");
+        return;
+    }
+    long chan = k_chan_create(0), conn = k_chan_connect(chan);
+    long p = spawn_server(chan, "server-any");
+    long switches = 0;
+    for (long i = 0; i < 100000; i++) {
+        uint64_t msg[2] = { (uint64_t)this_cpu(), 0 };
+        struct k_iov s = { msg, sizeof(msg) };
+        rt_msg_send(conn, &s, 1, &s, 1);
+        switches += (long)msg[1];
+    }
+    printf("ipcbench cpu_switches %ld\n", switches);
+    k_pulse_send(conn, 1, 0, 0);
+    rt_process_wait(p, 0);
+    k_handle_close(p);
+    k_handle_close(conn);
+    k_handle_close(chan);
+}
+
+/* For tools/ipcprofile: one round trip between two calls of a marker
+ * that gdb stops at. */
+__attribute__((noinline)) void profile_marker(void);
+__attribute__((noinline)) void profile_marker(void)
+{
+    __asm__ volatile("" ::: "memory");
+}
+
+static void profile_once(void)
+{
+    long chan = k_chan_create(0), conn = k_chan_connect(chan);
+    long p = spawn_server(chan, "server-cpu0");
+    roundtrips(conn, 100);
+    profile_marker();
+    roundtrips(conn, 1);
+    profile_marker();
+    k_pulse_send(conn, 1, 0, 0);
+    rt_process_wait(p, 0);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 2 && strcmp(argv[1], "server-cpu0") == 0) {
+        k_thread_affinity(0, 1);
+        return (int)serve(rt_handle("chan"), false);
+    }
+    if (argc >= 2 && strcmp(argv[1], "server-any") == 0)
+        return (int)serve(rt_handle("chan"), true);
+    k_thread_affinity(0, 1);
+    k_thread_sched(0, 100, K_SCHED_FIFO);
+    if (argc >= 2 && strcmp(argv[1], "profile") == 0) {
+        profile_once();
+        return 0;
+    }
+    bench_same_as();
+    bench_cross_as();
+    bench_fairness();
+    k_thread_affinity(0, ~0L);
+    bench_cpu_switches();
+    printf("ipcbench done\n");
+    return 0;
+}
