@@ -22,7 +22,11 @@ LD      := ld
 OBJCOPY := objcopy
 
 WARN    := -Wall -Wextra -Werror -Wno-unused-parameter -Wstrict-prototypes -Wmissing-prototypes
-KCFLAGS := -std=c11 $(WARN) -O2 -g -ffreestanding -fno-stack-protector -fno-pic -fno-pie \
+# The kernel is built for size (-Os: kernel_image_bytes), except the
+# message-passing and scheduling path, built for speed.
+KOPT    ?= -Os
+KHOT    := kernel/core/channel.c kernel/core/sched.c kernel/core/handle.c
+KCFLAGS := -std=c11 $(WARN) $(KOPT) -g -ffreestanding -fno-stack-protector -fno-pic -fno-pie \
            -mno-red-zone -mcmodel=kernel -mgeneral-regs-only -fno-omit-frame-pointer \
            -fno-tree-loop-distribute-patterns -fno-strict-aliasing -fno-common \
            -Ikernel -Iabi -Ilib -MMD -MP
@@ -30,12 +34,17 @@ KASFLAGS := -g -Ikernel -Iabi -MMD -MP
 KLDFLAGS := -nostdlib -z max-page-size=0x1000 -z noexecstack -T kernel/kernel.ld
 
 KSRC := $(sort $(wildcard kernel/core/*.c kernel/arch/x86_64/*.c kernel/tests/*.c lib/base/*.c))
+# SHIP=1: the kernel as shipped, without the in-kernel self tests
+# (kernel_image_bytes is measured on it).  `make ship` builds it in build/ship.
+ifeq ($(SHIP),1)
+KSRC := $(filter-out kernel/tests/% kernel/arch/x86_64/selftest_%,$(KSRC))
+endif
 KASM := $(sort $(wildcard kernel/arch/x86_64/*.S))
 KOBJ := $(patsubst %.c,$(BUILD)/%.o,$(KSRC)) $(patsubst %.S,$(BUILD)/%.o,$(KASM))
 
 BOOTIMAGE_FILES := $(shell find bootimage -type f 2>/dev/null)
 
-.PHONY: all kernel run test bench gdb deps clean host-tests
+.PHONY: all kernel run test bench gdb deps clean host-tests ship
 all: kernel user $(BUILD)/bootimage.cpio
 kernel: $(BUILD)/kestrel.bin
 
@@ -45,7 +54,7 @@ kernel: $(BUILD)/kestrel.bin
 $(BUILD)/%.o: %.c Makefile
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	$(Q)$(CC) $(KCFLAGS) -c $< -o $@
+	$(Q)$(CC) $(KCFLAGS) $(if $(filter $<,$(KHOT)),-O2) -c $< -o $@
 
 $(BUILD)/ksyms0.o $(BUILD)/ksyms.o: $(BUILD)/%.o: $(BUILD)/%.c
 	$(Q)$(CC) $(KCFLAGS) -c $< -o $@
@@ -82,6 +91,9 @@ $(BUILD)/bootimage.cpio: $(BUILD)/bootimage.stamp
 	    cpio --quiet -o -H newc -R 0:0 --reproducible > $(abspath $@).tmp
 	$(Q)mv $@.tmp $@
 
+ship:
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/ship SHIP=1 kernel
+
 deps:
 	tools/setup
 
@@ -95,7 +107,7 @@ gdb: deps all
 test: deps all host-tests
 	tools/runtests
 
-bench: deps all
+bench: deps all ship
 	tools/bench
 
 clean:

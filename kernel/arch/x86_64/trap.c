@@ -92,14 +92,22 @@ static bool kernel_addr(uintptr_t a)
     return a >= 0xffff800000000000UL;
 }
 
-static void print_symbol(uintptr_t addr)
+/* Prints the function containing ADDR.  For a return address, the call
+ * is what matters: it may be the last instruction of its function (a call
+ * that never returns), so look up ADDR - 1. */
+static void print_symbol_at(uintptr_t addr, bool is_return)
 {
     uintptr_t off;
-    const char *name = ksyms_lookup(addr, &off);
+    const char *name = ksyms_lookup(addr - is_return, &off);
     if (name)
-        kprintf("%s+0x%lx", name, off);
+        kprintf("%s+0x%lx", name, off + is_return);
     else
         kprintf("?");
+}
+
+static void print_symbol(uintptr_t addr)
+{
+    print_symbol_at(addr, false);
 }
 
 void trap_backtrace(uintptr_t rbp)
@@ -116,7 +124,7 @@ void trap_backtrace(uintptr_t rbp)
         if (!kernel_addr(ret))
             break;
         kprintf("    #%d %016lx ", depth, ret);
-        print_symbol(ret);
+        print_symbol_at(ret, true);
         kprintf("\n");
         if (frame[0] <= rbp)   /* frames grow upwards; stop on loops */
             break;
