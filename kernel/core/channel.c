@@ -175,7 +175,10 @@ static long xfer(const struct k_iov *cur, unsigned ncur, struct vm_space *other,
 /* Reads an iov array from user space into OUT; returns its total length
  * or a negative error.  PARTS < 0 means UIOV is one flat buffer of -PARTS
  * bytes (QNX's MsgSend as opposed to MsgSendv): nothing to read then. */
-static long iov_fetch(struct k_iov *out, uintptr_t uiov, long parts)
+static long iov_fetch_array(struct k_iov *out, uintptr_t uiov, long parts);
+
+static inline __attribute__((always_inline))
+long iov_fetch(struct k_iov *out, uintptr_t uiov, long parts)
 {
     if (parts < 0) {
         if (parts < -(long)K_MSG_MAX)
@@ -184,6 +187,11 @@ static long iov_fetch(struct k_iov *out, uintptr_t uiov, long parts)
         out[0].len = (size_t)-parts;
         return user_range_ok(uiov, (size_t)-parts) ? -parts : -E_FAULT;
     }
+    return iov_fetch_array(out, uiov, parts);
+}
+
+static long iov_fetch_array(struct k_iov *out, uintptr_t uiov, long parts)
+{
     if ((unsigned long)parts > K_IOV_MAX)
         return -E_TOOBIG;
     if (parts && copy_from_user(out, (const void *)uiov, (size_t)parts * sizeof(*out)))
@@ -206,10 +214,18 @@ static unsigned nparts(long parts)
 }
 
 /* Copies the current space's IOV (TOTAL <= K_SMALL_MSG bytes) into BUF. */
-static int gather(uint8_t *buf, const struct k_iov *iov, unsigned parts, uint64_t total)
+static int gather_parts(uint8_t *buf, const struct k_iov *iov, unsigned parts, uint64_t total);
+
+static inline __attribute__((always_inline))
+int gather(uint8_t *buf, const struct k_iov *iov, unsigned parts, uint64_t total)
 {
     if (parts == 1)
         return copy_from_user(buf, iov[0].base, total);
+    return gather_parts(buf, iov, parts, total);
+}
+
+static int gather_parts(uint8_t *buf, const struct k_iov *iov, unsigned parts, uint64_t total)
+{
     for (unsigned i = 0; i < parts && total; i++) {
         uint64_t n = iov[i].len < total ? iov[i].len : total;
         if (copy_from_user(buf, iov[i].base, n))
@@ -222,12 +238,20 @@ static int gather(uint8_t *buf, const struct k_iov *iov, unsigned parts, uint64_
 
 /* Copies LEN bytes of BUF into the current space's IOV, as many as fit;
  * returns the bytes copied or -E_FAULT. */
-static long scatter(const struct k_iov *iov, unsigned parts, const uint8_t *buf, uint64_t len)
+static long scatter_parts(const struct k_iov *iov, unsigned parts, const uint8_t *buf, uint64_t len);
+
+static inline __attribute__((always_inline))
+long scatter(const struct k_iov *iov, unsigned parts, const uint8_t *buf, uint64_t len)
 {
     if (parts == 1) {
         uint64_t n = iov[0].len < len ? iov[0].len : len;
         return copy_to_user(iov[0].base, buf, n) ? -E_FAULT : (long)n;
     }
+    return scatter_parts(iov, parts, buf, len);
+}
+
+static long scatter_parts(const struct k_iov *iov, unsigned parts, const uint8_t *buf, uint64_t len)
+{
     uint64_t done = 0;
     for (unsigned i = 0; i < parts && done < len; i++) {
         uint64_t n = iov[i].len < len - done ? iov[i].len : len - done;
@@ -364,7 +388,7 @@ long sys_msg_send(long h, long siov, long sparts, long riov, long rparts)
 {
     struct thread *t = current_thread();
     struct kobject *o;
-    int err = handle_get(&t->proc->handles, h, K_OBJ_CONNECTION, K_RIGHT_SEND, &o, NULL);
+    int err = handle_get_fast(&t->proc->handles, h, K_OBJ_CONNECTION, K_RIGHT_SEND, &o, NULL);
     if (err)
         return err;
     struct connection *conn = (struct connection *)o;
@@ -476,7 +500,7 @@ static long take_pending(struct thread *t, struct channel *ch)
 static int chan_lookup(long h, struct channel **out)
 {
     struct kobject *o;
-    int err = handle_get(&current_thread()->proc->handles, h, K_OBJ_CHANNEL, K_RIGHT_RECEIVE, &o, NULL);
+    int err = handle_get_fast(&current_thread()->proc->handles, h, K_OBJ_CHANNEL, K_RIGHT_RECEIVE, &o, NULL);
     *out = (struct channel *)o;
     return err;
 }

@@ -102,38 +102,18 @@ long handle_install(struct handle_table *t, struct kobject *obj, uint32_t rights
     }
 }
 
-/* The slot H names, or NULL.  Lock held. */
-static struct handle_slot *find(struct handle_table *t, long h)
-{
-    if (h < 0 || h > 0xffffffffL)
-        return NULL;
-    uint32_t i = (uint32_t)h & 0xffff;
-    if (i >= t->cap)
-        return NULL;
-    struct handle_slot *s = &t->slots[i];
-    if (!s->obj || s->gen != (uint16_t)((uint32_t)h >> 16))
-        return NULL;
-    return s;
-}
-
 int handle_get(struct handle_table *t, long h, uint32_t type, uint32_t rights,
                struct kobject **out, uint32_t *rights_out)
 {
+    return handle_get_fast(t, h, type, rights, out, rights_out);
+}
+
+int handle_get_error(struct handle_table *t, long h, uint32_t type)
+{
     spin_lock(&t->lock);
-    struct handle_slot *s = find(t, h);
-    int err = 0;
-    if (!s)
-        err = -E_BADHANDLE;
-    else if (type != K_OBJ_NONE && s->obj->type != type)
-        err = -E_WRONGTYPE;
-    else if ((s->rights & rights) != rights)
-        err = -E_RIGHTS;
-    if (!err) {
-        object_get(s->obj);
-        *out = s->obj;
-        if (rights_out)
-            *rights_out = s->rights;
-    }
+    struct handle_slot *s = handle_find(t, h);
+    int err = !s ? -E_BADHANDLE : (type != K_OBJ_NONE && s->obj->type != type) ? -E_WRONGTYPE
+                                                                            : -E_RIGHTS;
     spin_unlock(&t->lock);
     return err;
 }
@@ -141,7 +121,7 @@ int handle_get(struct handle_table *t, long h, uint32_t type, uint32_t rights,
 int handle_close(struct handle_table *t, long h)
 {
     spin_lock(&t->lock);
-    struct handle_slot *s = find(t, h);
+    struct handle_slot *s = handle_find(t, h);
     if (!s) {
         spin_unlock(&t->lock);
         return -E_BADHANDLE;
@@ -157,7 +137,7 @@ int handle_close(struct handle_table *t, long h)
 long handle_dup(struct handle_table *t, long h, uint32_t rights)
 {
     struct kobject *obj;
-    uint32_t have;
+    uint32_t have = 0;
     int err = handle_get(t, h, K_OBJ_NONE, K_RIGHT_DUP, &obj, &have);
     if (err)
         return err;

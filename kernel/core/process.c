@@ -348,7 +348,7 @@ static int pass_handles(struct process *parent, struct process *child,
     int err = 0;
     unsigned got = 0;
     for (; got < n && !err; got++) {
-        uint32_t have;
+        uint32_t have = 0;
         err = handle_get(&parent->handles, a->handles[got].handle, K_OBJ_NONE,
                          K_RIGHT_TRANSFER, &objs[got], &have);
         if (!err && (a->handles[got].rights & ~have)) {

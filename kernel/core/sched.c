@@ -16,6 +16,7 @@
 
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/lapic.h"
+#include "arch/x86_64/paging.h"
 #include "arch/x86_64/trap.h"
 #include "core/kmem.h"
 #include "core/printk.h"
@@ -29,6 +30,7 @@ struct runqueue {
     struct thread *head[256], *tail[256];
     struct thread *switch_prev;       /* handed to the incoming thread */
     spinlock_t *switch_held;
+    bool switch_locked;               /* the outgoing side holds rq->lock */
 };
 
 static struct runqueue *rqs[MAX_CPUS];
@@ -151,23 +153,31 @@ static void switch_machine(struct thread *prev, struct thread *next)
         __asm__ volatile("fxrstor64 (%0)" :: "r"(next->fpu) : "memory");
     c->tss.rsp[0] = next->kstack_top;
     c->kstack = next->kstack_top;
-    struct process *np = next->proc, *pp = prev->proc;
-    if (np && np != pp) {
-        __atomic_or_fetch(&np->vm.cpus, 1UL << c->id, __ATOMIC_RELAXED);
-        write_cr3(np->vm.pml4);
+    struct process *np = next->proc;
+    uint64_t cr3 = np ? np->vm.pml4 : paging_kernel_cr3();
+    if (cr3 != c->cr3) {
+        /* Kernel threads (idle) leave user space too, so a dead process's
+         * page tables are loaded on no CPU by the time it is torn down. */
+        if (np)
+            __atomic_or_fetch(&np->vm.cpus, 1UL << c->id, __ATOMIC_RELAXED);
+        write_cr3(cr3);
+        c->cr3 = cr3;
     }
-    if (prev->proc)
-        prev->fs_base = rdmsr(MSR_FS_BASE);
-    if (np)
+    /* The thread's fs_base is authoritative: user code cannot change the
+     * register (CR4.FSGSBASE is off), only the kernel can. */
+    if (np && next->fs_base != c->fs_base) {
         wrmsr(MSR_FS_BASE, next->fs_base);
+        c->fs_base = next->fs_base;
+    }
 }
 
 /* Called with rq->lock held and interrupts off; returns in NEXT... or
  * rather, returns when PREV runs again. */
 static void do_switch(struct runqueue *rq, struct thread *prev, struct thread *next,
-                      spinlock_t *held)
+                      spinlock_t *held, bool locked)
 {
     struct cpu *c = this_cpu();
+    rq->switch_locked = locked;
     next->state = T_RUNNING;
     next->on_cpu = true;
     next->cpu = c->id;
@@ -189,7 +199,8 @@ void sched_finish_switch(void)
     prev->on_cpu = false;
     rq->switch_prev = NULL;
     rq->switch_held = NULL;
-    spin_unlock(&rq->lock);
+    if (rq->switch_locked)
+        spin_unlock(&rq->lock);
     if (held)
         spin_unlock(held);
     if (prev->state == T_DEAD)
@@ -262,7 +273,7 @@ static void schedule_held(spinlock_t *held)
         if (held)
             spin_unlock(held);
     } else {
-        do_switch(rq, prev, next, held);
+        do_switch(rq, prev, next, held, true);
     }
     irq_restore(was);
 }
@@ -285,8 +296,21 @@ void sched_switch_to(struct thread *next, spinlock_t *held)
     struct thread *prev = c->current;
     spin_lock(&rq->lock);
     requeue(rq, prev, c);
-    do_switch(rq, prev, next, held);
+    do_switch(rq, prev, next, held, true);
     irq_restore(was);
+}
+
+/* The message-passing switch, kept short: interrupts are already off
+ * (HELD is ipc_lock, taken with irqsave), the current thread is blocked
+ * (not queued) and NEXT was blocked, so no run queue changes and no run
+ * queue lock.  Other CPUs only read `current` here, to decide whether a
+ * wake-up should preempt us; the pass keeps the client's priority. */
+void sched_pass_to(struct thread *next, spinlock_t *held)
+{
+    struct cpu *c = this_cpu();
+    struct thread *prev = c->current;
+    next->slice = prev->slice;
+    do_switch(rqs[c->id], prev, next, held, false);
 }
 
 void kernel_tick(void)
@@ -298,11 +322,6 @@ void kernel_tick(void)
         ipc_timer_tick();
 }
 
-void sched_pass_to(struct thread *next, spinlock_t *held)
-{
-    next->slice = current_thread()->slice;
-    sched_switch_to(next, held);
-}
 
 void sched_tick(void)
 {

@@ -22,21 +22,6 @@
 
 #define MAP_BASE 0x0000100000000000UL
 
-int arch_user_copy(void *dst, const void *src, size_t len);
-
-int copy_from_user(void *dst, const void *usrc, size_t len)
-{
-    if (!user_range_ok((uintptr_t)usrc, len))
-        return -E_FAULT;
-    return arch_user_copy(dst, usrc, len) ? -E_FAULT : 0;
-}
-
-int copy_to_user(void *udst, const void *src, size_t len)
-{
-    if (!user_range_ok((uintptr_t)udst, len))
-        return -E_FAULT;
-    return arch_user_copy(udst, src, len) ? -E_FAULT : 0;
-}
 
 int vm_space_init(struct vm_space *s)
 {

@@ -17,6 +17,7 @@
 
 #include "core/spinlock.h"
 #include "core/vmo.h"
+#include "kestrel/errors.h"
 
 struct vm_region {
     struct vm_region *next;   /* sorted by start */
@@ -56,6 +57,7 @@ int vm_copy_out(struct vm_space *s, uintptr_t dst, const void *src, size_t len);
  * the current side faulted, -2 when S's side is unmapped or read-only. */
 int vm_xfer(struct vm_space *s, uintptr_t other, uintptr_t cur, size_t n, bool to_other);
 
+
 /* Is [addr, addr+len) inside user space (no overflow)? */
 static inline int user_range_ok(uintptr_t addr, size_t len)
 {
@@ -64,7 +66,20 @@ static inline int user_range_ok(uintptr_t addr, size_t len)
 
 /* Copies with the current space's user memory by the hardware, faults
  * absorbed (arch/x86_64/usercopy.S).  Return 0 or -E_FAULT. */
-int copy_from_user(void *dst, const void *usrc, size_t len);
-int copy_to_user(void *udst, const void *src, size_t len);
+int arch_user_copy(void *dst, const void *src, size_t len);
+
+static inline int copy_from_user(void *dst, const void *usrc, size_t len)
+{
+    if (!user_range_ok((uintptr_t)usrc, len) || arch_user_copy(dst, usrc, len))
+        return -E_FAULT;
+    return 0;
+}
+
+static inline int copy_to_user(void *udst, const void *src, size_t len)
+{
+    if (!user_range_ok((uintptr_t)udst, len) || arch_user_copy(udst, src, len))
+        return -E_FAULT;
+    return 0;
+}
 
 #endif

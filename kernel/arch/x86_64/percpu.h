@@ -38,6 +38,8 @@ struct cpu {
     volatile uint64_t need_resched;   /* set: schedule before returning to user */
     struct thread *current;
     struct thread *idle;
+    uint64_t cr3;                 /* page tables loaded (0: not yet known) */
+    uint64_t fs_base;             /* FS base loaded */
     uint32_t id;                  /* index into cpus[] */
     uint32_t apic_id;
     volatile bool online;
