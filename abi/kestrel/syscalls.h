@@ -51,12 +51,15 @@
     SYSCALL(28, vm_unmap, 3)          /* (process h or 0, address, size) */    \
     SYSCALL(29, vm_protect, 4)        /* (process h or 0, address, size, prot) */ \
     /* interrupts and time */                                                  \
-    SYSCALL(30, irq_attach, 3)        /* (irq capability h, conn, code) -> h */\
+    SYSCALL(30, irq_attach, 4)        /* (resource h, irq, conn, code) -> interrupt h */\
     SYSCALL(31, irq_ack, 1)           /* (interrupt h) */                      \
     SYSCALL(32, timer_create, 3)      /* (conn, code, value) -> h */           \
     SYSCALL(33, timer_set, 3)         /* (timer h, first ns, period ns) */     \
-    SYSCALL(34, clock_get, 0)         /* -> nanoseconds since boot */
+    SYSCALL(34, clock_get, 0)         /* -> nanoseconds since boot */ \
+    /* supervision */                                                          \
+    SYSCALL(35, process_watch, 3)     /* (process h, conn, code): death pulse, value = status */ \
+    SYSCALL(36, exception_set, 2)     /* (process h or 0, conn): faults become messages */
 
-#define KESTREL_SYSCALL_COUNT 35
+#define KESTREL_SYSCALL_COUNT 37
 
 #endif

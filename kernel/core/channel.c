@@ -384,31 +384,11 @@ static long send_finish(struct thread *t)
     return ret;
 }
 
-long sys_msg_send(long h, long siov, long sparts, long riov, long rparts)
+/* The send, once T's buffers are described (siov/riov, slen, small):
+ * delivers to a waiting receiver or queues, blocks until the reply, and
+ * returns the reply status or an error. */
+static long send_prepared(struct thread *t, struct connection *conn)
 {
-    struct thread *t = current_thread();
-    struct kobject *o;
-    int err = handle_get_fast(&t->proc->handles, h, K_OBJ_CONNECTION, K_RIGHT_SEND, &o, NULL);
-    if (err)
-        return err;
-    struct connection *conn = (struct connection *)o;
-    long slen = iov_fetch(t->siov, (uintptr_t)siov, sparts);
-    long rlen = slen < 0 ? slen : iov_fetch(t->riov, (uintptr_t)riov, rparts);
-    if (slen < 0 || rlen < 0) {
-        object_put(o);
-        return slen < 0 ? slen : rlen;
-    }
-    t->sparts = nparts(sparts), t->rparts = nparts(rparts);
-    t->slen = (uint64_t)slen, t->rlen = (uint64_t)rlen;
-    t->small_len = -1;
-    if (slen <= K_SMALL_MSG) {
-        if (gather(t->small, t->siov, t->sparts, (uint64_t)slen)) {
-            object_put(o);
-            return -E_FAULT;
-        }
-        t->small_len = (int32_t)slen;
-    }
-
     bool was = spin_lock_irqsave(&ipc_lock);
     struct channel *ch = conn->chan;
     long ret;
@@ -442,7 +422,6 @@ long sys_msg_send(long h, long siov, long sparts, long riov, long rparts)
         begin_serving(s, t, ch);
         hand_over(s);
         irq_restore(was);
-        object_put(o);
         return send_finish(t);
     }
     if (ret == 1) {
@@ -452,10 +431,57 @@ long sys_msg_send(long h, long siov, long sparts, long riov, long rparts)
         boost_servers(ch, t->prio);
         sched_block(&ipc_lock);
         irq_restore(was);
-        ret = send_finish(t);
-    } else {
-        spin_unlock_irqrestore(&ipc_lock, was);
+        return send_finish(t);
     }
+    spin_unlock_irqrestore(&ipc_lock, was);
+    return ret;
+}
+
+long channel_kernel_send(struct connection *c, const void *msg, uint32_t len)
+{
+    struct thread *t = current_thread();
+    t->sparts = t->rparts = 0;
+    t->slen = len;
+    t->rlen = 0;
+    memcpy(t->small, msg, len);
+    t->small_len = (int32_t)len;
+    return send_prepared(t, c);
+}
+
+int connection_lookup(long h, uint32_t rights, struct connection **out)
+{
+    struct kobject *o;
+    int err = handle_get(&current_thread()->proc->handles, h, K_OBJ_CONNECTION, rights, &o, NULL);
+    *out = (struct connection *)o;
+    return err;
+}
+
+long sys_msg_send(long h, long siov, long sparts, long riov, long rparts)
+{
+    struct thread *t = current_thread();
+    struct kobject *o;
+    int err = handle_get_fast(&t->proc->handles, h, K_OBJ_CONNECTION, K_RIGHT_SEND, &o, NULL);
+    if (err)
+        return err;
+    struct connection *conn = (struct connection *)o;
+    long slen = iov_fetch(t->siov, (uintptr_t)siov, sparts);
+    long rlen = slen < 0 ? slen : iov_fetch(t->riov, (uintptr_t)riov, rparts);
+    if (slen < 0 || rlen < 0) {
+        object_put(o);
+        return slen < 0 ? slen : rlen;
+    }
+    t->sparts = nparts(sparts), t->rparts = nparts(rparts);
+    t->slen = (uint64_t)slen, t->rlen = (uint64_t)rlen;
+    t->small_len = -1;
+    if (slen <= K_SMALL_MSG) {
+        if (gather(t->small, t->siov, t->sparts, (uint64_t)slen)) {
+            object_put(o);
+            return -E_FAULT;
+        }
+        t->small_len = (int32_t)slen;
+    }
+
+    long ret = send_prepared(t, conn);
     object_put(o);
     return ret;
 }
@@ -735,10 +761,17 @@ static int pulse_locked(struct channel *ch, uint32_t code, uint64_t value, uint3
     return 0;
 }
 
-int channel_pulse(struct channel *ch, uint32_t code, uint64_t value, uint32_t prio)
+int connection_pulse_locked(struct connection *c, uint32_t code, uint64_t value, uint32_t prio)
+{
+    if (c->generation != c->chan->generation)
+        return -E_REVOKED;
+    return pulse_locked(c->chan, code, value, prio, 0);
+}
+
+int connection_pulse(struct connection *c, uint32_t code, uint64_t value, uint32_t prio)
 {
     bool was = spin_lock_irqsave(&ipc_lock);
-    int r = pulse_locked(ch, code, value, prio, 0);
+    int r = connection_pulse_locked(c, code, value, prio);
     spin_unlock_irqrestore(&ipc_lock, was);
     return r;
 }

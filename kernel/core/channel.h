@@ -56,8 +56,19 @@ struct connection *connection_create(struct channel *ch);
 /* Reference drops for the two types (object_put routes here). */
 void channel_put(struct channel *ch);
 void connection_destroy(struct connection *c);
-/* A pulse from the kernel (interrupt, timer, death notice). */
-int channel_pulse(struct channel *ch, uint32_t code, uint64_t value, uint32_t prio);
+/* A pulse from the kernel (interrupt, timer, death notice) through a
+ * connection the kernel holds; -E_FULL, -E_DEAD or -E_REVOKED when it
+ * cannot be queued.  The _locked form with ipc_lock held. */
+int connection_pulse(struct connection *c, uint32_t code, uint64_t value, uint32_t prio);
+int connection_pulse_locked(struct connection *c, uint32_t code, uint64_t value, uint32_t prio);
+
+/* Sends a message of LEN <= K_SMALL_MSG bytes from the kernel on behalf of
+ * the current thread (exception messages) and waits for the reply;
+ * returns the reply status or a negative error. */
+long channel_kernel_send(struct connection *c, const void *msg, uint32_t len);
+
+/* Looks up a connection handle of the current process with RIGHTS. */
+int connection_lookup(long h, uint32_t rights, struct connection **out);
 
 extern uint64_t channel_live, connection_live;
 

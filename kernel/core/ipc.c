@@ -9,6 +9,7 @@
 #include "arch/x86_64/lapic.h"
 #include "core/process.h"
 #include "core/sched.h"
+#include "core/timer.h"
 #include "kestrel/errors.h"
 
 spinlock_t ipc_lock = SPINLOCK_INIT;
@@ -49,10 +50,11 @@ long ipc_sleep(uint64_t ns)
 
 void ipc_timer_tick(void)
 {
-    if (!sleepers)
+    if (!sleepers && !timers_armed())
         return;
     uint64_t now = time_ns();
     spin_lock(&ipc_lock);
+    timer_tick_locked(now);
     while (sleepers && sleepers->wake_at <= now) {
         struct thread *t = sleepers;
         sleepers = t->ipc_next;

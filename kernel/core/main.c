@@ -23,9 +23,13 @@
 #include "core/printk.h"
 #include "core/selftest.h"
 #include "core/process.h"
+#include "core/resource.h"
 #include "core/sched.h"
 #include "core/slab.h"
 #include "core/syscall.h"
+#include "kestrel/errors.h"
+#include "kestrel/resource.h"
+#include "kestrel/rights.h"
 #include "kestrel/startup.h"
 
 #define KESTREL_VERSION "0.1"
@@ -77,6 +81,30 @@ _Noreturn void cpu_enter_scheduler(void)
     sched_idle_loop();
 }
 
+/* init holds every hardware resource; it hands narrower ones to drivers. */
+static void give_resources(struct process *p, struct k_startup *st)
+{
+    static const struct { const char *name; uint32_t kind; uint64_t count; } all[] = {
+        { "irq", K_RES_IRQ, K_IRQ_MAX },
+        { "ioport", K_RES_IOPORT, 65536 },
+        { "mmio", K_RES_MMIO, 1UL << 52 },
+    };
+    for (unsigned i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+        struct resource *r = resource_create(all[i].kind, 0, all[i].count);
+        long h = r ? handle_install(&p->handles, &r->obj, K_RIGHTS_ALL) : -E_NOMEM;
+        if (r)
+            object_put(&r->obj);
+        if (h < 0) {
+            kprintf("init: cannot give the %s resource (error %ld)\n", all[i].name, -h);
+            continue;
+        }
+        struct k_startup_handle *sh = &st->handles[st->nhandles++];
+        sh->handle = (uint32_t)h;
+        sh->type = K_OBJ_RESOURCE;
+        memcpy(sh->name, all[i].name, strlen(all[i].name) + 1);
+    }
+}
+
 /* Starts the first user process: the boot-image program the command line
  * names with init= (default bin/init), with the words of initargs= as its
  * arguments. */
@@ -103,6 +131,8 @@ static void start_init(void)
     struct k_startup st;
     memset(&st, 0, sizeof(st));
     st.magic = K_STARTUP_MAGIC;
+    if (p)
+        give_resources(p, &st);
     struct thread *t = p ? process_load_boot(p, path, argc, argv, &st, 100, &err) : NULL;
     if (!t) {
         kprintf("init: cannot start %s (error %d)\n", path, err);

@@ -6,8 +6,11 @@
 #include "core/object.h"
 
 #include "core/channel.h"
+#include "core/interrupt.h"
 #include "core/process.h"
+#include "core/resource.h"
 #include "core/thread.h"
+#include "core/timer.h"
 #include "core/vmo.h"
 
 void object_put(struct kobject *o)
@@ -23,6 +26,9 @@ void object_put(struct kobject *o)
     case K_OBJ_PROCESS: process_destroy((struct process *)o); break;
     case K_OBJ_CONNECTION: connection_destroy((struct connection *)o); break;
     case K_OBJ_VMO: vmo_destroy((struct vmo *)o); break;
+    case K_OBJ_IRQ: interrupt_destroy((struct kinterrupt *)o); break;
+    case K_OBJ_TIMER: timer_destroy((struct ktimer *)o); break;
+    case K_OBJ_RESOURCE: resource_destroy((struct resource *)o); break;
     default: break;
     }
 }

@@ -16,6 +16,7 @@
 #include "base/cpio.h"
 #include "base/string.h"
 #include "core/bootinfo.h"
+#include "core/channel.h"
 #include "core/elf.h"
 #include "core/frame.h"
 #include "core/ipc.h"
@@ -24,6 +25,7 @@
 #include "core/sched.h"
 #include "core/slab.h"
 #include "kestrel/errors.h"
+#include "kestrel/exception.h"
 #include "kestrel/msg.h"
 #include "kestrel/rights.h"
 #include "kestrel/startup.h"
@@ -176,6 +178,94 @@ struct thread *process_load_boot(struct process *p, const char *path, int argc,
     return thread_create(p, img.entry, startup & ~15UL, startup, prio, K_SCHED_RR, 0, err);
 }
 
+/* ---- watches and exceptions ---- */
+
+#define DEATH_PULSE_PRIORITY 200
+
+/* P just died: a pulse to each watcher.  ipc_lock held; the watch list
+ * itself is freed at teardown (dropping references needs the lock free). */
+static void notify_watchers(struct process *p)
+{
+    for (struct process_watch *w = p->watches; w; w = w->next) {
+        int r = connection_pulse_locked(w->conn, w->code, (uint64_t)p->exit_status,
+                                        DEATH_PULSE_PRIORITY);
+        if (r)
+            kprintf("process %lu: death notice not delivered (error %d)\n", p->pid, -r);
+    }
+}
+
+int process_watch(struct process *p, struct connection *conn, uint32_t code)
+{
+    struct process_watch *w = kzalloc(sizeof(*w));
+    if (!w)
+        return -E_NOMEM;
+    object_get(&conn->obj);
+    w->conn = conn;
+    w->code = code;
+    bool was = spin_lock_irqsave(&ipc_lock);
+    spin_lock(&p->lock);
+    bool dead = p->state == P_DEAD;
+    if (!dead) {
+        w->next = p->watches;
+        p->watches = w;
+    }
+    spin_unlock(&p->lock);
+    int r = dead ? connection_pulse_locked(conn, code, (uint64_t)p->exit_status, DEATH_PULSE_PRIORITY)
+                 : 0;
+    spin_unlock_irqrestore(&ipc_lock, was);
+    if (dead) {
+        object_put(&conn->obj);
+        kfree(w);
+    }
+    return r;
+}
+
+void process_set_exception(struct process *p, struct connection *conn)
+{
+    if (conn)
+        object_get(&conn->obj);
+    bool was = spin_lock_irqsave(&ipc_lock);
+    struct connection *old = p->exc_conn;
+    p->exc_conn = conn;
+    spin_unlock_irqrestore(&ipc_lock, was);
+    if (old)
+        object_put(&old->obj);
+}
+
+static struct connection *exception_conn(struct process *p)
+{
+    bool was = spin_lock_irqsave(&ipc_lock);
+    struct connection *c = p->exc_conn;
+    if (c)
+        object_get(&c->obj);
+    spin_unlock_irqrestore(&ipc_lock, was);
+    return c;
+}
+
+void process_user_fault(const struct k_exception *e, const char *what)
+{
+    struct thread *t = current_thread();
+    struct process *p = t->proc;
+    long status = K_EXIT_FAULT(e->vector);
+    struct connection *c = t->killed ? NULL : exception_conn(p);
+    if (c) {
+        long r = channel_kernel_send(c, e, sizeof(*e));
+        object_put(&c->obj);
+        if (r == K_EXC_RESUME && !t->killed)
+            return;
+        if (r > 0)
+            status = r;
+        else if (r < 0)
+            kprintf("fault: exception handler of process %lu unreachable (error %ld)\n",
+                    p->pid, -r);
+    }
+    if (!t->killed)
+        kprintf("fault: process %lu (%s) thread %lu: %s at rip %#lx, address %#lx, error %#x; "
+                "killed\n", p->pid, p->name, t->tid, what, e->rip, e->addr, e->error);
+    process_kill(p, status);
+    thread_exit(status);
+}
+
 /* ---- exit and teardown ---- */
 
 void process_thread_exiting(struct thread *t, long status)
@@ -200,6 +290,7 @@ void process_thread_exiting(struct thread *t, long status)
     if (last) {
         if (p->state == P_ALIVE)
             p->exit_status = status;
+        notify_watchers(p);
         if (p->pid == init_pid && init_exit_ends_machine) {
             kprintf("init exited with status %ld\n", p->exit_status);
             qemu_exit(p->exit_status == 0 ? QEMU_EXIT_PASS : QEMU_EXIT_FAIL);
@@ -233,6 +324,13 @@ void process_reap_thread(struct thread *t)
  * the destruction of a process that never ran). */
 static void process_teardown(struct process *p)
 {
+    process_set_exception(p, NULL);
+    while (p->watches) {
+        struct process_watch *w = p->watches;
+        p->watches = w->next;
+        object_put(&w->conn->obj);
+        kfree(w);
+    }
     if (p->handles.slots)
         handle_table_destroy(&p->handles);
     if (p->vm.pml4) {

@@ -38,9 +38,28 @@ struct process {
     unsigned nthreads;
     struct thread *waiters;       /* JOIN_BLOCKED in process_wait */
     struct thread *clients;       /* REPLY_BLOCKED on this process (ipc_lock) */
+    struct process_watch *watches;    /* death pulses to send (ipc_lock) */
+    struct connection *exc_conn;      /* faults become messages here (ipc_lock) */
+};
+
+struct connection;
+
+struct process_watch {
+    struct process_watch *next;
+    struct connection *conn;
+    uint32_t code;
 };
 
 struct process *process_create(const char *name, int *err);
+/* Death notice: when P dies, a pulse (CODE, value = exit status) goes to
+ * CONN; at once if P is dead already. */
+int process_watch(struct process *p, struct connection *conn, uint32_t code);
+/* Sets (or with NULL clears) P's exception connection. */
+void process_set_exception(struct process *p, struct connection *conn);
+/* The current thread faulted in user mode: the exception handler decides
+ * (returns if it said resume), else the process dies with one log line. */
+struct k_exception;
+void process_user_fault(const struct k_exception *e, const char *what);
 /* Loads the ELF program PATH from the boot image into the new process P,
  * builds its start-up block (argv, handles), and creates its first thread
  * (not started).  Returns the thread or NULL with *err set. */

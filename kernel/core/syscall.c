@@ -16,15 +16,19 @@
 #include "core/channel.h"
 #include "core/frame.h"
 #include "core/ipc.h"
+#include "core/interrupt.h"
 #include "core/kmem.h"
 #include "core/printk.h"
 #include "core/process.h"
+#include "core/resource.h"
 #include "core/sched.h"
 #include "core/slab.h"
+#include "core/timer.h"
 #include "core/vm.h"
 #include "core/vmo.h"
 #include "kestrel/errors.h"
 #include "kestrel/msg.h"
+#include "kestrel/resource.h"
 #include "kestrel/rights.h"
 #include "kestrel/startup.h"
 #include "kestrel/vm.h"
@@ -363,9 +367,104 @@ long sys_vm_protect(long ph, long addr, long size, long prot)
     return err;
 }
 
-/* ---- interrupts and timers: not built yet ---- */
+/* ---- interrupts, timers, supervision ---- */
 
-long sys_irq_attach(long a, long b, long c) { return -E_NOSYS; }
-long sys_irq_ack(long a) { return -E_NOSYS; }
-long sys_timer_create(long a, long b, long c) { return -E_NOSYS; }
-long sys_timer_set(long a, long b, long c) { return -E_NOSYS; }
+long sys_irq_attach(long rh, long irq, long ch, long code)
+{
+    if (irq < 0 || irq >= K_IRQ_MAX || code < 0 || code > 0xffffffffL)
+        return -E_INVAL;
+    struct kobject *o;
+    int err = handle_get(&self()->handles, rh, K_OBJ_RESOURCE, K_RIGHT_MANAGE, &o, NULL);
+    if (err)
+        return err;
+    bool covers = resource_covers((struct resource *)o, K_RES_IRQ, (uint64_t)irq, 1);
+    object_put(o);
+    if (!covers)
+        return -E_PERM;
+    struct connection *c;
+    if ((err = connection_lookup(ch, K_RIGHT_SEND, &c)) != 0)
+        return err;
+    struct kinterrupt *k = interrupt_attach((unsigned)irq, c, (uint32_t)code, &err);
+    object_put(&c->obj);
+    if (!k)
+        return err;
+    long h = handle_install(&self()->handles, &k->obj, K_RIGHT_MANAGE | K_RIGHT_DUP | K_RIGHT_TRANSFER);
+    object_put(&k->obj);
+    return h;
+}
+
+long sys_irq_ack(long h)
+{
+    struct kobject *o;
+    int err = handle_get(&self()->handles, h, K_OBJ_IRQ, K_RIGHT_MANAGE, &o, NULL);
+    if (err)
+        return err;
+    err = interrupt_ack((struct kinterrupt *)o);
+    object_put(o);
+    return err;
+}
+
+long sys_timer_create(long ch, long code, long value)
+{
+    if (code < 0 || code > 0xffffffffL)
+        return -E_INVAL;
+    struct connection *c;
+    int err = connection_lookup(ch, K_RIGHT_SEND, &c);
+    if (err)
+        return err;
+    struct ktimer *t = timer_create(c, (uint32_t)code, (uint64_t)value);
+    object_put(&c->obj);
+    if (!t)
+        return -E_NOMEM;
+    long h = handle_install(&self()->handles, &t->obj, K_RIGHT_MANAGE | K_RIGHT_DUP | K_RIGHT_TRANSFER);
+    object_put(&t->obj);
+    return h;
+}
+
+long sys_timer_set(long h, long first, long period)
+{
+    if (first < 0 || period < 0 || (period && period < 1000000))
+        return -E_INVAL;                  /* periods under 1 ms are refused */
+    struct kobject *o;
+    int err = handle_get(&self()->handles, h, K_OBJ_TIMER, K_RIGHT_MANAGE, &o, NULL);
+    if (err)
+        return err;
+    timer_set((struct ktimer *)o, (uint64_t)first, (uint64_t)period);
+    object_put(o);
+    return 0;
+}
+
+long sys_process_watch(long ph, long ch, long code)
+{
+    if (code < 0 || code > 0xffffffffL)
+        return -E_INVAL;
+    struct process *p;
+    int err = process_lookup(ph, K_RIGHT_WAIT, &p);
+    if (err)
+        return err;
+    struct connection *c;
+    if ((err = connection_lookup(ch, K_RIGHT_SEND, &c)) == 0) {
+        err = process_watch(p, c, (uint32_t)code);
+        object_put(&c->obj);
+    }
+    object_put(&p->obj);
+    return err;
+}
+
+long sys_exception_set(long ph, long ch)
+{
+    struct process *p;
+    int err = process_lookup(ph, K_RIGHT_MANAGE, &p);
+    if (err)
+        return err;
+    struct connection *c = NULL;
+    if (ch && (err = connection_lookup(ch, K_RIGHT_SEND, &c)) != 0) {
+        object_put(&p->obj);
+        return err;
+    }
+    process_set_exception(p, c);
+    if (c)
+        object_put(&c->obj);
+    object_put(&p->obj);
+    return 0;
+}

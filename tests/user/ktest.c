@@ -17,7 +17,9 @@
  */
 #include <stdbool.h>
 
+#include "kestrel/exception.h"
 #include "kestrel/msg.h"
+#include "kestrel/resource.h"
 #include "kestrel/rights.h"
 #include "kestrel/vm.h"
 #include "rt/rt.h"
@@ -721,6 +723,98 @@ static bool test_smp_stress(void)
     return true;
 }
 
+/* ---- death notices, exceptions, timers, interrupts ---- */
+
+static bool test_death_watch(void)
+{
+    long ch = k_chan_create(0), conn = k_chan_connect(ch);
+    long p = spawn("exit42", 0, 0, 0);
+    CHECK(p >= 0);
+    CHECK_EQ(k_process_watch(p, conn, 7), 0);
+    struct k_msg_info info;
+    CHECK_EQ(rt_msg_receive(ch, 0, 0, &info), 0);
+    CHECK(info.type == K_MSG_PULSE && info.code == 7 && info.value == 42);
+    CHECK_EQ(k_process_watch(p, conn, 8), 0);            /* already dead: at once */
+    CHECK_EQ(rt_msg_receive(ch, 0, 0, &info), 0);
+    CHECK(info.code == 8 && info.value == 42);
+    CHECK_EQ(k_process_watch(p, ch, 1), -E_WRONGTYPE);
+    CHECK_EQ(k_process_watch(4444, conn, 1), -E_BADHANDLE);
+    CHECK_EQ(k_process_watch(p, conn, -1), -E_INVAL);
+    CHECK_EQ(wait_status(p), 42);
+    k_handle_close(conn);
+    k_handle_close(ch);
+    return true;
+}
+
+static bool test_exception_resume(void)
+{
+    long p = spawn("exc-resume", 0, 0, 0);
+    CHECK(p >= 0);
+    CHECK_EQ(wait_status(p), 0);
+    p = spawn("exc-kill", 0, 0, 0);
+    CHECK_EQ(wait_status(p), 77);
+    CHECK_EQ(k_exception_set(0, 12345), -E_BADHANDLE);
+    CHECK_EQ(k_exception_set(777, 0), -E_BADHANDLE);
+    return true;
+}
+
+static bool test_timer_pulses(void)
+{
+    long ch = k_chan_create(0), conn = k_chan_connect(ch);
+    long t = k_timer_create(conn, 9, 1234);
+    CHECK(t >= 0);
+    CHECK_EQ(k_timer_set(t, 100, 100), -E_INVAL);         /* period under 1 ms */
+    CHECK_EQ(k_timer_set(t, -1, 0), -E_INVAL);
+    CHECK_EQ(k_timer_set(ch, 1000000, 0), -E_WRONGTYPE);
+    long t0 = k_clock_get();
+    CHECK_EQ(k_timer_set(t, 20 * 1000000L, 10 * 1000000L), 0);
+    struct k_msg_info info;
+    for (int i = 0; i < 3; i++) {
+        CHECK_EQ(rt_msg_receive(ch, 0, 0, &info), 0);
+        CHECK(info.type == K_MSG_PULSE && info.code == 9 && info.value == 1234);
+    }
+    CHECK(k_clock_get() - t0 >= 40 * 1000000L);
+    CHECK_EQ(k_timer_set(t, 0, 0), 0);                     /* disarmed */
+    CHECK_EQ(k_timer_create(ch, 1, 1), -E_WRONGTYPE);
+    CHECK_EQ(k_timer_create(conn, -5, 1), -E_INVAL);
+    k_handle_close(t);
+    k_handle_close(conn);
+    k_handle_close(ch);
+    return true;
+}
+
+static bool test_irq_pulses(void)
+{
+    long irq = rt_handle("irq");
+    CHECK(irq >= 0);                      /* init holds every IRQ */
+    long ch = k_chan_create(0), conn = k_chan_connect(ch);
+    CHECK_EQ(k_irq_attach(irq, K_IRQ_MAX, conn, 1), -E_INVAL);
+    CHECK_EQ(k_irq_attach(irq, -1, conn, 1), -E_INVAL);
+    CHECK_EQ(k_irq_attach(ch, 0, conn, 1), -E_WRONGTYPE);
+    CHECK_EQ(k_irq_attach(irq, 0, ch, 1), -E_WRONGTYPE);
+    long weak = k_handle_dup(irq, K_RIGHT_DUP);            /* no MANAGE */
+    CHECK_EQ(k_irq_attach(weak, 0, conn, 1), -E_RIGHTS);
+    k_handle_close(weak);
+    /* IRQ 0: the PIT, which the firmware leaves ticking at 18.2 Hz. */
+    long h = k_irq_attach(irq, 0, conn, 21);
+    CHECK(h >= 0);
+    CHECK_EQ(k_irq_attach(irq, 0, conn, 1), -E_BUSY);
+    struct k_msg_info info;
+    for (int i = 0; i < 3; i++) {
+        CHECK_EQ(rt_msg_receive(ch, 0, 0, &info), 0);
+        CHECK(info.type == K_MSG_PULSE && info.code == 21 && info.value == 0);
+        CHECK_EQ(k_irq_ack(h), 0);
+    }
+    CHECK_EQ(k_irq_ack(conn), -E_WRONGTYPE);
+    k_handle_close(h);                    /* detaches and masks */
+    long again = k_irq_attach(irq, 0, conn, 1);
+    CHECK(again >= 0);
+    k_handle_close(again);
+    k_handle_close(conn);
+    k_handle_close(ch);
+    return true;
+}
+
 /* ---------------------------------------------------------------- */
 
 struct utest {
@@ -750,6 +844,10 @@ static const struct utest tests[] = {
     { "revoke", test_revoke },
     { "threads", test_threads },
     { "vmo_map", test_vmo_map },
+    { "death_watch", test_death_watch },
+    { "exception_resume", test_exception_resume },
+    { "timer_pulses", test_timer_pulses },
+    { "irq_pulses", test_irq_pulses },
     { "smp_stress", test_smp_stress },
 };
 
@@ -798,6 +896,46 @@ static bool run_one(const struct utest *t)
 
 /* ---- the other side of cross-process tests ---- */
 
+#define EXC_ADDR 0x0000200000000000UL   /* unmapped until the handler maps it */
+
+struct exc_handler { long chan; long kill; long ok; };
+
+static long exception_handler(void *arg)
+{
+    struct exc_handler *eh = arg;
+    struct k_exception e;
+    struct k_msg_info info;
+    long rcvid = k_msg_receive(eh->chan, (long)&e, -(long)sizeof(e), (long)&info);
+    if (rcvid <= 0)
+        return 1;
+    eh->ok = e.vector == 14 && e.addr == EXC_ADDR + 8 && info.send_len == sizeof(e) &&
+             e.pid == info.pid && e.tid == info.tid;
+    if (eh->kill)
+        return rt_msg_reply(rcvid, 77, 0, 0);
+    long v = k_vmo_create(4096, K_VMO_ANON, 0);
+    k_vmo_map(0, v, 0, 4096, K_PROT_READ | K_PROT_WRITE | EXC_ADDR);
+    k_handle_close(v);
+    return rt_msg_reply(rcvid, K_EXC_RESUME, 0, 0);
+}
+
+static int exception_child(bool kill)
+{
+    static struct exc_handler eh;
+    static struct rt_thread th;
+    eh.chan = k_chan_create(0);
+    eh.kill = kill;
+    long conn = k_chan_connect(eh.chan);
+    if (k_exception_set(0, conn) != 0)
+        return 2;
+    long t = rt_thread_spawn(&th, exception_handler, &eh, stack_b, sizeof(stack_b), 0);
+    if (t < 0)
+        return 3;
+    volatile uint64_t *p = (volatile uint64_t *)(EXC_ADDR + 8);
+    uint64_t before = *p;                /* faults; the handler maps the page */
+    *p = 5;
+    return before == 0 && *p == 5 && eh.ok ? 0 : 4;
+}
+
 static int child_main(const char *role)
 {
     if (strcmp(role, "exit42") == 0)
@@ -831,6 +969,8 @@ static int child_main(const char *role)
         struct k_iov r = { buf, info.send_len };
         return rt_msg_reply(rcvid, (long)info.send_len, &r, 1) == 0 ? 0 : 5;
     }
+    if (strcmp(role, "exc-resume") == 0 || strcmp(role, "exc-kill") == 0)
+        return exception_child(strcmp(role, "exc-kill") == 0);
     printf("ktest: unknown child role %s\n", role);
     return 100;
 }

@@ -16,6 +16,7 @@
 #include "core/printk.h"
 #include "core/process.h"
 #include "core/sched.h"
+#include "kestrel/exception.h"
 
 struct idt_gate {
     uint16_t off_lo;
@@ -201,17 +202,18 @@ static _Noreturn void stop_this_cpu(void)
     }
 }
 
-/* A user thread faulted.  Until exception channels exist (the process's
- * handler, issue 3 item 8) the process dies with one line of report. */
+/* A user thread faulted: the process's exception handler, if any, decides
+ * (process_user_fault returns when it says resume). */
 static void user_fault(struct trap_frame *tf)
 {
     struct thread *t = this_cpu()->current;
-    const char *name = tf->vector < 32 ? exception_names[tf->vector] : "?";
-    kprintf("fault: process %lu (%s) thread %lu: %s at rip %#lx, address %#lx, error %#lx; killed\n",
-            t->proc->pid, t->proc->name, t->tid, name, tf->rip,
-            tf->vector == VEC_PAGE_FAULT ? read_cr2() : 0, tf->error);
-    process_kill(t->proc, 0x100 | (long)tf->vector);
-    thread_exit(0x100 | (long)tf->vector);
+    struct k_exception e = {
+        .pid = t->proc->pid, .tid = t->tid, .vector = (uint32_t)tf->vector,
+        .error = (uint32_t)tf->error, .rip = tf->rip, .rsp = tf->rsp, .rflags = tf->rflags,
+        .addr = tf->vector == VEC_PAGE_FAULT ? read_cr2() : 0,
+    };
+    process_user_fault(&e, tf->vector < 32 ? exception_names[tf->vector] : "?");
+    sched_user_return();
 }
 
 void trap_dispatch(struct trap_frame *tf)
@@ -230,8 +232,10 @@ void trap_dispatch(struct trap_frame *tf)
             sched_user_return();
         return;
     }
-    if (tf->cs & 3)
+    if (tf->cs & 3) {
         user_fault(tf);
+        return;
+    }
     if ((vec == VEC_PAGE_FAULT || vec == 13) && !(tf->cs & 3) && try_fixup(tf))
         return;
     /* A fault we cannot absorb.  User-mode faults will go to the process's
