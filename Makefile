@@ -16,6 +16,7 @@ MEM     ?= 1G
 ACCEL   ?= auto
 APPEND  ?=
 V       ?= 0
+KSHIP   := $(if $(filter 1,$(SHIP)),-DKESTREL_SHIP)
 Q       := $(if $(filter 1,$(V)),,@)
 CC      := gcc
 LD      := ld
@@ -29,15 +30,16 @@ KHOT    := kernel/core/channel.c kernel/core/sched.c kernel/core/handle.c
 KCFLAGS := -std=c11 $(WARN) $(KOPT) -g -ffreestanding -fno-stack-protector -fno-pic -fno-pie \
            -mno-red-zone -mcmodel=kernel -mgeneral-regs-only -fno-omit-frame-pointer \
            -fno-tree-loop-distribute-patterns -fno-strict-aliasing -fno-common \
-           -Ikernel -Iabi -Ilib -MMD -MP
+           -ffunction-sections -fdata-sections \
+           -Ikernel -Iabi -Ilib -MMD -MP $(KSHIP)
 KASFLAGS := -g -Ikernel -Iabi -MMD -MP
-KLDFLAGS := -nostdlib -z max-page-size=0x1000 -z noexecstack -T kernel/kernel.ld
+KLDFLAGS := -nostdlib -z max-page-size=0x1000 -z noexecstack --gc-sections -T kernel/kernel.ld
 
 KSRC := $(sort $(wildcard kernel/core/*.c kernel/arch/x86_64/*.c kernel/tests/*.c lib/base/*.c))
 # SHIP=1: the kernel as shipped, without the in-kernel self tests
 # (kernel_image_bytes is measured on it).  `make ship` builds it in build/ship.
 ifeq ($(SHIP),1)
-KSRC := $(filter-out kernel/tests/% kernel/arch/x86_64/selftest_%,$(KSRC))
+KSRC := $(filter-out kernel/tests/% kernel/arch/x86_64/selftest_% kernel/core/selftest.c,$(KSRC))
 endif
 KASM := $(sort $(wildcard kernel/arch/x86_64/*.S))
 KOBJ := $(patsubst %.c,$(BUILD)/%.o,$(KSRC)) $(patsubst %.S,$(BUILD)/%.o,$(KASM))
@@ -54,7 +56,7 @@ kernel: $(BUILD)/kestrel.bin
 $(BUILD)/%.o: %.c Makefile
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	$(Q)$(CC) $(KCFLAGS) $(if $(filter $<,$(KHOT)),-O2) -c $< -o $@
+	$(Q)$(CC) $(KCFLAGS) $(if $(filter $<,$(KHOT)),-O2 -falign-functions=1 -falign-jumps=1 -falign-loops=1 -falign-labels=1) -c $< -o $@
 
 $(BUILD)/ksyms0.o $(BUILD)/ksyms.o: $(BUILD)/%.o: $(BUILD)/%.c
 	$(Q)$(CC) $(KCFLAGS) -c $< -o $@

@@ -33,7 +33,10 @@
 
 uint64_t channel_live, connection_live;
 
-struct channel *channel_create(struct process *owner)
+/* Off the round-trip path: built for size (the file is built with -O2). */
+#define COLD __attribute__((cold))
+
+COLD struct channel *channel_create(struct process *owner)
 {
     struct channel *ch = kzalloc(sizeof(*ch));
     if (!ch)
@@ -44,7 +47,7 @@ struct channel *channel_create(struct process *owner)
     return ch;
 }
 
-struct connection *connection_create(struct channel *ch)
+COLD struct connection *connection_create(struct channel *ch)
 {
     struct connection *c = kzalloc(sizeof(*c));
     if (!c)
@@ -87,7 +90,7 @@ static void wake_with(struct thread *t, long ret)
 }
 
 /* The channel lost its server: everyone blocked on it fails. */
-static void channel_kill(struct channel *ch)
+COLD static void channel_kill(struct channel *ch)
 {
     ch->dead = true;
     ch->owner = NULL;
@@ -125,7 +128,7 @@ void channel_put(struct channel *ch)
     __atomic_sub_fetch(&channel_live, 1, __ATOMIC_RELAXED);
 }
 
-void connection_destroy(struct connection *c)
+COLD void connection_destroy(struct connection *c)
 {
     bool was = spin_lock_irqsave(&ipc_lock);
     c->chan->nconn--;
@@ -190,7 +193,7 @@ long iov_fetch(struct k_iov *out, uintptr_t uiov, long parts)
     return iov_fetch_array(out, uiov, parts);
 }
 
-static long iov_fetch_array(struct k_iov *out, uintptr_t uiov, long parts)
+COLD static long iov_fetch_array(struct k_iov *out, uintptr_t uiov, long parts)
 {
     if ((unsigned long)parts > K_IOV_MAX)
         return -E_TOOBIG;
@@ -224,7 +227,7 @@ int gather(uint8_t *buf, const struct k_iov *iov, unsigned parts, uint64_t total
     return gather_parts(buf, iov, parts, total);
 }
 
-static int gather_parts(uint8_t *buf, const struct k_iov *iov, unsigned parts, uint64_t total)
+COLD static int gather_parts(uint8_t *buf, const struct k_iov *iov, unsigned parts, uint64_t total)
 {
     for (unsigned i = 0; i < parts && total; i++) {
         uint64_t n = iov[i].len < total ? iov[i].len : total;
@@ -250,7 +253,7 @@ long scatter(const struct k_iov *iov, unsigned parts, const uint8_t *buf, uint64
     return scatter_parts(iov, parts, buf, len);
 }
 
-static long scatter_parts(const struct k_iov *iov, unsigned parts, const uint8_t *buf, uint64_t len)
+COLD static long scatter_parts(const struct k_iov *iov, unsigned parts, const uint8_t *buf, uint64_t len)
 {
     uint64_t done = 0;
     for (unsigned i = 0; i < parts && done < len; i++) {
@@ -275,7 +278,7 @@ static uint8_t served_max(struct thread *s)
     return p;
 }
 
-void ipc_update_prio(struct thread *t)
+COLD void ipc_update_prio(struct thread *t)
 {
     for (int depth = 0; t && depth < 16; depth++) {
         uint8_t p = served_max(t);
@@ -293,7 +296,7 @@ void ipc_update_prio(struct thread *t)
 
 /* A sender waits and no thread receives: raise the threads now serving
  * this channel's clients, so they get back to receive sooner. */
-static void boost_servers(struct channel *ch, uint8_t prio)
+COLD static void boost_servers(struct channel *ch, uint8_t prio)
 {
     if (!ch->owner)
         return;
@@ -437,7 +440,7 @@ static long send_prepared(struct thread *t, struct connection *conn)
     return ret;
 }
 
-long channel_kernel_send(struct connection *c, const void *msg, uint32_t len)
+COLD long channel_kernel_send(struct connection *c, const void *msg, uint32_t len)
 {
     struct thread *t = current_thread();
     t->sparts = t->rparts = 0;
@@ -448,7 +451,7 @@ long channel_kernel_send(struct connection *c, const void *msg, uint32_t len)
     return send_prepared(t, c);
 }
 
-int connection_lookup(long h, uint32_t rights, struct connection **out)
+COLD int connection_lookup(long h, uint32_t rights, struct connection **out)
 {
     struct kobject *o;
     int err = handle_get(&current_thread()->proc->handles, h, K_OBJ_CONNECTION, rights, &o, NULL);
@@ -533,7 +536,7 @@ static int chan_lookup(long h, struct channel **out)
 
 /* A received message could not be written into the receiver's buffers
  * (they were unmapped meanwhile): the client's send fails too. */
-static long undeliverable(struct thread *t, long rcvid)
+COLD static long undeliverable(struct thread *t, long rcvid)
 {
     if (rcvid > 0) {
         bool was = spin_lock_irqsave(&ipc_lock);
@@ -593,7 +596,7 @@ static long receive_prepare(struct thread *t, long iov, long parts, long info)
     return 0;
 }
 
-long sys_msg_receive(long h, long iov, long parts, long info)
+COLD long sys_msg_receive(long h, long iov, long parts, long info)
 {
     struct thread *t = current_thread();
     struct channel *ch;
@@ -639,7 +642,7 @@ static struct thread *reply_locked(struct thread *t, long rcvid, long status,
     return c;
 }
 
-long sys_msg_reply(long rcvid, long status, long iov, long parts)
+COLD long sys_msg_reply(long rcvid, long status, long iov, long parts)
 {
     struct k_iov kiov[K_IOV_MAX];
     long n = iov_fetch(kiov, (uintptr_t)iov, parts);
@@ -692,7 +695,7 @@ long sys_msg_reply_receive(long rcvid, long status, long iov, long parts, long h
     return ret;
 }
 
-long sys_msg_error(long rcvid, long error)
+COLD long sys_msg_error(long rcvid, long error)
 {
     if (error <= 0 || error > 0xffff)
         return -E_INVAL;
@@ -707,7 +710,7 @@ long sys_msg_error(long rcvid, long error)
 
 /* msg_read / msg_write: copy at OFFSET in the client's send / reply
  * buffers.  Returns the bytes copied. */
-static long rw_client(long rcvid, long offset, long buf, long len, bool write)
+COLD static long rw_client(long rcvid, long offset, long buf, long len, bool write)
 {
     if (offset < 0 || len < 0 || !user_range_ok((uintptr_t)buf, (size_t)len))
         return -E_INVAL;
@@ -724,18 +727,18 @@ static long rw_client(long rcvid, long offset, long buf, long len, bool write)
     return n < 0 ? -E_FAULT : n;
 }
 
-long sys_msg_read(long rcvid, long offset, long buf, long len)
+COLD long sys_msg_read(long rcvid, long offset, long buf, long len)
 {
     return rw_client(rcvid, offset, buf, len, false);
 }
 
-long sys_msg_write(long rcvid, long offset, long buf, long len)
+COLD long sys_msg_write(long rcvid, long offset, long buf, long len)
 {
     return rw_client(rcvid, offset, buf, len, true);
 }
 
 /* Queues or delivers a pulse.  ipc_lock held. */
-static int pulse_locked(struct channel *ch, uint32_t code, uint64_t value, uint32_t prio,
+COLD static int pulse_locked(struct channel *ch, uint32_t code, uint64_t value, uint32_t prio,
                         uint64_t pid)
 {
     if (ch->dead)
@@ -761,14 +764,14 @@ static int pulse_locked(struct channel *ch, uint32_t code, uint64_t value, uint3
     return 0;
 }
 
-int connection_pulse_locked(struct connection *c, uint32_t code, uint64_t value, uint32_t prio)
+COLD int connection_pulse_locked(struct connection *c, uint32_t code, uint64_t value, uint32_t prio)
 {
     if (c->generation != c->chan->generation)
         return -E_REVOKED;
     return pulse_locked(c->chan, code, value, prio, 0);
 }
 
-int connection_pulse(struct connection *c, uint32_t code, uint64_t value, uint32_t prio)
+COLD int connection_pulse(struct connection *c, uint32_t code, uint64_t value, uint32_t prio)
 {
     bool was = spin_lock_irqsave(&ipc_lock);
     int r = connection_pulse_locked(c, code, value, prio);
@@ -776,7 +779,7 @@ int connection_pulse(struct connection *c, uint32_t code, uint64_t value, uint32
     return r;
 }
 
-long sys_pulse_send(long h, long code, long value, long prio)
+COLD long sys_pulse_send(long h, long code, long value, long prio)
 {
     struct thread *t = current_thread();
     if (prio < 0 || prio > K_PRIO_MAX || code < 0 || code > 0xffffffffL)
@@ -797,7 +800,7 @@ long sys_pulse_send(long h, long code, long value, long prio)
     return err;
 }
 
-long sys_chan_create(long flags)
+COLD long sys_chan_create(long flags)
 {
     if (flags)
         return -E_INVAL;
@@ -810,7 +813,7 @@ long sys_chan_create(long flags)
     return h;
 }
 
-long sys_chan_connect(long h)
+COLD long sys_chan_connect(long h)
 {
     struct process *p = current_thread()->proc;
     struct kobject *o;
@@ -827,7 +830,7 @@ long sys_chan_connect(long h)
     return ch;
 }
 
-long sys_chan_revoke(long h)
+COLD long sys_chan_revoke(long h)
 {
     struct channel *ch;
     int err = chan_lookup(h, &ch);
@@ -849,7 +852,7 @@ long sys_chan_revoke(long h)
 
 /* ---- killing and exiting (ipc_lock held) ---- */
 
-void ipc_interrupt(struct thread *t)
+COLD void ipc_interrupt(struct thread *t)
 {
     switch (t->state) {
     case T_SEND_BLOCKED:
@@ -882,7 +885,7 @@ void ipc_interrupt(struct thread *t)
     wake_with(t, -E_INTR);
 }
 
-void ipc_thread_gone(struct thread *t)
+COLD void ipc_thread_gone(struct thread *t)
 {
     struct process *p = t->proc;
     if (p->nthreads > 1)

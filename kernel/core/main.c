@@ -81,6 +81,16 @@ _Noreturn void cpu_enter_scheduler(void)
     sched_idle_loop();
 }
 
+static const char *error_text(long err)
+{
+    switch (-err) {
+#define ERROR_TEXT(num, name, text) case num: return text;
+    KESTREL_ERRORS(ERROR_TEXT)
+#undef ERROR_TEXT
+    default: return "unknown error";
+    }
+}
+
 /* init holds every hardware resource; it hands narrower ones to drivers. */
 static void give_resources(struct process *p, struct k_startup *st)
 {
@@ -135,7 +145,10 @@ static void start_init(void)
         give_resources(p, &st);
     struct thread *t = p ? process_load_boot(p, path, argc, argv, &st, 100, &err) : NULL;
     if (!t) {
-        kprintf("init: cannot start %s (error %d)\n", path, err);
+        kprintf("init: cannot start %s: %s\n", path, error_text(err));
+        if (err == -E_NOENT)
+            kprintf("init: the boot image has no such program; bin/ktest and bin/hello are there "
+                    "(APPEND=\"init=bin/ktest\")\n");
         if (p)
             object_put(&p->obj);
         return;
@@ -220,8 +233,10 @@ void kmain(uint32_t magic, uint64_t info_phys)
     cpus[0].kstack_top = (uintptr_t)boot_stack_top;
     cpu_prepare_scheduler();
     print_summary();
+#ifndef KESTREL_SHIP
     if (boot_option("selftest", opt, sizeof(opt)))
         selftest_run(opt);
+#endif
     start_init();
     /* tools/bench reads the TSC here: under TCG with -icount shift=0 it
      * counts guest instructions since reset. */

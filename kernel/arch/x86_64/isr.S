@@ -1,29 +1,37 @@
 /*
- * Interrupt and exception entry.  One 16-byte-aligned stub per vector
- * pushes a zero error code (where the CPU pushes none) and the vector
- * number, then joins isr_common, which saves the general registers as a
- * struct trap_frame (trap.h), swaps GS when coming from user mode and
- * calls trap_dispatch(frame).
+ * Interrupt and exception entry.  One 8-byte stub per vector pushes a
+ * zero error code (where the CPU pushes none) and calls isr_common, which
+ * derives the vector number from the call's return address, saves the
+ * general registers as a struct trap_frame (trap.h), swaps GS when coming
+ * from user mode and calls trap_dispatch(frame).
  */
 #include "arch/x86_64/asm.h"
 
 
     .text
-    .align 16
+    .align 8
     .global isr_stub_base
 isr_stub_base:
+    /* 8 bytes per vector: a zero error code where the CPU pushes none (or
+     * a 2-byte nop), then a call whose return address tells isr_common the
+     * vector: (return address - isr_stub_base - 7) / 8. */
     .set vec, 0
     .rept 256
-    .align 16
-    .if !(vec == 8 || vec == 10 || vec == 11 || vec == 12 || vec == 13 || vec == 14 || vec == 17 || vec == 21 || vec == 29 || vec == 30)
+    .if (vec == 8 || vec == 10 || vec == 11 || vec == 12 || vec == 13 || vec == 14 || vec == 17 || vec == 21 || vec == 29 || vec == 30)
+    .byte 0x66, 0x90
+    .else
     pushq $0
     .endif
-    pushq $vec
-    jmp isr_common
+    call isr_common
+    .byte 0x90
     .set vec, vec + 1
     .endr
 
 isr_common:
+    /* (%rsp) is the return address of the stub's call: turn it into the
+     * vector number, where the stubs used to push it. */
+    subq $(isr_stub_base + 7), (%rsp)
+    shrq $3, (%rsp)
     pushq %rax
     pushq %rbx
     pushq %rcx

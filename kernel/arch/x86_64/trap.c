@@ -68,10 +68,10 @@ static void set_gate(unsigned vec, uintptr_t fn, unsigned ist)
 void idt_init(void)
 {
     for (unsigned v = 0; v < 256; v++)
-        set_gate(v, (uintptr_t)isr_stub_base + 16 * v, 0);
-    set_gate(8, (uintptr_t)isr_stub_base + 16 * 8, 1);
-    set_gate(2, (uintptr_t)isr_stub_base + 16 * 2, 2);
-    set_gate(18, (uintptr_t)isr_stub_base + 16 * 18, 3);
+        set_gate(v, (uintptr_t)isr_stub_base + 8 * v, 0);
+    set_gate(8, (uintptr_t)isr_stub_base + 8 * 8, 1);
+    set_gate(2, (uintptr_t)isr_stub_base + 8 * 2, 2);
+    set_gate(18, (uintptr_t)isr_stub_base + 8 * 18, 3);
 }
 
 void idt_load(void)
