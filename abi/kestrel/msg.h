@@ -39,7 +39,7 @@ struct k_msg_info {
     uint32_t priority;      /* sender's priority; the receiver runs at it */
     uint32_t type;          /* enum k_msg_type */
     int32_t code;           /* pulse code (0 for a message) */
-    uint32_t reserved;      /* 0 */
+    uint32_t handle;        /* a handle that came with the message (handle_attach), or 0 */
     uint64_t value;         /* pulse value (0 for a message) */
     uint64_t send_len;      /* total bytes the sender sent */
     uint64_t reply_len;     /* total bytes the sender can take in the reply */

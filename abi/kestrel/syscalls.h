@@ -46,7 +46,7 @@
     SYSCALL(24, pulse_send, 4)        /* (conn, code, value, priority) */      \
     SYSCALL(25, msg_reply_receive, 6) /* (rcvid, status, iov, parts, chan, struct k_msg_info *) */ \
     /* memory */                                                               \
-    SYSCALL(26, vmo_create, 3)        /* (size, kind, phys) -> h */            \
+    SYSCALL(26, vmo_create, 4)        /* (size, kind, phys, mmio resource h) -> h */ \
     SYSCALL(27, vmo_map, 5)           /* (process h or 0, vmo h, offset, size, prot|addr) -> address */ \
     SYSCALL(28, vm_unmap, 3)          /* (process h or 0, address, size) */    \
     SYSCALL(29, vm_protect, 4)        /* (process h or 0, address, size, prot) */ \
@@ -58,8 +58,11 @@
     SYSCALL(34, clock_get, 0)         /* -> nanoseconds since boot */ \
     /* supervision */                                                          \
     SYSCALL(35, process_watch, 3)     /* (process h, conn, code): death pulse, value = status */ \
-    SYSCALL(36, exception_set, 2)     /* (process h or 0, conn): faults become messages */
+    SYSCALL(36, exception_set, 2)     /* (process h or 0, conn): faults become messages */ \
+    /* handles in messages */                                                  \
+    SYSCALL(37, handle_attach, 3)     /* (h, rights, move): rides with the next send or reply */ \
+    SYSCALL(38, handle_received, 0)   /* -> the handle that came with the last reply, or -E_NOENT */
 
-#define KESTREL_SYSCALL_COUNT 37
+#define KESTREL_SYSCALL_COUNT 39
 
 #endif

@@ -265,6 +265,66 @@ COLD static long scatter_parts(const struct k_iov *iov, unsigned parts, const ui
     return (long)done;
 }
 
+/* ---- handles carried by messages ---- */
+
+/* Installs FROM's attached handle in TO; returns its value there, or 0
+ * when there was none or TO's table is full.  ipc_lock held. */
+static uint32_t deliver_handle(struct thread *from, struct process *to)
+{
+    if (!from->att_obj)
+        return 0;
+    long h = handle_install(&to->handles, from->att_obj, from->att_rights);
+    if (h < 0) {
+        /* Left attached; the sender drops it once ipc_lock is free. */
+        kprintf("ipc: handle sent to process %lu dropped (error %ld)\n", to->pid, -h);
+        return 0;
+    }
+    /* The new handle holds the object now, so this cannot be the last
+     * reference: a plain decrement, safe under ipc_lock. */
+    __atomic_sub_fetch(&from->att_obj->refs, 1, __ATOMIC_RELEASE);
+    from->att_obj = NULL;
+    return (uint32_t)h;
+}
+
+/* An attachment not delivered (the call failed) is dropped. */
+static void drop_attachment(struct thread *t)
+{
+    if (t->att_obj) {
+        object_put(t->att_obj);
+        t->att_obj = NULL;
+    }
+}
+
+COLD long sys_handle_attach(long h, long rights, long move)
+{
+    if (rights < 0 || (rights & ~(long)K_RIGHTS_ALL) || (move != 0 && move != 1))
+        return -E_INVAL;
+    struct thread *t = current_thread();
+    struct kobject *o;
+    uint32_t have = 0;
+    int err = handle_get(&t->proc->handles, h, K_OBJ_NONE, K_RIGHT_TRANSFER, &o, &have);
+    if (err)
+        return err;
+    if ((uint32_t)rights & ~have) {
+        object_put(o);
+        return -E_RIGHTS;
+    }
+    if (move)
+        handle_close(&t->proc->handles, h);
+    drop_attachment(t);
+    t->att_obj = o;
+    t->att_rights = (uint32_t)rights;
+    return 0;
+}
+
+COLD long sys_handle_received(void)
+{
+    struct thread *t = current_thread();
+    long h = t->got_handle;
+    t->got_handle = 0;
+    return h ? h : -E_NOENT;
+}
+
 /* ---- priority inheritance (ipc_lock held) ---- */
 
 static uint8_t served_max(struct thread *s)
@@ -322,7 +382,7 @@ static void fill_info(struct k_msg_info *info, struct thread *c, struct channel 
     info->send_len = c->slen;
     info->reply_len = c->rlen;
     info->code = 0;
-    info->reserved = 0;
+    info->handle = 0;
     info->value = 0;
 }
 
@@ -421,6 +481,7 @@ static long send_prepared(struct thread *t, struct connection *conn)
         }
         ch->receivers = s->ipc_next;
         fill_info(&s->ipc_info, t, ch);
+        s->ipc_info.handle = deliver_handle(t, s->proc);
         s->ipc_ret = (long)t->tid;
         begin_serving(s, t, ch);
         hand_over(s);
@@ -484,8 +545,11 @@ long sys_msg_send(long h, long siov, long sparts, long riov, long rparts)
         t->small_len = (int32_t)slen;
     }
 
+    t->got_handle = 0;
     long ret = send_prepared(t, conn);
     object_put(o);
+    if (__builtin_expect(t->att_obj != NULL, 0))
+        drop_attachment(t);
     return ret;
 }
 
@@ -519,6 +583,7 @@ static long take_pending(struct thread *t, struct channel *ch)
             continue;
         }
         fill_info(&t->ipc_info, c, ch);
+        t->ipc_info.handle = deliver_handle(c, t->proc);
         begin_serving(t, c, ch);
         t->small_len = -1;         /* the message is in place already */
         return (long)c->tid;
@@ -637,6 +702,7 @@ static struct thread *reply_locked(struct thread *t, long rcvid, long status,
         return NULL;
     }
     end_serving(c);
+    c->got_handle = deliver_handle(t, c->proc);
     c->ipc_ret = n == -2 ? -E_FAULT : status;
     *err = n == -2 ? -E_FAULT : 0;
     return c;
@@ -663,6 +729,7 @@ COLD long sys_msg_reply(long rcvid, long status, long iov, long parts)
     } else {
         spin_unlock_irqrestore(&ipc_lock, was);
     }
+    drop_attachment(t);
     return err;
 }
 
@@ -692,6 +759,8 @@ long sys_msg_reply_receive(long rcvid, long status, long iov, long parts, long h
         }
     }
     object_put(&ch->obj);
+    if (__builtin_expect(t->att_obj != NULL, 0))
+        drop_attachment(t);
     return ret;
 }
 

@@ -355,6 +355,10 @@ void reap_zombies(void)
         struct process *p = t->proc;
         kstack_free(t->kstack_top, THREAD_KSTACK_PAGES);
         t->kstack_top = 0;
+        if (t->att_obj) {
+            object_put(t->att_obj);
+            t->att_obj = NULL;
+        }
         if (t->last_of_process)
             process_teardown(p);
         object_put(&t->obj);         /* the thread's own reference */

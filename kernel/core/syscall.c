@@ -13,6 +13,7 @@
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/lapic.h"
 #include "base/string.h"
+#include "core/bootinfo.h"
 #include "core/channel.h"
 #include "core/frame.h"
 #include "core/ipc.h"
@@ -306,12 +307,37 @@ long sys_process_spawn(long upath, long len, long uspawn)
 
 /* ---- memory ---- */
 
-long sys_vmo_create(long size, long kind, long phys)
+/* A physical memory object needs an MMIO resource covering the range, and
+ * the range must not be RAM (that is the kernel's to hand out). */
+static int phys_allowed(long rh, uint64_t phys, uint64_t size)
 {
-    if (kind == K_VMO_PHYS)
-        return -E_PERM;           /* needs a resource capability (issue 4) */
+    struct kobject *o;
+    int err = handle_get(&self()->handles, rh, K_OBJ_RESOURCE, K_RIGHT_MANAGE, &o, NULL);
+    if (err)
+        return err;
+    bool covers = resource_covers((struct resource *)o, K_RES_MMIO, phys, size);
+    object_put(o);
+    if (!covers)
+        return -E_PERM;
+    for (unsigned i = 0; i < bootinfo.nregions; i++) {
+        const struct boot_region *r = &bootinfo.regions[i];
+        if (r->type == REGION_RAM && phys < r->base + r->len && r->base < phys + size)
+            return -E_PERM;
+    }
+    return 0;
+}
+
+long sys_vmo_create(long size, long kind, long phys, long rh)
+{
     if (size <= 0)
         return -E_INVAL;
+    if (kind == K_VMO_PHYS) {
+        if (phys < 0 || (phys & 4095) || (uint64_t)size > K_VMO_MAX_SIZE)
+            return -E_INVAL;
+        int err = phys_allowed(rh, (uint64_t)phys, ((uint64_t)size + 4095) & ~4095UL);
+        if (err)
+            return err;
+    }
     int err;
     struct vmo *v = vmo_create((uint64_t)size, (uint32_t)kind, (uint64_t)phys, &err);
     if (!v)

@@ -69,6 +69,9 @@ struct thread {
     uint64_t slen, rlen;
     long ipc_ret;                 /* returned by the blocked call on wake-up */
     int32_t small_len;            /* bytes staged in small[], or -1 (see channel.c) */
+    struct kobject *att_obj;      /* handle_attach: rides with the next send or reply */
+    uint32_t att_rights;
+    long got_handle;              /* came with the last reply (handle_received) */
     uint8_t small[K_SMALL_MSG] __attribute__((aligned(8)));
     struct k_msg_info ipc_info;   /* RECEIVE: filled by the sender */
 

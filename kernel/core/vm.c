@@ -147,6 +147,8 @@ long vm_map(struct vm_space *s, struct vmo *v, uint64_t offset, uint64_t size,
         return addr ? -E_BUSY : -E_NOMEM;
     }
     uint64_t flags = pte_flags(prot);
+    if (v->kind == K_VMO_PHYS)
+        flags |= PTE_PCD | PTE_PWT;          /* device registers: uncached */
     for (uint64_t off = 0; off < size; off += PAGE_SIZE) {
         if (pt_map(s->pml4, addr + off, vmo_page_phys(v, (offset + off) / PAGE_SIZE), flags)) {
             unmap_pages(s, addr, off);

@@ -603,7 +603,7 @@ static bool test_threads(void)
 
 static bool test_vmo_map(void)
 {
-    long v = k_vmo_create(3 * 4096, K_VMO_ANON, 0);
+    long v = k_vmo_create(3 * 4096, K_VMO_ANON, 0, 0);
     CHECK(v >= 0);
     long a = k_vmo_map(0, v, 0, 3 * 4096, K_PROT_READ | K_PROT_WRITE);
     CHECK(a > 0 && (a & 4095) == 0);
@@ -624,10 +624,24 @@ static bool test_vmo_map(void)
     CHECK_EQ(k_vm_unmap(0, b, 4096), 0);
     CHECK_EQ(k_vm_unmap(0, b, 4096), -E_INVAL);
     CHECK_EQ(k_vm_unmap(0, a, 3 * 4096), 0);
-    CHECK_EQ(k_vmo_create(0, K_VMO_ANON, 0), -E_INVAL);
-    CHECK_EQ(k_vmo_create(1L << 40, K_VMO_ANON, 0), -E_TOOBIG);
-    CHECK_EQ(k_vmo_create(4096, 17, 0), -E_INVAL);
-    CHECK_EQ(k_vmo_create(4096, K_VMO_PHYS, 0xfee00000), -E_PERM);
+    CHECK_EQ(k_vmo_create(0, K_VMO_ANON, 0, 0), -E_INVAL);
+    CHECK_EQ(k_vmo_create(1L << 40, K_VMO_ANON, 0, 0), -E_TOOBIG);
+    CHECK_EQ(k_vmo_create(4096, 17, 0, 0), -E_INVAL);
+    /* physical memory objects: only with an MMIO resource, never over RAM */
+    CHECK_EQ(k_vmo_create(4096, K_VMO_PHYS, 0xfee00000, 0), -E_BADHANDLE);
+    long mmio = rt_handle("mmio");
+    CHECK(mmio >= 0);
+    CHECK_EQ(k_vmo_create(4096, K_VMO_PHYS, 0x100000, mmio), -E_PERM);      /* RAM */
+    CHECK_EQ(k_vmo_create(4096, K_VMO_PHYS, 0xfee00001, mmio), -E_INVAL);   /* unaligned */
+    CHECK_EQ(k_vmo_create(4096, K_VMO_PHYS, 0xfee00000, rt_handle("irq")), -E_PERM);
+    long lapic = k_vmo_create(4096, K_VMO_PHYS, 0xfee00000, mmio);
+    CHECK(lapic >= 0);
+    long la = k_vmo_map(0, lapic, 0, 4096, K_PROT_READ);
+    CHECK(la > 0);
+    uint32_t version = ((volatile uint32_t *)la)[0x30 / 4];   /* LAPIC version register */
+    CHECK((version & 0xff) >= 0x10);
+    CHECK_EQ(k_vm_unmap(0, la, 4096), 0);
+    k_handle_close(lapic);
     long nomap = k_handle_dup(v, K_RIGHT_READ);
     CHECK_EQ(k_vmo_map(0, nomap, 0, 4096, K_PROT_READ), -E_RIGHTS);   /* READ without MAP */
     k_handle_close(nomap);
@@ -724,6 +738,76 @@ static bool test_smp_stress(void)
 }
 
 /* ---- death notices, exceptions, timers, interrupts ---- */
+
+static bool test_more_hostile(void)
+{
+    long ch = k_chan_create(0), conn = k_chan_connect(ch);
+    struct k_msg_info info;
+    char buf[8];
+    CHECK_EQ(k_msg_reply_receive(12345, 0, (long)buf, -8, ch, (long)&info), -E_INVAL);
+    CHECK_EQ(k_msg_reply_receive(12345, 0, (long)buf, -8, conn, (long)&info), -E_WRONGTYPE);
+    CHECK_EQ(k_msg_reply_receive(12345, 0, (long)KERNEL_PTR, -8, ch, (long)&info), -E_FAULT);
+    CHECK_EQ(k_msg_reply_receive(12345, 0, (long)buf, -8, ch, (long)KERNEL_PTR), -E_FAULT);
+    CHECK_EQ(k_msg_reply_receive(12345, 0, (long)buf, 99, ch, (long)&info), -E_TOOBIG);
+    CHECK_EQ(k_thread_sched(4242, 10, K_SCHED_RR), -E_BADHANDLE);
+    CHECK_EQ(k_thread_sched(ch, 10, K_SCHED_RR), -E_WRONGTYPE);
+    CHECK_EQ(k_thread_affinity(4242, 1), -E_BADHANDLE);
+    CHECK_EQ(k_vm_unmap(4242, 0x400000, 4096), -E_BADHANDLE);
+    CHECK_EQ(k_vm_protect(ch, 0x400000, 4096, K_PROT_READ), -E_WRONGTYPE);
+    CHECK_EQ(k_vm_protect(0, 0x400000, 4096, 0x80), -E_INVAL);
+    /* another process's memory, with and without the MAP right */
+    long p = spawn("block-receive", 0, 0, 0);
+    long v = k_vmo_create(4096, K_VMO_ANON, 0, 0);
+    long a = k_vmo_map(p, v, 0, 4096, K_PROT_READ);
+    CHECK(a > 0);
+    CHECK_EQ(k_vm_unmap(p, a, 4096), 0);
+    long nomap = k_handle_dup(p, K_RIGHT_MANAGE | K_RIGHT_WAIT);
+    CHECK_EQ(k_vmo_map(nomap, v, 0, 4096, K_PROT_READ), -E_RIGHTS);
+    k_process_kill(p, 1);
+    CHECK_EQ(wait_status(p), 1);
+    k_handle_close(nomap);
+    k_handle_close(v);
+    k_handle_close(conn);
+    k_handle_close(ch);
+    return true;
+}
+
+/* Handles travel with messages: copied or moved, both ways. */
+static bool test_handles_in_messages(void)
+{
+    CHECK_EQ(k_handle_received(), -E_NOENT);
+    CHECK_EQ(k_handle_attach(4242, 0, 0), -E_BADHANDLE);
+    long ch = k_chan_create(0), conn = k_chan_connect(ch);
+    long v = k_vmo_create(4096, K_VMO_ANON, 0, 0);
+    long a = k_vmo_map(0, v, 0, 4096, K_PROT_READ | K_PROT_WRITE);
+    *(volatile uint64_t *)a = 0x5eed;
+    CHECK_EQ(k_handle_attach(v, K_RIGHTS_ALL, 0), -E_RIGHTS);   /* more than we have */
+    CHECK_EQ(k_handle_attach(v, K_RIGHT_READ, 2), -E_INVAL);
+    long notx = k_handle_dup(v, K_RIGHT_READ | K_RIGHT_MAP);
+    CHECK_EQ(k_handle_attach(notx, K_RIGHT_READ, 0), -E_RIGHTS); /* no TRANSFER */
+    k_handle_close(notx);
+    struct k_spawn_handle h = { (uint32_t)ch, K_RIGHT_RECEIVE, "chan" };
+    long p = spawn("handle-echo", &h, 1, 0);
+    CHECK(p >= 0);
+    long dup = k_handle_dup(v, K_RIGHT_READ | K_RIGHT_MAP | K_RIGHT_TRANSFER | K_RIGHT_DUP);
+    CHECK_EQ(k_handle_attach(dup, K_RIGHT_READ | K_RIGHT_MAP | K_RIGHT_DUP | K_RIGHT_TRANSFER, 1), 0);
+    CHECK_EQ(k_handle_close(dup), -E_BADHANDLE);                /* moved */
+    CHECK_EQ(k_msg_send(conn, (long)"vmo", -3, 0, 0), 0x5eed);   /* the child read it */
+    long back = k_handle_received();
+    CHECK(back > 0);
+    long b = k_vmo_map(0, back, 0, 4096, K_PROT_READ);
+    CHECK(b > 0 && *(volatile uint64_t *)b == 0x5eed);
+    CHECK_EQ(k_vmo_map(0, back, 0, 4096, K_PROT_READ | K_PROT_WRITE), -E_RIGHTS);
+    CHECK_EQ(k_handle_received(), -E_NOENT);                    /* taken once */
+    CHECK_EQ(wait_status(p), 0);
+    k_vm_unmap(0, b, 4096);
+    k_vm_unmap(0, a, 4096);
+    k_handle_close(back);
+    k_handle_close(v);
+    k_handle_close(conn);
+    k_handle_close(ch);
+    return true;
+}
 
 static bool test_death_watch(void)
 {
@@ -844,6 +928,8 @@ static const struct utest tests[] = {
     { "revoke", test_revoke },
     { "threads", test_threads },
     { "vmo_map", test_vmo_map },
+    { "more_hostile", test_more_hostile },
+    { "handles_in_messages", test_handles_in_messages },
     { "death_watch", test_death_watch },
     { "exception_resume", test_exception_resume },
     { "timer_pulses", test_timer_pulses },
@@ -912,7 +998,7 @@ static long exception_handler(void *arg)
              e.pid == info.pid && e.tid == info.tid;
     if (eh->kill)
         return rt_msg_reply(rcvid, 77, 0, 0);
-    long v = k_vmo_create(4096, K_VMO_ANON, 0);
+    long v = k_vmo_create(4096, K_VMO_ANON, 0, 0);
     k_vmo_map(0, v, 0, 4096, K_PROT_READ | K_PROT_WRITE | EXC_ADDR);
     k_handle_close(v);
     return rt_msg_reply(rcvid, K_EXC_RESUME, 0, 0);
@@ -968,6 +1054,19 @@ static int child_main(const char *role)
                 buf[i] = (char)(buf[i] - 32);
         struct k_iov r = { buf, info.send_len };
         return rt_msg_reply(rcvid, (long)info.send_len, &r, 1) == 0 ? 0 : 5;
+    }
+    if (strcmp(role, "handle-echo") == 0) {
+        struct k_msg_info info;
+        char buf[8];
+        long rcvid = k_msg_receive(rt_handle("chan"), (long)buf, -8, (long)&info);
+        if (rcvid <= 0 || info.handle == 0)
+            return 6;
+        long a = k_vmo_map(0, info.handle, 0, 4096, K_PROT_READ);
+        if (a <= 0)
+            return 7;
+        uint64_t magic = *(volatile uint64_t *)a;
+        k_handle_attach(info.handle, K_RIGHT_READ | K_RIGHT_MAP, 0);   /* a read-only copy back */
+        return k_msg_reply(rcvid, (long)magic, 0, 0) == 0 ? 0 : 8;
     }
     if (strcmp(role, "exc-resume") == 0 || strcmp(role, "exc-kill") == 0)
         return exception_child(strcmp(role, "exc-kill") == 0);
