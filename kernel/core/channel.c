@@ -269,10 +269,17 @@ COLD static long scatter_parts(const struct k_iov *iov, unsigned parts, const ui
 
 /* Installs FROM's attached handle in TO; returns its value there, or 0
  * when there was none or TO's table is full.  ipc_lock held. */
-static uint32_t deliver_handle(struct thread *from, struct process *to)
+COLD static uint32_t deliver_handle_slow(struct thread *from, struct process *to);
+
+static inline uint32_t deliver_handle(struct thread *from, struct process *to)
 {
-    if (!from->att_obj)
+    if (__builtin_expect(from->att_obj == NULL, 1))
         return 0;
+    return deliver_handle_slow(from, to);
+}
+
+COLD static uint32_t deliver_handle_slow(struct thread *from, struct process *to)
+{
     long h = handle_install(&to->handles, from->att_obj, from->att_rights);
     if (h < 0) {
         /* Left attached; the sender drops it once ipc_lock is free. */
