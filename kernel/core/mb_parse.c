@@ -11,22 +11,9 @@
 #else
 #include "base/string.h"
 #endif
+#include "base/unaligned.h"
 
 #define MMAP_HDR 24     /* the size field plus the 20 bytes we read */
-
-static uint32_t rd32(const uint8_t *p)
-{
-    uint32_t v;
-    memcpy(&v, p, sizeof(v));
-    return v;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-    uint64_t v;
-    memcpy(&v, p, sizeof(v));
-    return v;
-}
 
 /* E has MMAP_HDR readable bytes. */
 static void mmap_entry(const uint8_t *e, struct boot_region *regions, unsigned max,

@@ -185,6 +185,15 @@ long sys_thread_create(long entry, long stack, long arg, long uattr)
     return h;
 }
 
+/* thread_join / process_wait: the exit status goes to *USTATUS (checked
+ * before waiting; only a racing unmap makes this copy fail). */
+static long wait_result(long r, long status, long ustatus)
+{
+    if (r == 0 && ustatus && copy_to_user((void *)ustatus, &status, sizeof(status)))
+        return -E_FAULT;
+    return r;
+}
+
 long sys_thread_exit(long status)
 {
     thread_exit(status);
@@ -201,9 +210,7 @@ long sys_thread_join(long h, long ustatus)
     long status = 0;
     long r = ipc_join_thread(t, &status);
     object_put(&t->obj);
-    if (r == 0 && ustatus && copy_to_user((void *)ustatus, &status, sizeof(status)))
-        r = -E_FAULT;
-    return r;
+    return wait_result(r, status, ustatus);
 }
 
 long sys_thread_sched(long h, long prio, long policy)
@@ -295,9 +302,7 @@ long sys_process_wait(long h, long ustatus)
     long status = 0;
     long r = ipc_wait_process(p, &status);
     object_put(&p->obj);
-    if (r == 0 && ustatus && copy_to_user((void *)ustatus, &status, sizeof(status)))
-        r = -E_FAULT;
-    return r;
+    return wait_result(r, status, ustatus);
 }
 
 long sys_process_spawn(long upath, long len, long uspawn)

@@ -10,29 +10,9 @@
 #else
 #include "base/string.h"
 #endif
+#include "base/unaligned.h"
 
 #define MADT_FIXED_LEN 8        /* local APIC address + flags after the header */
-
-static uint16_t rd16(const uint8_t *p)
-{
-    uint16_t v;
-    memcpy(&v, p, sizeof(v));
-    return v;
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-    uint32_t v;
-    memcpy(&v, p, sizeof(v));
-    return v;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-    uint64_t v;
-    memcpy(&v, p, sizeof(v));
-    return v;
-}
 
 bool acpi_checksum_ok(const void *buf, size_t len)
 {
