@@ -334,6 +334,8 @@ COLD long sys_handle_received(void)
 
 /* ---- priority inheritance (ipc_lock held) ---- */
 
+/* The priority S should run at: its own, or that of the best client it
+ * serves. */
 static uint8_t served_max(struct thread *s)
 {
     uint8_t p = s->base_prio;
@@ -414,15 +416,30 @@ static struct thread *find_client(struct process *p, uint64_t rcvid)
     return NULL;
 }
 
+/* C's call is over.  Its server S keeps the priority of a sender still
+ * waiting on the same channel: S serves it next, and must not be held up
+ * by middle-priority threads in between (inheritance at send time). */
 static void end_serving(struct thread *c)
 {
     struct thread *s = c->ipc_server;
+    struct channel *ch = c->ipc_chan;
     list_remove(&c->ipc_served_by->clients, c);
     c->ipc_server = NULL;
     c->ipc_served_by = NULL;
     c->ipc_chan = NULL;
-    if (s && s->state != T_DEAD && s->prio != s->base_prio)
-        ipc_update_prio(s);
+    if (!s || s->state == T_DEAD)
+        return;
+    uint8_t waiting = ch && ch->senders ? ch->senders->prio : 0;
+    if (s->prio == s->base_prio && waiting <= s->prio)
+        return;
+    uint8_t want = served_max(s);
+    if (waiting > want)
+        want = waiting;
+    if (want != s->prio) {
+        sched_set_prio(s, want);
+        if (s->state == T_REPLY_BLOCKED)
+            ipc_update_prio(s->ipc_server);
+    }
 }
 
 /* ---- system calls ---- */

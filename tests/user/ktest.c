@@ -422,6 +422,140 @@ static bool test_priority_inheritance(void)
     return true;
 }
 
+/* Inheritance along a chain: client (50) -> S1 (10) -> S2 (10), with a
+ * hog at 30 on the same CPU: S2 does its work at 50. */
+struct chain { long chan1, chan2, conn2; long prio_s2; };
+
+static long chain_s2(void *arg)
+{
+    struct chain *c = arg;
+    struct k_msg_info info;
+    long rcvid = rt_msg_receive(c->chan2, 0, 0, &info);
+    c->prio_s2 = info.priority;
+    spin_ms(20);
+    return rt_msg_reply(rcvid, 0, 0, 0);
+}
+
+static long chain_s1(void *arg)
+{
+    struct chain *c = arg;
+    struct k_msg_info info;
+    long rcvid = rt_msg_receive(c->chan1, 0, 0, &info);
+    long r = rt_msg_send(c->conn2, 0, 0, 0, 0);
+    return rt_msg_reply(rcvid, r, 0, 0);
+}
+
+static volatile long hog_deadline;
+
+static long bounded_hog(void *arg)
+{
+    (void)arg;
+    while (!hog_stop && k_clock_get() < hog_deadline)
+        hog_count++;
+    return 0;
+}
+
+static bool test_priority_inheritance_chain(void)
+{
+    CHECK_EQ(k_thread_affinity(0, 1), 0);
+    CHECK_EQ(k_thread_sched(0, 60, K_SCHED_FIFO), 0);
+    struct chain c = { k_chan_create(0), k_chan_create(0), 0, 0 };
+    c.conn2 = k_chan_connect(c.chan2);
+    long conn1 = k_chan_connect(c.chan1);
+    struct k_thread_attr low = { 10, K_SCHED_FIFO, 1 }, mid = { 30, K_SCHED_RR, 1 };
+    struct rt_thread t1, t2, th;
+    long s2 = rt_thread_spawn(&t2, chain_s2, &c, stack_a, sizeof(stack_a), &low);
+    long s1 = rt_thread_spawn(&t1, chain_s1, &c, stack_c, sizeof(stack_c), &low);
+    k_thread_sleep(20 * 1000000);              /* both reach receive */
+    hog_stop = 0;
+    hog_count = 0;
+    hog_deadline = k_clock_get() + 2000L * 1000000;
+    long hog = rt_thread_spawn(&th, bounded_hog, 0, stack_b, sizeof(stack_b), &mid);
+    CHECK_EQ(k_thread_sched(0, 50, K_SCHED_FIFO), 0);
+    k_thread_sleep(10 * 1000000);
+    long before = hog_count;
+    long r = rt_msg_send(conn1, 0, 0, 0, 0);
+    long during = hog_count - before;
+    hog_stop = 1;
+    k_thread_sched(0, 20, K_SCHED_FIFO);
+    CHECK_EQ(rt_thread_join(hog, 0), 0);
+    CHECK_EQ(rt_thread_join(s1, 0), 0);
+    CHECK_EQ(rt_thread_join(s2, 0), 0);
+    k_thread_sched(0, 100, K_SCHED_RR);
+    CHECK_EQ(r, 0);
+    CHECK_EQ(c.prio_s2, 50);
+    CHECK_EQ(during, 0);
+    k_handle_close(hog);
+    k_handle_close(s1);
+    k_handle_close(s2);
+    k_handle_close(conn1);
+    k_handle_close(c.conn2);
+    k_handle_close(c.chan1);
+    k_handle_close(c.chan2);
+    return true;
+}
+
+/* Inheritance at send time: the server is busy with a low client (20) and
+ * held up by a hog (30); a high client (50) sends, the server is raised
+ * at once, finishes, and serves the high client long before the hog ends. */
+struct busy { long chan, conn; };
+
+static long busy_server(void *arg)
+{
+    struct busy *b = arg;
+    for (int i = 0; i < 2; i++) {
+        long rcvid = rt_msg_receive(b->chan, 0, 0, 0);
+        if (i == 0)
+            spin_ms(30);
+        rt_msg_reply(rcvid, 0, 0, 0);
+    }
+    return 0;
+}
+
+static long low_client(void *arg)
+{
+    struct busy *b = arg;
+    return rt_msg_send(b->conn, 0, 0, 0, 0);
+}
+
+static bool test_priority_inheritance_at_send(void)
+{
+    CHECK_EQ(k_thread_affinity(0, 1), 0);
+    CHECK_EQ(k_thread_sched(0, 60, K_SCHED_FIFO), 0);
+    struct busy b = { k_chan_create(0), 0 };
+    b.conn = k_chan_connect(b.chan);
+    struct k_thread_attr srv_a = { 10, K_SCHED_FIFO, 1 }, low_a = { 20, K_SCHED_FIFO, 1 },
+                         hog_a = { 30, K_SCHED_RR, 1 };
+    struct rt_thread ts, tl, th;
+    long srv = rt_thread_spawn(&ts, busy_server, &b, stack_a, sizeof(stack_a), &srv_a);
+    k_thread_sleep(10 * 1000000);              /* the server waits */
+    long low = rt_thread_spawn(&tl, low_client, &b, stack_c, sizeof(stack_c), &low_a);
+    k_thread_sleep(5 * 1000000);               /* the server works for the low client */
+    hog_stop = 0;
+    hog_count = 0;
+    hog_deadline = k_clock_get() + 2000L * 1000000;
+    long hog = rt_thread_spawn(&th, bounded_hog, 0, stack_b, sizeof(stack_b), &hog_a);
+    k_thread_sleep(5 * 1000000);               /* now the hog holds the server up */
+    CHECK_EQ(k_thread_sched(0, 50, K_SCHED_FIFO), 0);
+    long t0 = k_clock_get();
+    long r = rt_msg_send(b.conn, 0, 0, 0, 0);
+    long took = k_clock_get() - t0;
+    hog_stop = 1;
+    k_thread_sched(0, 5, K_SCHED_FIFO);
+    CHECK_EQ(rt_thread_join(hog, 0), 0);
+    CHECK_EQ(rt_thread_join(low, 0), 0);
+    CHECK_EQ(rt_thread_join(srv, 0), 0);
+    k_thread_sched(0, 100, K_SCHED_RR);
+    CHECK_EQ(r, 0);
+    CHECK(took < 500 * 1000000L);              /* the hog would have taken 2 s */
+    k_handle_close(hog);
+    k_handle_close(low);
+    k_handle_close(srv);
+    k_handle_close(b.conn);
+    k_handle_close(b.chan);
+    return true;
+}
+
 /* ---- processes ---- */
 
 static bool test_process_exit_status(void)
@@ -917,6 +1051,8 @@ static const struct utest tests[] = {
     { "msg_read_write", test_msg_read_write },
     { "pulse_queue_overflow", test_pulse_queue_overflow },
     { "priority_inheritance", test_priority_inheritance },
+    { "priority_inheritance_chain", test_priority_inheritance_chain },
+    { "priority_inheritance_at_send", test_priority_inheritance_at_send },
     { "process_exit_status", test_process_exit_status },
     { "spawn_hostile", test_spawn_hostile },
     { "ipc_cross_process", test_ipc_cross_process },
