@@ -61,8 +61,9 @@
     SYSCALL(36, exception_set, 2)     /* (process h or 0, conn): faults become messages */ \
     /* handles in messages */                                                  \
     SYSCALL(37, handle_attach, 3)     /* (h, rights, move): rides with the next send or reply */ \
-    SYSCALL(38, handle_received, 0)   /* -> the handle that came with the last reply, or -E_NOENT */
+    SYSCALL(38, handle_received, 0)   /* -> the handle that came with the last reply, or -E_NOENT */ \
+    SYSCALL(39, vmo_clone, 1)         /* (vmo h) -> copy-on-write clone */
 
-#define KESTREL_SYSCALL_COUNT 39
+#define KESTREL_SYSCALL_COUNT 40
 
 #endif

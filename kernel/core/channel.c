@@ -210,6 +210,21 @@ COLD static long iov_fetch_array(struct k_iov *out, uintptr_t uiov, long parts)
     return total > K_MSG_MAX ? -E_TOOBIG : (long)total;
 }
 
+/* Buffers the kernel will write under ipc_lock must not be copy-on-write
+ * then (the fault could not be resolved there): break COW now.  Costs a
+ * load unless the process has COW memory. */
+static inline void prepare_writes(struct thread *t, const struct k_iov *iov, unsigned parts,
+                                  long info)
+{
+    struct vm_space *s = &t->proc->vm;
+    if (__builtin_expect(!__atomic_load_n(&s->cow_regions, __ATOMIC_RELAXED), 1))
+        return;
+    for (unsigned i = 0; i < parts; i++)
+        vm_prepare_write(s, (uintptr_t)iov[i].base, iov[i].len);
+    if (info)
+        vm_prepare_write(s, (uintptr_t)info, sizeof(struct k_msg_info));
+}
+
 /* The number of k_iov entries iov_fetch filled for PARTS. */
 static unsigned nparts(long parts)
 {
@@ -560,6 +575,7 @@ long sys_msg_send(long h, long siov, long sparts, long riov, long rparts)
     }
     t->sparts = nparts(sparts), t->rparts = nparts(rparts);
     t->slen = (uint64_t)slen, t->rlen = (uint64_t)rlen;
+    prepare_writes(t, t->riov, t->rparts, 0);
     t->small_len = -1;
     if (slen <= K_SMALL_MSG) {
         if (gather(t->small, t->siov, t->sparts, (uint64_t)slen)) {
@@ -682,6 +698,7 @@ static long receive_prepare(struct thread *t, long iov, long parts, long info)
     t->rparts = nparts(parts);
     if (info && !user_range_ok((uintptr_t)info, sizeof(struct k_msg_info)))
         return -E_FAULT;
+    prepare_writes(t, t->riov, t->rparts, info);
     return 0;
 }
 
@@ -768,6 +785,7 @@ long sys_msg_reply_receive(long rcvid, long status, long iov, long parts, long h
     struct k_iov *kiov = t->riov;
     if (info && !user_range_ok((uintptr_t)info, sizeof(struct k_msg_info)))
         return -E_FAULT;
+    prepare_writes(t, t->riov, t->rparts, info);
     struct channel *ch;
     int err = chan_lookup(h, &ch);
     if (err)

@@ -246,6 +246,14 @@ void process_user_fault(const struct k_exception *e, const char *what)
 {
     struct thread *t = current_thread();
     struct process *p = t->proc;
+    /* A write to a page shared copy-on-write is not an error. */
+    if (e->vector == 14 && (e->error & 3) == 3) {
+        irq_enable();
+        bool resolved = vm_cow_break(&p->vm, e->addr);
+        irq_disable();
+        if (resolved)
+            return;
+    }
     long status = K_EXIT_FAULT(e->vector);
     struct connection *c = t->killed ? NULL : exception_conn(p);
     if (c) {

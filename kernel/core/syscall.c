@@ -353,6 +353,22 @@ long sys_vmo_create(long size, long kind, long phys, long rh)
     return h;
 }
 
+long sys_vmo_clone(long vh)
+{
+    struct kobject *o;
+    uint32_t rights = 0;
+    int err = handle_get(&self()->handles, vh, K_OBJ_VMO, K_RIGHT_READ, &o, &rights);
+    if (err)
+        return err;
+    struct vmo *c = vmo_clone((struct vmo *)o, &err);
+    object_put(o);
+    if (!c)
+        return err;
+    long h = handle_install(&self()->handles, &c->obj, rights);
+    object_put(&c->obj);
+    return h;
+}
+
 long sys_vmo_map(long ph, long vh, long offset, long size, long flags)
 {
     uint32_t prot = (uint32_t)flags & 0xfff;

@@ -23,6 +23,28 @@
 #define MAP_BASE 0x0000100000000000UL
 
 
+spinlock_t vm_lock = SPINLOCK_INIT;
+
+/* Adds / removes R in its object's mapping list.  vm_lock held. */
+static void maps_add(struct vm_region *r)
+{
+    r->vmo_next = r->vmo->maps;
+    r->vmo->maps = r;
+    if (r->vmo->cow)
+        __atomic_add_fetch(&r->space->cow_regions, 1, __ATOMIC_RELAXED);
+}
+
+static void maps_remove(struct vm_region *r)
+{
+    struct vm_region **pp = &r->vmo->maps;
+    while (*pp && *pp != r)
+        pp = &(*pp)->vmo_next;
+    if (*pp)
+        *pp = r->vmo_next;
+    if (r->vmo->cow)
+        __atomic_sub_fetch(&r->space->cow_regions, 1, __ATOMIC_RELAXED);
+}
+
 int vm_space_init(struct vm_space *s)
 {
     s->lock = (spinlock_t)SPINLOCK_INIT;
@@ -42,6 +64,18 @@ static uint64_t pte_flags(uint32_t prot)
     return f;
 }
 
+void vm_region_refresh(struct vm_region *r)
+{
+    uint64_t flags = pte_flags(r->prot);
+    if (r->vmo->kind == K_VMO_PHYS)
+        flags |= PTE_PCD | PTE_PWT;
+    for (uint64_t off = 0; off < r->size; off += PAGE_SIZE) {
+        uint64_t i = (r->offset + off) / PAGE_SIZE;
+        uint64_t f = vmo_page_cow(r->vmo, i) ? flags & ~PTE_W : flags;
+        pt_map(r->space->pml4, r->start + off, vmo_page_phys(r->vmo, i), f);
+    }
+}
+
 static void flush_one(void *arg)
 {
     (void)arg;
@@ -49,7 +83,7 @@ static void flush_one(void *arg)
 }
 
 /* Flushes the TLB wherever the space may be cached.  Lock held. */
-static void flush_space(struct vm_space *s)
+void flush_space(struct vm_space *s)
 {
     uint64_t mask = s->cpus;
     unsigned me = this_cpu()->id;
@@ -68,6 +102,10 @@ static void unmap_pages(struct vm_space *s, uintptr_t start, uint64_t size)
 
 void vm_space_destroy(struct vm_space *s)
 {
+    spin_lock(&vm_lock);
+    for (struct vm_region *x = s->regions; x; x = x->next)
+        maps_remove(x);
+    spin_unlock(&vm_lock);
     struct vm_region *r = s->regions;
     while (r) {
         struct vm_region *next = r->next;
@@ -138,11 +176,13 @@ long vm_map(struct vm_space *s, struct vmo *v, uint64_t offset, uint64_t size,
     struct vm_region *r = kzalloc(sizeof(*r));
     if (!r)
         return -E_NOMEM;
+    spin_lock(&vm_lock);
     spin_lock(&s->lock);
     if (!addr)
         addr = find_gap(s, size);
     if (!addr || overlaps(s, addr, size)) {
         spin_unlock(&s->lock);
+        spin_unlock(&vm_lock);
         kfree(r);
         return addr ? -E_BUSY : -E_NOMEM;
     }
@@ -150,17 +190,22 @@ long vm_map(struct vm_space *s, struct vmo *v, uint64_t offset, uint64_t size,
     if (v->kind == K_VMO_PHYS)
         flags |= PTE_PCD | PTE_PWT;          /* device registers: uncached */
     for (uint64_t off = 0; off < size; off += PAGE_SIZE) {
-        if (pt_map(s->pml4, addr + off, vmo_page_phys(v, (offset + off) / PAGE_SIZE), flags)) {
+        uint64_t i = (offset + off) / PAGE_SIZE;
+        uint64_t f = vmo_page_cow(v, i) ? flags & ~PTE_W : flags;
+        if (pt_map(s->pml4, addr + off, vmo_page_phys(v, i), f)) {
             unmap_pages(s, addr, off);
             spin_unlock(&s->lock);
+            spin_unlock(&vm_lock);
             kfree(r);
             return -E_NOMEM;
         }
     }
     object_get(&v->obj);
-    *r = (struct vm_region){ NULL, addr, size, v, offset, prot };
+    *r = (struct vm_region){ NULL, addr, size, v, offset, prot, s, NULL };
     insert_sorted(s, r);
+    maps_add(r);
     spin_unlock(&s->lock);
+    spin_unlock(&vm_lock);
     return (long)addr;
 }
 
@@ -179,13 +224,16 @@ static struct vm_region *take_region(struct vm_space *s, uintptr_t addr, uint64_
 
 int vm_unmap(struct vm_space *s, uintptr_t addr, uint64_t size)
 {
+    spin_lock(&vm_lock);
     spin_lock(&s->lock);
     struct vm_region *r = take_region(s, addr, size);
     if (r) {
+        maps_remove(r);
         unmap_pages(s, addr, size);
         flush_space(s);
     }
     spin_unlock(&s->lock);
+    spin_unlock(&vm_lock);
     if (!r)
         return -E_INVAL;
     object_put(&r->vmo->obj);
@@ -199,6 +247,7 @@ int vm_protect(struct vm_space *s, uintptr_t addr, uint64_t size, uint32_t prot)
         return -E_INVAL;
     if ((prot & K_PROT_WRITE) && (prot & K_PROT_EXEC))
         return -E_PERM;
+    spin_lock(&vm_lock);
     spin_lock(&s->lock);
     struct vm_region *r = NULL;
     for (struct vm_region *x = s->regions; x; x = x->next)
@@ -206,14 +255,14 @@ int vm_protect(struct vm_space *s, uintptr_t addr, uint64_t size, uint32_t prot)
             r = x;
     if (!r) {
         spin_unlock(&s->lock);
+        spin_unlock(&vm_lock);
         return -E_INVAL;
     }
-    uint64_t flags = pte_flags(prot);
-    for (uint64_t off = 0; off < size; off += PAGE_SIZE)
-        pt_map(s->pml4, addr + off, vmo_page_phys(r->vmo, (r->offset + off) / PAGE_SIZE), flags);
     r->prot = prot;
+    vm_region_refresh(r);
     flush_space(s);
     spin_unlock(&s->lock);
+    spin_unlock(&vm_lock);
     return 0;
 }
 

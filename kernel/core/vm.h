@@ -19,6 +19,8 @@
 #include "core/vmo.h"
 #include "kestrel/errors.h"
 
+struct vm_space;
+
 struct vm_region {
     struct vm_region *next;   /* sorted by start */
     uintptr_t start;
@@ -26,10 +28,18 @@ struct vm_region {
     struct vmo *vmo;
     uint64_t offset;          /* into the vmo, page-aligned */
     uint32_t prot;            /* K_PROT_* */
+    struct vm_space *space;
+    struct vm_region *vmo_next;   /* the vmo's list of its mappings (vm_lock) */
 };
+
+/* vm_lock: the order of all mapping changes and copy-on-write: the
+ * memory objects' mapping lists and COW state.  Taken before a space's
+ * lock, never with interrupts off. */
+extern spinlock_t vm_lock;
 
 struct vm_space {
     spinlock_t lock;
+    volatile unsigned cow_regions;    /* regions whose object has COW pages (hint) */
     uint64_t pml4;            /* physical */
     struct vm_region *regions;
     volatile uint64_t cpus;   /* CPUs that may hold TLB entries (bit per CPU) */
@@ -56,6 +66,22 @@ int vm_copy_out(struct vm_space *s, uintptr_t dst, const void *src, size_t len);
  * address OTHER of space S (TO_OTHER: current -> S).  Returns 0, -1 when
  * the current side faulted, -2 when S's side is unmapped or read-only. */
 int vm_xfer(struct vm_space *s, uintptr_t other, uintptr_t cur, size_t n, bool to_other);
+
+/* Copy-on-write (core/cow.c).  vm_cow_break: a write to ADDR in S hit a
+ * page shared copy-on-write; gives S's object a private copy (or the page
+ * itself when no one else shares it) and maps it writable everywhere the
+ * object is mapped.  True when the write can be retried.  Interrupts on,
+ * no locks held. */
+bool vm_cow_break(struct vm_space *s, uintptr_t addr);
+/* Breaks COW ahead for [addr, addr+len) of the current space's user
+ * memory (before a kernel copy that must not fault under a lock). */
+void vm_prepare_write(struct vm_space *s, uintptr_t addr, size_t len);
+/* Remaps region R's pages with the W bit only where the object's page is
+ * private.  vm_lock held, space lock held. */
+void vm_region_refresh(struct vm_region *r);
+/* Flushes S's TLB entries on every CPU that may hold them.  S's lock held,
+ * interrupts on. */
+void flush_space(struct vm_space *s);
 
 
 /* Is [addr, addr+len) inside user space (no overflow)? */

@@ -76,9 +76,11 @@ uint64_t vmo_page_phys(const struct vmo *v, uint64_t index)
 
 void vmo_destroy(struct vmo *v)
 {
-    if (v->kind == K_VMO_ANON)
-        free_anon(v, v->npages);
-    else if (v->kind == K_VMO_CONTIG)
+    if (v->kind == K_VMO_ANON) {
+        vmo_release_pages(v);
+        kmem_free(v->pages, v->npages * sizeof(uint64_t));
+    }
+    if (v->kind == K_VMO_CONTIG)
         frame_free_contig(v->phys, v->npages);
     kfree(v);
 }

@@ -783,6 +783,46 @@ static bool test_vmo_map(void)
     return true;
 }
 
+/* Copy-on-write clones: both sides see the old contents; a write by
+ * either, the user's or the kernel's, is private to it. */
+static bool test_vmo_clone(void)
+{
+    long v = k_vmo_create(3 * 4096, K_VMO_ANON, 0, 0);
+    volatile uint64_t *a = (volatile uint64_t *)k_vmo_map(0, v, 0, 3 * 4096, K_PROT_READ | K_PROT_WRITE);
+    a[0] = 1, a[512] = 2, a[1024] = 3;
+    long c = k_vmo_clone(v);
+    CHECK(c > 0);
+    volatile uint64_t *b = (volatile uint64_t *)k_vmo_map(0, c, 0, 3 * 4096, K_PROT_READ | K_PROT_WRITE);
+    CHECK(b[0] == 1 && b[512] == 2 && b[1024] == 3);
+    b[0] = 10;                                   /* the clone's write */
+    CHECK(a[0] == 1 && b[0] == 10);
+    a[512] = 20;                                 /* the original's write */
+    CHECK(b[512] == 2 && a[512] == 20);
+    /* the kernel writes into a shared page (sys_info's copy_to_user) */
+    CHECK_EQ(k_sys_info(K_INFO_KERNEL_OBJECTS, (long)&a[1024]), 0);
+    CHECK(b[1024] == 3 && a[1024] != 3);
+    /* a clone of a clone, and a second view of the original */
+    long cc = k_vmo_clone(c);
+    volatile uint64_t *d = (volatile uint64_t *)k_vmo_map(0, cc, 0, 4096, K_PROT_READ | K_PROT_WRITE);
+    CHECK(d[0] == 10);
+    d[0] = 30;
+    CHECK(b[0] == 10 && a[0] == 1 && d[0] == 30);
+    CHECK_EQ(k_vmo_clone(4242), -E_BADHANDLE);
+    long ch = k_chan_create(0);
+    CHECK_EQ(k_vmo_clone(ch), -E_WRONGTYPE);
+    long blind = k_handle_dup(v, K_RIGHT_MAP);
+    CHECK_EQ(k_vmo_clone(blind), -E_RIGHTS);
+    CHECK_EQ(k_vm_unmap(0, (long)d, 4096), 0);
+    CHECK_EQ(k_vm_unmap(0, (long)b, 3 * 4096), 0);
+    CHECK_EQ(k_vm_unmap(0, (long)a, 3 * 4096), 0);
+    k_handle_close(blind);
+    k_handle_close(ch);
+    k_handle_close(cc);
+    k_handle_close(c);
+    k_handle_close(v);
+    return true;
+}
+
 /* ---- SMP stress: many threads send concurrently; every message is
  * answered exactly once, with its own sequence number. ---- */
 
@@ -1064,6 +1104,7 @@ static const struct utest tests[] = {
     { "revoke", test_revoke },
     { "threads", test_threads },
     { "vmo_map", test_vmo_map },
+    { "vmo_clone", test_vmo_clone },
     { "more_hostile", test_more_hostile },
     { "handles_in_messages", test_handles_in_messages },
     { "death_watch", test_death_watch },

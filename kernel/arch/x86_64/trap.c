@@ -16,7 +16,9 @@
 #include "core/printk.h"
 #include "core/process.h"
 #include "core/sched.h"
+#include "core/vm.h"
 #include "kestrel/exception.h"
+#include "kestrel/startup.h"
 
 struct idt_gate {
     uint16_t off_lo;
@@ -216,6 +218,23 @@ static void user_fault(struct trap_frame *tf)
     sched_user_return();
 }
 
+/* The kernel wrote to user memory shared copy-on-write (a copy_to_user
+ * with interrupts on): resolve it like the user's own write would be.
+ * With interrupts off (under a spinlock) it cannot be; the copy fails and
+ * its caller reports -E_FAULT (such copies break COW ahead of time). */
+static bool kernel_cow_fault(struct trap_frame *tf)
+{
+    struct thread *t = this_cpu()->current;
+    uintptr_t addr = read_cr2();
+    if ((tf->error & 3) != 3 || !(tf->rflags & 0x200) || !t || !t->proc ||
+        addr >= K_USER_TOP)
+        return false;
+    irq_enable();
+    bool resolved = vm_cow_break(&t->proc->vm, addr);
+    irq_disable();
+    return resolved;
+}
+
 void trap_dispatch(struct trap_frame *tf)
 {
     unsigned vec = (unsigned)tf->vector;
@@ -236,6 +255,8 @@ void trap_dispatch(struct trap_frame *tf)
         user_fault(tf);
         return;
     }
+    if (vec == VEC_PAGE_FAULT && kernel_cow_fault(tf))
+        return;
     if ((vec == VEC_PAGE_FAULT || vec == 13) && !(tf->cs & 3) && try_fixup(tf))
         return;
     /* A fault we cannot absorb.  User-mode faults will go to the process's
