@@ -113,6 +113,10 @@ static unsigned allowed_cpu(uint64_t mask, unsigned prefer)
 
 void sched_wake(struct thread *t)
 {
+    /* Waking a queued, running or dead thread would corrupt a run queue
+     * or run a freed stack: a kernel bug, stop here. */
+    if (t->state == T_READY || t->state == T_DEAD || t->state == T_RUNNING)
+        panic("sched_wake: thread %lu is %d, not blocked", t->tid, t->state);
     t->cpu = allowed_cpu(t->affinity, t->cpu);
     struct runqueue *rq = rqs[t->cpu];
     bool was = spin_lock_irqsave(&rq->lock);
@@ -223,8 +227,10 @@ int sched_set_affinity(struct thread *t, uint64_t mask)
     struct runqueue *rq = rqs[t->cpu];
     bool was = spin_lock_irqsave(&rq->lock);
     bool ready = t->state == T_READY && !t->migrate;
-    if (ready)
+    if (ready) {
         rq_remove(rq, t);
+        t->state = T_NEW;           /* in no queue: sched_wake queues it */
+    }
     bool running = t->state == T_RUNNING;
     unsigned cpu = t->cpu;
     spin_unlock_irqrestore(&rq->lock, was);
@@ -242,8 +248,8 @@ static void requeue(struct runqueue *rq, struct thread *prev, struct cpu *c)
     if (prev->state != T_RUNNING || prev == c->idle)
         return;
     if (prev->affinity && !(prev->affinity & (1UL << c->id))) {
-        prev->state = T_READY;
-        prev->migrate = true;       /* queued elsewhere once switched out */
+        prev->state = T_NEW;        /* in no queue: sched_wake queues it */
+        prev->migrate = true;       /* elsewhere, once switched out */
         return;
     }
     prev->state = T_READY;

@@ -23,7 +23,7 @@ struct process;
 struct channel;
 
 enum thread_state {
-    T_NEW,
+    T_NEW,                /* created, or between run queues (affinity change) */
     T_READY,
     T_RUNNING,
     T_SEND_BLOCKED,       /* queued on a channel, waiting for a receiver */

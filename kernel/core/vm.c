@@ -15,6 +15,7 @@
 #include "arch/x86_64/smp.h"
 #include "base/string.h"
 #include "core/frame.h"
+#include "core/printk.h"
 #include "core/slab.h"
 #include "kestrel/errors.h"
 #include "kestrel/startup.h"
@@ -90,8 +91,8 @@ void flush_space(struct vm_space *s)
     if (mask & (1UL << me))
         write_cr3(read_cr3());
     for (unsigned c = 0; c < cpu_count; c++)
-        if (c != me && (mask & (1UL << c)) && cpus[c].online)
-            smp_call(c, flush_one, NULL);
+        if (c != me && (mask & (1UL << c)) && cpus[c].online && !smp_call(c, flush_one, NULL))
+            panic("vm: cpu %u did not flush its TLB", c);
 }
 
 static void unmap_pages(struct vm_space *s, uintptr_t start, uint64_t size)

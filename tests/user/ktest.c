@@ -222,6 +222,10 @@ static bool test_ipc_same_process(void)
     struct k_iov r[2] = { { r1, 1 }, { r2, 8 } };
     CHECK_EQ(rt_msg_send(conn, s, 3, r, 2), 4);
     CHECK(r1[0] == 'A' && memcmp(r2, "BCD", 3) == 0);
+    /* misaligned buffers are fine */
+    static char odd[16] = " xyz";
+    CHECK_EQ(k_msg_send(conn, (long)(odd + 1), -3, (long)(odd + 5), -3), 3);
+    CHECK(memcmp(odd + 5, "XYZ", 3) == 0);
     /* flat buffers (parts < 0) instead of iov arrays */
     char flat[8] = { 0 };
     CHECK_EQ(k_msg_send(conn, (long)"flat", -4, (long)flat, -(long)sizeof(flat)), 4);
@@ -242,7 +246,7 @@ static bool test_ipc_same_process(void)
     CHECK_EQ(send_str(conn, "quit", reply, sizeof(reply)), 0);
     long status;
     CHECK_EQ(rt_thread_join(t, &status), 0);
-    CHECK_EQ(status, 5);
+    CHECK_EQ(status, 6);
     k_handle_close(t);
     k_handle_close(conn);
     k_handle_close(es.chan);
@@ -323,6 +327,49 @@ static bool test_msg_read_write(void)
     k_handle_close(t);
     k_handle_close(conn);
     k_handle_close(rs.chan);
+    return true;
+}
+
+/* Waiting senders are served highest priority first. */
+struct prio_sender { long conn; long prio; };
+
+static long prio_sender_main(void *arg)
+{
+    struct prio_sender *ps = arg;
+    return k_msg_send(ps->conn, (long)&ps->prio, -(long)sizeof(long), 0, 0);
+}
+
+static bool test_receive_priority_order(void)
+{
+    CHECK_EQ(k_thread_sched(0, 100, K_SCHED_FIFO), 0);
+    long ch = k_chan_create(0), conn = k_chan_connect(ch);
+    static char stacks[3][16384] __attribute__((aligned(16)));
+    struct prio_sender ps[3] = { { conn, 20 }, { conn, 60 }, { conn, 40 } };
+    struct rt_thread th[3];
+    long h[3];
+    for (int i = 0; i < 3; i++) {
+        struct k_thread_attr a = { (uint32_t)ps[i].prio, K_SCHED_FIFO, 0 };
+        h[i] = rt_thread_spawn(&th[i], prio_sender_main, &ps[i], stacks[i], sizeof(stacks[i]), &a);
+        CHECK(h[i] >= 0);
+    }
+    k_thread_sleep(30 * 1000000);              /* all three queue up */
+    long want[3] = { 60, 40, 20 };
+    for (int i = 0; i < 3; i++) {
+        long got = 0;
+        struct k_msg_info info;
+        long rcvid = k_msg_receive(ch, (long)&got, -(long)sizeof(got), (long)&info);
+        CHECK(rcvid > 0);
+        CHECK_EQ(got, want[i]);
+        CHECK_EQ(info.priority, want[i]);
+        CHECK_EQ(k_msg_reply(rcvid, 0, 0, 0), 0);
+    }
+    for (int i = 0; i < 3; i++) {
+        CHECK_EQ(rt_thread_join(h[i], 0), 0);
+        k_handle_close(h[i]);
+    }
+    k_thread_sched(0, 100, K_SCHED_RR);
+    k_handle_close(conn);
+    k_handle_close(ch);
     return true;
 }
 
@@ -735,6 +782,42 @@ static bool test_threads(void)
     return true;
 }
 
+/* Moving threads between CPUs: ourselves, and a busy thread. */
+static volatile long spinner_stop;
+
+static long spinner(void *arg)
+{
+    (void)arg;
+    while (!spinner_stop)
+        ;
+    return 5;
+}
+
+static bool test_affinity_moves(void)
+{
+    struct k_sysinfo si = sysinfo();
+    for (unsigned c = 0; c < si.ncpus; c++) {
+        CHECK_EQ(k_thread_affinity(0, 1L << c), 0);
+        CHECK_EQ((long)sysinfo().cpu, (long)c);
+    }
+    spinner_stop = 0;
+    struct rt_thread th;
+    struct k_thread_attr a = { 100, K_SCHED_RR, 1 };
+    long t = rt_thread_spawn(&th, spinner, 0, stack_b, sizeof(stack_b), &a);
+    CHECK(t >= 0);
+    for (unsigned c = 0; c < si.ncpus * 2; c++) {
+        CHECK_EQ(k_thread_affinity(t, 1L << (c % si.ncpus)), 0);
+        k_thread_sleep(2 * 1000000);
+    }
+    spinner_stop = 1;
+    long status = 0;
+    CHECK_EQ(rt_thread_join(t, &status), 0);
+    CHECK_EQ(status, 5);
+    CHECK_EQ(k_thread_affinity(0, ~0L), 0);
+    k_handle_close(t);
+    return true;
+}
+
 static bool test_vmo_map(void)
 {
     long v = k_vmo_create(3 * 4096, K_VMO_ANON, 0, 0);
@@ -758,6 +841,12 @@ static bool test_vmo_map(void)
     CHECK_EQ(k_vm_unmap(0, b, 4096), 0);
     CHECK_EQ(k_vm_unmap(0, b, 4096), -E_INVAL);
     CHECK_EQ(k_vm_unmap(0, a, 3 * 4096), 0);
+    long dma = k_vmo_create(8 * 4096, K_VMO_CONTIG, 0, 0);    /* physically contiguous */
+    CHECK(dma >= 0);
+    long da = k_vmo_map(0, dma, 0, 8 * 4096, K_PROT_READ | K_PROT_WRITE);
+    CHECK(da > 0 && ((volatile char *)da)[8 * 4096 - 1] == 0);
+    CHECK_EQ(k_vm_unmap(0, da, 8 * 4096), 0);
+    k_handle_close(dma);
     CHECK_EQ(k_vmo_create(0, K_VMO_ANON, 0, 0), -E_INVAL);
     CHECK_EQ(k_vmo_create(1L << 40, K_VMO_ANON, 0, 0), -E_TOOBIG);
     CHECK_EQ(k_vmo_create(4096, 17, 0, 0), -E_INVAL);
@@ -1089,6 +1178,7 @@ static const struct utest tests[] = {
     { "ipc_same_process", test_ipc_same_process },
     { "ipc_hostile", test_ipc_hostile },
     { "msg_read_write", test_msg_read_write },
+    { "receive_priority_order", test_receive_priority_order },
     { "pulse_queue_overflow", test_pulse_queue_overflow },
     { "priority_inheritance", test_priority_inheritance },
     { "priority_inheritance_chain", test_priority_inheritance_chain },
@@ -1103,6 +1193,7 @@ static const struct utest tests[] = {
     { "server_death", test_server_death },
     { "revoke", test_revoke },
     { "threads", test_threads },
+    { "affinity_moves", test_affinity_moves },
     { "vmo_map", test_vmo_map },
     { "vmo_clone", test_vmo_clone },
     { "more_hostile", test_more_hostile },

@@ -238,8 +238,8 @@ static void kernel_tlb_shootdown(uintptr_t start, unsigned pages)
     struct flush_range r = { start, pages };
     flush_range_here(&r);
     for (unsigned c = 0; c < cpu_count; c++)
-        if (c != this_cpu()->id && cpus[c].online)
-            smp_call(c, flush_range_here, &r);
+        if (c != this_cpu()->id && cpus[c].online && !smp_call(c, flush_range_here, &r))
+            panic("paging: cpu %u did not flush its TLB", c);
 }
 
 void kstack_free(uintptr_t top, unsigned pages)
@@ -258,6 +258,8 @@ void kstack_free(uintptr_t top, unsigned pages)
     for (unsigned i = 0; i < pages; i++)
         frame_free(frames[i]);
     was = spin_lock_irqsave(&lock);
+    for (unsigned i = 0; i < kstack_nfree; i++)
+        KASSERT(kstack_free_list[i].top != top);      /* freed twice */
     if (kstack_nfree < KSTACK_FREE_MAX) {
         kstack_free_list[kstack_nfree].top = top;
         kstack_free_list[kstack_nfree].pages = pages;

@@ -42,6 +42,7 @@ extern char tr_cr3[], tr_efer[], tr_stack[], tr_entry[], tr_cpu[];
 struct call_slot {
     smp_call_fn volatile fn;
     void *volatile arg;
+    volatile uint32_t busy;     /* claimed by a caller from async until wait */
 };
 
 static struct call_slot slots[MAX_CPUS];
@@ -158,13 +159,31 @@ void smp_start_aps(void)
         kprintf("smp: %u application processors started\n", cpu_count - 1);
 }
 
+/* Runs a call that another CPU left for this one, if any: a CPU waiting
+ * for a slot (maybe with interrupts off) must not keep its own callers
+ * waiting, or two CPUs calling each other would wait forever. */
+static void poll_own_slot(void)
+{
+    if (__atomic_load_n(&slots[this_cpu()->id].fn, __ATOMIC_ACQUIRE)) {
+        bool was = irq_save();
+        ipi_call_handler(NULL);
+        irq_restore(was);
+    }
+}
+
 bool smp_call_async(unsigned cpu, smp_call_fn fn, void *arg)
 {
     if (cpu >= cpu_count || !cpus[cpu].online)
         return false;
     struct call_slot *s = &slots[cpu];
-    if (__atomic_load_n(&s->fn, __ATOMIC_ACQUIRE))
-        return false;
+    /* Claim the slot; other callers of the same CPU wait their turn. */
+    uint64_t end = time_ns() + CALL_TIMEOUT_NS;
+    while (__atomic_exchange_n(&s->busy, 1, __ATOMIC_ACQUIRE)) {
+        if (time_ns() > end)
+            return false;
+        poll_own_slot();
+        cpu_relax();
+    }
     s->arg = arg;
     __atomic_store_n(&s->fn, fn, __ATOMIC_RELEASE);
     if (cpu == this_cpu()->id) {
@@ -184,9 +203,11 @@ bool smp_call_wait(unsigned cpu, uint64_t timeout_ns)
     uint64_t end = time_ns() + timeout_ns;
     while (__atomic_load_n(&slots[cpu].fn, __ATOMIC_ACQUIRE)) {
         if (time_ns() > end)
-            return false;
+            return false;           /* the slot stays claimed: the call may still run */
+        poll_own_slot();
         cpu_relax();
     }
+    __atomic_store_n(&slots[cpu].busy, 0, __ATOMIC_RELEASE);
     return true;
 }
 

@@ -20,7 +20,9 @@ void smp_start_aps(void);
  * interrupt context (interrupts off).  The async form returns at once
  * (false if CPU is not online or still busy with an earlier call); wait
  * returns false if the call has not finished within TIMEOUT_NS.  One
- * caller at a time per target CPU.  smp_call = async + wait (5 s). */
+ * caller at a time per target CPU (others wait for the slot, running calls
+ * made to their own CPU meanwhile).  smp_call = async + wait (5 s); a
+ * caller must always follow async with wait. */
 typedef void (*smp_call_fn)(void *arg);
 bool smp_call_async(unsigned cpu, smp_call_fn fn, void *arg);
 bool smp_call_wait(unsigned cpu, uint64_t timeout_ns);
