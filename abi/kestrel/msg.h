@@ -43,6 +43,7 @@ struct k_msg_info {
     uint64_t value;         /* pulse value (0 for a message) */
     uint64_t send_len;      /* total bytes the sender sent */
     uint64_t reply_len;     /* total bytes the sender can take in the reply */
+    uint64_t badge;         /* the badge the server gave the sender's connection (chan_connect) */
 };
 
 /* Scheduling policies (thread_create, thread_sched). */
@@ -74,7 +75,7 @@ struct k_sysinfo {
 
 _Static_assert(sizeof(struct k_iov) == 16, "k_iov layout");
 _Static_assert(sizeof(struct k_sysinfo) == 80, "k_sysinfo layout");
-_Static_assert(sizeof(struct k_msg_info) == 56, "k_msg_info layout");
+_Static_assert(sizeof(struct k_msg_info) == 64, "k_msg_info layout");
 _Static_assert(sizeof(struct k_thread_attr) == 16, "k_thread_attr layout");
 
 #endif

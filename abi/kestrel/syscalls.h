@@ -35,7 +35,7 @@
     SYSCALL(14, process_wait, 2)      /* (h, long *status) */                  \
     /* message passing */                                                      \
     SYSCALL(15, chan_create, 1)       /* (flags) -> channel handle */          \
-    SYSCALL(16, chan_connect, 1)      /* (channel h) -> connection handle */   \
+    SYSCALL(16, chan_connect, 2)      /* (channel h, badge) -> connection handle */ \
     SYSCALL(17, chan_revoke, 1)       /* (channel h): every connection dies */ \
     SYSCALL(18, msg_send, 5)          /* (conn, siov, sparts, riov, rparts) -> reply status */ \
     SYSCALL(19, msg_receive, 4)       /* (chan, iov, parts, struct k_msg_info *) -> rcvid or 0 (pulse) */ \

@@ -47,7 +47,7 @@ COLD struct channel *channel_create(struct process *owner)
     return ch;
 }
 
-COLD struct connection *connection_create(struct channel *ch)
+COLD struct connection *connection_create(struct channel *ch, uint64_t badge)
 {
     struct connection *c = kzalloc(sizeof(*c));
     if (!c)
@@ -58,6 +58,7 @@ COLD struct connection *connection_create(struct channel *ch)
     ch->nconn++;
     c->chan = ch;
     c->generation = ch->generation;
+    c->badge = badge;
     spin_unlock_irqrestore(&ipc_lock, was);
     __atomic_add_fetch(&connection_live, 1, __ATOMIC_RELAXED);
     return c;
@@ -408,6 +409,7 @@ static void fill_info(struct k_msg_info *info, struct thread *c, struct channel 
     info->code = 0;
     info->handle = 0;
     info->value = 0;
+    info->badge = c->badge;
 }
 
 /* Server S now serves client C (message already copied). */
@@ -491,6 +493,7 @@ static long send_finish(struct thread *t)
  * returns the reply status or an error. */
 static long send_prepared(struct thread *t, struct connection *conn)
 {
+    t->badge = conn->badge;
     bool was = spin_lock_irqsave(&ipc_lock);
     struct channel *ch = conn->chan;
     long ret;
@@ -924,14 +927,14 @@ COLD long sys_chan_create(long flags)
     return h;
 }
 
-COLD long sys_chan_connect(long h)
+COLD long sys_chan_connect(long h, long badge)
 {
     struct process *p = current_thread()->proc;
     struct kobject *o;
     int err = handle_get(&p->handles, h, K_OBJ_CHANNEL, K_RIGHT_RECEIVE, &o, NULL);
     if (err)
         return err;
-    struct connection *c = connection_create((struct channel *)o);
+    struct connection *c = connection_create((struct channel *)o, (uint64_t)badge);
     object_put(o);
     if (!c)
         return -E_NOMEM;

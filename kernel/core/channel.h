@@ -49,10 +49,11 @@ struct connection {
     struct kobject obj;
     struct channel *chan;
     uint32_t generation;
+    uint64_t badge;           /* chosen by the server; reported with every message */
 };
 
 struct channel *channel_create(struct process *owner);
-struct connection *connection_create(struct channel *ch);
+struct connection *connection_create(struct channel *ch, uint64_t badge);
 /* Reference drops for the two types (object_put routes here). */
 void channel_put(struct channel *ch);
 void connection_destroy(struct connection *c);

@@ -67,6 +67,7 @@ struct thread {
     struct k_iov siov[K_IOV_MAX], riov[K_IOV_MAX];
     unsigned sparts, rparts;
     uint64_t slen, rlen;
+    uint64_t badge;               /* SEND_BLOCKED: badge of the connection used */
     long ipc_ret;                 /* returned by the blocked call on wake-up */
     int32_t small_len;            /* bytes staged in small[], or -1 (see channel.c) */
     struct kobject *att_obj;      /* handle_attach: rides with the next send or reply */
