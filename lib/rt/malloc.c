@@ -9,6 +9,7 @@
  * address; the heap takes any number of regions.
  */
 #include "rt/malloc.h"
+#include "rt/syscall.h"
 #include "rt/heap.h"
 #include "rt/rt.h"
 
@@ -35,21 +36,42 @@ static void heap_fail(int err)
         rt_abort(heap_strerror(err));
 }
 
+/* One lock for the heap: threads of a process (server pools) allocate.
+ * A thread that finds it taken yields rather than spins. */
+static volatile int heap_lock;
+
+static void lock(void)
+{
+    while (__atomic_exchange_n(&heap_lock, 1, __ATOMIC_ACQUIRE))
+        k_thread_yield();
+}
+
+static void unlock(void)
+{
+    __atomic_store_n(&heap_lock, 0, __ATOMIC_RELEASE);
+}
+
 void *malloc(size_t n)
 {
-    return heap_alloc(&rt_heap, n);
+    lock();
+    void *p = heap_alloc(&rt_heap, n);
+    unlock();
+    return p;
 }
 
 void free(void *p)
 {
-    heap_fail(heap_free(&rt_heap, p));
+    lock();
+    int err = heap_free(&rt_heap, p);
+    unlock();
+    heap_fail(err);
 }
 
 void *calloc(size_t count, size_t size)
 {
     if (size != 0 && count > (size_t)-1 / size)
         return NULL;
-    void *p = heap_alloc(&rt_heap, count * size);
+    void *p = malloc(count * size);
     if (p)
         memset(p, 0, count * size);
     return p;
@@ -58,6 +80,9 @@ void *calloc(size_t count, size_t size)
 void *realloc(void *p, size_t n)
 {
     void *out = NULL;
-    heap_fail(heap_realloc(&rt_heap, p, n, &out));
+    lock();
+    int err = heap_realloc(&rt_heap, p, n, &out);
+    unlock();
+    heap_fail(err);
     return out;
 }

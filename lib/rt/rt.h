@@ -7,7 +7,7 @@
  * start-up block, the handles it carries, exit and error strings; the
  * other parts are rt/syscall.h, rt/stdio.h and rt/malloc.h.
  *
- * Not thread-safe yet: the runtime assumes one thread per process.
+ * printf and the heap are safe to use from several threads (simple locks).
  */
 #ifndef KESTREL_RT_RT_H
 #define KESTREL_RT_RT_H

@@ -25,6 +25,7 @@
 #include "rt/rt.h"
 #include "rt/stdio.h"
 #include "rt/thread.h"
+#include "srv/srv.h"
 #include "base/string.h"
 
 #define KERNEL_PTR ((void *)0xffffffff80100000UL)
@@ -953,6 +954,105 @@ static bool test_vmo_clone(void)
     return true;
 }
 
+/* The server framework: a pool of threads, per-client state through
+ * badges, msg_read/msg_write helpers, errors. */
+struct fw_counter { long n; };
+
+static long fw_message(struct srv_msg *m)
+{
+    char op = ((char *)m->data)[0];
+    struct fw_counter *c = m->client;
+    if (op == 'i')
+        return c ? ++c->n : -E_PERM;
+    if (op == 's') {
+        long sum = 0;
+        uint8_t chunk[100];
+        for (size_t off = 1; off < m->info.send_len;) {
+            long n = srv_read(m, off, chunk, sizeof(chunk));
+            if (n <= 0)
+                return -E_FAULT;
+            for (long i = 0; i < n; i++)
+                sum += chunk[i];
+            off += (size_t)n;
+        }
+        return sum;
+    }
+    if (op == 'w') {
+        srv_write(m, 4, "ABCD", 4);
+        srv_reply(m, 9, "wxyz", 4);
+        return SRV_REPLIED;
+    }
+    return -E_NOSYS;
+}
+
+static const struct srv_ops fw_ops = { .message = fw_message };
+static struct srv fw;
+static char fw_stacks[2][16384] __attribute__((aligned(16)));
+static char fw_client_stacks[3][16384] __attribute__((aligned(16)));
+
+static long fw_server_main(void *arg)
+{
+    (void)arg;
+    return srv_run(&fw, 3, fw_stacks, sizeof(fw_stacks[0]));
+}
+
+struct fw_client { long conn; long bad; };
+
+static long fw_client_main(void *arg)
+{
+    struct fw_client *c = arg;
+    for (long i = 1; i <= 200; i++)
+        if (k_msg_send(c->conn, (long)"i", -1, 0, 0) != i)
+            c->bad++;
+    return 0;
+}
+
+static bool test_server_framework(void)
+{
+    srv_init(&fw, k_chan_create(0), &fw_ops, 0);
+    static struct fw_counter counters[3];
+    struct fw_client clients[3];
+    for (int i = 0; i < 3; i++) {
+        counters[i].n = 0;
+        clients[i].conn = srv_client_new(&fw, &counters[i]);
+        clients[i].bad = 0;
+        CHECK(clients[i].conn > 0);
+    }
+    struct rt_thread st, ct[3];
+    long server = rt_thread_spawn(&st, fw_server_main, 0, stack_a, sizeof(stack_a), 0);
+    long ch[3];
+    for (int i = 0; i < 3; i++)
+        ch[i] = rt_thread_spawn(&ct[i], fw_client_main, &clients[i], fw_client_stacks[i],
+                                sizeof(fw_client_stacks[i]), 0);
+    for (int i = 0; i < 3; i++) {
+        CHECK_EQ(rt_thread_join(ch[i], 0), 0);
+        k_handle_close(ch[i]);
+        CHECK_EQ(clients[i].bad, 0);
+        CHECK_EQ(counters[i].n, 200);
+    }
+    static uint8_t big[5000];
+    big[0] = 's';
+    for (int i = 1; i < 5000; i++)
+        big[i] = 1;
+    CHECK_EQ(k_msg_send(clients[0].conn, (long)big, -5000, 0, 0), 4999);
+    char reply[8] = { 0 };
+    CHECK_EQ(k_msg_send(clients[0].conn, (long)"w", -1, (long)reply, -8), 9);
+    CHECK(memcmp(reply, "wxyzABCD", 8) == 0);
+    CHECK_EQ(k_msg_send(clients[0].conn, (long)"z", -1, 0, 0), -E_NOSYS);
+    long anon = k_chan_connect(fw.chan, 0);
+    CHECK_EQ(k_msg_send(anon, (long)"i", -1, 0, 0), -E_PERM);
+    srv_stop(&fw, 3);
+    long status = -1;
+    CHECK_EQ(rt_thread_join(server, &status), 0);
+    CHECK_EQ(status, 0);
+    k_handle_close(server);
+    k_handle_close(anon);
+    for (int i = 0; i < 3; i++)
+        k_handle_close(clients[i].conn);
+    k_handle_close(fw.chan);
+    return true;
+}
+
 /* ---- SMP stress: many threads send concurrently; every message is
  * answered exactly once, with its own sequence number. ---- */
 
@@ -1244,6 +1344,7 @@ static const struct utest tests[] = {
     { "exception_resume", test_exception_resume },
     { "timer_pulses", test_timer_pulses },
     { "irq_pulses", test_irq_pulses },
+    { "server_framework", test_server_framework },
     { "smp_stress", test_smp_stress },
 };
 

@@ -1,0 +1,165 @@
+/*
+ * srv: receive loop, thread pool and client table (see srv.h).
+ *
+ * The loop receives into a per-thread buffer on the stack, looks up the
+ * client by the message's badge, calls the handler and answers with its
+ * result.  A stop request is a pulse with code SRV_STOP_CODE sent through
+ * a connection the server keeps for itself; each thread that gets one
+ * leaves the loop.
+ */
+#include "srv/srv.h"
+
+#include "kestrel/errors.h"
+#include "rt/syscall.h"
+#include "rt/thread.h"
+
+#define SRV_STOP_CODE 0x5700
+
+static void table_lock(struct srv *s)
+{
+    while (__atomic_exchange_n(&s->lock, 1, __ATOMIC_ACQUIRE))
+        k_thread_yield();
+}
+
+static void table_unlock(struct srv *s)
+{
+    __atomic_store_n(&s->lock, 0, __ATOMIC_RELEASE);
+}
+
+void srv_init(struct srv *s, long chan, const struct srv_ops *ops, void *state)
+{
+    s->chan = chan;
+    s->ops = ops;
+    s->state = state;
+    s->stopping = 0;
+    s->lock = 0;
+    for (unsigned i = 0; i < SRV_MAX_CLIENTS; i++)
+        s->clients[i] = (struct srv_client){ 0, false };
+}
+
+long srv_client_new(struct srv *s, void *data)
+{
+    table_lock(s);
+    unsigned i = 0;
+    while (i < SRV_MAX_CLIENTS && s->clients[i].used)
+        i++;
+    if (i == SRV_MAX_CLIENTS) {
+        table_unlock(s);
+        return -E_FULL;
+    }
+    s->clients[i] = (struct srv_client){ data, true };
+    table_unlock(s);
+    long conn = k_chan_connect(s->chan, (long)i + 1);   /* badge 0: no client */
+    if (conn < 0)
+        srv_client_free(s, i + 1);
+    return conn;
+}
+
+void *srv_client_data(struct srv *s, uint64_t badge)
+{
+    if (badge == 0 || badge > SRV_MAX_CLIENTS)
+        return NULL;
+    table_lock(s);
+    void *d = s->clients[badge - 1].used ? s->clients[badge - 1].data : NULL;
+    table_unlock(s);
+    return d;
+}
+
+void srv_client_free(struct srv *s, uint64_t badge)
+{
+    if (badge == 0 || badge > SRV_MAX_CLIENTS)
+        return;
+    table_lock(s);
+    s->clients[badge - 1] = (struct srv_client){ 0, false };
+    table_unlock(s);
+}
+
+long srv_reply(struct srv_msg *m, long status, const void *data, size_t len)
+{
+    return k_msg_reply(m->rcvid, status, (long)data, -(long)len);
+}
+
+long srv_read(struct srv_msg *m, size_t offset, void *buf, size_t len)
+{
+    return k_msg_read(m->rcvid, (long)offset, (long)buf, (long)len);
+}
+
+long srv_write(struct srv_msg *m, size_t offset, const void *buf, size_t len)
+{
+    return k_msg_write(m->rcvid, (long)offset, (long)buf, (long)len);
+}
+
+/* Answers M with what its handler returned. */
+static void finish(struct srv_msg *m, long r)
+{
+    if (r == SRV_REPLIED)
+        return;
+    if (r >= 0)
+        k_msg_reply(m->rcvid, r, 0, 0);
+    else
+        k_msg_error(m->rcvid, -r);
+}
+
+long srv_loop(struct srv *s)
+{
+    uint64_t buf[SRV_BUFSIZE / 8];
+    for (;;) {
+        struct srv_msg m = { .srv = s, .data = buf };
+        m.rcvid = k_msg_receive(s->chan, (long)buf, -(long)sizeof(buf), (long)&m.info);
+        if (m.rcvid < 0)
+            return m.rcvid;                          /* the channel is gone */
+        if (m.rcvid == 0) {
+            if (m.info.code == SRV_STOP_CODE)
+                return 0;
+            if (s->ops->pulse)
+                s->ops->pulse(s, &m.info);
+            continue;
+        }
+        m.len = m.info.send_len < sizeof(buf) ? m.info.send_len : sizeof(buf);
+        m.client = srv_client_data(s, m.info.badge);
+        finish(&m, s->ops->message(&m));
+    }
+}
+
+struct pool_thread {
+    struct rt_thread th;
+    struct srv *s;
+};
+
+static long pool_main(void *arg)
+{
+    return srv_loop(((struct pool_thread *)arg)->s);
+}
+
+long srv_run(struct srv *s, unsigned nthreads, void *stacks, size_t stack_size)
+{
+    struct pool_thread pool[SRV_MAX_THREADS];
+    long handles[SRV_MAX_THREADS];
+    if (nthreads == 0 || nthreads > SRV_MAX_THREADS)
+        return -E_INVAL;
+    unsigned started = 0;
+    for (unsigned i = 1; i < nthreads; i++) {
+        pool[i].s = s;
+        handles[i] = rt_thread_spawn(&pool[i].th, pool_main, &pool[i],
+                                     (char *)stacks + (i - 1) * stack_size, stack_size, 0);
+        if (handles[i] < 0)
+            break;
+        started = i;
+    }
+    long r = srv_loop(s);
+    for (unsigned i = 1; i <= started; i++) {
+        k_thread_join(handles[i], 0);
+        k_handle_close(handles[i]);
+    }
+    return r;
+}
+
+void srv_stop(struct srv *s, unsigned nthreads)
+{
+    s->stopping = 1;
+    long self = k_chan_connect(s->chan, 0);
+    for (unsigned i = 0; i < nthreads && self >= 0; i++)
+        k_pulse_send(self, SRV_STOP_CODE, 0, 0);
+    if (self >= 0)
+        k_handle_close(self);
+}

@@ -1,0 +1,90 @@
+/*
+ * srv: the framework every Kestrel server is built on.  A server is its
+ * logic plus a table (struct srv_ops); the framework runs the receive
+ * loop, in one or several threads, and keeps per-client state.
+ *
+ *   static long on_message(struct srv_msg *m) { ... return status; }
+ *   static const struct srv_ops ops = { .message = on_message };
+ *   struct srv s;
+ *   srv_init(&s, k_chan_create(0), &ops, &my_state);
+ *   long conn = srv_client_new(&s, ocb);   // a connection for one client,
+ *                                          // handed over with handle_attach
+ *   srv_run(&s, 4, stacks, STACK_SIZE);    // 4 threads; returns when stopped
+ *
+ * Per-client state ("open control blocks") rides on connection badges:
+ * srv_client_new mints a connection whose badge names a slot; every
+ * message through it arrives with m->client set to that slot's data.
+ * A handler returns a reply status (>= 0, no data), a negative error (the
+ * client's call fails with it), or SRV_REPLIED when it replied itself
+ * (srv_reply with data).  Messages longer than the receive buffer are
+ * read with srv_read at any offset; replies can be written piecewise with
+ * srv_write before the final srv_reply.
+ *
+ * Locking: the client table has its own lock; handlers run concurrently
+ * in the pool's threads and lock their own state.
+ */
+#ifndef KESTREL_SRV_SRV_H
+#define KESTREL_SRV_SRV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kestrel/msg.h"
+
+#define SRV_MAX_CLIENTS 256
+#define SRV_BUFSIZE 512
+#define SRV_REPLIED (-0x7fffffffL)
+#define SRV_MAX_THREADS 16
+
+struct srv;
+
+struct srv_msg {
+    struct srv *srv;
+    long rcvid;
+    struct k_msg_info info;
+    void *data;               /* received bytes: the first min(len, SRV_BUFSIZE) */
+    size_t len;               /* bytes in data */
+    void *client;             /* the connection's per-client data, or NULL */
+};
+
+struct srv_ops {
+    long (*message)(struct srv_msg *m);
+    void (*pulse)(struct srv *s, const struct k_msg_info *info);   /* optional */
+};
+
+struct srv_client {
+    void *data;
+    bool used;
+};
+
+struct srv {
+    long chan;
+    const struct srv_ops *ops;
+    void *state;              /* the server's own, for handlers */
+    volatile int stopping;
+    volatile int lock;
+    struct srv_client clients[SRV_MAX_CLIENTS];
+};
+
+void srv_init(struct srv *s, long chan, const struct srv_ops *ops, void *state);
+/* A new connection for one client, carrying DATA; a handle or an error. */
+long srv_client_new(struct srv *s, void *data);
+void *srv_client_data(struct srv *s, uint64_t badge);
+/* Forgets a client's slot (its connection is the client's to close). */
+void srv_client_free(struct srv *s, uint64_t badge);
+
+/* Serves messages in the calling thread until srv_stop. */
+long srv_loop(struct srv *s);
+/* Runs the loop in NTHREADS threads (the caller's included), stacks given
+ * by the caller as NTHREADS-1 blocks of STACK_SIZE bytes; returns when the
+ * server stops and all threads have ended. */
+long srv_run(struct srv *s, unsigned nthreads, void *stacks, size_t stack_size);
+/* Makes every thread of the loop return (sends them pulses). */
+void srv_stop(struct srv *s, unsigned nthreads);
+
+long srv_reply(struct srv_msg *m, long status, const void *data, size_t len);
+long srv_read(struct srv_msg *m, size_t offset, void *buf, size_t len);
+long srv_write(struct srv_msg *m, size_t offset, const void *buf, size_t len);
+
+#endif
