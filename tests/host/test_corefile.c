@@ -15,6 +15,8 @@
  * the core to a temporary file and runs "gdb -batch -ex bt" on it: the
  * backtrace must name crash_here and main.
  */
+#define _POSIX_C_SOURCE 200809L     /* mkstemp, fdopen, popen */
+
 #include <stdint.h>
 #include <unistd.h>
 
@@ -434,6 +436,226 @@ static void test_sink(void)
     }
 }
 
+/* ---- end to end: gdb reads a synthesised core of corefile_crash ---- */
+
+#define STACK_VA   0x7ffff7000000ull
+#define STACK_SIZE (2 * PAGE)
+#define MAX_LOADS  16
+
+struct prog {
+    unsigned char *file;
+    size_t size;
+    struct phdr loads[MAX_LOADS];
+    unsigned nloads;
+    unsigned char stack[STACK_SIZE];
+};
+
+static unsigned char *read_file(const char *path, size_t *size)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        check_fail(__FILE__, __LINE__, "cannot open %s", path);
+    CHECK(fseek(fp, 0, SEEK_END) == 0);
+    long n = ftell(fp);
+    CHECK(n > 64);
+    rewind(fp);
+    unsigned char *buf = malloc((size_t)n);
+    CHECK(buf != NULL);
+    CHECK_EQ(fread(buf, 1, (size_t)n, fp), (size_t)n);
+    fclose(fp);
+    *size = (size_t)n;
+    return buf;
+}
+
+static void prog_load(struct prog *p, const char *path)
+{
+    p->file = read_file(path, &p->size);
+    CHECK_EQ(rd16(p->file + 16), 2);                       /* ET_EXEC */
+    p->nloads = 0;
+    for (unsigned i = 0; i < rd16(p->file + 56); i++) {
+        struct phdr h = phdr_at(p->file, p->size, i);
+        if (h.type != 1)
+            continue;
+        CHECK(p->nloads < MAX_LOADS);
+        p->loads[p->nloads++] = h;
+    }
+    CHECK(p->nloads > 0);
+}
+
+/* The value and size of a symbol of .symtab. */
+static uint64_t symbol(const struct prog *p, const char *name, uint64_t *size)
+{
+    const unsigned char *f = p->file;
+    uint64_t shoff = rd64(f + 40);
+    unsigned shnum = rd16(f + 60);
+    CHECK(shoff <= p->size && (uint64_t)shnum * 64 <= p->size - shoff);
+    for (unsigned i = 0; i < shnum; i++) {
+        const unsigned char *sh = f + shoff + i * 64;
+        if (rd32(sh + 4) != 2)                                /* SHT_SYMTAB */
+            continue;
+        const unsigned char *str = f + shoff + rd32(sh + 40) * 64;
+        uint64_t off = rd64(sh + 24), n = rd64(sh + 32) / 24, stroff = rd64(str + 24);
+        CHECK(off + n * 24 <= p->size);
+        for (uint64_t j = 0; j < n; j++) {
+            const unsigned char *sym = f + off + j * 24;
+            uint64_t nm = stroff + rd32(sym);
+            CHECK(nm < p->size);
+            if (strncmp((const char *)f + nm, name, p->size - nm) == 0) {
+                *size = rd64(sym + 16);
+                return rd64(sym + 8);
+            }
+        }
+    }
+    check_fail(__FILE__, __LINE__, "no symbol %s in %s", name, COREFILE_CRASH);
+}
+
+/* The file bytes at virtual address va (n of them), or NULL. */
+static const unsigned char *prog_bytes(const struct prog *p, uint64_t va, uint64_t n)
+{
+    for (unsigned i = 0; i < p->nloads; i++) {
+        const struct phdr *h = &p->loads[i];
+        if (va >= h->vaddr && n <= h->filesz && va - h->vaddr <= h->filesz - n)
+            return p->file + h->offset + (va - h->vaddr);
+    }
+    return NULL;
+}
+
+/* The address just after main's "call crash_here". */
+static uint64_t return_into_main(const struct prog *p, uint64_t crash)
+{
+    uint64_t size, main_va = symbol(p, "main", &size);
+    const unsigned char *code = prog_bytes(p, main_va, size);
+    CHECK(code != NULL && size > 5);
+    for (uint64_t i = 0; i + 5 <= size; i++) {
+        int32_t rel = (int32_t)rd32(code + i + 1);
+        if (code[i] == 0xe8 && main_va + i + 5 + (uint64_t)(int64_t)rel == crash)
+            return main_va + i + 5;
+    }
+    check_fail(__FILE__, __LINE__, "no call to crash_here in main");
+}
+
+/* Memory as the loaded program would have it: file bytes, zeros past
+ * p_filesz, and the synthetic stack. */
+static int prog_read(void *ctx, uint64_t va, void *buf, size_t len)
+{
+    struct prog *p = ctx;
+    unsigned char *b = buf;
+    memset(b, 0, len);
+    if (va >= STACK_VA && va - STACK_VA < STACK_SIZE)
+        memcpy(b, p->stack + (va - STACK_VA), len);
+    for (unsigned i = 0; i < p->nloads; i++) {
+        const struct phdr *h = &p->loads[i];
+        uint64_t lo = va > h->vaddr ? va : h->vaddr;
+        uint64_t hi = va + len < h->vaddr + h->filesz ? va + len : h->vaddr + h->filesz;
+        if (lo < hi)
+            memcpy(b + (lo - va), p->file + h->offset + (lo - h->vaddr), hi - lo);
+    }
+    return 0;
+}
+
+/* One page-aligned region per PT_LOAD (merged where they share a page),
+ * then the stack; returns the count. */
+static size_t prog_regions(const struct prog *p, struct core_region *rg)
+{
+    size_t n = 0;
+    for (unsigned i = 0; i < p->nloads; i++) {
+        const struct phdr *h = &p->loads[i];
+        uint64_t lo = h->vaddr & ~(uint64_t)(PAGE - 1);
+        uint64_t hi = (h->vaddr + h->memsz + PAGE - 1) & ~(uint64_t)(PAGE - 1);
+        uint32_t fl = h->flags & 7;
+        if (n && lo < rg[n - 1].vaddr + rg[n - 1].size) {
+            CHECK(lo >= rg[n - 1].vaddr);
+            if (hi > rg[n - 1].vaddr + rg[n - 1].size)
+                rg[n - 1].size = hi - rg[n - 1].vaddr;
+            rg[n - 1].flags |= fl;
+            continue;
+        }
+        rg[n++] = (struct core_region){ lo, hi - lo, fl };
+    }
+    rg[n++] = (struct core_region){ STACK_VA, STACK_SIZE, CORE_R | CORE_W };
+    return n;
+}
+
+/* Registers at the first instruction of crash_here(NULL), called from main:
+ * [rsp] is the return address; main's frame (rbp) returns to 0. */
+static struct core_regs crash_regs(struct prog *p, uint64_t crash)
+{
+    uint64_t ret = return_into_main(p, crash), zero = 0;
+    memcpy(p->stack + 0x1000, &ret, 8);
+    memcpy(p->stack + 0x1100, &zero, 8);
+    memcpy(p->stack + 0x1108, &zero, 8);
+    struct core_regs r;
+    memset(&r, 0, sizeof(r));
+    r.rip = crash;
+    r.rsp = STACK_VA + 0x1000;
+    r.rbp = STACK_VA + 0x1100;
+    r.rdi = 0;
+    r.rflags = 0x246;
+    r.cs = 0x33;
+    r.ss = 0x2b;
+    r.orig_rax = (uint64_t)-1;
+    return r;
+}
+
+static int file_put(void *ctx, const void *buf, size_t len)
+{
+    return fwrite(buf, 1, len, ctx) == len ? 0 : 1;
+}
+
+static void write_core_file(const struct core_input *in, char *path)
+{
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    FILE *fp = fdopen(fd, "wb");
+    CHECK(fp != NULL);
+    struct core_result res;
+    int err = core_write(in, file_put, fp, &res);
+    CHECK_EQ(fclose(fp), 0);
+    if (err)
+        check_fail(__FILE__, __LINE__, "core_write: %s", core_strerror(err));
+    CHECK_EQ(res.unreadable, 0);
+}
+
+/* Runs gdb's bt on the program and core; returns its output. */
+static void gdb_backtrace(const char *core, char *out, size_t cap)
+{
+    if (system("command -v gdb >/dev/null 2>&1") != 0)
+        check_fail(__FILE__, __LINE__, "gdb is not installed (tools/setup installs it: "
+                   "apt-get install gdb)");
+    char cmd[1024];
+    snprintf(cmd, sizeof(cmd), "gdb -batch -nx -iex 'set debuginfod enabled off' "
+             "-ex bt '%s' '%s' 2>&1", COREFILE_CRASH, core);
+    FILE *fp = popen(cmd, "r");
+    CHECK(fp != NULL);
+    size_t n = fread(out, 1, cap - 1, fp);
+    out[n] = 0;
+    pclose(fp);
+}
+
+static void test_gdb_backtrace(void)
+{
+    static struct prog p;
+    static struct core_region rg[MAX_LOADS + 1];
+    prog_load(&p, COREFILE_CRASH);
+    uint64_t size, crash = symbol(&p, "crash_here", &size);
+    struct core_regs regs = crash_regs(&p, crash);
+    struct core_input in = {
+        .regs = &regs, .vector = 14, .pid = 4242, .tid = 4242,
+        .name = COREFILE_CRASH, .regions = rg, .nregions = prog_regions(&p, rg),
+        .read = prog_read, .read_ctx = &p,
+    };
+    char core[] = "/tmp/kestrel-core-XXXXXX";
+    write_core_file(&in, core);
+    static char out[16384];
+    gdb_backtrace(core, out, sizeof(out));
+    unlink(core);
+    free(p.file);
+    const char *f0 = strstr(out, "#0 "), *f1 = strstr(out, "#1 ");
+    if (!f0 || !f1 || !strstr(f0, "crash_here") || !strstr(f1, "main"))
+        check_fail(__FILE__, __LINE__, "gdb backtrace lacks crash_here/main:\n%s", out);
+    CHECK(strstr(out, "SIGSEGV") != NULL);
+}
+
 static const struct check_test tests[] = {
     CHECK_TEST(test_structure),
     CHECK_TEST(test_names),
@@ -446,6 +668,7 @@ static const struct check_test tests[] = {
     CHECK_TEST(test_invalid),
     CHECK_TEST(test_buffer_too_small),
     CHECK_TEST(test_sink),
+    CHECK_TEST(test_gdb_backtrace),
 };
 
 CHECK_MAIN("corefile", tests)
