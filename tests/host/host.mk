@@ -23,15 +23,26 @@ HOST_SRC_acpi    := kernel/arch/x86_64/acpi_parse.c
 HOST_SRC_multiboot := kernel/core/mb_parse.c
 HOST_SRC_elf     := kernel/core/elf.c
 HOST_SRC_malloc  := lib/rt/heap.c
+HOST_SRC_corefile := lib/base/corefile.c
 
 # test name -> extra prerequisites and flags (the ELF test also parses
 # the real user program)
 HOST_DEP_elf     := $(BUILD)/user/hello.elf
 HOST_FLAGS_elf   := -DTEST_HELLO_ELF='"$(abspath $(BUILD)/user/hello.elf)"'
+# (the core file test hands a host program and a synthesised core to gdb)
+HOST_CRASH       := $(HOST_DIR)/corefile_crash
+HOST_DEP_corefile := $(HOST_CRASH)
+HOST_FLAGS_corefile := -DCOREFILE_CRASH='"$(abspath $(HOST_CRASH))"'
 
 HOST_BINS := $(addprefix $(HOST_DIR)/test_,$(HOST_TESTS))
 # Few and small: every test depends on every header it could include.
 HOST_HDRS := $(wildcard tests/host/*.h lib/base/*.h lib/rt/*.h kernel/core/*.h abi/kestrel/*.h kernel/arch/x86_64/*_parse.h)
+
+# Never run; static so that its memory is all in its ELF.
+$(HOST_CRASH): tests/host/corefile_crash.c tests/host/host.mk
+	@mkdir -p $(HOST_DIR)
+	@echo "  HOSTCC  $@"
+	$(Q)$(HOST_CC) -std=c11 -Wall -Wextra -Werror -static -O0 -g -fno-pie -no-pie -o $@ $<
 
 define HOST_TEST_RULE
 $(HOST_DIR)/test_$(1): tests/host/test_$(1).c $(HOST_SRC_$(1)) $(HOST_DEP_$(1)) $(HOST_HDRS) tests/host/host.mk
