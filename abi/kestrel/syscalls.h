@@ -62,8 +62,11 @@
     /* handles in messages */                                                  \
     SYSCALL(37, handle_attach, 3)     /* (h, rights, move): rides with the next send or reply */ \
     SYSCALL(38, handle_received, 0)   /* -> the handle that came with the last reply, or -E_NOENT */ \
-    SYSCALL(39, vmo_clone, 1)         /* (vmo h) -> copy-on-write clone */
+    SYSCALL(39, vmo_clone, 1)         /* (vmo h) -> copy-on-write clone */ \
+    /* debugging (core files) */                                               \
+    SYSCALL(40, process_read, 4)      /* (process h, address, buf, len) -> bytes */ \
+    SYSCALL(41, process_regions, 3)   /* (process h, struct k_region *, max) -> count */
 
-#define KESTREL_SYSCALL_COUNT 40
+#define KESTREL_SYSCALL_COUNT 42
 
 #endif

@@ -13,4 +13,12 @@
 
 #define K_VMO_MAX_SIZE (1ULL << 32)
 
+/* process_regions: one mapped region of a process. */
+struct k_region {
+    unsigned long long start;
+    unsigned long long size;
+    unsigned int prot;        /* K_PROT_* */
+    unsigned int reserved;
+};
+
 #endif

@@ -514,7 +514,8 @@ long process_spawn_user(long upath, long len, long uspawn)
     long h = err;
     if (t) {
         h = handle_install(&parent->handles, &child->obj,
-                           K_RIGHT_MANAGE | K_RIGHT_WAIT | K_RIGHT_MAP | K_RIGHT_DUP | K_RIGHT_TRANSFER);
+                           K_RIGHT_MANAGE | K_RIGHT_WAIT | K_RIGHT_MAP | K_RIGHT_READ |
+                               K_RIGHT_DUP | K_RIGHT_TRANSFER);
         if (h < 0)
             t->killed = true;
         thread_start(t);

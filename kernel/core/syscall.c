@@ -353,6 +353,62 @@ long sys_vmo_create(long size, long kind, long phys, long rh)
     return h;
 }
 
+/* ---- debugging: another process's memory, with K_RIGHT_READ ---- */
+
+long sys_process_read(long ph, long addr, long buf, long len)
+{
+    if (len < 0 || len > 65536)
+        return -E_TOOBIG;
+    if (!user_range_ok((uintptr_t)buf, (size_t)len) || !user_range_ok((uintptr_t)addr, (size_t)len))
+        return -E_FAULT;
+    struct process *p;
+    int err = process_lookup(ph, K_RIGHT_READ, &p);
+    if (err)
+        return err;
+    char bounce[512];
+    long done = 0;
+    while (done < len && !err) {
+        long n = len - done < (long)sizeof(bounce) ? len - done : (long)sizeof(bounce);
+        err = vm_copy_in(&p->vm, bounce, (uintptr_t)addr + (uintptr_t)done, (size_t)n);
+        if (!err)
+            err = copy_to_user((char *)buf + done, bounce, (size_t)n);
+        if (!err)
+            done += n;
+    }
+    object_put(&p->obj);
+    return done ? done : err;
+}
+
+long sys_process_regions(long ph, long out, long max)
+{
+    if (max < 0 || max > 4096)
+        return -E_TOOBIG;
+    if (!user_range_ok((uintptr_t)out, (size_t)max * sizeof(struct k_region)))
+        return -E_FAULT;
+    struct process *p;
+    int err = process_lookup(ph, K_RIGHT_READ, &p);
+    if (err)
+        return err;
+    /* Gathered under the space's lock, copied out after: the copy may
+     * fault (copy-on-write) and need that lock. */
+    struct k_region *kr = max ? kmem_alloc((size_t)max * sizeof(*kr)) : NULL;
+    if (max && !kr) {
+        object_put(&p->obj);
+        return -E_NOMEM;
+    }
+    long n = 0;
+    spin_lock(&p->vm.lock);
+    for (struct vm_region *r = p->vm.regions; r; r = r->next, n++)
+        if (n < max)
+            kr[n] = (struct k_region){ r->start, r->size, r->prot, 0 };
+    spin_unlock(&p->vm.lock);
+    object_put(&p->obj);
+    if (max && copy_to_user((void *)out, kr, (size_t)(n < max ? n : max) * sizeof(*kr)))
+        err = -E_FAULT;
+    kmem_free(kr, (size_t)max * sizeof(*kr));
+    return err ? err : n;
+}
+
 long sys_vmo_clone(long vh)
 {
     struct kobject *o;

@@ -1213,6 +1213,34 @@ static bool test_handles_in_messages(void)
     return true;
 }
 
+/* Reading another process's memory and its map (for core files). */
+static bool test_process_read(void)
+{
+    long p = spawn("block-receive", 0, 0, 0);
+    CHECK(p >= 0);
+    struct k_region r[16];
+    long n = k_process_regions(p, (long)r, 16);
+    CHECK(n >= 3);                                /* text, data, stack at least */
+    CHECK_EQ((long)r[0].start, 0x400000);
+    CHECK(r[0].prot & K_PROT_EXEC);
+    uint8_t head[4];
+    CHECK_EQ(k_process_read(p, 0x400000, (long)head, 4), 4);
+    /* the same bytes as our own copy of the program */
+    CHECK(memcmp(head, (void *)0x400000, 4) == 0);
+    CHECK_EQ(k_process_read(p, 0x10, (long)head, 4), -E_FAULT);          /* unmapped */
+    CHECK_EQ(k_process_read(p, 0x400000, (long)KERNEL_PTR, 4), -E_FAULT);
+    CHECK_EQ(k_process_read(p, 0x400000, (long)head, 1 << 20), -E_TOOBIG);
+    CHECK_EQ(k_process_regions(p, (long)KERNEL_PTR, 4), -E_FAULT);
+    CHECK_EQ(k_process_regions(p, (long)r, -1), -E_TOOBIG);
+    CHECK_EQ(k_process_regions(p, 0, 0), n);                             /* count only */
+    long blind = k_handle_dup(p, K_RIGHT_MANAGE | K_RIGHT_WAIT);
+    CHECK_EQ(k_process_read(blind, 0x400000, (long)head, 4), -E_RIGHTS);
+    k_handle_close(blind);
+    k_process_kill(p, 3);
+    CHECK_EQ(wait_status(p), 3);
+    return true;
+}
+
 static bool test_death_watch(void)
 {
     long ch = k_chan_create(0), conn = k_chan_connect(ch, 0);
@@ -1340,6 +1368,7 @@ static const struct utest tests[] = {
     { "vmo_clone", test_vmo_clone },
     { "more_hostile", test_more_hostile },
     { "handles_in_messages", test_handles_in_messages },
+    { "process_read", test_process_read },
     { "death_watch", test_death_watch },
     { "exception_resume", test_exception_resume },
     { "timer_pulses", test_timer_pulses },
