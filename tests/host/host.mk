@@ -23,6 +23,8 @@ HOST_SRC_acpi    := kernel/arch/x86_64/acpi_parse.c
 HOST_SRC_multiboot := kernel/core/mb_parse.c
 HOST_SRC_elf     := kernel/core/elf.c
 HOST_SRC_malloc  := lib/rt/heap.c
+HOST_SRC_names   := lib/base/names.c
+HOST_SRC_manifest := lib/base/manifest.c lib/base/names.c
 
 # test name -> extra prerequisites and flags (the ELF test also parses
 # the real user program)
