@@ -30,6 +30,9 @@ HOST_SRC_manifest := lib/base/manifest.c lib/base/names.c
 # the real user program)
 HOST_DEP_elf     := $(BUILD)/user/hello.elf
 HOST_FLAGS_elf   := -DTEST_HELLO_ELF='"$(abspath $(BUILD)/user/hello.elf)"'
+# the manifest test also parses the shipped bootimage/manifest
+HOST_DEP_manifest   := bootimage/manifest
+HOST_FLAGS_manifest := -DTEST_MANIFEST='"$(abspath bootimage/manifest)"'
 
 HOST_BINS := $(addprefix $(HOST_DIR)/test_,$(HOST_TESTS))
 # Few and small: every test depends on every header it could include.
