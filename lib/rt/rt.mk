@@ -22,7 +22,8 @@ UBUILD := $(BUILD)/user
 UOBJ   := $(UBUILD)/obj
 
 RT_SRC := $(sort $(wildcard lib/rt/*.c)) lib/base/fmt.c lib/base/string.c \
-          lib/base/cmdline.c lib/base/cpio.c $(wildcard lib/srv/*.c)
+          lib/base/cmdline.c lib/base/cpio.c lib/base/names.c lib/base/manifest.c \
+          $(wildcard lib/srv/*.c)
 RT_OBJ := $(patsubst %.c,$(UOBJ)/%.o,$(RT_SRC))
 RT_CRT0 := $(UOBJ)/lib/rt/crt0.o
 RT_LIB := $(UBUILD)/librt.a

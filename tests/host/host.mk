@@ -24,6 +24,8 @@ HOST_SRC_multiboot := kernel/core/mb_parse.c
 HOST_SRC_elf     := kernel/core/elf.c
 HOST_SRC_malloc  := lib/rt/heap.c
 HOST_SRC_corefile := lib/base/corefile.c
+HOST_SRC_names   := lib/base/names.c
+HOST_SRC_manifest := lib/base/manifest.c lib/base/names.c
 
 # test name -> extra prerequisites and flags (the ELF test also parses
 # the real user program)
@@ -33,6 +35,9 @@ HOST_FLAGS_elf   := -DTEST_HELLO_ELF='"$(abspath $(BUILD)/user/hello.elf)"'
 HOST_CRASH       := $(HOST_DIR)/corefile_crash
 HOST_DEP_corefile := $(HOST_CRASH)
 HOST_FLAGS_corefile := -DCOREFILE_CRASH='"$(abspath $(HOST_CRASH))"'
+# the manifest test also parses the shipped bootimage/manifest
+HOST_DEP_manifest   := bootimage/manifest
+HOST_FLAGS_manifest := -DTEST_MANIFEST='"$(abspath bootimage/manifest)"'
 
 HOST_BINS := $(addprefix $(HOST_DIR)/test_,$(HOST_TESTS))
 # Few and small: every test depends on every header it could include.

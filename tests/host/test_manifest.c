@@ -1,0 +1,391 @@
+/*
+ * Host tests for lib/base/manifest: a valid file using every key, each
+ * kind of error reported with its line number (and parsing going on with
+ * the next line), formatting of errors, and hostile text: one huge line,
+ * no trailing newline, CRLF, NUL bytes, 10,000 lines.  The text is always
+ * handed over in an exact-size heap block with no terminator, so ASan
+ * reports any read past its end.
+ */
+#include "base/manifest.h"
+#include "check.h"
+
+static struct manifest m;
+
+/* Parses the first N bytes of S from an exact-size heap copy. */
+static unsigned parse_n(const char *s, size_t n)
+{
+    char *p = malloc(n ? n : 1);
+    CHECK(p != NULL);
+    memcpy(p, s, n);
+    unsigned r = manifest_parse(p, n, &m);
+    free(p);
+    return r;
+}
+
+static unsigned parse(const char *s)
+{
+    return parse_n(s, strlen(s));
+}
+
+/* The formatted error I. */
+static const char *err(unsigned i)
+{
+    static char buf[160];
+    CHECK(i < m.nerrors);
+    manifest_format_error(&m.errors[i], buf, sizeof(buf));
+    return buf;
+}
+
+/* Parses S, which must give exactly one error, on line LINE, with MSG. */
+static void one_error(const char *s, unsigned line, const char *msg)
+{
+    CHECK_EQ(parse(s), 1);
+    CHECK_EQ(m.errors[0].line, line);
+    CHECK_STR(err(0), msg);
+}
+
+static void test_valid_all_keys(void)
+{
+    const char *text =
+        "# Kestrel boot manifest\n"
+        "\n"
+        "   # indented comment\n"
+        "service log bin/log prio=40 restart=always backoff=50 limit=3 names=/dev/log\n"
+        "service console  bin/console  prio=30 restart=on-failure irq=4,3 "
+        "ioport=0x3f8-0x3ff,0x2f8-0x2ff,0x80 mmio=0xfee00000-0xfee00fff "
+        "connect=log names=/dev/console,//dev/tty0/ heartbeat=2000 args=\"-v  x\"\n";
+    CHECK_EQ(parse(text), 0);
+    CHECK_EQ(m.nservices, 2);
+    CHECK_EQ(m.lines, 5);
+    const struct manifest_service *s = manifest_find(&m, "console", 7);
+    CHECK(s != NULL);
+    CHECK_EQ(s->line, 5);
+    CHECK_STR(s->program, "bin/console");
+    CHECK_EQ(s->prio, 30);
+    CHECK_EQ(s->restart, MANIFEST_RESTART_ON_FAILURE);
+    CHECK_EQ(s->backoff_ms, MANIFEST_BACKOFF_DEFAULT);
+    CHECK_EQ(s->heartbeat_ms, 2000);
+    CHECK_STR(s->args, "-v  x");
+    CHECK_EQ(s->nirq, 2);
+    CHECK_EQ(s->irq[0], 4);
+    CHECK_EQ(s->irq[1], 3);
+    CHECK_EQ(s->nioport, 3);
+    CHECK_EQ(s->ioport[0].start, 0x3f8);
+    CHECK_EQ(s->ioport[0].end, 0x3ff);
+    CHECK_EQ(s->ioport[2].start, 0x80);
+    CHECK_EQ(s->ioport[2].end, 0x80);
+    CHECK_EQ(s->nmmio, 1);
+    CHECK_EQ(s->mmio[0].start, 0xfee00000);
+    CHECK_EQ(s->mmio[0].end, 0xfee00fff);
+    CHECK_EQ(s->nconnect, 1);
+    CHECK_STR(s->connect[0], "log");
+    CHECK_EQ(s->nnames, 2);
+    CHECK_STR(s->names[1], "/dev/tty0");
+    s = manifest_find(&m, "log", 3);
+    CHECK(s != NULL);
+    CHECK_EQ(s->restart, MANIFEST_RESTART_ALWAYS);
+    CHECK_EQ(s->backoff_ms, 50);
+    CHECK_EQ(s->limit, 3);
+    CHECK(manifest_find(&m, "lo", 2) == NULL);
+}
+
+static void test_defaults(void)
+{
+    CHECK_EQ(parse("service a b"), 0);
+    CHECK_EQ(m.nservices, 1);
+    const struct manifest_service *s = &m.services[0];
+    CHECK_STR(s->name, "a");
+    CHECK_STR(s->program, "b");
+    CHECK_EQ(s->prio, MANIFEST_PRIO_DEFAULT);
+    CHECK_EQ(s->restart, MANIFEST_RESTART_NEVER);
+    CHECK_EQ(s->heartbeat_ms, 0);
+    CHECK_STR(s->args, "");
+    CHECK_EQ(s->nirq + s->nioport + s->nmmio + s->nconnect + s->nnames, 0);
+}
+
+static void test_shipped_manifest(void)
+{
+    FILE *f = fopen(TEST_MANIFEST, "rb");
+    CHECK(f != NULL);
+    static char buf[16384];
+    size_t n = fread(buf, 1, sizeof(buf), f);
+    fclose(f);
+    CHECK(n > 0 && n < sizeof(buf));
+    CHECK(memcmp(buf, "# Kestrel boot manifest\n", 24) == 0);
+    CHECK_EQ(parse_n(buf, n), 0);
+    CHECK_EQ(m.nservices, 4);
+    CHECK(manifest_find(&m, "log", 3) && manifest_find(&m, "procmgr", 7));
+    CHECK(manifest_find(&m, "supervisor", 10) && manifest_find(&m, "console", 7));
+}
+
+static void test_errors_continue(void)
+{
+    const char *text =
+        "service a bin/a\n"
+        "service b bin/b prio=0\n"
+        "service c bin/c\n"
+        "bogus line\n"
+        "service d bin/d colour=blue\n"
+        "service e bin/e\n";
+    CHECK_EQ(parse(text), 3);
+    CHECK_EQ(m.nservices, 3);
+    CHECK_STR(m.services[0].name, "a");
+    CHECK_STR(m.services[1].name, "c");
+    CHECK_STR(m.services[2].name, "e");
+    CHECK_STR(err(0), "manifest:2: prio: out of range (1-255)");
+    CHECK_EQ(m.errors[0].column, 17);
+    CHECK_STR(err(1), "manifest:4: unknown statement (expected \"service\")");
+    CHECK_STR(err(2), "manifest:5: colour: unknown key");
+}
+
+static void test_numbers(void)
+{
+    one_error("\nservice a b prio=256", 2, "manifest:2: prio: out of range (1-255)");
+    one_error("service a b prio=12x", 1, "manifest:1: prio: not a number");
+    one_error("service a b prio=", 1, "manifest:1: prio: not a number");
+    one_error("service a b prio=-1", 1, "manifest:1: prio: not a number");
+    one_error("service a b prio=0x", 1, "manifest:1: prio: not a number");
+    one_error("service a b backoff=99999999999999999999999", 1,
+              "manifest:1: backoff: not a number");
+    one_error("service a b heartbeat=5", 1,
+              "manifest:1: heartbeat: out of range (0 or 10-600000 ms)");
+    one_error("service a b limit=10001", 1, "manifest:1: limit: out of range (0-10000)");
+    one_error("service a b irq=256", 1, "manifest:1: irq: out of range (0-255)");
+    CHECK_EQ(parse("service a b prio=0xff heartbeat=0 backoff=3600000"), 0);
+    CHECK_EQ(m.services[0].prio, 255);
+}
+
+static void test_ranges(void)
+{
+    one_error("service a b ioport=0x3ff-0x3f8", 1, "manifest:1: ioport: reversed range");
+    one_error("service a b ioport=0x10-0x20,0x20-0x30", 1,
+              "manifest:1: ioport: overlapping ranges");
+    one_error("service a b ioport=0x10-0x20,0x0-0x100", 1,
+              "manifest:1: ioport: overlapping ranges");
+    one_error("service a b ioport=0x10000", 1, "manifest:1: ioport: address out of range");
+    one_error("service a b mmio=0x2000-0x1000", 1, "manifest:1: mmio: reversed range");
+    one_error("service a b mmio=1-", 1, "manifest:1: mmio: not a number");
+    one_error("service a b mmio=0x1000-0x1fff,0x1fff", 1,
+              "manifest:1: mmio: overlapping ranges");
+    one_error("service a b irq=4,4", 1, "manifest:1: irq: duplicate irq");
+    one_error("service a b irq=4,,5", 1, "manifest:1: irq: empty list item");
+    one_error("service a b irq=", 1, "manifest:1: irq: empty list item");
+    CHECK_EQ(parse("service a b mmio=0xffffffffffff0000-0xffffffffffffffff"), 0);
+    CHECK_EQ(m.services[0].mmio[0].end, UINT64_MAX);
+}
+
+static void test_lists_bounded(void)
+{
+    CHECK_EQ(parse("service a b irq=1,2,3,4,5,6,7,8"), 0);
+    CHECK_EQ(m.services[0].nirq, 8);
+    one_error("service a b irq=1,2,3,4,5,6,7,8,9", 1,
+              "manifest:1: irq: too many items (8 at most)");
+    one_error("service a b names=/a,/b,/c,/d,/e,/f,/g,/h,/i", 1,
+              "manifest:1: names: too many items (8 at most)");
+    one_error("service a b names=/a,/a/", 1, "manifest:1: names: duplicate prefix");
+    one_error("service a b names=dev", 1,
+              "manifest:1: names: bad prefix (absolute path expected)");
+    one_error("service a b names=/..", 1,
+              "manifest:1: names: bad prefix (absolute path expected)");
+    one_error("service a b names=/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+              1, "manifest:1: names: prefix too long (63 bytes at most)");
+}
+
+static void test_keys(void)
+{
+    one_error("service a b prio=1 prio=2", 1, "manifest:1: prio: duplicate key");
+    one_error("service a b restart=sometimes", 1,
+              "manifest:1: restart: must be never, always or on-failure");
+    one_error("service a b =5", 1, "manifest:1: expected key=value");
+    one_error("service a b prio", 1, "manifest:1: expected key=value");
+    one_error("service a b verylongunknownkey=1", 1,
+              "manifest:1: verylongunk: unknown key");
+    one_error("service a b args=\"x", 1, "manifest:1: unterminated quote");
+    one_error("service a b args=\"x\"y", 1, "manifest:1: args: text after the closing quote");
+    one_error("service a b args=x\"y\"", 1,
+              "manifest:1: args: quote inside an unquoted value");
+    CHECK_EQ(parse("service a b args=\"say \\\"hi\\\" \\\\ # not a comment\""), 0);
+    CHECK_STR(m.services[0].args, "say \"hi\" \\ # not a comment");
+}
+
+static void test_head_errors(void)
+{
+    one_error("service", 1, "manifest:1: missing service name");
+    one_error("service   ", 1, "manifest:1: missing service name");
+    one_error("service console", 1, "manifest:1: missing program");
+    one_error("service console prio=3", 1, "manifest:1: missing program");
+    one_error("service Console bin/c", 1,
+              "manifest:1: bad service name (a-z, 0-9, - and _, 31 bytes at most)");
+    one_error("service 9lives bin/c", 1,
+              "manifest:1: bad service name (a-z, 0-9, - and _, 31 bytes at most)");
+    one_error("service a /bin/a", 1,
+              "manifest:1: program path must be relative to the boot image");
+    one_error("service a bin/a$", 1, "manifest:1: bad character in program path");
+    CHECK_EQ(m.errors[0].column, 16);
+    one_error("services a b", 1, "manifest:1: unknown statement (expected \"service\")");
+    CHECK_EQ(parse("service abcdefghijklmnopqrstuvwxyz01234 b"), 0);   /* 31 */
+    CHECK_EQ(parse("service abcdefghijklmnopqrstuvwxyz012345 b"), 1);
+    char line[128] = "service a ";
+    memset(line + 10, 'p', 64);
+    line[74] = 0;
+    one_error(line, 1, "manifest:1: program path too long (63 bytes at most)");
+    line[73] = 0;
+    CHECK_EQ(parse(line), 0);
+}
+
+static void test_duplicates_and_connect(void)
+{
+    const char *text =
+        "service log bin/log\n"
+        "service ui bin/ui connect=log,ghost\n"
+        "  service log bin/log2\n";
+    CHECK_EQ(parse(text), 2);
+    CHECK_EQ(m.nservices, 2);
+    CHECK_STR(manifest_find(&m, "log", 3)->program, "bin/log");
+    CHECK_STR(err(0), "manifest:3: duplicate service name");
+    CHECK_EQ(m.errors[0].column, 11);
+    CHECK_STR(err(1), "manifest:2: connect: connects to a service not in the manifest");
+    one_error("service a b connect=a,a", 1, "manifest:1: connect: duplicate service name");
+    one_error("service a b connect=Bad", 1, "manifest:1: connect: bad service name");
+}
+
+static void test_too_many_services(void)
+{
+    static char text[8192];
+    size_t n = 0;
+    for (int i = 0; i < MANIFEST_SERVICES_MAX + 2; i++)
+        n += (size_t)snprintf(text + n, sizeof(text) - n, "service s%d bin/s\n", i);
+    CHECK_EQ(parse_n(text, n), 2);
+    CHECK_EQ(m.nservices, MANIFEST_SERVICES_MAX);
+    CHECK_STR(err(0), "manifest:33: too many services (32 at most)");
+    CHECK_STR(err(1), "manifest:34: too many services (32 at most)");
+}
+
+static void test_huge_line(void)
+{
+    size_t n = 1u << 20;
+    char *p = malloc(n);
+    CHECK(p != NULL);
+    memset(p, 'x', n);
+    memcpy(p, "service a b args=", 17);
+    CHECK_EQ(manifest_parse(p, n, &m), 1);
+    CHECK_EQ(m.nservices, 0);
+    CHECK_EQ(m.lines, 1);
+    CHECK_STR(err(0), "manifest:1: line too long (1024 bytes at most)");
+    free(p);
+    /* exactly at the limit is fine; args is then too long */
+    char line[MANIFEST_LINE_MAX + 1];
+    memset(line, 'x', MANIFEST_LINE_MAX);
+    memcpy(line, "service a b x=", 14);
+    CHECK_EQ(parse_n(line, MANIFEST_LINE_MAX), 1);
+    CHECK_STR(err(0), "manifest:1: x: unknown key");
+    memcpy(line, "service a b args=", 17);
+    CHECK_EQ(parse_n(line, MANIFEST_LINE_MAX), 1);
+    CHECK_STR(err(0), "manifest:1: args: too long (127 bytes at most)");
+}
+
+static void test_line_ends(void)
+{
+    CHECK_EQ(parse("service a b prio=7"), 0);           /* no trailing LF */
+    CHECK_EQ(m.services[0].prio, 7);
+    CHECK_EQ(parse("# c\r\nservice a b prio=7\r\nservice c d args=\"x\"\r\n"), 0);
+    CHECK_EQ(m.nservices, 2);
+    CHECK_EQ(m.services[0].prio, 7);
+    CHECK_STR(m.services[1].args, "x");
+    CHECK_EQ(m.lines, 3);
+    CHECK_EQ(parse("service a b\r"), 0);
+    CHECK_EQ(parse(""), 0);
+    CHECK_EQ(m.lines, 0);
+    CHECK_EQ(parse("\n\n\n"), 0);
+    CHECK_EQ(m.lines, 3);
+    one_error("service a b\r\r\n", 1, "manifest:1: control character");
+    one_error("\nservice a\rb c\n", 2, "manifest:2: control character");
+    CHECK_EQ(parse("\tservice\ta\tb\tprio=9\t\n"), 0);
+    CHECK_EQ(m.services[0].prio, 9);
+}
+
+static void test_nul_bytes(void)
+{
+    static const char text[] = "service a b\nservice c d\0prio=3\n\0\nservice e f";
+    CHECK_EQ(parse_n(text, sizeof(text) - 1), 2);
+    CHECK_EQ(m.nservices, 2);
+    CHECK_STR(err(0), "manifest:2: NUL byte");
+    CHECK_EQ(m.errors[0].column, 12);
+    CHECK_STR(err(1), "manifest:3: NUL byte");
+    CHECK_STR(m.services[1].name, "e");
+    char z[64];
+    memset(z, 0, sizeof(z));
+    CHECK_EQ(parse_n(z, sizeof(z)), 1);
+}
+
+static void test_ten_thousand_lines(void)
+{
+    size_t cap = 10000 * 24;
+    char *text = malloc(cap);
+    CHECK(text != NULL);
+    size_t n = 0;
+    for (int i = 0; i < 10000; i++)
+        n += (size_t)snprintf(text + n, cap - n, i % 2 ? "service s%d bin/s\n" : "bad %d\n", i);
+    char *p = malloc(n);
+    CHECK(p != NULL);
+    memcpy(p, text, n);
+    free(text);
+    CHECK_EQ(manifest_parse(p, n, &m), 5000 + 5000 - MANIFEST_SERVICES_MAX);
+    free(p);
+    CHECK_EQ(m.lines, 10000);
+    CHECK_EQ(m.nservices, MANIFEST_SERVICES_MAX);
+    CHECK_EQ(m.nerrors, MANIFEST_ERRORS_MAX);
+    CHECK_EQ(m.errors_dropped, 10000 - MANIFEST_SERVICES_MAX - MANIFEST_ERRORS_MAX);
+    CHECK_STR(err(0), "manifest:1: unknown statement (expected \"service\")");
+    CHECK_STR(err(1), "manifest:3: unknown statement (expected \"service\")");
+}
+
+static void test_format_error(void)
+{
+    struct manifest_error e = { 12345, 3, "prio", "out of range (1-255)" };
+    char buf[64];
+    const char *want = "manifest:12345: prio: out of range (1-255)";
+    CHECK_EQ(manifest_format_error(&e, buf, sizeof(buf)), strlen(want));
+    CHECK_STR(buf, want);
+    char *small = malloc(10);
+    CHECK(small != NULL);
+    memset(small, 'Z', 10);
+    CHECK_EQ(manifest_format_error(&e, small, 10), strlen(want));
+    CHECK_STR(small, "manifest:");
+    free(small);
+    CHECK_EQ(manifest_format_error(&e, NULL, 0), strlen(want));
+    struct manifest_error f = { 0, 0, "", "x" };
+    CHECK_EQ(manifest_format_error(&f, buf, sizeof(buf)), 13);
+    CHECK_STR(buf, "manifest:0: x");
+}
+
+static void test_reparse_resets(void)
+{
+    CHECK_EQ(parse("bad\nbad\n"), 2);
+    CHECK_EQ(parse("service a b"), 0);
+    CHECK_EQ(m.nerrors, 0);
+    CHECK_EQ(m.errors_dropped, 0);
+    CHECK_EQ(m.nservices, 1);
+}
+
+static const struct check_test tests[] = {
+    CHECK_TEST(test_valid_all_keys),
+    CHECK_TEST(test_defaults),
+    CHECK_TEST(test_shipped_manifest),
+    CHECK_TEST(test_errors_continue),
+    CHECK_TEST(test_numbers),
+    CHECK_TEST(test_ranges),
+    CHECK_TEST(test_lists_bounded),
+    CHECK_TEST(test_keys),
+    CHECK_TEST(test_head_errors),
+    CHECK_TEST(test_duplicates_and_connect),
+    CHECK_TEST(test_too_many_services),
+    CHECK_TEST(test_huge_line),
+    CHECK_TEST(test_line_ends),
+    CHECK_TEST(test_nul_bytes),
+    CHECK_TEST(test_ten_thousand_lines),
+    CHECK_TEST(test_format_error),
+    CHECK_TEST(test_reparse_resets),
+};
+
+CHECK_MAIN("manifest", tests)
