@@ -9,7 +9,7 @@
 HOST_CC     := gcc
 HOST_CFLAGS := -std=c11 -Wall -Wextra -Werror -g -O1 \
                -fsanitize=address,undefined -fno-sanitize-recover=all \
-               -DKESTREL_HOST -Ikernel -Iabi -Ilib
+               -DKESTREL_HOST -Ikernel -Iabi -Ilib -I$(BUILD)/gen
 HOST_DIR    := $(BUILD)/host
 
 # test name -> the sources it needs besides tests/host/test_<name>.c
@@ -23,6 +23,7 @@ HOST_SRC_acpi    := kernel/arch/x86_64/acpi_parse.c
 HOST_SRC_multiboot := kernel/core/mb_parse.c
 HOST_SRC_elf     := kernel/core/elf.c
 HOST_SRC_malloc  := lib/rt/heap.c
+HOST_SRC_proto   := lib/rt/proto.c
 
 # test name -> extra prerequisites and flags (the ELF test also parses
 # the real user program)
@@ -31,7 +32,8 @@ HOST_FLAGS_elf   := -DTEST_HELLO_ELF='"$(abspath $(BUILD)/user/hello.elf)"'
 
 HOST_BINS := $(addprefix $(HOST_DIR)/test_,$(HOST_TESTS))
 # Few and small: every test depends on every header it could include.
-HOST_HDRS := $(wildcard tests/host/*.h lib/base/*.h lib/rt/*.h kernel/core/*.h abi/kestrel/*.h kernel/arch/x86_64/*_parse.h)
+HOST_HDRS := $(wildcard tests/host/*.h lib/base/*.h lib/rt/*.h kernel/core/*.h abi/kestrel/*.h kernel/arch/x86_64/*_parse.h) \
+             $(PROTO_HDRS)
 
 define HOST_TEST_RULE
 $(HOST_DIR)/test_$(1): tests/host/test_$(1).c $(HOST_SRC_$(1)) $(HOST_DEP_$(1)) $(HOST_HDRS) tests/host/host.mk
