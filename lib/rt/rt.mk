@@ -61,6 +61,7 @@ user_program = $(eval $(call USER_PROGRAM_RULE,$(1),$(2)))
 $(call user_program,hello,tests/user/hello.c)
 $(call user_program,ktest,tests/user/ktest.c)
 $(call user_program,ipcbench,tests/user/ipcbench.c)
+$(call user_program,echo_test,tests/user/echo_test.c)
 
 # ---- outputs ----
 USER_ELFS := $(patsubst %,$(UBUILD)/%.elf,$(USER_PROGRAMS))
