@@ -2,6 +2,7 @@
 #
 #   make            build the kernel, the user programs and the boot image
 #   make user       build only the user programs (lib/rt/rt.mk)
+#   make protocols  generate the protocol headers (protocols/protocols.mk)
 #   make run        boot in QEMU (SMP=4 MEM=1G by default; quit: Ctrl-A X)
 #   make test       host unit tests + in-kernel self tests + boot checks
 #   make bench      benchmarks, as "bench NAME VALUE UNIT" lines
@@ -50,7 +51,9 @@ BOOTIMAGE_FILES := $(shell find bootimage -type f 2>/dev/null)
 all: kernel user $(BUILD)/bootimage.cpio
 kernel: $(BUILD)/kestrel.bin
 
-# User programs, librt and the staged boot image directory.
+# Generated protocol headers, then user programs, librt and the staged
+# boot image directory.
+-include protocols/protocols.mk
 -include lib/rt/rt.mk
 
 $(BUILD)/%.o: %.c Makefile

@@ -14,7 +14,7 @@
 USER_CFLAGS  := -std=c11 -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes \
                 -O2 -g -ffreestanding -fno-stack-protector -fno-pie \
                 -fno-omit-frame-pointer -fno-tree-loop-distribute-patterns \
-                -Iabi -Ilib -MMD -MP
+                -Iabi -Ilib -I$(BUILD)/gen -MMD -MP
 USER_ASFLAGS := -g -Iabi -Ilib -MMD -MP
 USER_LDFLAGS := -no-pie -static -nostdlib -Wl,-T,lib/rt/user.ld \
                 -Wl,-z,max-page-size=0x1000 -Wl,-z,noexecstack -Wl,--build-id=none
@@ -31,7 +31,9 @@ RT_LIB := $(UBUILD)/librt.a
 USER_PROGRAMS :=
 USER_DEPS := $(RT_OBJ:.o=.d) $(RT_CRT0:.o=.d)
 
-$(UOBJ)/%.o: %.c lib/rt/rt.mk
+# Generated protocol headers exist before anything compiles (afterwards
+# the .d files name the ones each object includes).
+$(UOBJ)/%.o: %.c lib/rt/rt.mk | $(PROTO_HDRS)
 	@mkdir -p $(dir $@)
 	@echo "  UCC     $<"
 	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
@@ -60,6 +62,7 @@ user_program = $(eval $(call USER_PROGRAM_RULE,$(1),$(2)))
 $(call user_program,hello,tests/user/hello.c)
 $(call user_program,ktest,tests/user/ktest.c)
 $(call user_program,ipcbench,tests/user/ipcbench.c)
+$(call user_program,echo_test,tests/user/echo_test.c)
 
 # ---- outputs ----
 USER_ELFS := $(patsubst %,$(UBUILD)/%.elf,$(USER_PROGRAMS))

@@ -9,7 +9,7 @@
 HOST_CC     := gcc
 HOST_CFLAGS := -std=c11 -Wall -Wextra -Werror -g -O1 \
                -fsanitize=address,undefined -fno-sanitize-recover=all \
-               -DKESTREL_HOST -Ikernel -Iabi -Ilib
+               -DKESTREL_HOST -Ikernel -Iabi -Ilib -I$(BUILD)/gen
 HOST_DIR    := $(BUILD)/host
 
 # test name -> the sources it needs besides tests/host/test_<name>.c
@@ -26,6 +26,7 @@ HOST_SRC_malloc  := lib/rt/heap.c
 HOST_SRC_corefile := lib/base/corefile.c
 HOST_SRC_names   := lib/base/names.c
 HOST_SRC_manifest := lib/base/manifest.c lib/base/names.c
+HOST_SRC_proto   := lib/rt/proto.c
 
 # test name -> extra prerequisites and flags (the ELF test also parses
 # the real user program)
@@ -41,7 +42,8 @@ HOST_FLAGS_manifest := -DTEST_MANIFEST='"$(abspath bootimage/manifest)"'
 
 HOST_BINS := $(addprefix $(HOST_DIR)/test_,$(HOST_TESTS))
 # Few and small: every test depends on every header it could include.
-HOST_HDRS := $(wildcard tests/host/*.h lib/base/*.h lib/rt/*.h kernel/core/*.h abi/kestrel/*.h kernel/arch/x86_64/*_parse.h)
+HOST_HDRS := $(wildcard tests/host/*.h lib/base/*.h lib/rt/*.h kernel/core/*.h abi/kestrel/*.h kernel/arch/x86_64/*_parse.h) \
+             $(PROTO_HDRS)
 
 # Never run; static so that its memory is all in its ELF.
 $(HOST_CRASH): tests/host/corefile_crash.c tests/host/host.mk
