@@ -65,8 +65,9 @@
     SYSCALL(39, vmo_clone, 1)         /* (vmo h) -> copy-on-write clone */ \
     /* debugging (core files) */                                               \
     SYSCALL(40, process_read, 4)      /* (process h, address, buf, len) -> bytes */ \
-    SYSCALL(41, process_regions, 3)   /* (process h, struct k_region *, max) -> count */
+    SYSCALL(41, process_regions, 3)   /* (process h, struct k_region *, max) -> count */ \
+    SYSCALL(42, resource_narrow, 3)   /* (resource h, base, count) -> a narrower resource */
 
-#define KESTREL_SYSCALL_COUNT 42
+#define KESTREL_SYSCALL_COUNT 43
 
 #endif

@@ -27,11 +27,13 @@
 #include "core/resource.h"
 #include "core/sched.h"
 #include "core/slab.h"
+#include "core/vmo.h"
 #include "core/syscall.h"
 #include "kestrel/errors.h"
 #include "kestrel/resource.h"
 #include "kestrel/rights.h"
 #include "kestrel/startup.h"
+#include "kestrel/vm.h"
 
 #define KESTREL_VERSION "0.1"
 
@@ -116,6 +118,29 @@ static void give_resources(struct process *p, struct k_startup *st)
     }
 }
 
+/* init also gets the boot image, read-only ("bootfs"): the manifest and
+ * the programs it starts. */
+static void give_boot_image(struct process *p, struct k_startup *st)
+{
+    if (bootinfo.nmodules == 0)
+        return;
+    const struct boot_module *m = &bootinfo.modules[0];
+    int err;
+    struct vmo *v = vmo_create(m->end - m->start, K_VMO_PHYS, m->start, &err);
+    long h = v ? handle_install(&p->handles, &v->obj,
+                                K_RIGHT_READ | K_RIGHT_MAP | K_RIGHT_DUP | K_RIGHT_TRANSFER) : err;
+    if (v)
+        object_put(&v->obj);
+    if (h < 0) {
+        kprintf("init: cannot give the boot image (error %ld)\n", -h);
+        return;
+    }
+    struct k_startup_handle *sh = &st->handles[st->nhandles++];
+    sh->handle = (uint32_t)h;
+    sh->type = K_OBJ_VMO;
+    memcpy(sh->name, "bootfs", 7);
+}
+
 /* Starts the first user process: the boot-image program the command line
  * names with init= (default bin/init), with the words of initargs= as its
  * arguments. */
@@ -142,8 +167,10 @@ static void start_init(void)
     struct k_startup st;
     memset(&st, 0, sizeof(st));
     st.magic = K_STARTUP_MAGIC;
-    if (p)
+    if (p) {
         give_resources(p, &st);
+        give_boot_image(p, &st);
+    }
     struct thread *t = p ? process_load_boot(p, path, argc, argv, &st, 100, &err) : NULL;
     if (!t) {
         kprintf("init: cannot start %s: %s\n", path, error_text(err));

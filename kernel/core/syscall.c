@@ -347,6 +347,7 @@ long sys_vmo_create(long size, long kind, long phys, long rh)
     struct vmo *v = vmo_create((uint64_t)size, (uint32_t)kind, (uint64_t)phys, &err);
     if (!v)
         return err;
+    v->uncached = kind == K_VMO_PHYS;
     long h = handle_install(&self()->handles, &v->obj,
                             K_RIGHT_READ | K_RIGHT_WRITE | K_RIGHT_MAP | K_RIGHT_DUP | K_RIGHT_TRANSFER);
     object_put(&v->obj);
@@ -535,6 +536,28 @@ long sys_timer_set(long h, long first, long period)
     timer_set((struct ktimer *)o, (uint64_t)first, (uint64_t)period);
     object_put(o);
     return 0;
+}
+
+long sys_resource_narrow(long rh, long base, long count)
+{
+    if (base < 0 || count <= 0)
+        return -E_INVAL;
+    struct kobject *o;
+    uint32_t rights = 0;
+    int err = handle_get(&self()->handles, rh, K_OBJ_RESOURCE, K_RIGHT_DUP, &o, &rights);
+    if (err)
+        return err;
+    struct resource *r = (struct resource *)o;
+    bool inside = resource_covers(r, r->kind, (uint64_t)base, (uint64_t)count);
+    struct resource *n = inside ? resource_create(r->kind, (uint64_t)base, (uint64_t)count) : NULL;
+    object_put(o);
+    if (!inside)
+        return -E_PERM;
+    if (!n)
+        return -E_NOMEM;
+    long h = handle_install(&self()->handles, &n->obj, rights);
+    object_put(&n->obj);
+    return h;
 }
 
 long sys_process_watch(long ph, long ch, long code)

@@ -68,7 +68,7 @@ static uint64_t pte_flags(uint32_t prot)
 void vm_region_refresh(struct vm_region *r)
 {
     uint64_t flags = pte_flags(r->prot);
-    if (r->vmo->kind == K_VMO_PHYS)
+    if (r->vmo->uncached)
         flags |= PTE_PCD | PTE_PWT;
     for (uint64_t off = 0; off < r->size; off += PAGE_SIZE) {
         uint64_t i = (r->offset + off) / PAGE_SIZE;
@@ -188,8 +188,8 @@ long vm_map(struct vm_space *s, struct vmo *v, uint64_t offset, uint64_t size,
         return addr ? -E_BUSY : -E_NOMEM;
     }
     uint64_t flags = pte_flags(prot);
-    if (v->kind == K_VMO_PHYS)
-        flags |= PTE_PCD | PTE_PWT;          /* device registers: uncached */
+    if (v->uncached)
+        flags |= PTE_PCD | PTE_PWT;          /* device registers */
     for (uint64_t off = 0; off < size; off += PAGE_SIZE) {
         uint64_t i = (offset + off) / PAGE_SIZE;
         uint64_t f = vmo_page_cow(v, i) ? flags & ~PTE_W : flags;

@@ -18,6 +18,7 @@ struct vm_region;
 struct vmo {
     struct kobject obj;
     uint32_t kind;            /* K_VMO_* */
+    bool uncached;            /* device registers: mapped uncached */
     uint64_t npages;
     uint64_t phys;            /* PHYS and CONTIG: first frame */
     uint64_t *pages;          /* ANON: one frame per page */

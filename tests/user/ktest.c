@@ -1241,6 +1241,34 @@ static bool test_process_read(void)
     return true;
 }
 
+/* init's start-up handles: the boot image read-only, narrowing resources. */
+static bool test_bootfs_and_narrowing(void)
+{
+    long bootfs = rt_handle("bootfs");
+    CHECK(bootfs >= 0);
+    long a = k_vmo_map(0, bootfs, 0, 4096, K_PROT_READ);
+    CHECK(a > 0 && memcmp((void *)a, "070701", 6) == 0);      /* a cpio archive */
+    CHECK_EQ(k_vmo_map(0, bootfs, 0, 4096, K_PROT_READ | K_PROT_WRITE), -E_RIGHTS);
+    CHECK_EQ(k_vm_unmap(0, a, 4096), 0);
+    long irq = rt_handle("irq");
+    long one = k_resource_narrow(irq, 5, 1);
+    CHECK(one > 0);
+    CHECK_EQ(k_resource_narrow(one, 6, 1), -E_PERM);            /* never wider */
+    CHECK_EQ(k_resource_narrow(one, 5, 2), -E_PERM);
+    CHECK_EQ(k_resource_narrow(irq, -1, 1), -E_INVAL);
+    CHECK_EQ(k_resource_narrow(irq, 0, 0), -E_INVAL);
+    CHECK_EQ(k_resource_narrow(bootfs, 0, 1), -E_WRONGTYPE);
+    long ch = k_chan_create(0), conn = k_chan_connect(ch, 0);
+    CHECK_EQ(k_irq_attach(one, 6, conn, 1), -E_PERM);            /* outside the grant */
+    long h = k_irq_attach(one, 5, conn, 1);
+    CHECK(h > 0);
+    k_handle_close(h);
+    k_handle_close(conn);
+    k_handle_close(ch);
+    k_handle_close(one);
+    return true;
+}
+
 static bool test_death_watch(void)
 {
     long ch = k_chan_create(0), conn = k_chan_connect(ch, 0);
@@ -1369,6 +1397,7 @@ static const struct utest tests[] = {
     { "more_hostile", test_more_hostile },
     { "handles_in_messages", test_handles_in_messages },
     { "process_read", test_process_read },
+    { "bootfs_and_narrowing", test_bootfs_and_narrowing },
     { "death_watch", test_death_watch },
     { "exception_resume", test_exception_resume },
     { "timer_pulses", test_timer_pulses },
