@@ -66,8 +66,9 @@
     /* debugging (core files) */                                               \
     SYSCALL(40, process_read, 4)      /* (process h, address, buf, len) -> bytes */ \
     SYSCALL(41, process_regions, 3)   /* (process h, struct k_region *, max) -> count */ \
-    SYSCALL(42, resource_narrow, 3)   /* (resource h, base, count) -> a narrower resource */
+    SYSCALL(42, resource_narrow, 3)   /* (resource h, base, count) -> a narrower resource */ \
+    SYSCALL(43, vmo_size, 1)          /* (vmo h) -> size in bytes */
 
-#define KESTREL_SYSCALL_COUNT 43
+#define KESTREL_SYSCALL_COUNT 44
 
 #endif

@@ -410,6 +410,17 @@ long sys_process_regions(long ph, long out, long max)
     return err ? err : n;
 }
 
+long sys_vmo_size(long vh)
+{
+    struct kobject *o;
+    int err = handle_get(&self()->handles, vh, K_OBJ_VMO, 0, &o, NULL);
+    if (err)
+        return err;
+    long size = (long)(((struct vmo *)o)->npages * PAGE_SIZE);
+    object_put(o);
+    return size;
+}
+
 long sys_vmo_clone(long vh)
 {
     struct kobject *o;

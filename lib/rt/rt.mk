@@ -61,6 +61,9 @@ user_program = $(eval $(call USER_PROGRAM_RULE,$(1),$(2)))
 # ---- programs ----
 $(call user_program,hello,tests/user/hello.c)
 $(call user_program,ktest,tests/user/ktest.c)
+$(call user_program,init,servers/init/init.c)
+$(call user_program,log,servers/log/log.c)
+$(call user_program,captest,tests/user/captest.c)
 $(call user_program,ipcbench,tests/user/ipcbench.c)
 $(call user_program,echo_test,tests/user/echo_test.c)
 

@@ -1,0 +1,160 @@
+/*
+ * init: the first process.  It reads the boot manifest from the boot image
+ * and starts each service with exactly the capabilities its line grants,
+ * nothing more:
+ *   "chan"      a channel of its own, to serve on;
+ *   NAME        a connection to each service named in connect=;
+ *   "irq", "ioport", "mmio"   resources narrowed to the listed ranges.
+ * A malformed line is reported with its line number and skipped; a service
+ * that cannot start is reported and the others start anyway.  init then
+ * watches its services and reports each death.
+ *
+ * Arguments: [MANIFEST [SERVICE]] - the manifest's path in the boot image
+ * (default "manifest"); with SERVICE, init exits with that service's
+ * status when it ends (test runs).
+ */
+#include "base/cpio.h"
+#include "base/manifest.h"
+#include "base/string.h"
+#include "kestrel/msg.h"
+#include "kestrel/rights.h"
+#include "kestrel/vm.h"
+#include "rt/rt.h"
+#include "rt/stdio.h"
+
+#define MAX_HANDLES 24
+
+static struct manifest manifest;
+static long chans[MANIFEST_SERVICES_MAX];
+static long procs[MANIFEST_SERVICES_MAX];
+
+struct grant {
+    struct k_spawn_handle h[MAX_HANDLES];
+    unsigned n;
+};
+
+static void grant_add(struct grant *g, long handle, uint32_t rights, const char *name)
+{
+    if (handle < 0) {
+        printf("init: cannot grant %s: %s\n", name, k_strerror(handle));
+        return;
+    }
+    if (g->n == MAX_HANDLES)
+        return;
+    struct k_spawn_handle *h = &g->h[g->n++];
+    *h = (struct k_spawn_handle){ (uint32_t)handle, rights, "" };
+    size_t n = strlen(name);
+    if (n >= sizeof(h->name))
+        n = sizeof(h->name) - 1;
+    memcpy(h->name, name, n);
+}
+
+static const char *load_manifest(const char *path, size_t *len)
+{
+    long bootfs = rt_handle("bootfs");
+    long size = bootfs >= 0 ? k_vmo_size(bootfs) : -1;
+    long base = size > 0 ? k_vmo_map(0, bootfs, 0, size, K_PROT_READ) : -1;
+    struct cpio_entry e;
+    if (base <= 0 || cpio_find((const void *)base, (size_t)size, path, &e) != CPIO_OK)
+        return NULL;
+    *len = e.size;
+    return e.data;
+}
+
+/* The handles service S is granted; also reports grants that fail. */
+static void build_grant(const struct manifest_service *s, unsigned index, struct grant *g)
+{
+    grant_add(g, chans[index], K_RIGHT_RECEIVE | K_RIGHT_DUP, "chan");
+    for (unsigned i = 0; i < s->nconnect; i++) {
+        const struct manifest_service *to = manifest_find(&manifest, s->connect[i],
+                                                          strlen(s->connect[i]));
+        long ch = to ? chans[to - manifest.services] : -1;
+        grant_add(g, ch >= 0 ? k_chan_connect(ch, index + 1) : -1,
+                  K_RIGHT_SEND | K_RIGHT_DUP | K_RIGHT_TRANSFER, s->connect[i]);
+    }
+    for (unsigned i = 0; i < s->nirq; i++)
+        grant_add(g, k_resource_narrow(rt_handle("irq"), s->irq[i], 1), K_RIGHTS_ALL, "irq");
+    for (unsigned i = 0; i < s->nioport; i++)
+        grant_add(g, k_resource_narrow(rt_handle("ioport"), (long)s->ioport[i].start,
+                                       (long)(s->ioport[i].end - s->ioport[i].start + 1)),
+                  K_RIGHTS_ALL, "ioport");
+    for (unsigned i = 0; i < s->nmmio; i++)
+        grant_add(g, k_resource_narrow(rt_handle("mmio"), (long)s->mmio[i].start,
+                                       (long)(s->mmio[i].end - s->mmio[i].start + 1)),
+                  K_RIGHTS_ALL, "mmio");
+}
+
+static unsigned split_args(char *args, const char **argv, unsigned max)
+{
+    unsigned n = 0;
+    for (char *p = args; *p && n < max;) {
+        while (*p == ' ')
+            *p++ = 0;
+        if (*p)
+            argv[n++] = p;
+        while (*p && *p != ' ')
+            p++;
+    }
+    return n;
+}
+
+static long start_service(const struct manifest_service *s, unsigned index, long watch)
+{
+    struct grant g = { .n = 0 };
+    build_grant(s, index, &g);
+    static char args[MANIFEST_ARGS_MAX + 1];
+    memcpy(args, s->args, sizeof(args));
+    const char *argv[K_SPAWN_MAX_ARGS];
+    argv[0] = s->program;
+    unsigned argc = 1 + split_args(args, argv + 1, K_SPAWN_MAX_ARGS - 1);
+    struct k_spawn sp = { .argc = argc, .nhandles = g.n, .argv = argv, .handles = g.h,
+                          .priority = s->prio };
+    long p = k_process_spawn((long)s->program, (long)strlen(s->program), (long)&sp);
+    for (unsigned i = 1; i < g.n; i++)        /* ours were copies; keep only the channel */
+        k_handle_close(g.h[i].handle);
+    if (p < 0) {
+        printf("init: manifest:%u: %s: cannot start %s: %s\n", s->line, s->name, s->program,
+               k_strerror(p));
+        return p;
+    }
+    k_process_watch(p, watch, index);
+    printf("init: started %s (%s)\n", s->name, s->program);
+    return p;
+}
+
+int main(int argc, char **argv)
+{
+    const char *path = argc > 1 ? argv[1] : "manifest";
+    const char *until = argc > 2 ? argv[2] : NULL;
+    size_t len;
+    const char *text = load_manifest(path, &len);
+    if (!text) {
+        printf("init: no manifest %s in the boot image\n", path);
+        return 1;
+    }
+    manifest_parse(text, len, &manifest);
+    for (unsigned i = 0; i < manifest.nerrors; i++) {
+        char line[160];
+        manifest_format_error(&manifest.errors[i], line, sizeof(line));
+        printf("init: %s (line skipped)\n", line);
+    }
+    long me = k_chan_create(0), watch = k_chan_connect(me, 0);
+    for (unsigned i = 0; i < manifest.nservices; i++)
+        chans[i] = k_chan_create(0);
+    unsigned alive = 0;
+    for (unsigned i = 0; i < manifest.nservices; i++) {
+        procs[i] = start_service(&manifest.services[i], i, watch);
+        alive += procs[i] >= 0;
+    }
+    while (alive) {
+        struct k_msg_info info;
+        if (k_msg_receive(me, 0, 0, (long)&info) != 0)
+            continue;
+        const struct manifest_service *s = &manifest.services[info.code];
+        printf("init: %s exited with status %ld\n", s->name, (long)info.value);
+        alive--;
+        if (until && strcmp(until, s->name) == 0)
+            return (int)info.value;
+    }
+    return 0;
+}

@@ -1,0 +1,83 @@
+/*
+ * log: the system log service (protocols/log.proto).  Each line a client
+ * writes is numbered, stamped with the writer's tag and pid, and printed on
+ * the console; lines below the current level are counted but not printed.
+ * Built on the server framework (lib/srv) with the generated dispatch,
+ * which checks every message before a handler sees it.
+ *
+ * Start-up handles: "chan" (the channel clients connect to, from init).
+ */
+#include "base/string.h"
+#include "protocols/log.h"
+#include "rt/rt.h"
+#include "rt/stdio.h"
+#include "srv/srv.h"
+
+struct log_state {
+    uint64_t sequence;
+    uint32_t level;
+    uint64_t dropped;
+    volatile int lock;
+};
+
+static struct log_state state = { .level = 1 };
+static struct srv server;
+
+static const char *const severity[] = { "debug", "info", "warning", "error", "fatal" };
+
+static long on_write(void *ctx, long rcvid, const struct log_write_req *req, const void *payload,
+                     size_t payload_len, struct log_write_rep *rep)
+{
+    struct log_state *s = ctx;
+    (void)rcvid;
+    if (req->severity > 4)
+        return -E_INVAL;
+    while (__atomic_exchange_n(&s->lock, 1, __ATOMIC_ACQUIRE))
+        k_thread_yield();
+    rep->sequence = ++s->sequence;
+    bool show = req->severity >= s->level;
+    s->dropped += !show;
+    __atomic_store_n(&s->lock, 0, __ATOMIC_RELEASE);
+    if (show) {
+        char tag[sizeof(req->tag) + 1];
+        memcpy(tag, req->tag, sizeof(req->tag));
+        tag[sizeof(req->tag)] = 0;
+        printf("log %lu %s %s: %.*s\n", (unsigned long)rep->sequence, severity[req->severity],
+               tag, (int)payload_len, (const char *)payload);
+    }
+    return 0;
+}
+
+static long on_level(void *ctx, long rcvid, const struct log_level_req *req,
+                     struct log_level_rep *rep)
+{
+    struct log_state *s = ctx;
+    (void)rcvid;
+    if (req->severity > 4)
+        return -E_INVAL;
+    rep->previous = s->level;
+    s->level = req->severity;
+    return 0;
+}
+
+static const struct log_server table = { .ctx = &state, .write = on_write, .level = on_level };
+
+static long on_message(struct srv_msg *m)
+{
+    log_dispatch(&table, m->rcvid, m->data, m->len);
+    return SRV_REPLIED;
+}
+
+static const struct srv_ops ops = { .message = on_message };
+
+int main(int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    long chan = rt_handle("chan");
+    if (chan < 0) {
+        printf("log: no channel given (start me from init)\n");
+        return 1;
+    }
+    srv_init(&server, chan, &ops, &state);
+    return (int)srv_loop(&server);
+}
