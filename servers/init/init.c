@@ -7,12 +7,17 @@
  *   "irq", "ioport", "mmio"   resources narrowed to the listed ranges.
  * A malformed line is reported with its line number and skipped; a service
  * that cannot start is reported and the others start anyway.  init then
- * watches its services and reports each death.
+ * watches its services (the supervisor's work until that service exists):
+ * each death is logged with a time stamp, and a service whose restart
+ * policy allows it is started again after its backoff, doubled after each
+ * restart, until its limit of restarts; then it is reported as failed.
  *
  * Arguments: [MANIFEST [SERVICE]] - the manifest's path in the boot image
  * (default "manifest"); with SERVICE, init exits with that service's
  * status when it ends (test runs).
  */
+#include <stdbool.h>
+
 #include "base/cpio.h"
 #include "base/manifest.h"
 #include "base/string.h"
@@ -27,6 +32,7 @@
 static struct manifest manifest;
 static long chans[MANIFEST_SERVICES_MAX];
 static long procs[MANIFEST_SERVICES_MAX];
+static unsigned restarts[MANIFEST_SERVICES_MAX];
 
 struct grant {
     struct k_spawn_handle h[MAX_HANDLES];
@@ -122,6 +128,43 @@ static long start_service(const struct manifest_service *s, unsigned index, long
     return p;
 }
 
+/* "init: [seconds.millis] " */
+static void stamp(void)
+{
+    long ms = k_clock_get() / 1000000;
+    printf("init: [%ld.%03ld] ", ms / 1000, ms % 1000);
+}
+
+static bool wants_restart(const struct manifest_service *s, unsigned i, long status)
+{
+    if (s->restart == MANIFEST_RESTART_NEVER ||
+        (s->restart == MANIFEST_RESTART_ON_FAILURE && status == 0))
+        return false;
+    if (s->limit && restarts[i] >= s->limit) {
+        stamp();
+        printf("%s failed: %u restarts, the limit; not started again\n", s->name, restarts[i]);
+        return false;
+    }
+    return true;
+}
+
+/* Starts S again after its backoff (doubled after each restart, at most
+ * a minute). */
+static long restart(const struct manifest_service *s, unsigned i, long watch)
+{
+    uint64_t delay = s->backoff_ms;
+    for (unsigned r = 0; r < restarts[i] && delay < 60000; r++)
+        delay *= 2;
+    if (delay > 60000)
+        delay = 60000;
+    restarts[i]++;
+    stamp();
+    printf("%s: restart %u in %lu ms\n", s->name, restarts[i], (unsigned long)delay);
+    k_thread_sleep((long)delay * 1000000);
+    procs[i] = start_service(s, i, watch);
+    return procs[i];
+}
+
 int main(int argc, char **argv)
 {
     const char *path = argc > 1 ? argv[1] : "manifest";
@@ -148,13 +191,20 @@ int main(int argc, char **argv)
     }
     while (alive) {
         struct k_msg_info info;
-        if (k_msg_receive(me, 0, 0, (long)&info) != 0)
+        if (k_msg_receive(me, 0, 0, (long)&info) != 0 || (unsigned)info.code >= manifest.nservices)
             continue;
-        const struct manifest_service *s = &manifest.services[info.code];
-        printf("init: %s exited with status %ld\n", s->name, (long)info.value);
+        unsigned i = (unsigned)info.code;
+        const struct manifest_service *s = &manifest.services[i];
+        long status = (long)info.value;
+        stamp();
+        printf("%s exited with status %ld\n", s->name, status);
+        k_handle_close(procs[i]);
+        procs[i] = -1;
+        if (wants_restart(s, i, status) && restart(s, i, watch) >= 0)
+            continue;
         alive--;
         if (until && strcmp(until, s->name) == 0)
-            return (int)info.value;
+            return (int)status;
     }
     return 0;
 }
