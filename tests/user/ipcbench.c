@@ -225,8 +225,25 @@ static void profile_once(void)
     rt_process_wait(p, 0);
 }
 
+/* spawn_wait: start a program that exits at once and wait for it. */
+static void bench_spawn_wait(void)
+{
+    enum { N = 20 };
+    const char *argv[] = { "bin/ipcbench", "exit" };
+    struct k_spawn sp = { .argc = 2, .argv = argv };
+    long t0 = k_clock_get();
+    for (int i = 0; i < N; i++) {
+        long p = k_process_spawn((long)"bin/ipcbench", 12, (long)&sp);
+        rt_process_wait(p, 0);
+        k_handle_close(p);
+    }
+    printf("ipcbench spawn_wait_ns %ld\n", (k_clock_get() - t0) / N);
+}
+
 int main(int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "exit") == 0)
+        return 0;
     if (argc >= 2 && strcmp(argv[1], "server-cpu0") == 0) {
         k_thread_affinity(0, 1);
         return (int)serve(rt_handle("chan"), false);
@@ -244,6 +261,7 @@ int main(int argc, char **argv)
     bench_fairness();
     k_thread_affinity(0, ~0L);
     bench_cpu_switches();
+    bench_spawn_wait();
     printf("ipcbench done\n");
     return 0;
 }
