@@ -11,6 +11,7 @@
 #include "core/thread.h"
 
 #include "arch/x86_64/asm.h"
+#include "arch/x86_64/cpu.h"
 #include "arch/x86_64/paging.h"
 #include "base/string.h"
 #include "core/kmem.h"
@@ -100,6 +101,19 @@ static unsigned pick_cpu(uint64_t mask)
         if ((mask & (1UL << c)) && cpus[c].online)
             return c;
     return me;
+}
+
+/* The last C a new thread runs before its first entry to user mode
+ * (switch.S): one killed before it ever ran (its handle could not be
+ * installed, or its process died) exits instead. */
+void thread_first_return(void);
+void thread_first_return(void)
+{
+    struct thread *t = current_thread();
+    if (t->killed) {
+        irq_enable();
+        thread_exit(-E_INTR);
+    }
 }
 
 void thread_start(struct thread *t)

@@ -711,6 +711,24 @@ static bool test_fault_kills_process(void)
     return true;
 }
 
+/* Killed before its first instruction: the thread never runs user code. */
+static bool test_kill_before_run(void)
+{
+    long ch = k_chan_create(0), conn = k_chan_connect(ch, 0);
+    struct k_spawn_handle h = { (uint32_t)conn, K_RIGHT_SEND, "conn" };
+    long p = spawn("pulse-first", &h, 1, 0);     /* queued behind us on our CPU */
+    CHECK(p >= 0);
+    CHECK_EQ(k_process_kill(p, 7), 0);
+    CHECK_EQ(wait_status(p), 7);
+    CHECK_EQ(k_pulse_send(conn, 99, 0, 0), 0);
+    struct k_msg_info info;
+    CHECK_EQ(rt_msg_receive(ch, 0, 0, &info), 0);
+    CHECK_EQ(info.code, 99);                      /* the child's pulse never came */
+    k_handle_close(conn);
+    k_handle_close(ch);
+    return true;
+}
+
 static bool test_kill_blocked_in_receive(void)
 {
     long p = spawn("block-receive", 0, 0, 0);
@@ -1385,6 +1403,7 @@ static const struct utest tests[] = {
     { "spawn_hostile", test_spawn_hostile },
     { "ipc_cross_process", test_ipc_cross_process },
     { "fault_kills_process", test_fault_kills_process },
+    { "kill_before_run", test_kill_before_run },
     { "kill_blocked_in_receive", test_kill_blocked_in_receive },
     { "kill_blocked_in_send", test_kill_blocked_in_send },
     { "kill_blocked_in_reply", test_kill_blocked_in_reply },
@@ -1508,6 +1527,8 @@ static int child_main(const char *role)
         rt_msg_send(rt_handle("conn"), 0, 0, 0, 0);
         return 2;
     }
+    if (strcmp(role, "pulse-first") == 0)
+        return (int)k_pulse_send(rt_handle("conn"), 1, 0, 200);
     if (strcmp(role, "hold-and-exit") == 0)
         return rt_handle("chan") >= 0 ? 0 : 3;
     if (strcmp(role, "serve-once") == 0) {

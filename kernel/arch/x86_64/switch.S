@@ -34,6 +34,7 @@ arch_switch:
     .global thread_first_entry
 thread_first_entry:
     call sched_finish_switch
+    call thread_first_return        /* a thread killed before it ran ends here */
     movq %r12, %rdi
     xorl %eax, %eax
     xorl %ebx, %ebx
