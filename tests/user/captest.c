@@ -64,6 +64,11 @@ static void test_log(void)
     const char *text = "hello from a service with a connection to log";
     long r = log_write(rt_handle("log"), &req, text, strlen(text), &rep);
     check("log_connection", r == 0 && rep.sequence >= 1);
+    req.severity = 9;
+    check("log_bad_severity", log_write(rt_handle("log"), &req, "x", 1, &rep) == -E_INVAL);
+    char junk[5] = "junk";
+    check("log_truncated_message", k_msg_send(rt_handle("log"), (long)junk, -5, 0, 0) == -E_INVAL);
+    check("log_empty_message", k_msg_send(rt_handle("log"), 0, 0, 0, 0) == -E_INVAL);
 }
 
 int main(int argc, char **argv)

@@ -1276,6 +1276,9 @@ static bool test_bootfs_and_narrowing(void)
     CHECK_EQ(k_resource_narrow(irq, -1, 1), -E_INVAL);
     CHECK_EQ(k_resource_narrow(irq, 0, 0), -E_INVAL);
     CHECK_EQ(k_resource_narrow(bootfs, 0, 1), -E_WRONGTYPE);
+    CHECK(k_vmo_size(bootfs) >= 4096 && k_vmo_size(bootfs) % 4096 == 0);
+    CHECK_EQ(k_vmo_size(4242), -E_BADHANDLE);
+    CHECK_EQ(k_vmo_size(irq), -E_WRONGTYPE);
     long ch = k_chan_create(0), conn = k_chan_connect(ch, 0);
     CHECK_EQ(k_irq_attach(one, 6, conn, 1), -E_PERM);            /* outside the grant */
     long h = k_irq_attach(one, 5, conn, 1);
