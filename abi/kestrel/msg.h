@@ -43,7 +43,7 @@ struct k_msg_info {
     uint64_t value;         /* pulse value (0 for a message) */
     uint64_t send_len;      /* total bytes the sender sent */
     uint64_t reply_len;     /* total bytes the sender can take in the reply */
-    uint64_t badge;         /* the badge the server gave the sender's connection (chan_connect) */
+    uint64_t badge;         /* the badge of the connection it came through (chan_connect) */
 };
 
 /* Scheduling policies (thread_create, thread_sched). */

@@ -22,6 +22,7 @@
 #include "arch/x86_64/percpu.h"
 #include "base/string.h"
 #include "core/ipc.h"
+#include "core/kmem.h"
 #include "core/printk.h"
 #include "core/process.h"
 #include "core/sched.h"
@@ -38,7 +39,7 @@ uint64_t channel_live, connection_live;
 
 COLD struct channel *channel_create(struct process *owner)
 {
-    struct channel *ch = kzalloc(sizeof(*ch));
+    struct channel *ch = kmem_zalloc(sizeof(*ch));     /* more than a kmalloc object */
     if (!ch)
         return NULL;
     object_init(&ch->obj, K_OBJ_CHANNEL);
@@ -125,7 +126,7 @@ void channel_put(struct channel *ch)
         spin_unlock_irqrestore(&ipc_lock, was);
         return;
     }
-    kfree(ch);
+    kmem_free(ch, sizeof(*ch));
     __atomic_sub_fetch(&channel_live, 1, __ATOMIC_RELAXED);
 }
 
@@ -607,7 +608,8 @@ static long take_pending(struct thread *t, struct channel *ch)
             struct pulse p = ch->pulses[0];
             memmove(&ch->pulses[0], &ch->pulses[1], --ch->npulses * sizeof(p));
             t->ipc_info = (struct k_msg_info){ .type = K_MSG_PULSE, .priority = p.priority,
-                                               .pid = p.pid, .code = p.code, .value = p.value };
+                                               .pid = p.pid, .code = p.code, .value = p.value,
+                                               .badge = p.badge };
             if (p.priority > t->prio)
                 t->prio = (uint8_t)p.priority;
             return 0;
@@ -852,16 +854,17 @@ COLD long sys_msg_write(long rcvid, long offset, long buf, long len)
 }
 
 /* Queues or delivers a pulse.  ipc_lock held. */
-COLD static int pulse_locked(struct channel *ch, uint32_t code, uint64_t value, uint32_t prio,
-                        uint64_t pid)
+COLD static int pulse_locked(struct connection *c, uint32_t code, uint64_t value, uint32_t prio,
+                             uint64_t pid)
 {
+    struct channel *ch = c->chan;
     if (ch->dead)
         return -E_DEAD;
     if (ch->receivers) {
         struct thread *s = ch->receivers;
         ch->receivers = s->ipc_next;
-        s->ipc_info = (struct k_msg_info){ .type = K_MSG_PULSE, .priority = prio,
-                                           .pid = pid, .code = code, .value = value };
+        s->ipc_info = (struct k_msg_info){ .type = K_MSG_PULSE, .priority = prio, .pid = pid,
+                                           .code = code, .value = value, .badge = c->badge };
         if (prio > s->prio)
             s->prio = (uint8_t)prio;
         wake_with(s, 0);
@@ -874,7 +877,7 @@ COLD static int pulse_locked(struct channel *ch, uint32_t code, uint64_t value, 
         ch->pulses[i] = ch->pulses[i - 1];
         i--;
     }
-    ch->pulses[i] = (struct pulse){ code, prio, value, pid };
+    ch->pulses[i] = (struct pulse){ code, prio, value, pid, c->badge };
     return 0;
 }
 
@@ -882,7 +885,7 @@ COLD int connection_pulse_locked(struct connection *c, uint32_t code, uint64_t v
 {
     if (c->generation != c->chan->generation)
         return -E_REVOKED;
-    return pulse_locked(c->chan, code, value, prio, 0);
+    return pulse_locked(c, code, value, prio, 0);
 }
 
 COLD int connection_pulse(struct connection *c, uint32_t code, uint64_t value, uint32_t prio)
@@ -907,7 +910,7 @@ COLD long sys_pulse_send(long h, long code, long value, long prio)
     if (conn->generation != conn->chan->generation)
         err = -E_REVOKED;
     else
-        err = pulse_locked(conn->chan, (uint32_t)code, (uint64_t)value,
+        err = pulse_locked(conn, (uint32_t)code, (uint64_t)value,
                            prio ? (uint32_t)prio : t->prio, t->proc->pid);
     spin_unlock_irqrestore(&ipc_lock, was);
     object_put(o);

@@ -31,6 +31,7 @@ struct pulse {
     uint32_t priority;
     uint64_t value;
     uint64_t pid;
+    uint64_t badge;           /* of the connection it came through */
 };
 
 struct channel {

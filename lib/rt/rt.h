@@ -29,6 +29,10 @@ __attribute__((noreturn)) void rt_exit(int status);
 /* Prints "PROGRAM: abort: WHY" and ends the process with -E_FAULT. */
 __attribute__((noreturn)) void rt_abort(const char *why);
 
+/* Tells the supervisor this service is alive (see abi/kestrel/supervise.h);
+ * -E_NOENT when there is no "supervisor" handle. */
+long rt_heartbeat(void);
+
 /* The text of an error code, negated or not ("success" for 0). */
 const char *k_strerror(long err);
 

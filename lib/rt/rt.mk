@@ -66,6 +66,7 @@ $(call user_program,log,servers/log/log.c)
 $(call user_program,procmgr,servers/procmgr/procmgr.c)
 $(call user_program,nametest,tests/user/nametest.c)
 $(call user_program,captest,tests/user/captest.c)
+$(call user_program,hangtest,tests/user/hangtest.c)
 $(call user_program,ipcbench,tests/user/ipcbench.c)
 $(call user_program,echo_test,tests/user/echo_test.c)
 

@@ -4,6 +4,7 @@
  * anything else runs and only read afterwards.
  */
 #include "rt/rt.h"
+#include "kestrel/supervise.h"
 #include "rt/stdio.h"
 
 #include "base/string.h"
@@ -60,4 +61,10 @@ void rt_abort(const char *why)
     rt_stdout_flush();
     printf("%s: abort: %s\n", prog, why);
     rt_exit(-E_FAULT);
+}
+
+long rt_heartbeat(void)
+{
+    long sup = rt_handle("supervisor");
+    return sup < 0 ? -E_NOENT : k_pulse_send(sup, K_HEARTBEAT_CODE, 0, 0);
 }

@@ -11,6 +11,13 @@
  * each death is logged with a time stamp, and a service whose restart
  * policy allows it is started again after its backoff, doubled after each
  * restart, until its limit of restarts; then it is reported as failed.
+ * A service with heartbeat=MS gets a "supervisor" connection (badge: its
+ * index + 1) and must pulse K_HEARTBEAT_CODE through it; a timer checks
+ * every 2 MS, and a service silent for a whole check is killed as hung
+ * (K_EXIT_HUNG) and restarted like any other death.
+ *
+ * Pulses on init's channel: death notices (code = service index), heartbeat
+ * checks (TICK_CODE + index) and heartbeats (K_HEARTBEAT_CODE, badge).
  *
  * Arguments: [MANIFEST [SERVICE]] - the manifest's path in the boot image
  * (default "manifest"); with SERVICE, init exits with that service's
@@ -23,6 +30,7 @@
 #include "base/string.h"
 #include "kestrel/msg.h"
 #include "kestrel/rights.h"
+#include "kestrel/supervise.h"
 #include "kestrel/vm.h"
 #include "rt/rt.h"
 #include "rt/stdio.h"
@@ -33,6 +41,10 @@ static struct manifest manifest;
 static long chans[MANIFEST_SERVICES_MAX];
 static long procs[MANIFEST_SERVICES_MAX];
 static unsigned restarts[MANIFEST_SERVICES_MAX];
+static bool heard[MANIFEST_SERVICES_MAX];
+static long init_chan;
+
+#define TICK_CODE 0x1000
 
 struct grant {
     struct k_spawn_handle h[MAX_HANDLES];
@@ -71,6 +83,8 @@ static const char *load_manifest(const char *path, size_t *len)
 static void build_grant(const struct manifest_service *s, unsigned index, struct grant *g)
 {
     grant_add(g, chans[index], K_RIGHT_RECEIVE | K_RIGHT_DUP, "chan");
+    if (s->heartbeat_ms)
+        grant_add(g, k_chan_connect(init_chan, index + 1), K_RIGHT_SEND, "supervisor");
     for (unsigned i = 0; i < s->nconnect; i++) {
         const struct manifest_service *to = manifest_find(&manifest, s->connect[i],
                                                           strlen(s->connect[i]));
@@ -128,6 +142,40 @@ static long start_service(const struct manifest_service *s, unsigned index, long
     return p;
 }
 
+/* A timer checks S's heartbeats every two periods. */
+static void watch_heartbeat(const struct manifest_service *s, unsigned i, long watch)
+{
+    if (!s->heartbeat_ms)
+        return;
+    long t = k_timer_create(watch, TICK_CODE + i, 0);
+    long period = 2L * s->heartbeat_ms * 1000000;
+    if (t < 0 || k_timer_set(t, period, period) < 0)
+        printf("init: %s: cannot watch its heartbeat: %s\n", s->name, k_strerror(t));
+}
+
+static void stamp(void);
+
+/* Heartbeats and heartbeat checks; false for anything else. */
+static bool heartbeat_event(const struct k_msg_info *info)
+{
+    if (info->code == K_HEARTBEAT_CODE) {
+        if (info->badge >= 1 && info->badge <= manifest.nservices)
+            heard[info->badge - 1] = true;
+        return true;
+    }
+    if (info->code < TICK_CODE || (unsigned)info->code >= TICK_CODE + manifest.nservices)
+        return false;
+    unsigned i = (unsigned)info->code - TICK_CODE;
+    if (!heard[i] && procs[i] >= 0) {
+        stamp();
+        printf("%s: no heartbeat for %u ms; killing it\n", manifest.services[i].name,
+               2 * manifest.services[i].heartbeat_ms);
+        k_process_kill(procs[i], K_EXIT_HUNG);
+    }
+    heard[i] = false;
+    return true;
+}
+
 /* "init: [seconds.millis] " */
 static void stamp(void)
 {
@@ -182,16 +230,22 @@ int main(int argc, char **argv)
         printf("init: %s (line skipped)\n", line);
     }
     long me = k_chan_create(0), watch = k_chan_connect(me, 0);
+    init_chan = me;
     for (unsigned i = 0; i < manifest.nservices; i++)
         chans[i] = k_chan_create(0);
     unsigned alive = 0;
     for (unsigned i = 0; i < manifest.nservices; i++) {
         procs[i] = start_service(&manifest.services[i], i, watch);
         alive += procs[i] >= 0;
+        watch_heartbeat(&manifest.services[i], i, watch);
     }
     while (alive) {
         struct k_msg_info info;
-        if (k_msg_receive(me, 0, 0, (long)&info) != 0 || (unsigned)info.code >= manifest.nservices)
+        if (k_msg_receive(me, 0, 0, (long)&info) != 0)
+            continue;
+        if (heartbeat_event(&info))
+            continue;
+        if ((unsigned)info.code >= manifest.nservices)
             continue;
         unsigned i = (unsigned)info.code;
         const struct manifest_service *s = &manifest.services[i];

@@ -279,7 +279,7 @@ static bool test_connection_badges(void)
     CHECK_EQ(k_pulse_send(c1, 1, 0, 0), 0);
     struct k_msg_info info;
     CHECK_EQ(rt_msg_receive(ch, 0, 0, &info), 0);
-    CHECK_EQ(info.badge, 0);                      /* pulses carry none */
+    CHECK_EQ(info.badge, 111);                    /* pulses carry it too */
     struct echo_server es = { ch, 0 };
     struct rt_thread th;
     long t = rt_thread_spawn(&th, badge_server_main, &es, stack_a, sizeof(stack_a), 0);
