@@ -10,6 +10,8 @@
 #include "srv/srv.h"
 
 #include "kestrel/errors.h"
+#include "rt/rt.h"
+#include "rt/stdio.h"
 #include "rt/syscall.h"
 #include "rt/thread.h"
 
@@ -118,7 +120,20 @@ long srv_loop(struct srv *s)
         m.len = m.info.send_len < sizeof(buf) ? m.info.send_len : sizeof(buf);
         m.client = srv_client_data(s, m.info.badge);
         finish(&m, s->ops->message(&m));
+        if (m.info.handle)                   /* not kept by the handler */
+            k_handle_close(m.info.handle);
     }
+}
+
+int srv_main(struct srv *s, const char *name, const struct srv_ops *ops, void *state)
+{
+    long chan = rt_handle("chan");
+    if (chan < 0) {
+        printf("%s: no channel given (start me from init)\n", name);
+        return 1;
+    }
+    srv_init(s, chan, ops, state);
+    return (int)srv_loop(s);
 }
 
 struct pool_thread {

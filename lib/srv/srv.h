@@ -74,8 +74,13 @@ void *srv_client_data(struct srv *s, uint64_t badge);
 /* Forgets a client's slot (its connection is the client's to close). */
 void srv_client_free(struct srv *s, uint64_t badge);
 
-/* Serves messages in the calling thread until srv_stop. */
+/* Serves messages in the calling thread until srv_stop.  A handle that
+ * came with a message (m->info.handle) is closed after the handler unless
+ * the handler kept it (set m->info.handle to 0). */
 long srv_loop(struct srv *s);
+/* The main of a service started by init: serves OPS on the start-up
+ * handle "chan" in one thread; NAME is for the error when there is none. */
+int srv_main(struct srv *s, const char *name, const struct srv_ops *ops, void *state);
 /* Runs the loop in NTHREADS threads (the caller's included), stacks given
  * by the caller as NTHREADS-1 blocks of STACK_SIZE bytes; returns when the
  * server stops and all threads have ended. */

@@ -73,11 +73,5 @@ static const struct srv_ops ops = { .message = on_message };
 int main(int argc, char **argv)
 {
     (void)argc, (void)argv;
-    long chan = rt_handle("chan");
-    if (chan < 0) {
-        printf("log: no channel given (start me from init)\n");
-        return 1;
-    }
-    srv_init(&server, chan, &ops, &state);
-    return (int)srv_loop(&server);
+    return srv_main(&server, "log", &ops, &state);
 }

@@ -91,9 +91,7 @@ static long on_message(struct srv_msg *m)
     struct procmgr_server tbl = { .ctx = &m->info, .attach = on_attach, .resolve = on_resolve,
                                   .detach = on_detach };
     procmgr_dispatch(&tbl, m->rcvid, m->data, m->len);
-    if (m->info.handle)                         /* a connection nobody kept */
-        k_handle_close(m->info.handle);
-    return SRV_REPLIED;
+    return SRV_REPLIED;                         /* an unkept handle: srv closes it */
 }
 
 static const struct srv_ops ops = { .message = on_message };
@@ -101,12 +99,6 @@ static const struct srv_ops ops = { .message = on_message };
 int main(int argc, char **argv)
 {
     (void)argc, (void)argv;
-    long chan = rt_handle("chan");
-    if (chan < 0) {
-        printf("procmgr: no channel given (start me from init)\n");
-        return 1;
-    }
     names_init(&table);
-    srv_init(&server, chan, &ops, 0);
-    return (int)srv_loop(&server);     /* one thread: the table has no lock */
+    return srv_main(&server, "procmgr", &ops, 0);   /* one thread: the table has no lock */
 }
