@@ -112,7 +112,8 @@ static int load_segment(struct process *p, const uint8_t *file, const struct elf
 }
 
 /* Writes the start-up block and argv strings at the top of the stack
- * object; returns the user address of the block. */
+ * object; returns the user address of the block, or 0 when they do not
+ * fit in its page. */
 static uintptr_t build_startup(struct vmo *stack, int argc, const char *const *argv,
                                const struct k_startup *proto)
 {
@@ -128,9 +129,9 @@ static uintptr_t build_startup(struct vmo *stack, int argc, const char *const *a
     for (int i = 0; i < argc; i++) {
         size_t n = strlen(argv[i]) + 1;
         if (off + n > PAGE_SIZE - 64)
-            n = 0;
+            return 0;
         memcpy(page + off, argv[i], n);
-        uargv[i] = n ? (char *)(page_user + off) : NULL;
+        uargv[i] = (char *)(page_user + off);
         off += n;
     }
     uargv[argc] = NULL;
@@ -145,6 +146,10 @@ static int map_stack(struct process *p, int argc, const char *const *argv,
     if (!v)
         return err;
     *startup = build_startup(v, argc, argv, proto);
+    if (!*startup) {
+        object_put(&v->obj);
+        return -E_TOOBIG;                 /* arguments larger than a page */
+    }
     long r = vm_map(&p->vm, v, 0, K_USER_STACK_SIZE, K_PROT_READ | K_PROT_WRITE,
                     K_USER_STACK_TOP - K_USER_STACK_SIZE);
     object_put(&v->obj);

@@ -682,6 +682,18 @@ static bool test_spawn_hostile(void)
     k_handle_close(ch);
     CHECK_EQ(k_process_wait(0, 0), -E_INVAL);
     CHECK_EQ(k_process_kill(777, 0), -E_BADHANDLE);
+    /* 32 arguments of 255 bytes: more than the start-up page holds */
+    static char longarg[256];
+    memset(longarg, 'a', 255);
+    const char *many[32];
+    for (int i = 0; i < 32; i++)
+        many[i] = longarg;
+    struct k_spawn sp6 = { .argc = 32, .argv = many };
+    CHECK_EQ(k_process_spawn((long)"bin/ktest", 9, (long)&sp6), -E_TOOBIG);
+    longarg[255] = 'b';                                   /* no NUL within the limit */
+    const char *one[] = { longarg };
+    struct k_spawn sp7 = { .argc = 1, .argv = one };
+    CHECK_EQ(k_process_spawn((long)"bin/ktest", 9, (long)&sp7), -E_TOOBIG);
     return true;
 }
 
