@@ -16,6 +16,8 @@
 #include "rt/thread.h"
 
 #define SRV_STOP_CODE 0x5700
+#define SRV_BEAT_CODE 0x5701
+#define SRV_BEAT_NS (100L * 1000000)     /* heartbeat period of a service on srv */
 
 static void table_lock(struct srv *s)
 {
@@ -113,6 +115,10 @@ long srv_loop(struct srv *s)
         if (m.rcvid == 0) {
             if (m.info.code == SRV_STOP_CODE)
                 return 0;
+            if (m.info.code == SRV_BEAT_CODE) {
+                rt_heartbeat();            /* the loop is alive: say so */
+                continue;
+            }
             if (s->ops->pulse)
                 s->ops->pulse(s, &m.info);
             continue;
@@ -125,6 +131,20 @@ long srv_loop(struct srv *s)
     }
 }
 
+/* A service with a "supervisor" handle heartbeats from its receive loop:
+ * a timer pulses the loop, which answers with rt_heartbeat, so a loop
+ * that is stuck stops the heartbeats. */
+static void start_heartbeat(struct srv *s)
+{
+    if (rt_handle("supervisor") < 0)
+        return;
+    long self = k_chan_connect(s->chan, 0);
+    long t = self >= 0 ? k_timer_create(self, SRV_BEAT_CODE, 0) : self;
+    if (t < 0 || k_timer_set(t, SRV_BEAT_NS, SRV_BEAT_NS) < 0)
+        printf("srv: cannot start heartbeats: %s\n", k_strerror(t));
+    rt_heartbeat();
+}
+
 int srv_main(struct srv *s, const char *name, const struct srv_ops *ops, void *state)
 {
     long chan = rt_handle("chan");
@@ -133,6 +153,7 @@ int srv_main(struct srv *s, const char *name, const struct srv_ops *ops, void *s
         return 1;
     }
     srv_init(s, chan, ops, state);
+    start_heartbeat(s);
     return (int)srv_loop(s);
 }
 

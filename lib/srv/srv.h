@@ -79,7 +79,9 @@ void srv_client_free(struct srv *s, uint64_t badge);
  * the handler kept it (set m->info.handle to 0). */
 long srv_loop(struct srv *s);
 /* The main of a service started by init: serves OPS on the start-up
- * handle "chan" in one thread; NAME is for the error when there is none. */
+ * handle "chan" in one thread; NAME is for the error when there is none.
+ * With a "supervisor" handle (manifest heartbeat=), the loop heartbeats
+ * every 100 ms, so heartbeat= should be at least that. */
 int srv_main(struct srv *s, const char *name, const struct srv_ops *ops, void *state);
 /* Runs the loop in NTHREADS threads (the caller's included), stacks given
  * by the caller as NTHREADS-1 blocks of STACK_SIZE bytes; returns when the
