@@ -67,6 +67,8 @@ $(call user_program,procmgr,servers/procmgr/procmgr.c)
 $(call user_program,nametest,tests/user/nametest.c)
 $(call user_program,captest,tests/user/captest.c)
 $(call user_program,hangtest,tests/user/hangtest.c)
+$(call user_program,counter,tests/user/counter.c)
+$(call user_program,restarttest,tests/user/restarttest.c)
 $(call user_program,ipcbench,tests/user/ipcbench.c)
 $(call user_program,echo_test,tests/user/echo_test.c)
 
