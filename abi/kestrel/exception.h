@@ -23,7 +23,7 @@ struct k_exception {
     uint64_t rsp;
     uint64_t rflags;
     uint64_t addr;            /* page faults: the address (CR2) */
-    uint64_t reserved;
+    uint64_t rbp;             /* the frame pointer (for backtraces and core files) */
 };
 _Static_assert(sizeof(struct k_exception) == 64, "k_exception layout");
 

@@ -23,6 +23,7 @@ UOBJ   := $(UBUILD)/obj
 
 RT_SRC := $(sort $(wildcard lib/rt/*.c)) lib/base/fmt.c lib/base/string.c \
           lib/base/cmdline.c lib/base/cpio.c lib/base/names.c lib/base/manifest.c \
+          lib/base/corefile.c \
           $(wildcard lib/srv/*.c)
 RT_OBJ := $(patsubst %.c,$(UOBJ)/%.o,$(RT_SRC))
 RT_CRT0 := $(UOBJ)/lib/rt/crt0.o
@@ -61,7 +62,7 @@ user_program = $(eval $(call USER_PROGRAM_RULE,$(1),$(2)))
 # ---- programs ----
 $(call user_program,hello,tests/user/hello.c)
 $(call user_program,ktest,tests/user/ktest.c)
-$(call user_program,init,servers/init/init.c)
+$(call user_program,init,servers/init/init.c servers/init/core.c)
 $(call user_program,log,servers/log/log.c)
 $(call user_program,procmgr,servers/procmgr/procmgr.c)
 $(call user_program,nametest,tests/user/nametest.c)

@@ -16,6 +16,10 @@
  * every 2 MS, and a service silent for a whole check is killed as hung
  * (K_EXIT_HUNG) and restarted like any other death.
  *
+ * Faults: every service's exceptions come to init's exception thread,
+ * which writes a core file to the console (core.c) and lets the service
+ * die with its fault status.
+ *
  * Pulses on init's channel: death notices (code = service index), heartbeat
  * checks (TICK_CODE + index) and heartbeats (K_HEARTBEAT_CODE, badge).
  *
@@ -34,6 +38,8 @@
 #include "kestrel/vm.h"
 #include "rt/rt.h"
 #include "rt/stdio.h"
+#include "rt/thread.h"
+#include "core.h"
 
 #define MAX_HANDLES 24
 
@@ -43,6 +49,7 @@ static long procs[MANIFEST_SERVICES_MAX];
 static unsigned restarts[MANIFEST_SERVICES_MAX];
 static bool heard[MANIFEST_SERVICES_MAX];
 static long init_chan;
+static long exc_chan;
 
 #define TICK_CODE 0x1000
 
@@ -138,9 +145,35 @@ static long start_service(const struct manifest_service *s, unsigned index, long
         return p;
     }
     k_process_watch(p, watch, index);
+    long exc = k_chan_connect(exc_chan, index + 1);
+    if (exc < 0 || k_exception_set(p, exc) < 0)
+        printf("init: %s: no exception handler: %s\n", s->name, k_strerror(exc));
+    if (exc >= 0)
+        k_handle_close(exc);
     printf("init: started %s (%s)\n", s->name, s->program);
     return p;
 }
+
+/* The exception thread: a core file for each faulting service, which is
+ * then killed with its fault status (the restart policy applies). */
+static long exception_main(void *arg)
+{
+    (void)arg;
+    for (;;) {              /* for the life of init */
+        struct k_exception e;
+        struct k_msg_info info;
+        long rcvid = k_msg_receive(exc_chan, (long)&e, -(long)sizeof(e), (long)&info);
+        if (rcvid <= 0)
+            continue;
+        unsigned i = (unsigned)info.badge - 1;
+        if (i < manifest.nservices && procs[i] >= 0 && info.send_len == sizeof(e))
+            core_dump(manifest.services[i].name, manifest.services[i].program, procs[i], &e);
+        k_msg_reply(rcvid, K_EXIT_FAULT(e.vector), 0, 0);
+    }
+    return 0;
+}
+
+static char exc_stack[32768] __attribute__((aligned(16)));
 
 /* A timer checks S's heartbeats every two periods. */
 static void watch_heartbeat(const struct manifest_service *s, unsigned i, long watch)
@@ -231,6 +264,9 @@ int main(int argc, char **argv)
     }
     long me = k_chan_create(0), watch = k_chan_connect(me, 0);
     init_chan = me;
+    exc_chan = k_chan_create(0);
+    static struct rt_thread exc_thread;
+    rt_thread_spawn(&exc_thread, exception_main, 0, exc_stack, sizeof(exc_stack), 0);
     for (unsigned i = 0; i < manifest.nservices; i++)
         chans[i] = k_chan_create(0);
     unsigned alive = 0;

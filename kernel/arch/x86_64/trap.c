@@ -212,7 +212,7 @@ static void user_fault(struct trap_frame *tf)
     struct k_exception e = {
         .pid = t->proc->pid, .tid = t->tid, .vector = (uint32_t)tf->vector,
         .error = (uint32_t)tf->error, .rip = tf->rip, .rsp = tf->rsp, .rflags = tf->rflags,
-        .addr = tf->vector == VEC_PAGE_FAULT ? read_cr2() : 0,
+        .addr = tf->vector == VEC_PAGE_FAULT ? read_cr2() : 0, .rbp = tf->rbp,
     };
     process_user_fault(&e, tf->vector < 32 ? exception_names[tf->vector] : "?");
     sched_user_return();
