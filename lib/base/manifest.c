@@ -564,13 +564,15 @@ static void parse_line(struct ctx *c)
     parse_service(c, i);
 }
 
-/* After the whole file: every connect= must name a known service. */
+/* After the whole file: every connect= must name a known service, or
+ * "init" (the supervisor's control interface). */
 static void check_connects(struct manifest *m)
 {
     for (unsigned i = 0; i < m->nservices; i++) {
         const struct manifest_service *s = &m->services[i];
         for (unsigned j = 0; j < s->nconnect; j++)
-            if (!manifest_find(m, s->connect[j], cstr_len(s->connect[j])))
+            if (!eq("init", 4, s->connect[j]) &&
+                !manifest_find(m, s->connect[j], cstr_len(s->connect[j])))
                 add_error(m, s->line, 0, "connect", 7,
                           "connects to a service not in the manifest");
     }

@@ -29,7 +29,8 @@
  *   irq        list of numbers 0..255, no duplicates
  *   ioport     list of ranges 0..0xffff
  *   mmio       list of ranges 0..2^64-1
- *   connect    list of service names it may connect to (must exist)
+ *   connect    list of service names it may connect to (must exist; "init"
+ *              names init's supervisor control interface)
  *   names      list of absolute prefixes it may attach (normalised,
  *              up to 63 bytes each)
  *

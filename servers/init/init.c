@@ -40,6 +40,7 @@
 #include "rt/stdio.h"
 #include "rt/thread.h"
 #include "core.h"
+#include "protocols/supervisor.h"
 
 #define MAX_HANDLES 24
 
@@ -50,6 +51,15 @@ static unsigned restarts[MANIFEST_SERVICES_MAX];
 static bool heard[MANIFEST_SERVICES_MAX];
 static long init_chan;
 static long exc_chan;
+static long watch_conn;
+static unsigned alive;
+/* control: stop requested / restart requested / failed (limit) / started at */
+static bool stopping[MANIFEST_SERVICES_MAX], restarting[MANIFEST_SERVICES_MAX];
+static bool failed[MANIFEST_SERVICES_MAX];
+static long started_at[MANIFEST_SERVICES_MAX];
+
+#define CTL_BADGE 0x10000     /* + service index: control connections (connect=init) */
+#define K_EXIT_STOPPED 0x300
 
 #define TICK_CODE 0x1000
 
@@ -93,6 +103,10 @@ static void build_grant(const struct manifest_service *s, unsigned index, struct
     if (s->heartbeat_ms)
         grant_add(g, k_chan_connect(init_chan, index + 1), K_RIGHT_SEND, "supervisor");
     for (unsigned i = 0; i < s->nconnect; i++) {
+        if (strcmp(s->connect[i], "init") == 0) {
+            grant_add(g, k_chan_connect(init_chan, CTL_BADGE + index), K_RIGHT_SEND, "init");
+            continue;
+        }
         const struct manifest_service *to = manifest_find(&manifest, s->connect[i],
                                                           strlen(s->connect[i]));
         long ch = to ? chans[to - manifest.services] : -1;
@@ -145,6 +159,7 @@ static long start_service(const struct manifest_service *s, unsigned index, long
         return p;
     }
     k_process_watch(p, watch, index);
+    started_at[index] = k_clock_get();
     long exc = k_chan_connect(exc_chan, index + 1);
     if (exc < 0 || k_exception_set(p, exc) < 0)
         printf("init: %s: no exception handler: %s\n", s->name, k_strerror(exc));
@@ -209,6 +224,89 @@ static bool heartbeat_event(const struct k_msg_info *info)
     return true;
 }
 
+/* ---- the control interface (protocols/supervisor.proto) ---- */
+
+static int find_service(const char *name, size_t max)
+{
+    const struct manifest_service *s = manifest_find(&manifest, name, strnlen(name, max));
+    return s ? (int)(s - manifest.services) : -1;
+}
+
+static long on_list(void *ctx, long rcvid, const struct supervisor_list_req *req,
+                    struct supervisor_list_rep *rep)
+{
+    (void)ctx, (void)rcvid;
+    rep->count = manifest.nservices;
+    if (req->index >= manifest.nservices)
+        return -E_NOENT;
+    unsigned i = req->index;
+    memcpy(rep->name, manifest.services[i].name, strlen(manifest.services[i].name));
+    rep->state = procs[i] >= 0 ? 1 : failed[i] ? 2 : 0;
+    rep->restarts = restarts[i];
+    rep->uptime_ms = procs[i] >= 0 ? (uint64_t)(k_clock_get() - started_at[i]) / 1000000 : 0;
+    return 0;
+}
+
+static long on_stop(void *ctx, long rcvid, const struct supervisor_stop_req *req,
+                    struct supervisor_stop_rep *rep)
+{
+    (void)ctx, (void)rcvid, (void)rep;
+    int i = find_service(req->name, sizeof(req->name));
+    if (i < 0)
+        return -E_NOENT;
+    if (procs[i] < 0)
+        return -E_BUSY;                          /* not running */
+    stopping[i] = true;
+    return k_process_kill(procs[i], K_EXIT_STOPPED);
+}
+
+static long on_start(void *ctx, long rcvid, const struct supervisor_start_req *req,
+                     struct supervisor_start_rep *rep)
+{
+    (void)ctx, (void)rcvid, (void)rep;
+    int i = find_service(req->name, sizeof(req->name));
+    if (i < 0)
+        return -E_NOENT;
+    if (procs[i] >= 0)
+        return -E_BUSY;                          /* already running */
+    failed[i] = false;
+    restarts[i] = 0;
+    procs[i] = start_service(&manifest.services[i], (unsigned)i, watch_conn);
+    if (procs[i] < 0)
+        return procs[i];
+    alive++;
+    return 0;
+}
+
+static long on_restart(void *ctx, long rcvid, const struct supervisor_restart_req *req,
+                       struct supervisor_restart_rep *rep)
+{
+    int i = find_service(req->name, sizeof(req->name));
+    if (i < 0)
+        return -E_NOENT;
+    if (procs[i] < 0)
+        return on_start(ctx, rcvid, (const struct supervisor_start_req *)req,
+                        (struct supervisor_start_rep *)rep);
+    restarting[i] = true;
+    return k_process_kill(procs[i], K_EXIT_STOPPED);
+}
+
+static const struct supervisor_server control = {
+    .list = on_list, .stop = on_stop, .start = on_start, .restart = on_restart,
+};
+
+/* A message on init's channel: a command, if it came through a control
+ * connection; refused otherwise (heartbeat connections send pulses). */
+static void control_message(long rcvid, const struct k_msg_info *info, const void *msg)
+{
+    if (info->badge < CTL_BADGE) {
+        k_msg_error(rcvid, E_PERM);
+        return;
+    }
+    size_t len = info->send_len < 256 ? info->send_len : 256;
+    supervisor_dispatch(&control, rcvid, msg, len);
+}
+
 /* "init: [seconds.millis] " */
 static void stamp(void)
 {
@@ -218,12 +316,19 @@ static void stamp(void)
 
 static bool wants_restart(const struct manifest_service *s, unsigned i, long status)
 {
+    if (stopping[i]) {
+        stopping[i] = false;
+        stamp();
+        printf("%s stopped on request\n", s->name);
+        return false;
+    }
     if (s->restart == MANIFEST_RESTART_NEVER ||
         (s->restart == MANIFEST_RESTART_ON_FAILURE && status == 0))
         return false;
     if (s->limit && restarts[i] >= s->limit) {
         stamp();
         printf("%s failed: %u restarts, the limit; not started again\n", s->name, restarts[i]);
+        failed[i] = true;
         return false;
     }
     return true;
@@ -264,12 +369,12 @@ int main(int argc, char **argv)
     }
     long me = k_chan_create(0), watch = k_chan_connect(me, 0);
     init_chan = me;
+    watch_conn = watch;
     exc_chan = k_chan_create(0);
     static struct rt_thread exc_thread;
     rt_thread_spawn(&exc_thread, exception_main, 0, exc_stack, sizeof(exc_stack), 0);
     for (unsigned i = 0; i < manifest.nservices; i++)
         chans[i] = k_chan_create(0);
-    unsigned alive = 0;
     for (unsigned i = 0; i < manifest.nservices; i++) {
         procs[i] = start_service(&manifest.services[i], i, watch);
         alive += procs[i] >= 0;
@@ -277,7 +382,11 @@ int main(int argc, char **argv)
     }
     while (alive) {
         struct k_msg_info info;
-        if (k_msg_receive(me, 0, 0, (long)&info) != 0)
+        static uint64_t msg[32];
+        long rcvid = k_msg_receive(me, (long)msg, -(long)sizeof(msg), (long)&info);
+        if (rcvid > 0)
+            control_message(rcvid, &info, msg);
+        if (rcvid != 0)
             continue;
         if (heartbeat_event(&info))
             continue;
@@ -290,8 +399,14 @@ int main(int argc, char **argv)
         printf("%s exited with status %ld\n", s->name, status);
         k_handle_close(procs[i]);
         procs[i] = -1;
-        if (wants_restart(s, i, status) && restart(s, i, watch) >= 0)
+        if (restarting[i]) {                     /* requested: at once, no backoff */
+            restarting[i] = false;
+            procs[i] = start_service(s, i, watch);
+            if (procs[i] >= 0)
+                continue;
+        } else if (wants_restart(s, i, status) && restart(s, i, watch) >= 0) {
             continue;
+        }
         alive--;
         if (until && strcmp(until, s->name) == 0)
             return (int)status;

@@ -1,0 +1,102 @@
+/*
+ * ctltest: the supervisor's control interface (protocols/supervisor.proto)
+ * as a service granted connect=init sees it: list the services, stop one,
+ * start it, restart it, and the errors (unknown name, already running, a
+ * command through a connection that is not a control one).  Started from
+ * bootimage/tests/control.manifest.  Prints TEST lines; exits 0 if all passed.
+ */
+#include "base/string.h"
+#include "protocols/supervisor.h"
+#include "rt/rt.h"
+#include "rt/stdio.h"
+
+static int failures;
+static long ctl;
+
+static void check(const char *name, int ok)
+{
+    printf("TEST %s user.control.%s\n", ok ? "PASS" : "FAIL", name);
+    failures += !ok;
+}
+
+static long list(uint32_t index, struct supervisor_list_rep *rep)
+{
+    struct supervisor_list_req req = { .index = index };
+    memset(rep, 0, sizeof(*rep));
+    return supervisor_list(ctl, &req, rep);
+}
+
+/* The state of NAME, polled until it is WANT (or two seconds pass). */
+static long state_of(const char *name, uint32_t want, struct supervisor_list_rep *out)
+{
+    long end = k_clock_get() + 2000L * 1000000;
+    for (;;) {
+        struct supervisor_list_rep rep;
+        for (uint32_t i = 0; list(i, &rep) == 0; i++) {
+            if (strcmp(rep.name, name) == 0) {
+                *out = rep;
+                if (rep.state == want || k_clock_get() > end)
+                    return rep.state;
+                break;
+            }
+        }
+        k_thread_sleep(5 * 1000000);
+    }
+}
+
+/* The three commands take a name and reply nothing. */
+static long stop(const char *service)
+{
+    struct supervisor_stop_req q;
+    struct supervisor_stop_rep r;
+    memset(&q, 0, sizeof(q));
+    memcpy(q.name, service, strlen(service));
+    return supervisor_stop(ctl, &q, &r);
+}
+
+static long start(const char *service)
+{
+    struct supervisor_start_req q;
+    struct supervisor_start_rep r;
+    memset(&q, 0, sizeof(q));
+    memcpy(q.name, service, strlen(service));
+    return supervisor_start(ctl, &q, &r);
+}
+
+static long restart(const char *service)
+{
+    struct supervisor_restart_req q;
+    struct supervisor_restart_rep r;
+    memset(&q, 0, sizeof(q));
+    memcpy(q.name, service, strlen(service));
+    return supervisor_restart(ctl, &q, &r);
+}
+
+int main(int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    ctl = rt_handle("init");
+    rt_heartbeat();
+    struct supervisor_list_rep rep;
+    check("list", list(0, &rep) == 0 && rep.count == 3 && strcmp(rep.name, "log") == 0);
+    check("list_out_of_range", list(99, &rep) == -E_NOENT);
+    check("sleeper_running", state_of("sleeper", 1, &rep) == 1);
+    check("stop", stop("sleeper") == 0);
+    check("stopped", state_of("sleeper", 0, &rep) == 0 && rep.uptime_ms == 0);
+    check("stop_stopped", stop("sleeper") == -E_BUSY);
+    check("start", start("sleeper") == 0);
+    check("running_again", state_of("sleeper", 1, &rep) == 1);
+    check("start_running", start("sleeper") == -E_BUSY);
+    k_thread_sleep(50 * 1000000);
+    state_of("sleeper", 1, &rep);
+    long before = (long)rep.uptime_ms;
+    check("restart", restart("sleeper") == 0);
+    k_thread_sleep(20 * 1000000);
+    check("restarted", state_of("sleeper", 1, &rep) == 1 && (long)rep.uptime_ms < before);
+    check("unknown_name", stop("nosuch") == -E_NOENT);
+    long hb = rt_handle("supervisor");
+    struct supervisor_list_req q = { .index = 0 };
+    check("not_a_control_connection", supervisor_list(hb, &q, &rep) == -E_PERM);
+    printf("CTLTEST DONE: %d failed\n", failures);
+    return failures ? 1 : 0;
+}
