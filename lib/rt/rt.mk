@@ -71,6 +71,7 @@ $(call user_program,hangtest,tests/user/hangtest.c)
 $(call user_program,counter,tests/user/counter.c)
 $(call user_program,restarttest,tests/user/restarttest.c)
 $(call user_program,ctltest,tests/user/ctltest.c)
+$(call user_program,attachtest,tests/user/attachtest.c)
 $(call user_program,ipcbench,tests/user/ipcbench.c)
 $(call user_program,echo_test,tests/user/echo_test.c)
 

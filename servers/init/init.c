@@ -4,7 +4,9 @@
  * nothing more:
  *   "chan"      a channel of its own, to serve on;
  *   NAME        a connection to each service named in connect=;
- *   "irq", "ioport", "mmio"   resources narrowed to the listed ranges.
+ *   "irq", "ioport", "mmio"   resources narrowed to the listed ranges;
+ *   "policy"    (procmgr only) every service's names=, read-only: a
+ *               service may attach only the prefixes its line names.
  * A malformed line is reported with its line number and skipped; a service
  * that cannot start is reported and the others start anyway.  init then
  * watches its services (the supervisor's work until that service exists):
@@ -46,6 +48,7 @@
 
 static struct manifest manifest;
 static long chans[MANIFEST_SERVICES_MAX];
+static long policy_vmo = -1;     /* procmgr's attach policy (make_policy) */
 static long procs[MANIFEST_SERVICES_MAX];
 static unsigned restarts[MANIFEST_SERVICES_MAX];
 static bool heard[MANIFEST_SERVICES_MAX];
@@ -96,10 +99,36 @@ static const char *load_manifest(const char *path, size_t *len)
     return e.data;
 }
 
+/* procmgr's attach policy, from every names= of the manifest: a VMO with
+ * one line "BADGE PREFIX" per granted prefix (the badge of the service's
+ * connections: index + 1), NUL after the last.  Granted read-only to each
+ * start of procmgr, which reads it before serving anyone. */
+static void make_policy(void)
+{
+    static char text[MANIFEST_SERVICES_MAX * MANIFEST_LIST_MAX * (MANIFEST_PREFIX_MAX + 16)];
+    size_t len = 0;
+    for (unsigned i = 0; i < manifest.nservices; i++)
+        for (unsigned k = 0; k < manifest.services[i].nnames; k++)
+            len += (size_t)snprintf(text + len, sizeof(text) - len, "%u %s\n", i + 1,
+                                    manifest.services[i].names[k]);
+    long size = (long)((len + 1 + 4095) & ~(size_t)4095);
+    long vmo = k_vmo_create(size, K_VMO_ANON, 0, 0);
+    long base = vmo >= 0 ? k_vmo_map(0, vmo, 0, size, K_PROT_READ | K_PROT_WRITE) : vmo;
+    if (base < 0) {
+        printf("init: no memory for procmgr's policy: %s\n", k_strerror(base));
+        return;
+    }
+    memcpy((void *)base, text, len);
+    policy_vmo = vmo;
+}
+
 /* The handles service S is granted; also reports grants that fail. */
 static void build_grant(const struct manifest_service *s, unsigned index, struct grant *g)
 {
     grant_add(g, chans[index], K_RIGHT_RECEIVE | K_RIGHT_DUP, "chan");
+    if (strcmp(s->name, "procmgr") == 0 && policy_vmo >= 0)
+        grant_add(g, k_handle_dup(policy_vmo, K_RIGHT_READ | K_RIGHT_MAP | K_RIGHT_TRANSFER),
+                  K_RIGHT_READ | K_RIGHT_MAP, "policy");
     if (s->heartbeat_ms)
         grant_add(g, k_chan_connect(init_chan, index + 1), K_RIGHT_SEND, "supervisor");
     for (unsigned i = 0; i < s->nconnect; i++) {
@@ -375,6 +404,7 @@ int main(int argc, char **argv)
     rt_thread_spawn(&exc_thread, exception_main, 0, exc_stack, sizeof(exc_stack), 0);
     for (unsigned i = 0; i < manifest.nservices; i++)
         chans[i] = k_chan_create(0);
+    make_policy();
     for (unsigned i = 0; i < manifest.nservices; i++) {
         procs[i] = start_service(&manifest.services[i], i, watch);
         alive += procs[i] >= 0;

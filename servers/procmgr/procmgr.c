@@ -7,18 +7,38 @@
  * normalised (lib/base/names) and refused when empty, too long, relative,
  * with NUL or control bytes, or climbing above "/".
  *
- * Start-up handles: "chan".  Process management (spawn, wait, ps) and
+ * Who may attach what: init hands procmgr a policy (start-up handle
+ * "policy", see load_policy) with, for each client badge, the prefixes its
+ * manifest line grants (names=); a client may attach only inside them, and
+ * a client the policy does not name may attach nothing.  Resolving is open
+ * to every client.
+ *
+ * Start-up handles: "chan", "policy".  Process management (spawn, wait, ps) and
  * per-group views come in later versions of the protocol.
  */
+#include <stdbool.h>
+
+#include "base/manifest.h"
 #include "base/names.h"
 #include "base/string.h"
 #include "kestrel/errors.h"
 #include "kestrel/rights.h"
+#include "kestrel/vm.h"
 #include "protocols/procmgr.h"
 #include "rt/rt.h"
 #include "rt/stdio.h"
 #include "srv/srv.h"
 
+#define POLICIES MANIFEST_SERVICES_MAX
+#define POLICY_PREFIXES MANIFEST_LIST_MAX
+
+struct policy {
+    uint64_t badge;             /* 0: unused slot */
+    unsigned n;
+    char prefix[POLICY_PREFIXES][NAMES_PREFIX_MAX + 1];
+};
+
+static struct policy policies[POLICIES];
 static struct names_table table;
 static long conns[NAMES_MOUNTS_MAX];        /* server id -> connection handle */
 static struct srv server;
@@ -28,6 +48,74 @@ static long name_error(int err)
     return err == NAMES_ENOENT ? -E_NOENT : err == NAMES_EFULL ? -E_FULL : -E_INVAL;
 }
 
+static struct policy *policy_of(uint64_t badge)
+{
+    for (unsigned i = 0; i < POLICIES; i++)
+        if (policies[i].badge == badge)
+            return &policies[i];
+    return NULL;
+}
+
+/* May the client with BADGE attach PREFIX (normalised)? */
+static bool may_attach(uint64_t badge, const char *prefix, size_t len)
+{
+    const struct policy *p = policy_of(badge);
+    for (unsigned i = 0; p && i < p->n; i++)
+        if (names_covers(p->prefix[i], strlen(p->prefix[i]), prefix, len) > 0)
+            return true;
+    return false;
+}
+
+/* One policy line "BADGE PREFIX" into the table; false if malformed. */
+static bool policy_line(const char *line, size_t len)
+{
+    uint64_t badge = 0;
+    size_t i = 0;
+    while (i < len && line[i] >= '0' && line[i] <= '9' && badge < (1ULL << 40))
+        badge = badge * 10 + (uint64_t)(line[i++] - '0');
+    if (i == 0 || i == len || line[i] != ' ' || badge == 0)
+        return false;
+    struct policy *p = policy_of(badge);
+    if (!p && (p = policy_of(0)) != NULL)
+        *p = (struct policy){ .badge = badge, .n = 0 };
+    if (!p || p->n == POLICY_PREFIXES)
+        return false;
+    int n = names_normalize(line + i + 1, len - i - 1, p->prefix[p->n], sizeof(p->prefix[p->n]));
+    if (n < 0)
+        return false;
+    p->n++;
+    return true;
+}
+
+/* The start-up handle "policy": a VMO init fills with one line per granted
+ * prefix, "BADGE PREFIX\n" (the client's connection badge and a names=
+ * entry of its manifest line), NUL after the last.  Read before serving,
+ * so no request is ever judged without it. */
+static void load_policy(void)
+{
+    long vmo = rt_handle("policy");
+    long size = vmo >= 0 ? k_vmo_size(vmo) : -1;
+    long base = size > 0 ? k_vmo_map(0, vmo, 0, size, K_PROT_READ) : -1;
+    if (base < 0) {
+        printf("procmgr: no policy from init: no client may attach\n");
+        return;
+    }
+    const char *text = (const char *)base;
+    size_t len = strnlen(text, (size_t)size);
+    for (size_t start = 0, i = 0; i <= len; i++) {
+        if (i < len && text[i] != '\n')
+            continue;
+        if (i > start && !policy_line(text + start, i - start)) {
+            char shown[81];
+            size_t n = i - start < sizeof(shown) - 1 ? i - start : sizeof(shown) - 1;
+            memcpy(shown, text + start, n);
+            shown[n] = 0;
+            printf("procmgr: policy line \"%s\" ignored\n", shown);
+        }
+        start = i + 1;
+    }
+}
+
 static long on_attach(void *ctx, long rcvid, const struct procmgr_attach_req *req,
                       struct procmgr_attach_rep *rep)
 {
@@ -35,6 +123,13 @@ static long on_attach(void *ctx, long rcvid, const struct procmgr_attach_req *re
     (void)rcvid;
     if (info->handle == 0)
         return -E_INVAL;                        /* no connection to the server came with it */
+    char norm[NAMES_PREFIX_MAX + 1];
+    int nlen = names_normalize(req->prefix, strnlen(req->prefix, sizeof(req->prefix)), norm,
+                               sizeof(norm));
+    if (nlen < 0)
+        return name_error(nlen);
+    if (!may_attach(info->badge, norm, (size_t)nlen))
+        return -E_PERM;                         /* outside what its manifest line grants */
     unsigned id = 0;
     while (id < NAMES_MOUNTS_MAX && conns[id])
         id++;
@@ -100,5 +195,6 @@ int main(int argc, char **argv)
 {
     (void)argc, (void)argv;
     names_init(&table);
+    load_policy();
     return srv_main(&server, "procmgr", &ops, 0);   /* one thread: the table has no lock */
 }

@@ -10,6 +10,7 @@
 #include "base/string.h"
 #include "kestrel/msg.h"
 #include "kestrel/rights.h"
+#include "kestrel/vm.h"
 #include "protocols/procmgr.h"
 #include "rt/rt.h"
 #include "rt/stdio.h"
@@ -94,22 +95,41 @@ static void test_hostile(void)
     check("hostile_huge", resolve(huge, sizeof(huge), 0, rest, &count) < 0);
     check("attach_without_connection", attach("/tmp", -1, 0) == -E_INVAL);
     check("attach_relative", attach("tmp", 0, 0) == -E_INVAL);
+    check("attach_outside_policy", attach("/svc", 0, 0) == -E_PERM);
+    check("attach_root_refused", attach("/", 0, 0) == -E_PERM);
 }
 
 int main(int argc, char **argv)
 {
     (void)argc, (void)argv;
     long pm_chan = k_chan_create(0);
-    struct k_spawn_handle h = { (uint32_t)pm_chan, K_RIGHT_RECEIVE | K_RIGHT_DUP, "chan" };
+    /* We play init: a policy lets badge 1 attach /dev and /tmp; the
+     * malformed lines (no badge, badge 0, relative prefix, junk) grant
+     * nothing, and the last line has no newline. */
+    static const char policy[] = "1 /dev\nx /svc\n0 /svc\n2 relative\n\n1\n 1 /svc\n1 /tmp";
+    long vmo = k_vmo_create(4096, K_VMO_ANON, 0, 0);
+    long base = k_vmo_map(0, vmo, 0, 4096, K_PROT_READ | K_PROT_WRITE);
+    check("policy_vmo", base > 0);
+    if (base > 0)
+        memcpy((void *)base, policy, sizeof(policy));
+    struct k_spawn_handle h[2] = {
+        { (uint32_t)pm_chan, K_RIGHT_RECEIVE | K_RIGHT_DUP, "chan" },
+        { (uint32_t)vmo, K_RIGHT_READ | K_RIGHT_MAP, "policy" },
+    };
     const char *pargv[] = { "bin/procmgr" };
-    struct k_spawn sp = { .argc = 1, .nhandles = 1, .argv = pargv, .handles = &h };
+    struct k_spawn sp = { .argc = 1, .nhandles = 2, .argv = pargv, .handles = h };
     long p = k_process_spawn((long)"bin/procmgr", 11, (long)&sp);
     pm = k_chan_connect(pm_chan, 1);
+    long other = k_chan_connect(pm_chan, 2);
     for (int i = 0; i < 3; i++) {
         srv_chan[i] = k_chan_create(0);
         srv_conn[i] = k_chan_connect(srv_chan[i], 0);
     }
     check("procmgr_started", p > 0);
+    struct procmgr_attach_req oreq = { .flags = 0, .prefix = "/tmp" };
+    struct procmgr_attach_rep orep;
+    k_handle_attach(srv_conn[0], K_RIGHT_SEND | K_RIGHT_DUP | K_RIGHT_TRANSFER, 0);
+    check("attach_by_badge_with_bad_policy_line", procmgr_attach(other, &oreq, &orep) == -E_PERM);
     long a = attach("/dev", 0, 0), b = attach("/dev/console", 1, 0), c = attach("/dev", 2, 0);
     check("attach", a >= 0 && b >= 0 && c >= 0);
     test_resolution();
