@@ -123,6 +123,7 @@ static long on_attach(void *ctx, long rcvid, const struct procmgr_attach_req *re
     (void)rcvid;
     if (info->handle == 0)
         return -E_INVAL;                        /* no connection to the server came with it */
+    /* On any error the connection stays unkept and srv closes it. */
     char norm[NAMES_PREFIX_MAX + 1];
     int nlen = names_normalize(req->prefix, strnlen(req->prefix, sizeof(req->prefix)), norm,
                                sizeof(norm));
@@ -133,16 +134,11 @@ static long on_attach(void *ctx, long rcvid, const struct procmgr_attach_req *re
     unsigned id = 0;
     while (id < NAMES_MOUNTS_MAX && conns[id])
         id++;
-    if (id == NAMES_MOUNTS_MAX) {
-        k_handle_close(info->handle);
+    if (id == NAMES_MOUNTS_MAX)
         return -E_FULL;
-    }
-    size_t len = strnlen(req->prefix, sizeof(req->prefix));
-    int r = names_attach(&table, req->prefix, len, id, req->flags & 1 ? NAMES_BEFORE : 0);
-    if (r < 0) {
-        k_handle_close(info->handle);
+    int r = names_attach(&table, norm, (size_t)nlen, id, req->flags & 1 ? NAMES_BEFORE : 0);
+    if (r < 0)
         return name_error(r);
-    }
     conns[id] = info->handle;
     info->handle = 0;                           /* kept */
     rep->mount = id;
