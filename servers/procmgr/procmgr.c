@@ -13,8 +13,13 @@
  * a client the policy does not name may attach nothing.  Resolving is open
  * to every client.
  *
- * Start-up handles: "chan", "policy".  Process management (spawn, wait, ps) and
- * per-group views come in later versions of the protocol.
+ * A service attaching with flag 2 (its new life after a restart) replaces
+ * the mounts it already holds at that prefix rather than adding one.
+ *
+ * Processes (spawn, wait, kill, ps) are in proc.c; a process resolves
+ * through its view (proc_view), the prefixes its parent gave it.
+ *
+ * Start-up handles: "chan", "policy", "log" (passed on to children).
  */
 #include <stdbool.h>
 
@@ -24,6 +29,7 @@
 #include "kestrel/errors.h"
 #include "kestrel/rights.h"
 #include "kestrel/vm.h"
+#include "proc.h"
 #include "protocols/procmgr.h"
 #include "rt/rt.h"
 #include "rt/stdio.h"
@@ -41,6 +47,8 @@ struct policy {
 static struct policy policies[POLICIES];
 static struct names_table table;
 static long conns[NAMES_MOUNTS_MAX];        /* server id -> connection handle */
+static uint64_t owners[NAMES_MOUNTS_MAX];   /* server id -> badge of who attached it */
+static char mounted[NAMES_MOUNTS_MAX][NAMES_PREFIX_MAX + 1];
 static struct srv server;
 
 static long name_error(int err)
@@ -131,6 +139,16 @@ static long on_attach(void *ctx, long rcvid, const struct procmgr_attach_req *re
         return name_error(nlen);
     if (!may_attach(info->badge, norm, (size_t)nlen))
         return -E_PERM;                         /* outside what its manifest line grants */
+    if (req->flags & ~3u)
+        return -E_INVAL;
+    for (unsigned id = 0; id < NAMES_MOUNTS_MAX && (req->flags & 2); id++)
+        if (conns[id] && owners[id] == info->badge && strcmp(mounted[id], norm) == 0) {
+            k_handle_close(conns[id]);          /* the same service again: replace */
+            conns[id] = info->handle;
+            info->handle = 0;
+            rep->mount = id;
+            return 0;
+        }
     unsigned id = 0;
     while (id < NAMES_MOUNTS_MAX && conns[id])
         id++;
@@ -140,6 +158,8 @@ static long on_attach(void *ctx, long rcvid, const struct procmgr_attach_req *re
     if (r < 0)
         return name_error(r);
     conns[id] = info->handle;
+    owners[id] = info->badge;
+    memcpy(mounted[id], norm, (size_t)nlen + 1);
     info->handle = 0;                           /* kept */
     rep->mount = id;
     return 0;
@@ -148,9 +168,10 @@ static long on_attach(void *ctx, long rcvid, const struct procmgr_attach_req *re
 static long on_resolve(void *ctx, long rcvid, const struct procmgr_resolve_req *req,
                        const void *path, size_t path_len, struct procmgr_resolve_rep *rep)
 {
-    (void)ctx, (void)rcvid;
+    const struct k_msg_info *info = ctx;
+    (void)rcvid;
     static struct names_result res;
-    int r = names_resolve(&table, NULL, path, path_len, &res);
+    int r = names_resolve(&table, proc_view(info->badge), path, path_len, &res);
     if (r < 0)
         return name_error(r);
     if (req->candidate >= res.count)
@@ -168,29 +189,57 @@ static long on_resolve(void *ctx, long rcvid, const struct procmgr_resolve_req *
 static long on_detach(void *ctx, long rcvid, const struct procmgr_detach_req *req,
                       struct procmgr_detach_rep *rep)
 {
-    (void)ctx, (void)rcvid, (void)rep;
+    const struct k_msg_info *info = ctx;
+    (void)rcvid, (void)rep;
     if (req->mount >= NAMES_MOUNTS_MAX || !conns[req->mount])
         return -E_INVAL;
+    if (owners[req->mount] != info->badge)
+        return -E_PERM;                         /* only who attached it */
     names_detach(&table, req->mount);
     k_handle_close(conns[req->mount]);
     conns[req->mount] = 0;
     return 0;
 }
 
+/* The largest message: a spawn with its strings. */
+#define MSG_MAX (sizeof(struct k_proto_hdr) + sizeof(struct procmgr_spawn_req) + 4096)
+
 static long on_message(struct srv_msg *m)
 {
-    struct procmgr_server tbl = { .ctx = &m->info, .attach = on_attach, .resolve = on_resolve,
-                                  .detach = on_detach };
-    procmgr_dispatch(&tbl, m->rcvid, m->data, m->len);
+    static uint64_t whole[(MSG_MAX + 7) / 8];
+    const void *msg = m->data;
+    size_t len = m->len;
+    if (m->info.send_len > len) {               /* longer than srv's buffer: read it all */
+        if (m->info.send_len > MSG_MAX)
+            return -E_TOOBIG;
+        long n = srv_read(m, 0, whole, m->info.send_len);
+        if (n < 0)
+            return n;
+        msg = whole;
+        len = (size_t)n;
+    }
+    struct procmgr_server tbl = {
+        .ctx = &m->info, .attach = on_attach, .resolve = on_resolve, .detach = on_detach,
+        .spawn = proc_spawn, .wait = proc_wait, .kill = proc_kill, .ps = proc_ps,
+        .getpid = proc_getpid,
+    };
+    procmgr_dispatch(&tbl, m->rcvid, msg, len);
     return SRV_REPLIED;                         /* an unkept handle: srv closes it */
 }
 
-static const struct srv_ops ops = { .message = on_message };
+static void on_pulse(struct srv *s, const struct k_msg_info *info)
+{
+    (void)s;
+    proc_pulse(info);
+}
+
+static const struct srv_ops ops = { .message = on_message, .pulse = on_pulse };
 
 int main(int argc, char **argv)
 {
     (void)argc, (void)argv;
     names_init(&table);
     load_policy();
+    proc_init(rt_handle("chan"));
     return srv_main(&server, "procmgr", &ops, 0);   /* one thread: the table has no lock */
 }

@@ -1,0 +1,42 @@
+/*
+ * procmgr's processes: the table of the processes it started (spawn), their
+ * exit status until their parent waits, and each one's view of the
+ * name space.  A process talks to procmgr through the connection it got at
+ * start ("procmgr"), whose badge is PROC_BADGE_BASE + its pid; a service
+ * started by init talks through a badge below PROC_BADGE_BASE and sees the
+ * whole name space.
+ */
+#ifndef KESTREL_PROCMGR_PROC_H
+#define KESTREL_PROCMGR_PROC_H
+
+#include <stdint.h>
+
+#include "base/names.h"
+#include "kestrel/msg.h"
+#include "protocols/procmgr.h"
+
+#define PROC_BADGE_BASE 0x100000u
+#define PROC_MAX 64
+
+/* CHAN: procmgr's own channel (death notices come through it as pulses). */
+void proc_init(long chan);
+
+/* The view of the client with BADGE: NULL for a service (everything), the
+ * empty view for a badge that names no live process. */
+const struct names_view *proc_view(uint64_t badge);
+
+/* A pulse on procmgr's channel; false if it was not a death notice. */
+int proc_pulse(const struct k_msg_info *info);
+
+/* Handlers of protocols/procmgr.proto (ctx: the message's k_msg_info). */
+long proc_spawn(void *ctx, long rcvid, const struct procmgr_spawn_req *req, const void *payload,
+                size_t payload_len, struct procmgr_spawn_rep *rep);
+long proc_wait(void *ctx, long rcvid, const struct procmgr_wait_req *req,
+               struct procmgr_wait_rep *rep);
+long proc_kill(void *ctx, long rcvid, const struct procmgr_kill_req *req,
+               struct procmgr_kill_rep *rep);
+long proc_ps(void *ctx, long rcvid, const struct procmgr_ps_req *req, struct procmgr_ps_rep *rep);
+long proc_getpid(void *ctx, long rcvid, const struct procmgr_getpid_req *req,
+                 struct procmgr_getpid_rep *rep);
+
+#endif
