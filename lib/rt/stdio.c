@@ -1,5 +1,11 @@
 /*
  * stdio: printf and friends over one line buffer (see stdio.h).
+ * Where it goes: a process with a "log" connection sends each line to the
+ * log service (print, protocols/log.proto), which shows it on the console;
+ * one without (init, the log service itself, programs started as the
+ * first process in tests) writes to the kernel's debug console.  When the
+ * log service cannot take a line (dead, restarting) the line goes to the
+ * debug console instead of being lost.
  * Invariant: out_len < RT_STDOUT_BUF between calls; the buffer never
  * holds a newline (it is flushed right after one is stored).
  * Locking: vprintf holds a spinning lock (yielding while it waits), so
@@ -10,13 +16,24 @@
 
 #include "base/fmt.h"
 #include "base/string.h"
+#include "protocols/log.h"
+#include "rt/rt.h"
 
 static char out_buf[RT_STDOUT_BUF];
 static size_t out_len;
 
+static long log_conn = -2;          /* -2: not looked up yet; -1: none */
+
 void rt_stdout_flush(void)
 {
-    if (out_len > 0)
+    if (out_len == 0)
+        return;
+    if (log_conn == -2)
+        log_conn = rt_handle("log");
+    struct log_print_req req;
+    struct log_print_rep rep;
+    memset(&req, 0, sizeof(req));
+    if (log_conn < 0 || log_print(log_conn, &req, out_buf, out_len, &rep) < 0)
         rt_debug_write(out_buf, out_len);
     out_len = 0;
 }

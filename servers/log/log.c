@@ -5,6 +5,11 @@
  * Built on the server framework (lib/srv) with the generated dispatch,
  * which checks every message before a handler sees it.
  *
+ * print (version 2) is a process's standard output: its bytes go to the
+ * console as they are, a whole message at a time, so that lines of
+ * different processes do not mix.  Until a console driver exists the log
+ * service's own output (and so the console) is the kernel's debug port.
+ *
  * Start-up handles: "chan" (the channel clients connect to, from init).
  */
 #include "base/string.h"
@@ -17,6 +22,7 @@ struct log_state {
     uint64_t sequence;
     uint32_t level;
     uint64_t dropped;
+    uint64_t prints, print_bytes;
     volatile int lock;
 };
 
@@ -60,7 +66,38 @@ static long on_level(void *ctx, long rcvid, const struct log_level_req *req,
     return 0;
 }
 
-static const struct log_server table = { .ctx = &state, .write = on_write, .level = on_level };
+static long on_print(void *ctx, long rcvid, const struct log_print_req *req, const void *payload,
+                     size_t payload_len, struct log_print_rep *rep)
+{
+    struct log_state *s = ctx;
+    (void)rcvid, (void)req;
+    long r = payload_len ? rt_debug_write(payload, payload_len) : 0;
+    if (r < 0)
+        return r;
+    while (__atomic_exchange_n(&s->lock, 1, __ATOMIC_ACQUIRE))
+        k_thread_yield();
+    s->prints++;
+    s->print_bytes += payload_len;
+    __atomic_store_n(&s->lock, 0, __ATOMIC_RELEASE);
+    rep->bytes = (uint32_t)payload_len;
+    return 0;
+}
+
+static long on_stats(void *ctx, long rcvid, const struct log_stats_req *req,
+                     struct log_stats_rep *rep)
+{
+    struct log_state *s = ctx;
+    (void)rcvid, (void)req;
+    while (__atomic_exchange_n(&s->lock, 1, __ATOMIC_ACQUIRE))
+        k_thread_yield();
+    *rep = (struct log_stats_rep){ .records = s->sequence, .dropped = s->dropped,
+                                   .prints = s->prints, .print_bytes = s->print_bytes };
+    __atomic_store_n(&s->lock, 0, __ATOMIC_RELEASE);
+    return 0;
+}
+
+static const struct log_server table = { .ctx = &state, .write = on_write, .level = on_level,
+                                         .print = on_print, .stats = on_stats };
 
 static long on_message(struct srv_msg *m)
 {

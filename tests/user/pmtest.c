@@ -10,6 +10,7 @@
 #include "base/string.h"
 #include "kestrel/errors.h"
 #include "kestrel/rights.h"
+#include "protocols/log.h"
 #include "protocols/procmgr.h"
 #include "rt/rt.h"
 #include "rt/stdio.h"
@@ -173,6 +174,31 @@ static void views(void)
     check("view_inherits_narrow", run("spawn", "/svc/a", "/svc/a/x", "/svc/a") == 0);
 }
 
+/* A child's printf reaches the console through the log service. */
+static void output(void)
+{
+    long log = rt_handle("log");
+    struct log_stats_req q;
+    memset(&q, 0, sizeof(q));
+    struct log_stats_rep before, after;
+    long r1 = log_stats(log, &q, &before);
+    long st = run("print", "pmchild prints through the log", 0, 0);
+    long r2 = log_stats(log, &q, &after);
+    check("child_print_via_log", r1 == 0 && r2 == 0 && st == 0 &&
+                                 after.prints == before.prints + 1 &&
+                                 after.print_bytes == before.print_bytes + 31);
+    r1 = log_stats(log, &q, &before);
+    printf("pmtest prints through the log too\n");
+    r2 = log_stats(log, &q, &after);
+    check("own_print_via_log", r1 == 0 && r2 == 0 && after.prints == before.prints + 1);
+    uint32_t bad[2] = { 0, 0 };
+    check("log_garbage", k_msg_send(log, (long)bad, -(long)sizeof(bad), 0, 0) == -E_INVAL);
+    struct log_print_req pq;
+    memset(&pq, 0, sizeof(pq));
+    struct log_print_rep pr;
+    check("log_print_empty", log_print(log, &pq, 0, 0, &pr) == 0 && pr.bytes == 0);
+}
+
 static void hostile(void)
 {
     const char *ok[] = { "bin/pmchild", "exit", "0" };
@@ -214,6 +240,7 @@ int main(int argc, char **argv)
     check("handles", pm >= 0);
     processes();
     views();
+    output();
     hostile();
     printf("PMTEST DONE: %d failed\n", failures);
     return failures ? 1 : 0;
