@@ -1,16 +1,20 @@
 /*
  * restarttest: a client of the counter service across its restart.  One
  * thread waits in a call when another makes the server crash: both calls
- * fail with E_DEAD at once (no hang); the client then resolves the name
- * again until the restarted server answers, and goes on.  The log service,
+ * fail with E_DEAD at once (no hang); the client then goes on with the
+ * restarted server (its channel is init's and outlives each life).  The log service,
  * unrelated, is used before and after and sees nothing.  Prints TEST lines
  * and "restarttest service_restart_ns N" (kill to answering again).
+ * Reconnecting is the library's (rt/service.h): a call safe to retry is
+ * retried across the restart, one that is not comes back with E_DEAD once
+ * the service is back, and is not run twice.
  */
 #include "base/string.h"
 #include "kestrel/msg.h"
 #include "protocols/log.h"
 #include "protocols/procmgr.h"
 #include "rt/rt.h"
+#include "rt/service.h"
 #include "rt/stdio.h"
 #include "rt/thread.h"
 
@@ -22,33 +26,21 @@ static void check(const char *name, int ok)
     failures += !ok;
 }
 
-/* A connection to the server of PATH, or a negative error. */
-static long resolve(const char *path)
+static struct rt_service counter = { .path = "/svc/counter", .wait_ms = 3000 };
+
+/* "g": how many messages this life of the counter has served; safe to retry. */
+static long get_op(long conn, void *arg)
 {
-    struct procmgr_resolve_req req = { .candidate = 0 };
-    struct procmgr_resolve_rep rep;
-    long r = procmgr_resolve(rt_handle("procmgr"), &req, path, strlen(path), &rep);
-    return r < 0 ? r : k_handle_received();
+    (void)arg;
+    return k_msg_send(conn, (long)"g", -1, 0, 0);
 }
 
-/* Calls "g" on the counter, reconnecting through the name space while the
- * server is away ("g" is safe to retry); gives up after LIMIT_MS. */
-static long get_with_reconnect(long *conn, long limit_ms)
+/* The first run sends "c" (the counter crashes in the middle of it), the
+ * next ones "g"; *ARG counts the runs. */
+static long crash_then_get(long conn, void *arg)
 {
-    long end = k_clock_get() + limit_ms * 1000000;
-    for (;;) {
-        long r = k_msg_send(*conn, (long)"g", -1, 0, 0);
-        if (r != -E_DEAD && r != -E_BADHANDLE)
-            return r;
-        if (k_clock_get() > end)
-            return r;
-        k_thread_sleep(2 * 1000000);
-        long fresh = resolve("/svc/counter");
-        if (fresh > 0) {
-            k_handle_close(*conn);
-            *conn = fresh;
-        }
-    }
+    unsigned *runs = arg;
+    return k_msg_send(conn, (long)((*runs)++ ? "g" : "c"), -1, 0, 0);
 }
 
 static long waiter_result;
@@ -72,14 +64,9 @@ static long log_line(const char *text)
 int main(int argc, char **argv)
 {
     (void)argc, (void)argv;
-    long conn = -1;
-    for (int i = 0; i < 100 && conn <= 0; i++) {       /* the counter may not be up yet */
-        conn = resolve("/svc/counter");
-        if (conn <= 0)
-            k_thread_sleep(5 * 1000000);
-    }
-    check("resolved", conn > 0);
-    check("served", get_with_reconnect(&conn, 1000) >= 1);
+    check("resolved", rt_service_connect(&counter) == 0);   /* waits for it to be up */
+    long conn = counter.conn;
+    check("served", rt_service_call(&counter, true, get_op, 0) >= 1);
     check("log_before", log_line("before the crash") == 0);
     /* a second client thread waits in the server: 'w' is held, never answered */
     struct rt_thread th;
@@ -91,11 +78,25 @@ int main(int argc, char **argv)
     rt_thread_join(t, 0);
     k_handle_close(t);
     check("other_client_fails_too", waiter_result == -E_DEAD);
-    long again = get_with_reconnect(&conn, 3000);
+    long again = rt_service_call(&counter, true, get_op, 0);   /* retried across the restart */
     long t1 = k_clock_get();
-    check("reconnected", again == 1);                  /* a new life: its first answer */
+    check("reconnected", again == 1);                  /* a new life's first answer */
     check("log_after", log_line("after the restart") == 0);
     printf("restarttest service_restart_ns %ld\n", t1 - t0);
+
+    /* The server dies under a call: one safe to retry is run again on the
+     * new life; one that is not comes back with E_DEAD, run once. */
+    unsigned runs = 0, before = counter.reconnects;
+    long r = rt_service_call(&counter, true, crash_then_get, &runs);
+    check("safe_retried", r == 1 && runs == 2 && counter.reconnects == before + 1);
+    runs = 0;
+    r = rt_service_call(&counter, false, crash_then_get, &runs);
+    check("unsafe_not_retried", r == -E_DEAD && runs == 1 && counter.reconnects == before + 2);
+    check("after_unsafe", rt_service_call(&counter, true, get_op, 0) == 1);
+    struct rt_service nowhere = { .path = "/svc/none", .wait_ms = 20 };
+    check("no_such_service", rt_service_call(&nowhere, true, get_op, 0) == -E_NOENT);
+    struct rt_service bad = { .path = "svc/../..", .wait_ms = 20 };
+    check("bad_path", rt_service_call(&bad, true, get_op, 0) == -E_INVAL);
     printf("RESTARTTEST DONE: %d failed\n", failures);
     return failures ? 1 : 0;
 }
