@@ -3,10 +3,16 @@
  * exception here (exception_set, through a connection whose badge names
  * the service); init writes an ELF core file of it (lib/base/corefile:
  * registers, the writable regions up to 1 MiB, read with process_read)
- * and, until there is a disk, sends it to the console as base64 between
- * "CORE BEGIN" and "CORE END" lines, which tools/runtests (or a person)
- * turns back into a file for gdb.  Then the service dies with its fault
- * status and init's restart policy applies.
+ * into memory, keeps the last CORES_KEPT of them (read back through the
+ * control interface, core_get) and, the way to the host until there is a
+ * disk, sends each to the console as base64 between "CORE BEGIN" and
+ * "CORE END" lines, which tools/runtests (or a person) turns back into a
+ * file for gdb.  Then the service dies with its fault status and init's
+ * restart policy applies.  A core too large to keep (CORE_KEEP_MAX) or
+ * with no memory for it is only streamed to the console.
+ *
+ * Locking: the exception thread writes the kept cores, init's main thread
+ * reads them (core_get): a spinning lock.
  */
 #include "core.h"
 
@@ -18,6 +24,30 @@
 #include "rt/stdio.h"
 
 #define CORE_REGION_MAX (1UL << 20)
+#define CORE_KEEP_MAX (8UL << 20)
+#define CORES_KEPT 4
+
+struct kept {
+    long vmo;                   /* 0: empty slot */
+    const char *data;           /* mapped read-write in init */
+    uint64_t size;
+    long time;                  /* clock, ns */
+    char service[32];
+};
+
+static struct kept kept[CORES_KEPT];     /* kept[0] the newest */
+static volatile int kept_lock;
+
+static void lock(void)
+{
+    while (__atomic_exchange_n(&kept_lock, 1, __ATOMIC_ACQUIRE))
+        k_thread_yield();
+}
+
+static void unlock(void)
+{
+    __atomic_store_n(&kept_lock, 0, __ATOMIC_RELEASE);
+}
 
 struct b64 {
     unsigned char in[3];
@@ -86,6 +116,27 @@ static int read_process(void *ctx, uint64_t vaddr, void *buf, size_t len)
     return 0;
 }
 
+/* Writes the core of IN into a VMO of its exact size, mapped into init:
+ * 0, or an error (too large, no memory, bad input). */
+static long keep(const struct core_input *in, struct kept *k)
+{
+    uint64_t size;
+    if (core_size(in, &size) != CORE_OK || size == 0 || size > CORE_KEEP_MAX)
+        return -E_TOOBIG;
+    long mapped = (long)((size + 4095) & ~4095UL);
+    long vmo = k_vmo_create(mapped, K_VMO_ANON, 0, 0);
+    long base = vmo >= 0 ? k_vmo_map(0, vmo, 0, mapped, K_PROT_READ | K_PROT_WRITE) : vmo;
+    if (base < 0 || core_write_buf(in, (void *)base, (size_t)size, 0) != CORE_OK) {
+        if (base >= 0)
+            k_vm_unmap(0, base, mapped);
+        if (vmo >= 0)
+            k_handle_close(vmo);
+        return base < 0 ? base : -E_INVAL;
+    }
+    *k = (struct kept){ .vmo = vmo, .data = (const char *)base, .size = size };
+    return 0;
+}
+
 void core_dump(const char *service, const char *program, long proc, const struct k_exception *e)
 {
     static struct k_region kr[32];
@@ -109,8 +160,51 @@ void core_dump(const char *service, const char *program, long proc, const struct
                              regions, nreg, read_process, &proc };
     struct b64 b = { .nin = 0 };
     struct core_result res;
+    struct kept k = { .vmo = 0 };
+    if (keep(&in, &k) < 0)
+        printf("init: %s: core file not kept in memory (too large or no memory)\n", service);
     printf("CORE BEGIN %s %s\n", service, program);
-    int r = core_write(&in, b64_sink, &b, &res);
+    int r = k.vmo ? b64_sink(&b, k.data, k.size) : core_write(&in, b64_sink, &b, &res);
     b64_end(&b);
     printf("CORE END %lu bytes%s\n", (unsigned long)b.bytes, r ? " (incomplete)" : "");
+    if (!k.vmo)
+        return;
+    size_t len = strnlen(service, sizeof(k.service) - 1);
+    memcpy(k.service, service, len);
+    k.service[len] = 0;
+    k.time = k_clock_get();
+    lock();
+    struct kept old = kept[CORES_KEPT - 1];
+    for (unsigned i = CORES_KEPT - 1; i > 0; i--)
+        kept[i] = kept[i - 1];
+    kept[0] = k;
+    unlock();
+    if (old.vmo) {
+        k_vm_unmap(0, (long)old.data, (long)((old.size + 4095) & ~4095UL));
+        k_handle_close(old.vmo);
+    }
+}
+
+long core_get(unsigned index, uint64_t offset, struct supervisor_core_rep *rep)
+{
+    lock();
+    unsigned count = 0;
+    while (count < CORES_KEPT && kept[count].vmo)
+        count++;
+    rep->count = count;
+    if (index >= count) {
+        unlock();
+        return -E_NOENT;
+    }
+    const struct kept *k = &kept[index];
+    memcpy(rep->service, k->service, sizeof(rep->service));
+    rep->size = k->size;
+    rep->time_ms = (uint64_t)k->time / 1000000;
+    if (offset < k->size) {
+        uint64_t n = k->size - offset;
+        rep->len = (uint32_t)(n < sizeof(rep->data) ? n : sizeof(rep->data));
+        memcpy(rep->data, k->data + offset, rep->len);
+    }
+    unlock();
+    return 0;
 }

@@ -320,8 +320,15 @@ static long on_restart(void *ctx, long rcvid, const struct supervisor_restart_re
     return k_process_kill(procs[i], K_EXIT_STOPPED);
 }
 
+static long on_core(void *ctx, long rcvid, const struct supervisor_core_req *req,
+                    struct supervisor_core_rep *rep)
+{
+    (void)ctx, (void)rcvid;
+    return core_get(req->index, req->offset, rep);
+}
+
 static const struct supervisor_server control = {
-    .list = on_list, .stop = on_stop, .start = on_start, .restart = on_restart,
+    .list = on_list, .stop = on_stop, .start = on_start, .restart = on_restart, .core = on_core,
 };
 
 /* A message on init's channel: a command, if it came through a control
