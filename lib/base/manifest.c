@@ -501,6 +501,8 @@ static bool add_service(struct ctx *c, const struct manifest_service *s)
     struct manifest *m = c->m;
     if (manifest_find(m, s->name, cstr_len(s->name)))
         return fail(c, c->name_col, "duplicate service name");
+    if (eq(s->name, cstr_len(s->name), "init") || eq(s->name, cstr_len(s->name), "supervisor"))
+        return fail(c, c->name_col, "reserved name (init and the supervisor are not services)");
     if (m->nservices >= MANIFEST_SERVICES_MAX)
         return fail(c, 1, "too many services (32 at most)");
     m->services[m->nservices++] = *s;
@@ -565,13 +567,13 @@ static void parse_line(struct ctx *c)
 }
 
 /* After the whole file: every connect= must name a known service, or
- * "init" (the supervisor's control interface). */
+ * "supervisor" (the supervisor's control interface). */
 static void check_connects(struct manifest *m)
 {
     for (unsigned i = 0; i < m->nservices; i++) {
         const struct manifest_service *s = &m->services[i];
         for (unsigned j = 0; j < s->nconnect; j++)
-            if (!eq("init", 4, s->connect[j]) &&
+            if (!eq("supervisor", 10, s->connect[j]) &&
                 !manifest_find(m, s->connect[j], cstr_len(s->connect[j])))
                 add_error(m, s->line, 0, "connect", 7,
                           "connects to a service not in the manifest");

@@ -29,10 +29,11 @@
  *   irq        list of numbers 0..255, no duplicates
  *   ioport     list of ranges 0..0xffff
  *   mmio       list of ranges 0..2^64-1
- *   connect    list of service names it may connect to (must exist; "init"
- *              names init's supervisor control interface)
- *   names      list of absolute prefixes it may attach (normalised,
- *              up to 63 bytes each)
+ *   connect    list of service names it may connect to (must exist;
+ *              "supervisor" names the supervisor's control interface)
+ *   names      list of absolute prefixes it serves (normalised, up to 63
+ *              bytes each): the supervisor publishes them on its channel
+ *              at each start; it may attach them and below itself
  *
  *   number = decimal | "0x" hex ;   range = number [ "-" number ], with
  *   start <= end (a single number is a one-element range); ranges of one

@@ -30,7 +30,7 @@ __attribute__((noreturn)) void rt_exit(int status);
 __attribute__((noreturn)) void rt_abort(const char *why);
 
 /* Tells the supervisor this service is alive (see abi/kestrel/supervise.h);
- * -E_NOENT when there is no "supervisor" handle. */
+ * -E_NOENT when there is no "heartbeat" handle. */
 long rt_heartbeat(void);
 
 /* The text of an error code, negated or not ("success" for 0). */

@@ -65,6 +65,6 @@ void rt_abort(const char *why)
 
 long rt_heartbeat(void)
 {
-    long sup = rt_handle("supervisor");
+    long sup = rt_handle("heartbeat");
     return sup < 0 ? -E_NOENT : k_pulse_send(sup, K_HEARTBEAT_CODE, 0, 0);
 }

@@ -131,12 +131,12 @@ long srv_loop(struct srv *s)
     }
 }
 
-/* A service with a "supervisor" handle heartbeats from its receive loop:
+/* A service with a "heartbeat" handle heartbeats from its receive loop:
  * a timer pulses the loop, which answers with rt_heartbeat, so a loop
  * that is stuck stops the heartbeats. */
 static void start_heartbeat(struct srv *s)
 {
-    if (rt_handle("supervisor") < 0)
+    if (rt_handle("heartbeat") < 0)
         return;
     long self = k_chan_connect(s->chan, 0);
     long t = self >= 0 ? k_timer_create(self, SRV_BEAT_CODE, 0) : self;

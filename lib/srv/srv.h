@@ -80,7 +80,7 @@ void srv_client_free(struct srv *s, uint64_t badge);
 long srv_loop(struct srv *s);
 /* The main of a service started by init: serves OPS on the start-up
  * handle "chan" in one thread; NAME is for the error when there is none.
- * With a "supervisor" handle (manifest heartbeat=), the loop heartbeats
+ * With a "heartbeat" handle (manifest heartbeat=), the loop heartbeats
  * every 100 ms, so heartbeat= should be at least that. */
 int srv_main(struct srv *s, const char *name, const struct srv_ops *ops, void *state);
 /* Runs the loop in NTHREADS threads (the caller's included), stacks given

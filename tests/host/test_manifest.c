@@ -113,9 +113,9 @@ static void test_shipped_manifest(void)
     CHECK(n > 0 && n < sizeof(buf));
     CHECK(memcmp(buf, "# Kestrel boot manifest\n", 24) == 0);
     CHECK_EQ(parse_n(buf, n), 0);
-    CHECK_EQ(m.nservices, 4);
+    CHECK_EQ(m.nservices, 3);
     CHECK(manifest_find(&m, "log", 3) && manifest_find(&m, "procmgr", 7));
-    CHECK(manifest_find(&m, "supervisor", 10) && manifest_find(&m, "console", 7));
+    CHECK(manifest_find(&m, "console", 7) && !manifest_find(&m, "supervisor", 10));
 }
 
 static void test_errors_continue(void)
@@ -247,6 +247,12 @@ static void test_duplicates_and_connect(void)
     CHECK_STR(err(1), "manifest:2: connect: connects to a service not in the manifest");
     one_error("service a b connect=a,a", 1, "manifest:1: connect: duplicate service name");
     one_error("service a b connect=Bad", 1, "manifest:1: connect: bad service name");
+    one_error("service supervisor b", 1,
+              "manifest:1: reserved name (init and the supervisor are not services)");
+    one_error("service init b", 1,
+              "manifest:1: reserved name (init and the supervisor are not services)");
+    CHECK_EQ(parse("service a b connect=supervisor"), 0);
+    CHECK_EQ(parse("service a b connect=init"), 1);     /* init serves no one */
 }
 
 static void test_too_many_services(void)

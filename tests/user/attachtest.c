@@ -4,8 +4,12 @@
  * may attach those prefixes and anything under them, nothing else; after
  * procmgr is restarted (through connect=init) the new procmgr gets the
  * same policy from init before it serves anyone, so the same answers hold.
+ * Its names= are published by the supervisor, on its channel, at its start
+ * and again after procmgr's restart, without the service doing anything.
  * Prints TEST lines; exits 0 if all passed.
  */
+#include <stdbool.h>
+
 #include "base/string.h"
 #include "kestrel/errors.h"
 #include "kestrel/rights.h"
@@ -50,19 +54,43 @@ static void policy_holds(const char *when)
     }
 }
 
+/* Does /svc/a/x resolve to this service's own channel (polled up to a
+ * second: the supervisor publishes names in the background)?  The answer
+ * is checked with a pulse through the returned connection. */
+static bool published(void)
+{
+    long chan = rt_handle("chan");
+    for (int i = 0; i < 100; i++) {
+        struct procmgr_resolve_req req = { .candidate = 0 };
+        struct procmgr_resolve_rep rep;
+        if (procmgr_resolve(pm, &req, "/svc/a/x", 8, &rep) == 0) {
+            long conn = k_handle_received();
+            long sent = k_pulse_send(conn, 0x77, 0, 0);
+            k_handle_close(conn);
+            struct k_msg_info info;
+            return sent == 0 && k_msg_receive(chan, 0, 0, (long)&info) == 0 && info.code == 0x77 &&
+                   rep.rest_len == 1 && rep.rest[0] == 'x';
+        }
+        k_thread_sleep(10 * 1000000);
+    }
+    return false;
+}
+
 int main(int argc, char **argv)
 {
     (void)argc, (void)argv;
     pm = rt_handle("procmgr");
-    long ctl = rt_handle("init");
+    long ctl = rt_handle("supervisor");
     self = k_chan_connect(rt_handle("chan"), 0);
     check("handles", pm >= 0 && ctl >= 0 && self >= 0);
+    check("names_published", published());
     policy_holds("first");
 
     struct supervisor_restart_req rq = { 0 };
     memcpy(rq.name, "procmgr", 8);
     struct supervisor_restart_rep rr;
     check("procmgr_restarted", supervisor_restart(ctl, &rq, &rr) == 0);
+    check("names_republished", published());          /* by the supervisor, not by us */
     policy_holds("restarted");
     printf("ATTACHTEST DONE: %d failed\n", failures);
     return failures ? 1 : 0;

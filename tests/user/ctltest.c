@@ -114,10 +114,10 @@ static void kept_core(void)
 int main(int argc, char **argv)
 {
     (void)argc, (void)argv;
-    ctl = rt_handle("init");
+    ctl = rt_handle("supervisor");
     rt_heartbeat();
     struct supervisor_list_rep rep;
-    check("list", list(0, &rep) == 0 && rep.count == 4 && strcmp(rep.name, "log") == 0);
+    check("list", list(0, &rep) == 0 && rep.count == 5 && strcmp(rep.name, "log") == 0);
     check("list_out_of_range", list(99, &rep) == -E_NOENT);
     check("sleeper_running", state_of("sleeper", 1, &rep) == 1);
     check("stop", stop("sleeper") == 0);
@@ -133,10 +133,28 @@ int main(int argc, char **argv)
     k_thread_sleep(20 * 1000000);
     check("restarted", state_of("sleeper", 1, &rep) == 1 && (long)rep.uptime_ms < before);
     check("unknown_name", stop("nosuch") == -E_NOENT);
-    long hb = rt_handle("supervisor");
+    long hb = rt_handle("heartbeat");
     struct supervisor_list_req q = { .index = 0 };
     check("not_a_control_connection", supervisor_list(hb, &q, &rep) == -E_PERM);
     kept_core();
+
+    /* A restart waiting out its backoff does not stop the supervisor from
+     * answering, and stop cancels it. */
+    check("backoff_waiting", state_of("flaky", 3, &rep) == 3 && rep.restarts == 1);
+    check("stop_in_backoff", stop("flaky") == 0);
+    check("stopped_in_backoff", state_of("flaky", 0, &rep) == 0);
+    k_thread_sleep(100 * 1000000);
+    check("backoff_cancelled", state_of("flaky", 0, &rep) == 0 && rep.restarts == 1);
+
+    /* Pulses forged through a service's connections do not pass for the
+     * supervisor's own (a death of service 0, a restart timer). */
+    k_pulse_send(hb, 0, 0, 0);
+    k_pulse_send(ctl, 0, 0, 0);
+    k_pulse_send(hb, 0x2000 + 4, 0, 0);
+    k_thread_sleep(20 * 1000000);
+    check("forged_death_ignored", state_of("log", 1, &rep) == 1 && rep.restarts == 0 &&
+                                  rep.uptime_ms > 20);
+    check("forged_timer_ignored", state_of("flaky", 0, &rep) == 0 && rep.restarts == 1);
     printf("CTLTEST DONE: %d failed\n", failures);
     return failures ? 1 : 0;
 }

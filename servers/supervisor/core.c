@@ -1,17 +1,17 @@
 /*
- * core: init's exception handler.  A service that faults sends its
- * exception here (exception_set, through a connection whose badge names
- * the service); init writes an ELF core file of it (lib/base/corefile:
- * registers, the writable regions up to 1 MiB, read with process_read)
- * into memory, keeps the last CORES_KEPT of them (read back through the
+ * core: the supervisor's exception handler.  A service that faults sends
+ * its exception here (exception_set, through a connection whose badge
+ * names the service); the supervisor writes an ELF core file of it
+ * (lib/base/corefile: registers, the writable regions up to 1 MiB, read
+ * with process_read) into memory, keeps the last CORES_KEPT of them (read back through the
  * control interface, core_get) and, the way to the host until there is a
  * disk, sends each to the console as base64 between "CORE BEGIN" and
  * "CORE END" lines, which tools/runtests (or a person) turns back into a
- * file for gdb.  Then the service dies with its fault status and init's
+ * file for gdb.  Then the service dies with its fault status and its
  * restart policy applies.  A core too large to keep (CORE_KEEP_MAX) or
  * with no memory for it is only streamed to the console.
  *
- * Locking: the exception thread writes the kept cores, init's main thread
+ * Locking: the exception thread writes the kept cores, the main thread
  * reads them (core_get): a spinning lock.
  */
 #include "core.h"
@@ -29,7 +29,7 @@
 
 struct kept {
     long vmo;                   /* 0: empty slot */
-    const char *data;           /* mapped read-write in init */
+    const char *data;           /* mapped read-write here */
     uint64_t size;
     long time;                  /* clock, ns */
     char service[32];
@@ -116,7 +116,7 @@ static int read_process(void *ctx, uint64_t vaddr, void *buf, size_t len)
     return 0;
 }
 
-/* Writes the core of IN into a VMO of its exact size, mapped into init:
+/* Writes the core of IN into a VMO of its exact size, mapped here:
  * 0, or an error (too large, no memory, bad input). */
 static long keep(const struct core_input *in, struct kept *k)
 {
@@ -162,7 +162,7 @@ void core_dump(const char *service, const char *program, long proc, const struct
     struct core_result res;
     struct kept k = { .vmo = 0 };
     if (keep(&in, &k) < 0)
-        printf("init: %s: core file not kept in memory (too large or no memory)\n", service);
+        printf("supervisor: %s: core file not kept in memory (too large or no memory)\n", service);
     printf("CORE BEGIN %s %s\n", service, program);
     int r = k.vmo ? b64_sink(&b, k.data, k.size) : core_write(&in, b64_sink, &b, &res);
     b64_end(&b);

@@ -1,5 +1,5 @@
-#ifndef KESTREL_INIT_CORE_H
-#define KESTREL_INIT_CORE_H
+#ifndef KESTREL_SUPERVISOR_CORE_H
+#define KESTREL_SUPERVISOR_CORE_H
 
 #include "kestrel/exception.h"
 #include "protocols/supervisor.h"

@@ -1,0 +1,402 @@
+/*
+ * supervisor: starts the services of the boot manifest and keeps them
+ * running.  It holds no authority of its own over devices or the boot
+ * image: init starts each service on its request (protocols/launcher.proto)
+ * with exactly what the service's line grants, and hands back a process
+ * handle that can wait for, kill and read the service, nothing else.
+ *
+ * What it does with them:
+ *   - learns of each death by a pulse (process_watch, code = service
+ *     index) and logs it with a time stamp;
+ *   - restarts by the line's policy (restart=, backoff= doubling after
+ *     each restart up to a minute, limit=), the backoff on a one-shot
+ *     timer so that the loop goes on serving meanwhile; a service past its
+ *     limit is reported as failed;
+ *   - detects hangs: a service with heartbeat=MS must pulse through its
+ *     "heartbeat" handle; a timer checks every 2 MS and a service silent
+ *     for a whole check is killed as hung (K_EXIT_HUNG), then restarted
+ *     like any other death;
+ *   - re-publishes names: after each start of a service with names=, and
+ *     for every running service after each start of procmgr, init attaches
+ *     the names in procmgr (launcher publish);
+ *   - is every service's exception handler: a fault gives one line and a
+ *     core file (core.c), kept in memory and sent to the console;
+ *   - serves the control interface (protocols/supervisor.proto) to
+ *     services granted connect=supervisor: list, stop, start, restart,
+ *     core.
+ * When it will not start a service again by itself it tells init (launcher
+ * ended), which test runs use to end with that service's status.
+ *
+ * Pulses on its channel: deaths (code = index), heartbeat checks
+ * (TICK_CODE + index), restart timers (RESTART_CODE + index) and
+ * heartbeats (K_HEARTBEAT_CODE, badge K_SUPERVISE_HEARTBEAT_BADGE + index).
+ *
+ * Start-up handles: "chan" (its channel, made by init), "launcher",
+ * "manifest" (the manifest's text, read-only).
+ */
+#include <stdbool.h>
+
+#include "base/manifest.h"
+#include "base/string.h"
+#include "kestrel/msg.h"
+#include "kestrel/supervise.h"
+#include "kestrel/vm.h"
+#include "protocols/launcher.h"
+#include "protocols/supervisor.h"
+#include "rt/rt.h"
+#include "rt/stdio.h"
+#include "rt/thread.h"
+#include "core.h"
+
+#define TICK_CODE 0x1000
+#define RESTART_CODE 0x2000
+#define BACKOFF_MAX_MS 60000
+
+enum state { STOPPED, RUNNING, FAILED, WAITING };   /* list's state numbers */
+
+static struct manifest manifest;
+static long launcher, chan, watch_conn, exc_chan;
+static long procs[MANIFEST_SERVICES_MAX];
+static enum state state[MANIFEST_SERVICES_MAX];
+static unsigned restarts[MANIFEST_SERVICES_MAX];
+static bool heard[MANIFEST_SERVICES_MAX];
+static bool stopping[MANIFEST_SERVICES_MAX], restarting[MANIFEST_SERVICES_MAX];
+static long started_at[MANIFEST_SERVICES_MAX];
+static long timers[MANIFEST_SERVICES_MAX];       /* restart backoff, one-shot */
+static int procmgr_index = -1;
+
+/* "supervisor: [seconds.millis] " */
+static void stamp(void)
+{
+    long ms = k_clock_get() / 1000000;
+    printf("supervisor: [%ld.%03ld] ", ms / 1000, ms % 1000);
+}
+
+static void ended(unsigned i, long status)
+{
+    struct launcher_ended_req req = { .index = i, .status = status };
+    struct launcher_ended_rep rep;
+    launcher_ended(launcher, &req, &rep);
+}
+
+static void publish(unsigned i)
+{
+    if (manifest.services[i].nnames == 0)
+        return;
+    struct launcher_publish_req req = { .index = i };
+    struct launcher_publish_rep rep;
+    long r = launcher_publish(launcher, &req, &rep);
+    if (r < 0)
+        printf("supervisor: %s: cannot publish its names: %s\n", manifest.services[i].name,
+               k_strerror(r));
+}
+
+/* Has init start service I and takes charge of it; false if it did not
+ * start (init has said why). */
+static bool start(unsigned i)
+{
+    struct launcher_start_req req = { .index = i };
+    struct launcher_start_rep rep;
+    long r = launcher_start(launcher, &req, &rep);
+    long p = r < 0 ? r : k_handle_received();
+    if (p <= 0) {
+        procs[i] = -1;
+        state[i] = STOPPED;
+        return false;
+    }
+    procs[i] = p;
+    state[i] = RUNNING;
+    started_at[i] = k_clock_get();
+    heard[i] = true;                 /* a fresh life gets a whole period */
+    long w = k_process_watch(p, watch_conn, i);
+    if (w < 0)
+        printf("supervisor: %s: cannot watch it: %s\n", manifest.services[i].name, k_strerror(w));
+    long exc = k_chan_connect(exc_chan, i + 1);
+    if (exc < 0 || k_exception_set(p, exc) < 0)
+        printf("supervisor: %s: no exception handler: %s\n", manifest.services[i].name,
+               k_strerror(exc));
+    if (exc >= 0)
+        k_handle_close(exc);
+    publish(i);
+    if ((int)i == procmgr_index)     /* a new procmgr knows no names: publish all again */
+        for (unsigned j = 0; j < manifest.nservices; j++)
+            if (j != i && state[j] == RUNNING)
+                publish(j);
+    return true;
+}
+
+/* ---- faults ---- */
+
+/* The exception thread: a core file for each faulting service, which is
+ * then killed with its fault status (the restart policy applies). */
+static long exception_main(void *arg)
+{
+    (void)arg;
+    for (;;) {              /* for the life of the supervisor */
+        struct k_exception e;
+        struct k_msg_info info;
+        long rcvid = k_msg_receive(exc_chan, (long)&e, -(long)sizeof(e), (long)&info);
+        if (rcvid <= 0)
+            continue;
+        unsigned i = (unsigned)info.badge - 1;
+        if (i < manifest.nservices && procs[i] > 0 && info.send_len == sizeof(e))
+            core_dump(manifest.services[i].name, manifest.services[i].program, procs[i], &e);
+        k_msg_reply(rcvid, K_EXIT_FAULT(e.vector), 0, 0);
+    }
+    return 0;
+}
+
+static char exc_stack[32768] __attribute__((aligned(16)));
+
+/* ---- heartbeats ---- */
+
+/* A timer checks S's heartbeats every two periods. */
+static void watch_heartbeat(unsigned i)
+{
+    const struct manifest_service *s = &manifest.services[i];
+    if (!s->heartbeat_ms)
+        return;
+    long t = k_timer_create(watch_conn, TICK_CODE + i, 0);
+    long period = 2L * s->heartbeat_ms * 1000000;
+    if (t < 0 || k_timer_set(t, period, period) < 0)
+        printf("supervisor: %s: cannot watch its heartbeat: %s\n", s->name, k_strerror(t));
+}
+
+static void heartbeat_check(unsigned i)
+{
+    if (!heard[i] && state[i] == RUNNING) {
+        stamp();
+        printf("%s: no heartbeat for %u ms; killing it\n", manifest.services[i].name,
+               2 * manifest.services[i].heartbeat_ms);
+        k_process_kill(procs[i], K_EXIT_HUNG);
+    }
+    heard[i] = false;
+}
+
+/* ---- deaths and restarts ---- */
+
+static bool wants_restart(const struct manifest_service *s, unsigned i, long status)
+{
+    if (stopping[i]) {
+        stopping[i] = false;
+        stamp();
+        printf("%s stopped on request\n", s->name);
+        return false;
+    }
+    if (s->restart == MANIFEST_RESTART_NEVER ||
+        (s->restart == MANIFEST_RESTART_ON_FAILURE && status == 0))
+        return false;
+    if (s->limit && restarts[i] >= s->limit) {
+        stamp();
+        printf("%s failed: %u restarts, the limit; not started again\n", s->name, restarts[i]);
+        state[i] = FAILED;
+        return false;
+    }
+    return true;
+}
+
+/* Arms the restart of service I after its backoff (doubled after each
+ * restart, at most a minute). */
+static bool schedule_restart(unsigned i)
+{
+    const struct manifest_service *s = &manifest.services[i];
+    uint64_t delay = s->backoff_ms;
+    for (unsigned r = 0; r < restarts[i] && delay < BACKOFF_MAX_MS; r++)
+        delay *= 2;
+    if (delay > BACKOFF_MAX_MS)
+        delay = BACKOFF_MAX_MS;
+    if (timers[i] <= 0)
+        timers[i] = k_timer_create(watch_conn, RESTART_CODE + i, 0);
+    long r = timers[i] > 0 ? k_timer_set(timers[i], (long)delay * 1000000, 0) : timers[i];
+    if (r < 0) {
+        printf("supervisor: %s: cannot arm its restart: %s\n", s->name, k_strerror(r));
+        return false;
+    }
+    restarts[i]++;
+    state[i] = WAITING;
+    stamp();
+    printf("%s: restart %u in %lu ms\n", s->name, restarts[i], (unsigned long)delay);
+    return true;
+}
+
+static void death(unsigned i, long status)
+{
+    const struct manifest_service *s = &manifest.services[i];
+    stamp();
+    printf("%s exited with status %ld\n", s->name, status);
+    k_handle_close(procs[i]);
+    procs[i] = -1;
+    state[i] = STOPPED;
+    if (restarting[i]) {                        /* requested: at once, no backoff */
+        restarting[i] = false;
+        if (start(i))
+            return;
+    } else if (wants_restart(s, i, status) && schedule_restart(i)) {
+        return;
+    }
+    ended(i, status);
+}
+
+static void restart_due(unsigned i)
+{
+    if (state[i] != WAITING)
+        return;                                 /* started or stopped meanwhile */
+    if (!start(i))
+        ended(i, -E_NOENT);
+}
+
+/* ---- the control interface (protocols/supervisor.proto) ---- */
+
+static int find_service(const char *name, size_t max)
+{
+    const struct manifest_service *s = manifest_find(&manifest, name, strnlen(name, max));
+    return s ? (int)(s - manifest.services) : -1;
+}
+
+static long on_list(void *ctx, long rcvid, const struct supervisor_list_req *req,
+                    struct supervisor_list_rep *rep)
+{
+    (void)ctx, (void)rcvid;
+    rep->count = manifest.nservices;
+    if (req->index >= manifest.nservices)
+        return -E_NOENT;
+    unsigned i = req->index;
+    memcpy(rep->name, manifest.services[i].name, strlen(manifest.services[i].name));
+    rep->state = state[i];
+    rep->restarts = restarts[i];
+    rep->uptime_ms = state[i] == RUNNING ? (uint64_t)(k_clock_get() - started_at[i]) / 1000000 : 0;
+    return 0;
+}
+
+static long on_stop(void *ctx, long rcvid, const struct supervisor_stop_req *req,
+                    struct supervisor_stop_rep *rep)
+{
+    (void)ctx, (void)rcvid, (void)rep;
+    int i = find_service(req->name, sizeof(req->name));
+    if (i < 0)
+        return -E_NOENT;
+    if (state[i] == WAITING) {                  /* cancel the pending restart */
+        state[i] = STOPPED;
+        stamp();
+        printf("%s stopped on request\n", manifest.services[i].name);
+        return 0;
+    }
+    if (state[i] != RUNNING)
+        return -E_BUSY;                          /* not running */
+    stopping[i] = true;
+    return k_process_kill(procs[i], K_EXIT_STOPPED);
+}
+
+static long on_start(void *ctx, long rcvid, const struct supervisor_start_req *req,
+                     struct supervisor_start_rep *rep)
+{
+    (void)ctx, (void)rcvid, (void)rep;
+    int i = find_service(req->name, sizeof(req->name));
+    if (i < 0)
+        return -E_NOENT;
+    if (state[i] == RUNNING)
+        return -E_BUSY;                          /* already running */
+    restarts[i] = 0;
+    return start((unsigned)i) ? 0 : -E_NOENT;
+}
+
+static long on_restart(void *ctx, long rcvid, const struct supervisor_restart_req *req,
+                       struct supervisor_restart_rep *rep)
+{
+    int i = find_service(req->name, sizeof(req->name));
+    if (i < 0)
+        return -E_NOENT;
+    if (state[i] != RUNNING)
+        return on_start(ctx, rcvid, (const struct supervisor_start_req *)req,
+                        (struct supervisor_start_rep *)rep);
+    restarting[i] = true;
+    return k_process_kill(procs[i], K_EXIT_STOPPED);
+}
+
+static long on_core(void *ctx, long rcvid, const struct supervisor_core_req *req,
+                    struct supervisor_core_rep *rep)
+{
+    (void)ctx, (void)rcvid;
+    return core_get(req->index, req->offset, rep);
+}
+
+static const struct supervisor_server control = {
+    .list = on_list, .stop = on_stop, .start = on_start, .restart = on_restart, .core = on_core,
+};
+
+/* A message: a command, if it came through a control connection; refused
+ * otherwise (heartbeat connections send pulses). */
+static void control_message(long rcvid, const struct k_msg_info *info, const void *msg)
+{
+    if (info->badge < K_SUPERVISE_CONTROL_BADGE ||
+        info->badge >= K_SUPERVISE_CONTROL_BADGE + manifest.nservices) {
+        k_msg_error(rcvid, E_PERM);
+        return;
+    }
+    size_t len = info->send_len < 256 ? info->send_len : 256;
+    supervisor_dispatch(&control, rcvid, msg, len);
+}
+
+/* A pulse: a heartbeat through a service's heartbeat connection, or one of
+ * the supervisor's own (deaths, timers: badge 0, which no service holds). */
+static void pulse(const struct k_msg_info *info)
+{
+    unsigned n = manifest.nservices;
+    if (info->code == K_HEARTBEAT_CODE) {
+        uint64_t i = info->badge - K_SUPERVISE_HEARTBEAT_BADGE;
+        if (info->badge >= K_SUPERVISE_HEARTBEAT_BADGE && i < n)
+            heard[i] = true;
+    } else if (info->badge != 0) {
+        return;                                 /* forged by a service: ignored */
+    } else if (info->code >= TICK_CODE && info->code < TICK_CODE + (int)n) {
+        heartbeat_check((unsigned)info->code - TICK_CODE);
+    } else if (info->code >= RESTART_CODE && info->code < RESTART_CODE + (int)n) {
+        restart_due((unsigned)info->code - RESTART_CODE);
+    } else if (info->code >= 0 && info->code < (int)n) {
+        death((unsigned)info->code, (long)info->value);
+    }
+}
+
+/* The manifest init handed over ("manifest"); false if there is none. */
+static bool read_manifest(void)
+{
+    long vmo = rt_handle("manifest");
+    long size = vmo >= 0 ? k_vmo_size(vmo) : -1;
+    long base = size > 0 ? k_vmo_map(0, vmo, 0, size, K_PROT_READ) : -1;
+    if (base < 0)
+        return false;
+    const char *text = (const char *)base;
+    manifest_parse(text, strnlen(text, (size_t)size), &manifest);   /* init reported errors */
+    return true;
+}
+
+int main(int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    launcher = rt_handle("launcher");
+    chan = rt_handle("chan");
+    if (launcher < 0 || chan < 0 || !read_manifest()) {
+        printf("supervisor: missing start-up handles (start me from init)\n");
+        return 1;
+    }
+    watch_conn = k_chan_connect(chan, 0);
+    exc_chan = k_chan_create(0);
+    static struct rt_thread exc_thread;
+    rt_thread_spawn(&exc_thread, exception_main, 0, exc_stack, sizeof(exc_stack), 0);
+    const struct manifest_service *pm = manifest_find(&manifest, "procmgr", 7);
+    procmgr_index = pm ? (int)(pm - manifest.services) : -1;
+    for (unsigned i = 0; i < manifest.nservices; i++) {
+        if (!start(i))
+            ended(i, -E_NOENT);
+        watch_heartbeat(i);
+    }
+    for (;;) {              /* for the life of the system */
+        struct k_msg_info info;
+        static uint64_t msg[32];
+        long rcvid = k_msg_receive(chan, (long)msg, -(long)sizeof(msg), (long)&info);
+        if (rcvid > 0)
+            control_message(rcvid, &info, msg);
+        else if (rcvid == 0)
+            pulse(&info);
+    }
+}
