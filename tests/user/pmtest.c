@@ -133,6 +133,21 @@ static void processes(void)
     check("orphan_reaped", ps_count() == 0);
 }
 
+/* spawn_wait: spawn "pmchild exit 0" through procmgr and wait for it. */
+static void bench_spawn_wait(void)
+{
+    enum { N = 20 };
+    const char *strs[] = { "bin/pmchild", "exit", "0" };
+    long t0 = k_clock_get(), ok = 0;
+    for (int i = 0; i < N; i++) {
+        long pid = spawn(strs, 3, 0, 0);
+        ok += pid > 0 && wait_pid((uint32_t)pid, 0, 0) == 0;
+    }
+    long t = (k_clock_get() - t0) / N;
+    check("spawn_wait_repeated", ok == N);
+    printf("pmtest spawn_wait_ns %ld\n", t);
+}
+
 static void views(void)
 {
     long self = k_chan_connect(rt_handle("chan"), 0);
@@ -239,6 +254,7 @@ int main(int argc, char **argv)
     pm = rt_handle("procmgr");
     check("handles", pm >= 0);
     processes();
+    bench_spawn_wait();
     views();
     output();
     hostile();
