@@ -8,6 +8,7 @@
  * that size (k_vmo_create), maps it read-write (k_vmo_map) and returns the
  * address; the heap takes any number of regions.
  */
+#include "rt/lock.h"
 #include "rt/malloc.h"
 #include "rt/syscall.h"
 #include "rt/heap.h"
@@ -42,13 +43,12 @@ static volatile int heap_lock;
 
 static void lock(void)
 {
-    while (__atomic_exchange_n(&heap_lock, 1, __ATOMIC_ACQUIRE))
-        k_thread_yield();
+    rt_lock(&heap_lock);
 }
 
 static void unlock(void)
 {
-    __atomic_store_n(&heap_lock, 0, __ATOMIC_RELEASE);
+    rt_unlock(&heap_lock);
 }
 
 void *malloc(size_t n)

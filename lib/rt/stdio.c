@@ -11,6 +11,7 @@
  * Locking: vprintf holds a spinning lock (yielding while it waits), so
  * threads of one process do not mix their lines.
  */
+#include "rt/lock.h"
 #include "rt/stdio.h"
 #include "rt/syscall.h"
 
@@ -50,10 +51,9 @@ static volatile int out_lock;
 
 int vprintf(const char *fmt, va_list ap)
 {
-    while (__atomic_exchange_n(&out_lock, 1, __ATOMIC_ACQUIRE))
-        k_thread_yield();
+    rt_lock(&out_lock);
     int n = fmt_vformat(out_char, 0, fmt, ap);
-    __atomic_store_n(&out_lock, 0, __ATOMIC_RELEASE);
+    rt_unlock(&out_lock);
     return n;
 }
 

@@ -10,6 +10,7 @@
 #include "srv/srv.h"
 
 #include "kestrel/errors.h"
+#include "rt/lock.h"
 #include "rt/rt.h"
 #include "rt/stdio.h"
 #include "rt/syscall.h"
@@ -21,13 +22,12 @@
 
 static void table_lock(struct srv *s)
 {
-    while (__atomic_exchange_n(&s->lock, 1, __ATOMIC_ACQUIRE))
-        k_thread_yield();
+    rt_lock(&s->lock);
 }
 
 static void table_unlock(struct srv *s)
 {
-    __atomic_store_n(&s->lock, 0, __ATOMIC_RELEASE);
+    rt_unlock(&s->lock);
 }
 
 void srv_init(struct srv *s, long chan, const struct srv_ops *ops, void *state)

@@ -14,6 +14,7 @@
  */
 #include "base/string.h"
 #include "protocols/log.h"
+#include "rt/lock.h"
 #include "rt/rt.h"
 #include "rt/stdio.h"
 #include "srv/srv.h"
@@ -38,12 +39,11 @@ static long on_write(void *ctx, long rcvid, const struct log_write_req *req, con
     (void)rcvid;
     if (req->severity > 4)
         return -E_INVAL;
-    while (__atomic_exchange_n(&s->lock, 1, __ATOMIC_ACQUIRE))
-        k_thread_yield();
+    rt_lock(&s->lock);
     rep->sequence = ++s->sequence;
     bool show = req->severity >= s->level;
     s->dropped += !show;
-    __atomic_store_n(&s->lock, 0, __ATOMIC_RELEASE);
+    rt_unlock(&s->lock);
     if (show) {
         char tag[sizeof(req->tag) + 1];
         memcpy(tag, req->tag, sizeof(req->tag));
@@ -74,11 +74,10 @@ static long on_print(void *ctx, long rcvid, const struct log_print_req *req, con
     long r = payload_len ? rt_debug_write(payload, payload_len) : 0;
     if (r < 0)
         return r;
-    while (__atomic_exchange_n(&s->lock, 1, __ATOMIC_ACQUIRE))
-        k_thread_yield();
+    rt_lock(&s->lock);
     s->prints++;
     s->print_bytes += payload_len;
-    __atomic_store_n(&s->lock, 0, __ATOMIC_RELEASE);
+    rt_unlock(&s->lock);
     rep->bytes = (uint32_t)payload_len;
     return 0;
 }
@@ -88,11 +87,10 @@ static long on_stats(void *ctx, long rcvid, const struct log_stats_req *req,
 {
     struct log_state *s = ctx;
     (void)rcvid, (void)req;
-    while (__atomic_exchange_n(&s->lock, 1, __ATOMIC_ACQUIRE))
-        k_thread_yield();
+    rt_lock(&s->lock);
     *rep = (struct log_stats_rep){ .records = s->sequence, .dropped = s->dropped,
                                    .prints = s->prints, .print_bytes = s->print_bytes };
-    __atomic_store_n(&s->lock, 0, __ATOMIC_RELEASE);
+    rt_unlock(&s->lock);
     return 0;
 }
 

@@ -20,7 +20,9 @@
  *     for every running service after each start of procmgr, init attaches
  *     the names in procmgr (launcher publish);
  *   - is every service's exception handler: a fault gives one line and a
- *     core file (core.c), kept in memory and sent to the console;
+ *     core file (rt/coredump.h), kept in memory and copied to the console
+ *     after the service has been let go (a restart does not wait for the
+ *     slow console);
  *   - serves the control interface (protocols/supervisor.proto) to
  *     services granted connect=supervisor: list, stop, start, restart,
  *     core.
@@ -43,10 +45,10 @@
 #include "kestrel/vm.h"
 #include "protocols/launcher.h"
 #include "protocols/supervisor.h"
+#include "rt/coredump.h"
 #include "rt/rt.h"
 #include "rt/stdio.h"
 #include "rt/thread.h"
-#include "core.h"
 
 #define TICK_CODE 0x1000
 #define RESTART_CODE 0x2000
@@ -64,6 +66,9 @@ static bool stopping[MANIFEST_SERVICES_MAX], restarting[MANIFEST_SERVICES_MAX];
 static long started_at[MANIFEST_SERVICES_MAX];
 static long timers[MANIFEST_SERVICES_MAX];       /* restart backoff, one-shot */
 static int procmgr_index = -1;
+static struct rt_cores cores = { .who = "supervisor" };
+static volatile int cores_pending;               /* captured, not yet on the console */
+#define EXC_PRIO 2      /* the exception thread's own priority: see exception_main */
 
 /* "supervisor: [seconds.millis] " */
 static void stamp(void)
@@ -74,6 +79,9 @@ static void stamp(void)
 
 static void ended(unsigned i, long status)
 {
+    /* Its core file reaches the console first (a test run ends at once). */
+    while (__atomic_load_n(&cores_pending, __ATOMIC_ACQUIRE) > 0)
+        k_thread_sleep(5 * 1000000);
     struct launcher_ended_req req = { .index = i, .status = status };
     struct launcher_ended_rep rep;
     launcher_ended(launcher, &req, &rep);
@@ -128,7 +136,10 @@ static bool start(unsigned i)
 /* ---- faults ---- */
 
 /* The exception thread: a core file for each faulting service, which is
- * then killed with its fault status (the restart policy applies). */
+ * then killed with its fault status (the restart policy applies).  It
+ * handles an exception at the faulting thread's priority (inherited with
+ * the message) and copies the core to the console after the reply at its
+ * own, EXC_PRIO: the death, the restart and everything else go first. */
 static long exception_main(void *arg)
 {
     (void)arg;
@@ -139,9 +150,18 @@ static long exception_main(void *arg)
         if (rcvid <= 0)
             continue;
         unsigned i = (unsigned)info.badge - 1;
-        if (i < manifest.nservices && procs[i] > 0 && info.send_len == sizeof(e))
-            core_dump(manifest.services[i].name, manifest.services[i].program, procs[i], &e);
+        struct rt_core core = { .vmo = 0 };
+        bool ours = i < manifest.nservices && procs[i] > 0 && info.send_len == sizeof(e);
+        if (ours) {
+            __atomic_fetch_add(&cores_pending, 1, __ATOMIC_ACQ_REL);
+            rt_core_capture(&cores, manifest.services[i].name, manifest.services[i].program,
+                            procs[i], &e, &core);
+        }
         k_msg_reply(rcvid, K_EXIT_FAULT(e.vector), 0, 0);
+        if (ours) {
+            rt_core_finish(&cores, &core);
+            __atomic_fetch_sub(&cores_pending, 1, __ATOMIC_ACQ_REL);
+        }
     }
     return 0;
 }
@@ -317,7 +337,8 @@ static long on_core(void *ctx, long rcvid, const struct supervisor_core_req *req
                     struct supervisor_core_rep *rep)
 {
     (void)ctx, (void)rcvid;
-    return core_get(req->index, req->offset, rep);
+    return rt_core_get(&cores, req->index, req->offset, &rep->count, rep->service, &rep->size,
+                       &rep->time_ms, rep->data, &rep->len, sizeof(rep->data));
 }
 
 static const struct supervisor_server control = {
@@ -382,7 +403,8 @@ int main(int argc, char **argv)
     watch_conn = k_chan_connect(chan, 0);
     exc_chan = k_chan_create(0);
     static struct rt_thread exc_thread;
-    rt_thread_spawn(&exc_thread, exception_main, 0, exc_stack, sizeof(exc_stack), 0);
+    struct k_thread_attr low = { .priority = EXC_PRIO, .policy = K_SCHED_RR, .cpu_mask = 0 };
+    rt_thread_spawn(&exc_thread, exception_main, 0, exc_stack, sizeof(exc_stack), &low);
     const struct manifest_service *pm = manifest_find(&manifest, "procmgr", 7);
     procmgr_index = pm ? (int)(pm - manifest.services) : -1;
     for (unsigned i = 0; i < manifest.nservices; i++) {

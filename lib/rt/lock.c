@@ -1,0 +1,24 @@
+/*
+ * lock: see lock.h.
+ */
+#include "rt/lock.h"
+
+#include "rt/syscall.h"
+
+#define SPINS 64
+#define NAP_NS (1000L * 1000)
+
+void rt_lock(volatile int *lock)
+{
+    for (unsigned tries = 0; __atomic_exchange_n(lock, 1, __ATOMIC_ACQUIRE); tries++) {
+        if (tries < SPINS)
+            k_thread_yield();
+        else
+            k_thread_sleep(NAP_NS);
+    }
+}
+
+void rt_unlock(volatile int *lock)
+{
+    __atomic_store_n(lock, 0, __ATOMIC_RELEASE);
+}
