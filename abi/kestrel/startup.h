@@ -54,7 +54,8 @@ struct k_spawn {
     const char *const *argv;
     const struct k_spawn_handle *handles;
     uint32_t priority;      /* 0: the caller's */
-    uint32_t reserved;
+    uint32_t exception;     /* a connection (SEND) in the caller that gets the child's
+                               exceptions from its first instruction on; 0: none */
 };
 
 /* User address space layout. */

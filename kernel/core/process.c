@@ -505,7 +505,12 @@ long process_spawn_user(long upath, long len, long uspawn)
         return -E_NOMEM;
     struct process *parent = current_thread()->proc;
     int err = fetch_spawn(a, upath, len, uspawn);
+    struct connection *exc = NULL;
+    if (!err && a->sp.exception)
+        err = connection_lookup(a->sp.exception, K_RIGHT_SEND, &exc);
     struct process *child = err ? NULL : process_create(base_name(a->path), &err);
+    if (child && exc)
+        process_set_exception(child, exc);      /* before it can run: no fault escapes */
     struct k_startup st;
     memset(&st, 0, sizeof(st));
     st.magic = K_STARTUP_MAGIC;
@@ -527,6 +532,8 @@ long process_spawn_user(long upath, long len, long uspawn)
     }
     if (child)
         object_put(&child->obj);
+    if (exc)
+        object_put(&exc->obj);
     kmem_free(a, sizeof(*a));
     return h;
 }

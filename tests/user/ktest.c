@@ -697,6 +697,35 @@ static bool test_spawn_hostile(void)
     return true;
 }
 
+/* k_spawn.exception: the child's exceptions come to the caller's
+ * connection from its first instruction (a child that faults at once
+ * cannot escape its handler); a bad connection fails the spawn. */
+static bool test_spawn_exception(void)
+{
+    long ch = k_chan_create(0), conn = k_chan_connect(ch, 5);
+    const char *argv[] = { "bin/ktest", "child", "fault" };
+    struct k_spawn sp = { .argc = 3, .argv = argv, .exception = (uint32_t)conn };
+    long p = k_process_spawn((long)"bin/ktest", 9, (long)&sp);
+    CHECK(p >= 0);
+    struct k_exception e;
+    struct k_msg_info info;
+    long rcvid = k_msg_receive(ch, (long)&e, -(long)sizeof(e), (long)&info);
+    CHECK(rcvid > 0 && info.badge == 5 && e.vector == 14);
+    k_msg_reply(rcvid, 99, 0, 0);                          /* kill it with 99 */
+    CHECK_EQ(wait_status(p), 99);
+    sp.exception = 4321;
+    CHECK_EQ(k_process_spawn((long)"bin/ktest", 9, (long)&sp), -E_BADHANDLE);
+    sp.exception = (uint32_t)ch;                            /* a channel, not a connection */
+    CHECK_EQ(k_process_spawn((long)"bin/ktest", 9, (long)&sp), -E_WRONGTYPE);
+    long weak = k_handle_dup(conn, K_RIGHT_DUP);            /* no SEND */
+    sp.exception = (uint32_t)weak;
+    CHECK_EQ(k_process_spawn((long)"bin/ktest", 9, (long)&sp), -E_RIGHTS);
+    k_handle_close(weak);
+    k_handle_close(conn);
+    k_handle_close(ch);
+    return true;
+}
+
 static bool test_ipc_cross_process(void)
 {
     long ch = k_chan_create(0);
@@ -1416,6 +1445,7 @@ static const struct utest tests[] = {
     { "priority_inheritance_at_send", test_priority_inheritance_at_send },
     { "process_exit_status", test_process_exit_status },
     { "spawn_hostile", test_spawn_hostile },
+    { "spawn_exception", test_spawn_exception },
     { "ipc_cross_process", test_ipc_cross_process },
     { "fault_kills_process", test_fault_kills_process },
     { "kill_before_run", test_kill_before_run },
