@@ -131,7 +131,7 @@ static void copy_str(char *dst, size_t size, const char *src)
 }
 
 void rt_core_capture(struct rt_cores *s, const char *name, const char *program, long proc,
-                     const struct k_exception *e, struct rt_core *c)
+                     const struct k_exception *e, uint64_t owner, struct rt_core *c)
 {
     static struct k_region kr[MAX_REGIONS];
     static struct core_region regions[MAX_REGIONS];
@@ -139,6 +139,7 @@ void rt_core_capture(struct rt_cores *s, const char *name, const char *program, 
     copy_str(c->name, sizeof(c->name), name);
     copy_str(c->program, sizeof(c->program), program);
     c->time = k_clock_get();
+    c->owner = owner;
     long n = k_process_regions(proc, (long)kr, MAX_REGIONS);
     size_t nreg = 0;
     for (long i = 0; i < n && i < MAX_REGIONS; i++) {
@@ -187,21 +188,23 @@ void rt_core_finish(struct rt_cores *s, struct rt_core *c)
     release(&old);
 }
 
-long rt_core_get(struct rt_cores *s, unsigned index, uint64_t offset, uint32_t *count,
-                 char name[32], uint64_t *size, uint64_t *time_ms, void *buf, uint32_t *len,
-                 size_t cap)
+long rt_core_get(struct rt_cores *s, uint64_t owner, unsigned index, uint64_t offset,
+                 uint32_t *count, char name[32], uint64_t *size, uint64_t *time_ms, void *buf,
+                 uint32_t *len, size_t cap)
 {
     lock(s);
+    const struct rt_core *mine[RT_CORES_KEPT];
     unsigned n = 0;
-    while (n < RT_CORES_KEPT && s->kept[n].vmo)
-        n++;
+    for (unsigned i = 0; i < RT_CORES_KEPT; i++)
+        if (s->kept[i].vmo && (owner == RT_CORE_ANY_OWNER || s->kept[i].owner == owner))
+            mine[n++] = &s->kept[i];
     *count = n;
     *len = 0;
     if (index >= n) {
         unlock(s);
         return -E_NOENT;
     }
-    const struct rt_core *c = &s->kept[index];
+    const struct rt_core *c = mine[index];
     memcpy(name, c->name, 32);
     *size = c->size;
     *time_ms = (uint64_t)c->time / 1000000;

@@ -42,7 +42,10 @@ struct rt_core {
     long time;                  /* clock when captured, ns */
     char name[32];
     char program[64];
+    uint64_t owner;             /* who may read it back (rt_core_get) */
 };
+
+#define RT_CORE_ANY_OWNER (~0ULL)
 
 struct rt_cores {
     const char *who;            /* prefix of messages ("supervisor") */
@@ -51,17 +54,20 @@ struct rt_cores {
 };
 
 /* Writes the core of PROC, stopped by exception E, into C; streams it to
- * the console instead when it cannot be kept (then C->vmo is 0). */
+ * the console instead when it cannot be kept (then C->vmo is 0).  OWNER
+ * is who may read it back. */
 void rt_core_capture(struct rt_cores *s, const char *name, const char *program, long proc,
-                     const struct k_exception *e, struct rt_core *c);
+                     const struct k_exception *e, uint64_t owner, struct rt_core *c);
 
 /* Copies C to the console and keeps it (the oldest kept one goes). */
 void rt_core_finish(struct rt_cores *s, struct rt_core *c);
 
-/* Kept core INDEX (0: the newest): its NAME, SIZE and TIME_MS, and the
- * bytes from OFFSET that fit in BUF[CAP] (*LEN of them, 0 at or past the
- * end); *COUNT says how many are kept.  0, or -E_NOENT past the last. */
-long rt_core_get(struct rt_cores *s, unsigned index, uint64_t offset, uint32_t *count,
+/* Kept core INDEX (0: the newest) among those OWNER may read (all with
+ * RT_CORE_ANY_OWNER): its NAME, SIZE and TIME_MS, and the bytes from
+ * OFFSET that fit in BUF[CAP] (*LEN of them, 0 at or past the end);
+ * *COUNT says how many it may read.  0, or -E_NOENT past the last. */
+long rt_core_get(struct rt_cores *s, uint64_t owner, unsigned index, uint64_t offset,
+                 uint32_t *count,
                  char name[32], uint64_t *size, uint64_t *time_ms, void *buf, uint32_t *len,
                  size_t cap);
 

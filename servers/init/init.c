@@ -173,8 +173,9 @@ static unsigned split_args(char *args, const char **argv, unsigned max)
 }
 
 /* Spawns PROGRAM with ARGS, the handles of G (which are closed here but
- * for the first, the channel) at PRIO; the process handle or an error. */
-static long spawn(const char *program, const char *args, struct grant *g, unsigned prio)
+ * for the first, the channel) at PRIO, its exceptions going to EXC (0:
+ * none); the process handle or an error. */
+static long spawn(const char *program, const char *args, struct grant *g, unsigned prio, long exc)
 {
     static char buf[MANIFEST_ARGS_MAX + 1];
     size_t n = strnlen(args, MANIFEST_ARGS_MAX);
@@ -184,19 +185,19 @@ static long spawn(const char *program, const char *args, struct grant *g, unsign
     argv[0] = program;
     unsigned argc = 1 + split_args(buf, argv + 1, K_SPAWN_MAX_ARGS - 1);
     struct k_spawn sp = { .argc = argc, .nhandles = g->n, .argv = argv, .handles = g->h,
-                          .priority = prio };
+                          .priority = prio, .exception = (uint32_t)exc };
     long p = k_process_spawn((long)program, (long)strlen(program), (long)&sp);
     for (unsigned i = 1; i < g->n; i++)        /* ours were copies; keep only the channel */
         k_handle_close(g->h[i].handle);
     return p;
 }
 
-static long start_service(unsigned index)
+static long start_service(unsigned index, long exc)
 {
     const struct manifest_service *s = &manifest.services[index];
     struct grant g = { .n = 0 };
     build_grant(s, index, &g);
-    long p = spawn(s->program, s->args, &g, s->prio);
+    long p = spawn(s->program, s->args, &g, s->prio, exc);
     if (p < 0) {
         printf("init: manifest:%u: %s: cannot start %s: %s\n", s->line, s->name, s->program,
                k_strerror(p));
@@ -258,10 +259,11 @@ static long exit_status;
 static long on_start(void *ctx, long rcvid, const struct launcher_start_req *req,
                      struct launcher_start_rep *rep)
 {
-    (void)ctx, (void)rcvid, (void)rep;
+    const struct k_msg_info *info = ctx;
+    (void)rcvid, (void)rep;
     if (req->index >= manifest.nservices)
         return -E_NOENT;
-    long p = start_service(req->index);
+    long p = start_service(req->index, info->handle);
     if (p < 0)
         return p;
     long r = k_handle_attach(p, K_RIGHT_WAIT | K_RIGHT_MANAGE | K_RIGHT_READ, 1);
@@ -296,7 +298,7 @@ static long on_ended(void *ctx, long rcvid, const struct launcher_ended_req *req
     return 0;
 }
 
-static const struct launcher_server launcher = {
+static struct launcher_server launcher = {
     .start = on_start, .publish = on_publish, .ended = on_ended,
 };
 
@@ -306,7 +308,7 @@ static long start_supervisor(long self)
     grant_add(&g, sup_chan, K_RIGHT_RECEIVE | K_RIGHT_DUP, "chan");
     grant_add(&g, k_chan_connect(self, LAUNCH_BADGE), K_RIGHT_SEND, "launcher");
     grant_add(&g, text_vmo(manifest_text, manifest_len), K_RIGHT_READ | K_RIGHT_MAP, "manifest");
-    long p = spawn("bin/supervisor", "", &g, SUPERVISOR_PRIO);
+    long p = spawn("bin/supervisor", "", &g, SUPERVISOR_PRIO, 0);
     if (p < 0) {
         printf("init: cannot start bin/supervisor: %s\n", k_strerror(p));
         return p;
@@ -362,7 +364,10 @@ int main(int argc, char **argv)
             continue;
         }
         size_t len = info.send_len < sizeof(msg) ? info.send_len : sizeof(msg);
+        launcher.ctx = &info;
         launcher_dispatch(&launcher, rcvid, msg, len);
+        if (info.handle)                        /* the exception connection of a start */
+            k_handle_close(info.handle);
     }
     return (int)exit_status;
 }

@@ -17,6 +17,13 @@
  *
  * Start-up handles a child gets: "procmgr" (its own connection) and "log"
  * (a copy of procmgr's, when procmgr has one), nothing else.
+ *
+ * procmgr is its children's exception handler: a fault gives a core file
+ * (rt/coredump.h), written while the child is held and copied to the
+ * console after it is let go, by a thread of low priority of its own
+ * (exception_main); the last few are kept for their parents to read
+ * (core).  That thread only reads the table, and only the slot of a
+ * process stopped in its exception, which nothing else changes meanwhile.
  */
 #include "proc.h"
 
@@ -25,7 +32,9 @@
 #include "base/string.h"
 #include "kestrel/errors.h"
 #include "kestrel/rights.h"
+#include "rt/coredump.h"
 #include "rt/rt.h"
+#include "rt/thread.h"
 #include "rt/stdio.h"
 
 #define DEATH_CODE 0x20000
@@ -33,6 +42,7 @@
 #define SPAWN_BYTES_MAX 4096
 #define PRIO_DEFAULT 20
 #define PRIO_MAX 39
+#define EXC_PRIO 2
 
 enum { FREE, RUNNING, ENDED };
 
@@ -44,6 +54,7 @@ struct proc {
     long status;
     long started;               /* clock, ns */
     char name[32];
+    char program[64];
     struct names_view view;
 };
 
@@ -58,6 +69,36 @@ static struct waiter waits[WAITS_MAX];
 static uint32_t next_pid = 1;
 static long watch_conn = -1;
 static struct names_view empty_view;
+static long exc_chan = -1;
+static struct rt_cores cores = { .who = "procmgr" };
+
+static struct proc *by_pid(uint32_t pid);
+
+/* Children's exceptions: a core file each, then the child dies with its
+ * fault status. */
+static long exception_main(void *arg)
+{
+    (void)arg;
+    for (;;) {              /* for the life of procmgr */
+        struct k_exception e;
+        struct k_msg_info info;
+        long rcvid = k_msg_receive(exc_chan, (long)&e, -(long)sizeof(e), (long)&info);
+        if (rcvid <= 0)
+            continue;
+        struct proc *p = info.badge > PROC_BADGE_BASE ? by_pid((uint32_t)(info.badge - PROC_BADGE_BASE))
+                                                      : NULL;
+        struct rt_core core = { .vmo = 0 };
+        for (int i = 0; p && i < 100 && __atomic_load_n(&p->handle, __ATOMIC_ACQUIRE) < 0; i++)
+            k_thread_sleep(1000000);           /* faulted before spawn returned */
+        if (p && p->handle >= 0 && info.send_len == sizeof(e))
+            rt_core_capture(&cores, p->name, p->program, p->handle, &e, p->parent, &core);
+        k_msg_reply(rcvid, K_EXIT_FAULT(e.vector), 0, 0);
+        rt_core_finish(&cores, &core);
+    }
+    return 0;
+}
+
+static char exc_stack[32768] __attribute__((aligned(16)));
 
 void proc_init(long chan)
 {
@@ -65,6 +106,17 @@ void proc_init(long chan)
     if (watch_conn < 0)
         printf("procmgr: no death notices (%s): processes cannot be waited for\n",
                k_strerror(watch_conn));
+    exc_chan = k_chan_create(0);
+    static struct rt_thread exc_thread;
+    struct k_thread_attr low = { .priority = EXC_PRIO, .policy = K_SCHED_RR, .cpu_mask = 0 };
+    long t = exc_chan >= 0 ? rt_thread_spawn(&exc_thread, exception_main, 0, exc_stack,
+                                             sizeof(exc_stack), &low)
+                           : exc_chan;
+    if (t < 0) {
+        printf("procmgr: no exception handler (%s): faulting children leave no core\n",
+               k_strerror(t));
+        exc_chan = -1;
+    }
 }
 
 static struct proc *by_badge(uint64_t badge)
@@ -176,20 +228,33 @@ long proc_spawn(void *ctx, long rcvid, const struct procmgr_spawn_req *req, cons
     if (log >= 0)
         h[nh++] = (struct k_spawn_handle){ (uint32_t)log, K_RIGHT_SEND | K_RIGHT_DUP | K_RIGHT_TRANSFER,
                                            "log" };
-    struct k_spawn sp = { .argc = req->argc, .nhandles = nh, .argv = strs, .handles = h,
-                          .priority = req->priority ? req->priority : PRIO_DEFAULT };
-    long ph = k_process_spawn((long)strs[0], (long)strlen(strs[0]), (long)&sp);
-    k_handle_close(own);
-    if (ph < 0)
-        return ph;
-    next_pid++;
-    p->state = RUNNING;
+    /* The slot is filled first: the child may fault before spawn returns,
+     * and the exception thread must find it (it waits for the handle). */
     p->pid = pid;
     p->parent = info->badge;
-    p->handle = ph;
+    p->handle = -1;
     p->status = 0;
     p->started = k_clock_get();
     copy_name(p->name, sizeof(p->name), strs[0]);
+    size_t plen = strnlen(strs[0], sizeof(p->program) - 1);
+    memcpy(p->program, strs[0], plen);
+    p->program[plen] = 0;
+    __atomic_store_n(&p->state, RUNNING, __ATOMIC_RELEASE);
+    long exc = exc_chan >= 0 ? k_chan_connect(exc_chan, PROC_BADGE_BASE + pid) : 0;
+    struct k_spawn sp = { .argc = req->argc, .nhandles = nh, .argv = strs, .handles = h,
+                          .priority = req->priority ? req->priority : PRIO_DEFAULT,
+                          .exception = (uint32_t)(exc > 0 ? exc : 0) };
+    long ph = k_process_spawn((long)strs[0], (long)strlen(strs[0]), (long)&sp);
+    k_handle_close(own);
+    if (exc > 0)
+        k_handle_close(exc);
+    if (ph < 0) {
+        p->state = FREE;
+        return ph;
+    }
+    next_pid++;
+    __atomic_store_n(&p->handle, ph, __ATOMIC_RELEASE);
+
     long w = k_process_watch(ph, watch_conn, DEATH_CODE + (long)(p - procs));
     if (w < 0)
         printf("procmgr: pid %u: no death notice: %s\n", pid, k_strerror(w));
@@ -322,6 +387,15 @@ long proc_ps(void *ctx, long rcvid, const struct procmgr_ps_req *req, struct pro
     }
     rep->count = n;
     return req->index < n ? 0 : -E_NOENT;
+}
+
+long proc_core(void *ctx, long rcvid, const struct procmgr_core_req *req,
+               struct procmgr_core_rep *rep)
+{
+    const struct k_msg_info *info = ctx;
+    (void)rcvid;
+    return rt_core_get(&cores, info->badge, req->index, req->offset, &rep->count, rep->name,
+                       &rep->size, &rep->time_ms, rep->data, &rep->len, sizeof(rep->data));
 }
 
 long proc_getpid(void *ctx, long rcvid, const struct procmgr_getpid_req *req,

@@ -36,6 +36,8 @@ long proc_wait(void *ctx, long rcvid, const struct procmgr_wait_req *req,
 long proc_kill(void *ctx, long rcvid, const struct procmgr_kill_req *req,
                struct procmgr_kill_rep *rep);
 long proc_ps(void *ctx, long rcvid, const struct procmgr_ps_req *req, struct procmgr_ps_rep *rep);
+long proc_core(void *ctx, long rcvid, const struct procmgr_core_req *req,
+               struct procmgr_core_rep *rep);
 long proc_getpid(void *ctx, long rcvid, const struct procmgr_getpid_req *req,
                  struct procmgr_getpid_rep *rep);
 

@@ -221,7 +221,7 @@ static long on_message(struct srv_msg *m)
     struct procmgr_server tbl = {
         .ctx = &m->info, .attach = on_attach, .resolve = on_resolve, .detach = on_detach,
         .spawn = proc_spawn, .wait = proc_wait, .kill = proc_kill, .ps = proc_ps,
-        .getpid = proc_getpid,
+        .getpid = proc_getpid, .core = proc_core,
     };
     procmgr_dispatch(&tbl, m->rcvid, msg, len);
     return SRV_REPLIED;                         /* an unkept handle: srv closes it */

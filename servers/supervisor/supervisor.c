@@ -41,6 +41,7 @@
 #include "base/manifest.h"
 #include "base/string.h"
 #include "kestrel/msg.h"
+#include "kestrel/rights.h"
 #include "kestrel/supervise.h"
 #include "kestrel/vm.h"
 #include "protocols/launcher.h"
@@ -105,6 +106,10 @@ static bool start(unsigned i)
 {
     struct launcher_start_req req = { .index = i };
     struct launcher_start_rep rep;
+    long exc = k_chan_connect(exc_chan, i + 1);     /* its exceptions, from its first instruction */
+    if (exc < 0 || k_handle_attach(exc, K_RIGHT_SEND, 1) < 0)
+        printf("supervisor: %s: no exception handler: %s\n", manifest.services[i].name,
+               k_strerror(exc));
     long r = launcher_start(launcher, &req, &rep);
     long p = r < 0 ? r : k_handle_received();
     if (p <= 0) {
@@ -119,12 +124,6 @@ static bool start(unsigned i)
     long w = k_process_watch(p, watch_conn, i);
     if (w < 0)
         printf("supervisor: %s: cannot watch it: %s\n", manifest.services[i].name, k_strerror(w));
-    long exc = k_chan_connect(exc_chan, i + 1);
-    if (exc < 0 || k_exception_set(p, exc) < 0)
-        printf("supervisor: %s: no exception handler: %s\n", manifest.services[i].name,
-               k_strerror(exc));
-    if (exc >= 0)
-        k_handle_close(exc);
     publish(i);
     if ((int)i == procmgr_index)     /* a new procmgr knows no names: publish all again */
         for (unsigned j = 0; j < manifest.nservices; j++)
@@ -155,7 +154,7 @@ static long exception_main(void *arg)
         if (ours) {
             __atomic_fetch_add(&cores_pending, 1, __ATOMIC_ACQ_REL);
             rt_core_capture(&cores, manifest.services[i].name, manifest.services[i].program,
-                            procs[i], &e, &core);
+                            procs[i], &e, RT_CORE_ANY_OWNER, &core);
         }
         k_msg_reply(rcvid, K_EXIT_FAULT(e.vector), 0, 0);
         if (ours) {
@@ -337,8 +336,9 @@ static long on_core(void *ctx, long rcvid, const struct supervisor_core_req *req
                     struct supervisor_core_rep *rep)
 {
     (void)ctx, (void)rcvid;
-    return rt_core_get(&cores, req->index, req->offset, &rep->count, rep->service, &rep->size,
-                       &rep->time_ms, rep->data, &rep->len, sizeof(rep->data));
+    return rt_core_get(&cores, RT_CORE_ANY_OWNER, req->index, req->offset, &rep->count,
+                       rep->service, &rep->size, &rep->time_ms, rep->data, &rep->len,
+                       sizeof(rep->data));
 }
 
 static const struct supervisor_server control = {

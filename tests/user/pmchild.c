@@ -13,6 +13,8 @@
  *   sleep-a-bit         sleeps 20 ms and exits 0
  *   print TEXT          prints TEXT with printf and exits 0
  *   detach N            detaches mount N: 0 done, 3 refused (E_PERM), 4 other
+ *   crash               faults at once (a write to address 0)
+ *   core                0 if procmgr lets it read a core, 2 if none (E_NOENT)
  */
 #include "base/string.h"
 #include "protocols/procmgr.h"
@@ -95,6 +97,14 @@ int main(int argc, char **argv)
         struct procmgr_detach_rep rep;
         long r = procmgr_detach(pm, &req, &rep);
         return r == 0 ? 0 : r == -E_PERM ? 3 : 4;
+    }
+    if (strcmp(what, "crash") == 0)
+        *(volatile int *)0 = 1;
+    if (strcmp(what, "core") == 0) {
+        struct procmgr_core_req req = { .index = 0, .offset = 0 };
+        static struct procmgr_core_rep rep;
+        long r = procmgr_core(pm, &req, &rep);
+        return r == 0 ? 0 : r == -E_NOENT ? 2 : 1;
     }
     if (strcmp(what, "print") == 0 && argc > 2) {
         printf("%s\n", argv[2]);

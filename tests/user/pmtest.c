@@ -9,6 +9,7 @@
  */
 #include "base/string.h"
 #include "kestrel/errors.h"
+#include "kestrel/exception.h"
 #include "kestrel/rights.h"
 #include "protocols/log.h"
 #include "protocols/procmgr.h"
@@ -214,6 +215,40 @@ static void output(void)
     check("log_print_empty", log_print(log, &pq, 0, 0, &pr) == 0 && pr.bytes == 0);
 }
 
+/* A child that faults leaves a core file its parent can read back. */
+static void faults(void)
+{
+    long st = run("crash", 0, 0, 0);
+    check("fault_status", st == K_EXIT_FAULT(14));
+    struct procmgr_core_req req = { .index = 0, .offset = 0 };
+    static struct procmgr_core_rep rep;
+    long r = -E_NOENT;
+    for (int i = 0; i < 200 && r == -E_NOENT; i++) {     /* kept once it is on the console */
+        r = procmgr_core(pm, &req, &rep);
+        if (r == -E_NOENT)
+            k_thread_sleep(10 * 1000000);
+    }
+    check("core_kept", r == 0 && rep.count == 1 && strcmp(rep.name, "pmchild") == 0 &&
+                       rep.size > 64 && memcmp(rep.data, "\177ELF", 4) == 0);
+    uint64_t size = rep.size, hash = 0xcbf29ce484222325ULL, got = 0;
+    while (r == 0 && got < size) {
+        req.offset = got;
+        r = procmgr_core(pm, &req, &rep);
+        if (r < 0 || rep.len == 0)
+            break;
+        for (uint32_t i = 0; i < rep.len; i++)
+            hash = (hash ^ (unsigned char)rep.data[i]) * 0x100000001b3ULL;
+        got += rep.len;
+    }
+    check("core_read_whole", got == size);
+    printf("pmtest core pmchild %lu %016lx\n", (unsigned long)got, (unsigned long)hash);
+    check("core_only_for_parent", run("core", 0, 0, 0) == 2);
+    req = (struct procmgr_core_req){ .index = 7, .offset = 0 };
+    check("core_index_past", procmgr_core(pm, &req, &rep) == -E_NOENT);
+    req = (struct procmgr_core_req){ .index = 0, .offset = ~0ULL };
+    check("core_offset_huge", procmgr_core(pm, &req, &rep) == 0 && rep.len == 0);
+}
+
 static void hostile(void)
 {
     const char *ok[] = { "bin/pmchild", "exit", "0" };
@@ -257,6 +292,7 @@ int main(int argc, char **argv)
     bench_spawn_wait();
     views();
     output();
+    faults();
     hostile();
     printf("PMTEST DONE: %d failed\n", failures);
     return failures ? 1 : 0;
