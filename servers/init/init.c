@@ -203,8 +203,7 @@ static long start_service(unsigned index, long exc)
                k_strerror(p));
         return p;
     }
-    printf("init: started %s (%s)\n", s->name, s->program);
-    return p;
+    return p;                   /* the supervisor reports the start */
 }
 
 /* ---- publish: names= attached in procmgr, from a thread of its own ---- */

@@ -120,6 +120,8 @@ static bool start(unsigned i)
     procs[i] = p;
     state[i] = RUNNING;
     started_at[i] = k_clock_get();
+    stamp();
+    printf("started %s (%s)\n", manifest.services[i].name, manifest.services[i].program);
     heard[i] = true;                 /* a fresh life gets a whole period */
     long w = k_process_watch(p, watch_conn, i);
     if (w < 0)
