@@ -309,7 +309,8 @@ static const char *add_connect(struct manifest_service *s, const char *v, size_t
     return 0;
 }
 
-static const char *add_name(struct manifest_service *s, const char *v, size_t n)
+static const char *add_prefix(char (*list)[MANIFEST_PREFIX_MAX + 1], uint8_t *count,
+                              const char *v, size_t n)
 {
     char p[MANIFEST_PREFIX_MAX + 1];
     int len = names_normalize(v, n, p, sizeof(p));
@@ -317,13 +318,23 @@ static const char *add_name(struct manifest_service *s, const char *v, size_t n)
         return "prefix too long (63 bytes at most)";
     if (len < 0)
         return "bad prefix (absolute path expected)";
-    for (unsigned i = 0; i < s->nnames; i++)
-        if (eq(p, (size_t)len, s->names[i]))
+    for (unsigned i = 0; i < *count; i++)
+        if (eq(p, (size_t)len, list[i]))
             return "duplicate prefix";
-    if (s->nnames >= MANIFEST_LIST_MAX)
+    if (*count >= MANIFEST_LIST_MAX)
         return "too many items (8 at most)";
-    copy_str(s->names[s->nnames++], p, (size_t)len);
+    copy_str(list[(*count)++], p, (size_t)len);
     return 0;
+}
+
+static const char *add_name(struct manifest_service *s, const char *v, size_t n)
+{
+    return add_prefix(s->names, &s->nnames, v, n);
+}
+
+static const char *add_view(struct manifest_service *s, const char *v, size_t n)
+{
+    return add_prefix(s->view, &s->nview, v, n);
 }
 
 static const char *list_irq(struct manifest_service *s, const char *v, size_t n)
@@ -351,6 +362,11 @@ static const char *list_names(struct manifest_service *s, const char *v, size_t 
     return each_item(s, v, n, add_name);
 }
 
+static const char *list_view(struct manifest_service *s, const char *v, size_t n)
+{
+    return each_item(s, v, n, add_view);
+}
+
 static const struct key {
     const char *name;
     item_fn set;
@@ -360,7 +376,7 @@ static const struct key {
     { "heartbeat", set_heartbeat }, { "args", set_args },
     { "irq", list_irq },        { "ioport", list_ioport },
     { "mmio", list_mmio },      { "connect", list_connect },
-    { "names", list_names },
+    { "names", list_names },    { "view", list_view },
 };
 #define NKEYS (sizeof(KEYS) / sizeof(KEYS[0]))
 

@@ -34,6 +34,9 @@
  *   names      list of absolute prefixes it serves (normalised, up to 63
  *              bytes each): the supervisor publishes them on its channel
  *              at each start; it may attach them and below itself
+ *   view       list of absolute prefixes: the part of the name space it
+ *              sees (resolves in, and passes on to the processes it
+ *              spawns); without it, all of it
  *
  *   number = decimal | "0x" hex ;   range = number [ "-" number ], with
  *   start <= end (a single number is a one-element range); ranges of one
@@ -92,12 +95,13 @@ struct manifest_service {
     uint32_t backoff_ms;
     uint32_t limit;
     uint32_t heartbeat_ms;
-    uint8_t nirq, nioport, nmmio, nconnect, nnames;
+    uint8_t nirq, nioport, nmmio, nconnect, nnames, nview;
     uint8_t irq[MANIFEST_LIST_MAX];
     struct manifest_range ioport[MANIFEST_LIST_MAX];
     struct manifest_range mmio[MANIFEST_LIST_MAX];
     char connect[MANIFEST_LIST_MAX][MANIFEST_NAME_MAX + 1];
     char names[MANIFEST_LIST_MAX][MANIFEST_PREFIX_MAX + 1];
+    char view[MANIFEST_LIST_MAX][MANIFEST_PREFIX_MAX + 1];   /* none: all */
 };
 
 struct manifest_error {

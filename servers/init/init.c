@@ -107,18 +107,22 @@ static long text_vmo(const char *text, size_t len)
     return ro;
 }
 
-/* procmgr's attach policy, from every names= of the manifest: one line
- * "BADGE PREFIX" per granted prefix (the badge of the service's
- * connections: index + 1).  Granted read-only to each start of procmgr,
+/* procmgr's policy, from every names= and view= of the manifest: one line
+ * "BADGE PREFIX" per prefix it may attach, "v BADGE PREFIX" per prefix it
+ * sees (the badge of the service's connections: index + 1).  Granted read-only to each start of procmgr,
  * which reads it before serving anyone. */
 static void make_policy(void)
 {
-    static char text[MANIFEST_SERVICES_MAX * MANIFEST_LIST_MAX * (MANIFEST_PREFIX_MAX + 16)];
+    static char text[2 * MANIFEST_SERVICES_MAX * MANIFEST_LIST_MAX * (MANIFEST_PREFIX_MAX + 16)];
     size_t len = 0;
-    for (unsigned i = 0; i < manifest.nservices; i++)
+    for (unsigned i = 0; i < manifest.nservices; i++) {
         for (unsigned k = 0; k < manifest.services[i].nnames; k++)
             len += (size_t)snprintf(text + len, sizeof(text) - len, "%u %s\n", i + 1,
                                     manifest.services[i].names[k]);
+        for (unsigned k = 0; k < manifest.services[i].nview; k++)
+            len += (size_t)snprintf(text + len, sizeof(text) - len, "v %u %s\n", i + 1,
+                                    manifest.services[i].view[k]);
+    }
     policy_vmo = text_vmo(text, len);
     if (policy_vmo < 0)
         printf("init: no memory for procmgr's policy: %s\n", k_strerror(policy_vmo));

@@ -140,7 +140,7 @@ static struct proc *by_pid(uint32_t pid)
 const struct names_view *proc_view(uint64_t badge)
 {
     if (badge < PROC_BADGE_BASE)
-        return NULL;
+        return service_view(badge);
     const struct proc *p = by_badge(badge);
     return p ? &p->view : &empty_view;
 }
@@ -202,7 +202,9 @@ long proc_spawn(void *ctx, long rcvid, const struct procmgr_spawn_req *req, cons
     /* The view: the parent's, or a narrower one it asked for. */
     static struct names_view root;
     names_view_root(&root);
-    const struct names_view *pv = parent ? &parent->view : &root;
+    const struct names_view *pv = parent ? &parent->view : service_view(info->badge);
+    if (!pv)
+        pv = &root;
     if (req->nview == 0) {
         p->view = *pv;
     } else {

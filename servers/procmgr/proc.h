@@ -21,9 +21,13 @@
 /* CHAN: procmgr's own channel (death notices come through it as pulses). */
 void proc_init(long chan);
 
-/* The view of the client with BADGE: NULL for a service (everything), the
+/* The view of the client with BADGE: a service's (service_view), or the
  * empty view for a badge that names no live process. */
 const struct names_view *proc_view(uint64_t badge);
+
+/* The view of the service with BADGE (its manifest line's view=), NULL
+ * for everything; procmgr.c keeps them. */
+const struct names_view *service_view(uint64_t badge);
 
 /* A pulse on procmgr's channel; false if it was not a death notice. */
 int proc_pulse(const struct k_msg_info *info);

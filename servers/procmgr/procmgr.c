@@ -11,7 +11,9 @@
  * "policy", see load_policy) with, for each client badge, the prefixes its
  * manifest line grants (names=); a client may attach only inside them, and
  * a client the policy does not name may attach nothing.  Resolving is open
- * to every client.
+ * to every client, through the client's view: a service whose line has
+ * view= sees only those prefixes (and so do the processes it spawns); one
+ * without sees everything.
  *
  * A service attaching with flag 2 (its new life after a restart) replaces
  * the mounts it already holds at that prefix rather than adding one.
@@ -40,8 +42,10 @@
 
 struct policy {
     uint64_t badge;             /* 0: unused slot */
-    unsigned n;
-    char prefix[POLICY_PREFIXES][NAMES_PREFIX_MAX + 1];
+    unsigned n, nview;
+    char prefix[POLICY_PREFIXES][NAMES_PREFIX_MAX + 1];     /* may attach */
+    char view_prefix[POLICY_PREFIXES][NAMES_PREFIX_MAX + 1];
+    struct names_view view;     /* made from view_prefix once loaded, if nview */
 };
 
 static struct policy policies[POLICIES];
@@ -74,40 +78,78 @@ static bool may_attach(uint64_t badge, const char *prefix, size_t len)
     return false;
 }
 
-/* One policy line "BADGE PREFIX" into the table; false if malformed. */
+static bool policy_loaded;
+
+const struct names_view *service_view(uint64_t badge)
+{
+    static const struct names_view nothing = { .count = 0 };
+    if (!policy_loaded)
+        return &nothing;
+    const struct policy *p = badge ? policy_of(badge) : NULL;
+    return p && p->nview ? &p->view : NULL;
+}
+
+/* One policy line into the table, "BADGE PREFIX" (may attach) or
+ * "v BADGE PREFIX" (sees); false if malformed. */
 static bool policy_line(const char *line, size_t len)
 {
     uint64_t badge = 0;
     size_t i = 0;
+    bool view = len > 2 && line[0] == 'v' && line[1] == ' ';
+    if (view)
+        i = 2;
+    size_t digits = i;
     while (i < len && line[i] >= '0' && line[i] <= '9' && badge < (1ULL << 40))
         badge = badge * 10 + (uint64_t)(line[i++] - '0');
-    if (i == 0 || i == len || line[i] != ' ' || badge == 0)
+    if (i == digits || i == len || line[i] != ' ' || badge == 0)
         return false;
     struct policy *p = policy_of(badge);
     if (!p && (p = policy_of(0)) != NULL)
-        *p = (struct policy){ .badge = badge, .n = 0 };
-    if (!p || p->n == POLICY_PREFIXES)
+        *p = (struct policy){ .badge = badge, .n = 0, .nview = 0 };
+    unsigned *count = p ? (view ? &p->nview : &p->n) : NULL;
+    if (!p || *count == POLICY_PREFIXES)
         return false;
-    int n = names_normalize(line + i + 1, len - i - 1, p->prefix[p->n], sizeof(p->prefix[p->n]));
+    char *out = view ? p->view_prefix[*count] : p->prefix[*count];
+    int n = names_normalize(line + i + 1, len - i - 1, out, NAMES_PREFIX_MAX + 1);
     if (n < 0)
         return false;
-    p->n++;
+    (*count)++;
     return true;
+}
+
+/* Each service's view= as a names_view (narrowed from everything). */
+static void make_views(void)
+{
+    struct names_view root;
+    names_view_root(&root);
+    for (unsigned i = 0; i < POLICIES; i++) {
+        struct policy *p = &policies[i];
+        if (!p->badge || !p->nview)
+            continue;
+        struct names_str want[POLICY_PREFIXES];
+        for (unsigned k = 0; k < p->nview; k++)
+            want[k] = (struct names_str){ p->view_prefix[k], strlen(p->view_prefix[k]) };
+        if (names_view_derive(&root, want, p->nview, &p->view) < 0)
+            p->view.count = 0;                  /* cannot happen (normalised): sees nothing */
+    }
 }
 
 /* The start-up handle "policy": a VMO init fills with one line per granted
  * prefix, "BADGE PREFIX\n" (the client's connection badge and a names=
- * entry of its manifest line), NUL after the last.  Read before serving,
- * so no request is ever judged without it. */
+ * entry of its manifest line) or "v BADGE PREFIX\n" (a view= entry), NUL
+ * after the last.  Read before serving, so no request is ever judged
+ * without it.  Without a policy, no one may attach and services see
+ * nothing (their views are unknown): closed, not open. */
 static void load_policy(void)
 {
     long vmo = rt_handle("policy");
     long size = vmo >= 0 ? k_vmo_size(vmo) : -1;
     long base = size > 0 ? k_vmo_map(0, vmo, 0, size, K_PROT_READ) : -1;
     if (base < 0) {
-        printf("procmgr: no policy from init: no client may attach\n");
+        printf("procmgr: no policy from init: no client may attach or resolve\n");
         return;
     }
+    policy_loaded = true;
     const char *text = (const char *)base;
     size_t len = strnlen(text, (size_t)size);
     for (size_t start = 0, i = 0; i <= len; i++) {
@@ -122,6 +164,7 @@ static void load_policy(void)
         }
         start = i + 1;
     }
+    make_views();
 }
 
 static long on_attach(void *ctx, long rcvid, const struct procmgr_attach_req *req,

@@ -189,6 +189,16 @@ static void test_lists_bounded(void)
               "manifest:1: names: bad prefix (absolute path expected)");
     one_error("service a b names=/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
               1, "manifest:1: names: prefix too long (63 bytes at most)");
+    one_error("service a b view=/a,//a/.", 1, "manifest:1: view: duplicate prefix");
+    one_error("service a b view=a", 1, "manifest:1: view: bad prefix (absolute path expected)");
+    one_error("service a b view=/a/../..", 1,
+              "manifest:1: view: bad prefix (absolute path expected)");
+    one_error("service a b view=/1,/2,/3,/4,/5,/6,/7,/8,/9", 1,
+              "manifest:1: view: too many items (8 at most)");
+    CHECK_EQ(parse("service a b view=/svc/a,//dev/./x/ names=/svc/a"), 0);
+    CHECK_EQ(m.services[0].nview, 2);
+    CHECK_STR(m.services[0].view[0], "/svc/a");
+    CHECK_STR(m.services[0].view[1], "/dev/x");
 }
 
 static void test_keys(void)

@@ -103,10 +103,12 @@ int main(int argc, char **argv)
 {
     (void)argc, (void)argv;
     long pm_chan = k_chan_create(0);
-    /* We play init: a policy lets badge 1 attach /dev and /tmp; the
-     * malformed lines (no badge, badge 0, relative prefix, junk) grant
-     * nothing, and the last line has no newline. */
-    static const char policy[] = "1 /dev\nx /svc\n0 /svc\n2 relative\n\n1\n 1 /svc\n1 /tmp";
+    /* We play init: a policy lets badge 1 attach /dev and /tmp and lets
+     * badge 3 see only /dev/console; the malformed lines (no badge, badge
+     * 0, relative prefix, junk) grant or confine nothing, and the last
+     * line has no newline. */
+    static const char policy[] = "1 /dev\nx /svc\n0 /svc\n2 relative\n\n1\n 1 /svc\n"
+                                 "v 0 /x\nv /x\nv 1 rel\nvv 1 /dev\nv 3 /dev/console\nv\n1 /tmp";
     long vmo = k_vmo_create(4096, K_VMO_ANON, 0, 0);
     long base = k_vmo_map(0, vmo, 0, 4096, K_PROT_READ | K_PROT_WRITE);
     check("policy_vmo", base > 0);
@@ -132,6 +134,12 @@ int main(int argc, char **argv)
     check("attach_by_badge_with_bad_policy_line", procmgr_attach(other, &oreq, &orep) == -E_PERM);
     long a = attach("/dev", 0, 0), b = attach("/dev/console", 1, 0), c = attach("/dev", 2, 0);
     check("attach", a >= 0 && b >= 0 && c >= 0);
+    long viewer = k_chan_connect(pm_chan, 3);
+    struct procmgr_resolve_req vq = { .candidate = 0 };
+    struct procmgr_resolve_rep vr;
+    check("view_policy_hides", procmgr_resolve(viewer, &vq, "/dev/null", 9, &vr) == -E_NOENT);
+    check("view_policy_allows", procmgr_resolve(viewer, &vq, "/dev/console/x", 14, &vr) == 0);
+    k_handle_close(k_handle_received());
     test_resolution();
     test_hostile();
     struct procmgr_detach_req d = { .mount = (uint32_t)b };
