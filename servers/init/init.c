@@ -26,10 +26,17 @@
  * of its own: a procmgr that is slow or hung must not stop init answering
  * the supervisor.
  *
- * Arguments: [MANIFEST [SERVICE]] - the manifest's path in the boot image
- * (default "manifest"); with SERVICE, init exits with that service's
- * status once the supervisor reports it ended (test runs), or with the
- * supervisor's if the supervisor dies first.
+ * The supervisor is restarted when it dies (after a backoff doubling from
+ * 50 ms to 10 s); the services run on meanwhile.  init keeps each
+ * service's process handle and start time so that a new supervisor can
+ * take them over (launcher adopt) instead of starting them again, and
+ * knows which ones the old one had given up on (ended).
+ *
+ * Arguments: [MANIFEST [SERVICE [MS]]] - the manifest's path in the boot
+ * image (default "manifest"); with SERVICE, init exits with that
+ * service's status once the supervisor reports it ended (test runs); with
+ * MS, a chaos test: the supervisor is killed once, MS ms after it starts,
+ * to prove that supervision recovers.
  */
 #include <stdbool.h>
 
@@ -48,13 +55,19 @@
 
 #define MAX_HANDLES 24
 #define LAUNCH_BADGE 0x4c41
-#define SUPERVISOR_DIED 1       /* pulse code on init's channel */
+#define SUPERVISOR_DIED 1       /* pulse codes on init's channel */
+#define CHAOS_CODE 2
+#define SUP_BACKOFF_MS 50
+#define SUP_BACKOFF_MAX_MS 10000
 #define SUPERVISOR_PRIO 45
 
 static struct manifest manifest;
 static const char *manifest_text;
 static size_t manifest_len;
 static long chans[MANIFEST_SERVICES_MAX];
+static long procs[MANIFEST_SERVICES_MAX];      /* last start's process; 0: never started */
+static long started[MANIFEST_SERVICES_MAX];    /* its clock */
+static bool ended_flag[MANIFEST_SERVICES_MAX]; /* the supervisor gave up on it */
 static long sup_chan;
 static long policy_vmo = -1;     /* procmgr's attach policy (make_policy) */
 
@@ -259,6 +272,17 @@ static const char *until;       /* exit with this service's status when it ends 
 static bool finished;
 static long exit_status;
 
+/* Attaches to the reply a copy of process handle P for the supervisor:
+ * wait, kill, read, nothing else. */
+static long give_process(long p)
+{
+    long copy = k_handle_dup(p, K_RIGHT_WAIT | K_RIGHT_MANAGE | K_RIGHT_READ | K_RIGHT_TRANSFER);
+    long r = copy < 0 ? copy : k_handle_attach(copy, K_RIGHT_WAIT | K_RIGHT_MANAGE | K_RIGHT_READ, 1);
+    if (r < 0 && copy >= 0)
+        k_handle_close(copy);
+    return r < 0 ? r : 0;
+}
+
 static long on_start(void *ctx, long rcvid, const struct launcher_start_req *req,
                      struct launcher_start_rep *rep)
 {
@@ -269,10 +293,25 @@ static long on_start(void *ctx, long rcvid, const struct launcher_start_req *req
     long p = start_service(req->index, info->handle);
     if (p < 0)
         return p;
-    long r = k_handle_attach(p, K_RIGHT_WAIT | K_RIGHT_MANAGE | K_RIGHT_READ, 1);
-    if (r < 0)
-        k_process_kill(p, -E_FULL);
-    return r < 0 ? r : 0;
+    unsigned i = req->index;
+    if (procs[i] > 0)
+        k_handle_close(procs[i]);
+    procs[i] = p;
+    started[i] = k_clock_get();
+    ended_flag[i] = false;
+    return give_process(p);
+}
+
+static long on_adopt(void *ctx, long rcvid, const struct launcher_adopt_req *req,
+                     struct launcher_adopt_rep *rep)
+{
+    (void)ctx, (void)rcvid;
+    if (req->index >= manifest.nservices)
+        return -E_NOENT;
+    unsigned i = req->index;
+    rep->state = procs[i] <= 0 ? 0 : ended_flag[i] ? 2 : 1;
+    rep->started = started[i];
+    return rep->state == 1 ? give_process(procs[i]) : 0;
 }
 
 static long on_publish(void *ctx, long rcvid, const struct launcher_publish_req *req,
@@ -294,6 +333,7 @@ static long on_ended(void *ctx, long rcvid, const struct launcher_ended_req *req
     (void)ctx, (void)rcvid, (void)rep;
     if (req->index >= manifest.nservices)
         return -E_NOENT;
+    ended_flag[req->index] = true;
     if (until && strcmp(until, manifest.services[req->index].name) == 0) {
         finished = true;
         exit_status = req->status;
@@ -302,8 +342,10 @@ static long on_ended(void *ctx, long rcvid, const struct launcher_ended_req *req
 }
 
 static struct launcher_server launcher = {
-    .start = on_start, .publish = on_publish, .ended = on_ended,
+    .start = on_start, .publish = on_publish, .ended = on_ended, .adopt = on_adopt,
 };
+
+static long chaos_ms;            /* test runs: kill the supervisor once, this long after start */
 
 static long start_supervisor(long self)
 {
@@ -318,15 +360,33 @@ static long start_supervisor(long self)
     }
     long watch = k_chan_connect(self, 0);
     k_process_watch(p, watch, SUPERVISOR_DIED);
+    if (chaos_ms > 0) {
+        long t = k_timer_create(watch, CHAOS_CODE, 0);
+        if (t < 0 || k_timer_set(t, chaos_ms * 1000000, 0) < 0)
+            printf("init: cannot arm the chaos test: %s\n", k_strerror(t));
+    }
     k_handle_close(watch);
     printf("init: started supervisor (bin/supervisor)\n");
     return p;
+}
+
+static long parse_ms(const char *s)
+{
+    long v = 0;
+    for (; *s >= '0' && *s <= '9' && v < 1000000; s++)
+        v = v * 10 + (*s - '0');
+    return *s ? -1 : v;
 }
 
 int main(int argc, char **argv)
 {
     const char *path = argc > 1 ? argv[1] : "manifest";
     until = argc > 2 ? argv[2] : NULL;
+    chaos_ms = argc > 3 ? parse_ms(argv[3]) : 0;
+    if (chaos_ms < 0) {
+        printf("init: %s: not a number of milliseconds\n", argv[3]);
+        return 1;
+    }
     manifest_text = load_manifest(path, &manifest_len);
     if (!manifest_text) {
         printf("init: no manifest %s in the boot image\n", path);
@@ -347,17 +407,32 @@ int main(int argc, char **argv)
     publish_wake = k_chan_connect(publish_chan, 0);
     static struct rt_thread publisher;
     rt_thread_spawn(&publisher, publisher_main, 0, publisher_stack, sizeof(publisher_stack), 0);
-    if (self < 0 || sup_chan < 0 || start_supervisor(self) < 0)
+    long sup = self >= 0 && sup_chan >= 0 ? start_supervisor(self) : -1;
+    if (sup < 0)
         return 1;
+    long backoff = SUP_BACKOFF_MS, sup_since = k_clock_get();
     while (!finished) {
         struct k_msg_info info;
         static uint64_t msg[32];
         long rcvid = k_msg_receive(self, (long)msg, -(long)sizeof(msg), (long)&info);
-        if (rcvid == 0 && info.code == SUPERVISOR_DIED) {
-            printf("init: the supervisor exited with status %ld; services run on unsupervised\n",
-                   (long)info.value);
-            if (until)
-                return info.value ? (int)info.value : 1;
+        if (rcvid == 0 && info.code == CHAOS_CODE && info.badge == 0 && sup > 0) {
+            printf("init: chaos test: killing the supervisor\n");
+            k_process_kill(sup, K_EXIT_STOPPED);
+            continue;
+        }
+        if (rcvid == 0 && info.code == SUPERVISOR_DIED && info.badge == 0) {
+            printf("init: the supervisor exited with status %ld; services run on, unsupervised;"
+                   " restarting it in %ld ms\n", (long)info.value, backoff);
+            k_handle_close(sup);
+            chaos_ms = 0;                       /* once */
+            if (k_clock_get() - sup_since > 10L * SUP_BACKOFF_MAX_MS * 1000000)
+                backoff = SUP_BACKOFF_MS;       /* it had been running well */
+            k_thread_sleep(backoff * 1000000);  /* nothing else for init to do meanwhile */
+            backoff = backoff * 2 > SUP_BACKOFF_MAX_MS ? SUP_BACKOFF_MAX_MS : backoff * 2;
+            sup = start_supervisor(self);
+            sup_since = k_clock_get();
+            if (sup < 0)
+                return 1;
             continue;
         }
         if (rcvid <= 0)

@@ -29,6 +29,13 @@
  * When it will not start a service again by itself it tells init (launcher
  * ended), which test runs use to end with that service's status.
  *
+ * If the supervisor dies, init starts a new one, which takes over the
+ * services still running (launcher adopt: their process handles and start
+ * times) instead of starting them again; a service that died meanwhile
+ * shows up at once as a death (the watch on a dead process fires) and is
+ * restarted by its policy; one the old supervisor had given up on stays
+ * stopped.  Restart counts and backoffs start afresh.
+ *
  * Pulses on its channel: deaths (code = index), heartbeat checks
  * (TICK_CODE + index), restart timers (RESTART_CODE + index) and
  * heartbeats (K_HEARTBEAT_CODE, badge K_SUPERVISE_HEARTBEAT_BADGE + index).
@@ -67,6 +74,7 @@ static bool stopping[MANIFEST_SERVICES_MAX], restarting[MANIFEST_SERVICES_MAX];
 static long started_at[MANIFEST_SERVICES_MAX];
 static long timers[MANIFEST_SERVICES_MAX];       /* restart backoff, one-shot */
 static int procmgr_index = -1;
+static uint64_t own_badge;      /* of this life's own pulses; see pulse() */
 static struct rt_cores cores = { .who = "supervisor" };
 static volatile int cores_pending;               /* captured, not yet on the console */
 #define EXC_PRIO 2      /* the exception thread's own priority: see exception_main */
@@ -100,6 +108,49 @@ static void publish(unsigned i)
                k_strerror(r));
 }
 
+/* Takes charge of process P, service I, started at clock STARTED. */
+static void take(unsigned i, long p, long started)
+{
+    procs[i] = p;
+    state[i] = RUNNING;
+    started_at[i] = started;
+    heard[i] = true;                 /* a fresh life gets a whole period */
+    long w = k_process_watch(p, watch_conn, i);
+    if (w < 0)
+        printf("supervisor: %s: cannot watch it: %s\n", manifest.services[i].name, k_strerror(w));
+}
+
+/* A service init started for an earlier supervisor: taken over if it was
+ * started and not given up on; true if so or if it needs no start. */
+static bool adopt(unsigned i)
+{
+    struct launcher_adopt_req req = { .index = i };
+    struct launcher_adopt_rep rep = { .state = 0 };
+    long r = launcher_adopt(launcher, &req, &rep);
+    if (r < 0 || rep.state == 0)
+        return false;                           /* never started: start it */
+    if (rep.state == 2) {
+        stamp();
+        printf("%s stays stopped (given up on before the supervisor restarted)\n",
+               manifest.services[i].name);
+        return true;
+    }
+    long p = k_handle_received();
+    if (p <= 0)
+        return false;
+    long exc = k_chan_connect(exc_chan, i + 1);
+    if (exc < 0 || k_exception_set(p, exc) < 0)
+        printf("supervisor: %s: no exception handler: %s\n", manifest.services[i].name,
+               k_strerror(exc));
+    if (exc >= 0)
+        k_handle_close(exc);
+    take(i, p, (long)rep.started);
+    stamp();
+    printf("adopted %s (%s)\n", manifest.services[i].name, manifest.services[i].program);
+    publish(i);                                 /* procmgr may have restarted meanwhile */
+    return true;
+}
+
 /* Has init start service I and takes charge of it; false if it did not
  * start (init has said why). */
 static bool start(unsigned i)
@@ -117,15 +168,9 @@ static bool start(unsigned i)
         state[i] = STOPPED;
         return false;
     }
-    procs[i] = p;
-    state[i] = RUNNING;
-    started_at[i] = k_clock_get();
+    take(i, p, k_clock_get());
     stamp();
     printf("started %s (%s)\n", manifest.services[i].name, manifest.services[i].program);
-    heard[i] = true;                 /* a fresh life gets a whole period */
-    long w = k_process_watch(p, watch_conn, i);
-    if (w < 0)
-        printf("supervisor: %s: cannot watch it: %s\n", manifest.services[i].name, k_strerror(w));
     publish(i);
     if ((int)i == procmgr_index)     /* a new procmgr knows no names: publish all again */
         for (unsigned j = 0; j < manifest.nservices; j++)
@@ -361,7 +406,9 @@ static void control_message(long rcvid, const struct k_msg_info *info, const voi
 }
 
 /* A pulse: a heartbeat through a service's heartbeat connection, or one of
- * the supervisor's own (deaths, timers: badge 0, which no service holds). */
+ * this supervisor's own (deaths, timers: badge own_badge, which no service
+ * holds and no earlier supervisor had: the watches an earlier one set on
+ * the services still fire into the same channel, and are ignored). */
 static void pulse(const struct k_msg_info *info)
 {
     unsigned n = manifest.nservices;
@@ -369,8 +416,8 @@ static void pulse(const struct k_msg_info *info)
         uint64_t i = info->badge - K_SUPERVISE_HEARTBEAT_BADGE;
         if (info->badge >= K_SUPERVISE_HEARTBEAT_BADGE && i < n)
             heard[i] = true;
-    } else if (info->badge != 0) {
-        return;                                 /* forged by a service: ignored */
+    } else if (info->badge != own_badge) {
+        return;                                 /* forged, or an earlier supervisor's */
     } else if (info->code >= TICK_CODE && info->code < TICK_CODE + (int)n) {
         heartbeat_check((unsigned)info->code - TICK_CODE);
     } else if (info->code >= RESTART_CODE && info->code < RESTART_CODE + (int)n) {
@@ -402,7 +449,8 @@ int main(int argc, char **argv)
         printf("supervisor: missing start-up handles (start me from init)\n");
         return 1;
     }
-    watch_conn = k_chan_connect(chan, 0);
+    own_badge = (1ULL << 40) | ((uint64_t)k_clock_get() & 0xffffffffffULL);
+    watch_conn = k_chan_connect(chan, (long)own_badge);
     exc_chan = k_chan_create(0);
     static struct rt_thread exc_thread;
     struct k_thread_attr low = { .priority = EXC_PRIO, .policy = K_SCHED_RR, .cpu_mask = 0 };
@@ -410,7 +458,7 @@ int main(int argc, char **argv)
     const struct manifest_service *pm = manifest_find(&manifest, "procmgr", 7);
     procmgr_index = pm ? (int)(pm - manifest.services) : -1;
     for (unsigned i = 0; i < manifest.nservices; i++) {
-        if (!start(i))
+        if (!adopt(i) && !start(i))
             ended(i, -E_NOENT);
         watch_heartbeat(i);
     }
