@@ -18,32 +18,16 @@
  */
 #include "base/string.h"
 #include "protocols/procmgr.h"
+#include "rt/proc.h"
 #include "rt/rt.h"
 #include "rt/stdio.h"
 
 static long pm;
 
-static long spawn(const char *const *strs, unsigned argc, unsigned nview)
-{
-    char buf[512];
-    size_t len = 0;
-    for (unsigned i = 0; i < argc + nview; i++) {
-        size_t n = strlen(strs[i]) + 1;
-        memcpy(buf + len, strs[i], n);
-        len += n;
-    }
-    struct procmgr_spawn_req req = { .argc = argc, .nview = nview };
-    struct procmgr_spawn_rep rep;
-    long r = procmgr_spawn(pm, &req, buf, len, &rep);
-    return r < 0 ? r : rep.pid;
-}
-
 static long wait_for(long pid)
 {
-    struct procmgr_wait_req req = { .pid = (uint32_t)pid };
-    struct procmgr_wait_rep rep;
-    long r = procmgr_wait(pm, &req, &rep);
-    return r < 0 ? r : rep.status;
+    long status = 0, r = rt_wait(pid, &status);
+    return r < 0 ? r : status;
 }
 
 int main(int argc, char **argv)
@@ -82,15 +66,16 @@ int main(int argc, char **argv)
         return r >= 0 ? 0 : r == -E_NOENT ? 2 : 1;
     }
     if (strcmp(what, "spawn") == 0 && argc > 3) {
-        const char *strs[] = { "bin/pmchild", "resolve", argv[3], argv[2] };
-        long pid = spawn(strs, 3, 1);
+        const char *strs[] = { "bin/pmchild", "resolve", argv[3] };
+        const char *view[] = { argv[2] };
+        long pid = rt_spawn(strs, 3, view, 1, 0);
         if (pid < 0)
             return pid == -E_PERM ? 3 : 4;
         return (int)wait_for(pid);
     }
     if (strcmp(what, "orphan") == 0) {
         const char *strs[] = { "bin/pmchild", "sleep-a-bit" };
-        return spawn(strs, 2, 0) > 0 ? 0 : 1;
+        return rt_spawn(strs, 2, 0, 0, 0) > 0 ? 0 : 1;
     }
     if (strcmp(what, "detach") == 0 && argc > 2) {
         struct procmgr_detach_req req = { .mount = (uint32_t)(argv[2][0] - '0') };

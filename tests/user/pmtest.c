@@ -13,6 +13,7 @@
 #include "kestrel/rights.h"
 #include "protocols/log.h"
 #include "protocols/procmgr.h"
+#include "rt/proc.h"
 #include "rt/rt.h"
 #include "rt/stdio.h"
 
@@ -28,17 +29,7 @@ static void check(const char *name, int ok)
 /* Spawns with STRS (ARGC arguments, then NVIEW view prefixes). */
 static long spawn(const char *const *strs, unsigned argc, unsigned nview, unsigned prio)
 {
-    static char buf[8192];
-    size_t len = 0;
-    for (unsigned i = 0; i < argc + nview; i++) {
-        size_t n = strlen(strs[i]) + 1;
-        memcpy(buf + len, strs[i], n);
-        len += n;
-    }
-    struct procmgr_spawn_req req = { .argc = argc, .nview = nview, .priority = prio };
-    struct procmgr_spawn_rep rep;
-    long r = procmgr_spawn(pm, &req, buf, len, &rep);
-    return r < 0 ? r : rep.pid;
+    return rt_spawn(strs, argc, strs + argc, nview, prio);
 }
 
 static long spawn_raw(unsigned argc, unsigned nview, const void *bytes, size_t len)

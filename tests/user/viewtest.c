@@ -9,6 +9,7 @@
 #include "base/string.h"
 #include "kestrel/errors.h"
 #include "protocols/procmgr.h"
+#include "rt/proc.h"
 #include "rt/rt.h"
 #include "rt/stdio.h"
 
@@ -31,25 +32,13 @@ static long resolve(const char *path)
     return r;
 }
 
-/* Runs "pmchild ARGS" with NVIEW view prefixes after them; its status. */
+/* Runs "pmchild ARGS" (STRS[0..ARGC)) with the NVIEW view prefixes after
+ * them; its exit status. */
 static long run(const char *const *strs, unsigned argc, unsigned nview)
 {
-    char buf[512];
-    size_t len = 0;
-    for (unsigned i = 0; i < argc + nview; i++) {
-        size_t n = strlen(strs[i]) + 1;
-        memcpy(buf + len, strs[i], n);
-        len += n;
-    }
-    struct procmgr_spawn_req req = { .argc = argc, .nview = nview };
-    struct procmgr_spawn_rep rep;
-    long r = procmgr_spawn(pm, &req, buf, len, &rep);
-    if (r < 0)
-        return r;
-    struct procmgr_wait_req wq = { .pid = rep.pid };
-    struct procmgr_wait_rep wr;
-    r = procmgr_wait(pm, &wq, &wr);
-    return r < 0 ? r : wr.status;
+    long pid = rt_spawn(strs, argc, strs + argc, nview, 0), status = 0;
+    long r = pid < 0 ? pid : rt_wait(pid, &status);
+    return r < 0 ? r : status;
 }
 
 int main(int argc, char **argv)
