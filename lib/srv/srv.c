@@ -4,8 +4,11 @@
  * The loop receives into a per-thread buffer on the stack, looks up the
  * client by the message's badge, calls the handler and answers with its
  * result.  A stop request is a pulse with code SRV_STOP_CODE sent through
- * a connection the server keeps for itself; each thread that gets one
- * leaves the loop.
+ * a connection the server makes for itself; each thread that gets one
+ * leaves the loop.  The server's own pulses are told from clients' by the
+ * badge of that connection (self_badge): clients hold connections to the
+ * same channel, some with badge 0 (handed out by the name space), and
+ * could otherwise stop the server with a pulse.
  */
 #include "srv/srv.h"
 
@@ -30,9 +33,18 @@ static void table_unlock(struct srv *s)
     rt_unlock(&s->lock);
 }
 
+uint64_t srv_self_badge(void)
+{
+    /* Above every badge handed to clients (init's, procmgr's, srv's own
+     * slots) and different in each life of the process: a connection a
+     * past life made still works, but its pulses are not taken for ours. */
+    return (1ULL << 62) | ((uint64_t)k_clock_get() & 0xffffffffffffULL);
+}
+
 void srv_init(struct srv *s, long chan, const struct srv_ops *ops, void *state)
 {
     s->chan = chan;
+    s->self_badge = srv_self_badge();
     s->ops = ops;
     s->state = state;
     s->stopping = 0;
@@ -113,9 +125,10 @@ long srv_loop(struct srv *s)
         if (m.rcvid < 0)
             return m.rcvid;                          /* the channel is gone */
         if (m.rcvid == 0) {
-            if (m.info.code == SRV_STOP_CODE)
+            bool own = m.info.badge == s->self_badge;
+            if (own && m.info.code == SRV_STOP_CODE)
                 return 0;
-            if (m.info.code == SRV_BEAT_CODE) {
+            if (own && m.info.code == SRV_BEAT_CODE) {
                 rt_heartbeat();            /* the loop is alive: say so */
                 continue;
             }
@@ -138,7 +151,7 @@ static void start_heartbeat(struct srv *s)
 {
     if (rt_handle("heartbeat") < 0)
         return;
-    long self = k_chan_connect(s->chan, 0);
+    long self = k_chan_connect(s->chan, (long)s->self_badge);
     long t = self >= 0 ? k_timer_create(self, SRV_BEAT_CODE, 0) : self;
     if (t < 0 || k_timer_set(t, SRV_BEAT_NS, SRV_BEAT_NS) < 0)
         printf("srv: cannot start heartbeats: %s\n", k_strerror(t));
@@ -193,7 +206,7 @@ long srv_run(struct srv *s, unsigned nthreads, void *stacks, size_t stack_size)
 void srv_stop(struct srv *s, unsigned nthreads)
 {
     s->stopping = 1;
-    long self = k_chan_connect(s->chan, 0);
+    long self = k_chan_connect(s->chan, (long)s->self_badge);
     for (unsigned i = 0; i < nthreads && self >= 0; i++)
         k_pulse_send(self, SRV_STOP_CODE, 0, 0);
     if (self >= 0)

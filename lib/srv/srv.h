@@ -60,6 +60,7 @@ struct srv_client {
 
 struct srv {
     long chan;
+    uint64_t self_badge;      /* of its own pulses (stop, heartbeat timer): see srv_init */
     const struct srv_ops *ops;
     void *state;              /* the server's own, for handlers */
     volatile int stopping;
@@ -87,6 +88,11 @@ int srv_main(struct srv *s, const char *name, const struct srv_ops *ops, void *s
  * by the caller as NTHREADS-1 blocks of STACK_SIZE bytes; returns when the
  * server stops and all threads have ended. */
 long srv_run(struct srv *s, unsigned nthreads, void *stacks, size_t stack_size);
+/* The badge of the server's own connection to its channel: pulses that
+ * come with it are the server's own (srv_self_badge_ok); anything else
+ * could have been sent by a client. */
+uint64_t srv_self_badge(void);
+
 /* Makes every thread of the loop return (sends them pulses). */
 void srv_stop(struct srv *s, unsigned nthreads);
 

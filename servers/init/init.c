@@ -333,8 +333,19 @@ static long on_ended(void *ctx, long rcvid, const struct launcher_ended_req *req
     (void)ctx, (void)rcvid, (void)rep;
     if (req->index >= manifest.nservices)
         return -E_NOENT;
-    ended_flag[req->index] = true;
-    if (until && strcmp(until, manifest.services[req->index].name) == 0) {
+    unsigned i = req->index;
+    ended_flag[i] = true;
+    /* No one will serve its channel now: dropping it makes every client's
+     * call fail with E_DEAD at once rather than wait for a server that is
+     * not coming.  A later start gets a fresh channel (clients find it
+     * through the name space again; services that connect= to it get a
+     * connection to it when they start next). */
+    long fresh = k_chan_create(0);
+    if (fresh >= 0) {
+        k_handle_close(chans[i]);
+        chans[i] = fresh;
+    }
+    if (until && strcmp(until, manifest.services[i].name) == 0) {
         finished = true;
         exit_status = req->status;
     }

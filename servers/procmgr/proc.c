@@ -11,8 +11,9 @@
  *
  * wait blocks by not replying: the receive id is kept in a wait slot and
  * answered when a matching child ends (its death notice is a pulse on
- * procmgr's channel, code DEATH_CODE + slot), so procmgr's one thread
- * never blocks.  A waiter that is killed meanwhile makes the reply fail;
+ * procmgr's channel, code DEATH_CODE + slot, through a connection whose
+ * badge no client holds and no past life of procmgr had), so procmgr's
+ * one thread never blocks.  A waiter that is killed meanwhile makes the reply fail;
  * the child's status is then kept for the next wait.
  *
  * Start-up handles a child gets: "procmgr" (its own connection) and "log"
@@ -35,6 +36,7 @@
 #include "rt/coredump.h"
 #include "rt/rt.h"
 #include "rt/thread.h"
+#include "srv/srv.h"
 #include "rt/stdio.h"
 
 #define DEATH_CODE 0x20000
@@ -68,6 +70,7 @@ static struct proc procs[PROC_MAX];
 static struct waiter waits[WAITS_MAX];
 static uint32_t next_pid = 1;
 static long watch_conn = -1;
+static uint64_t own_badge;      /* of the death notices: only this life's count */
 static struct names_view empty_view;
 static long exc_chan = -1;
 static struct rt_cores cores = { .who = "procmgr" };
@@ -102,7 +105,8 @@ static char exc_stack[32768] __attribute__((aligned(16)));
 
 void proc_init(long chan)
 {
-    watch_conn = k_chan_connect(chan, 0);
+    own_badge = srv_self_badge();
+    watch_conn = k_chan_connect(chan, (long)own_badge);
     if (watch_conn < 0)
         printf("procmgr: no death notices (%s): processes cannot be waited for\n",
                k_strerror(watch_conn));
@@ -305,6 +309,8 @@ int proc_pulse(const struct k_msg_info *info)
 {
     if (info->code < DEATH_CODE || info->code >= DEATH_CODE + PROC_MAX)
         return 0;
+    if (info->badge != own_badge)
+        return 1;                               /* forged by a client, or a past life's watch */
     struct proc *p = &procs[info->code - DEATH_CODE];
     if (p->state != RUNNING)
         return 1;

@@ -11,6 +11,7 @@
 #include "base/string.h"
 #include "protocols/supervisor.h"
 #include "rt/rt.h"
+#include "rt/thread.h"
 #include "rt/stdio.h"
 
 static int failures;
@@ -111,6 +112,17 @@ static void kept_core(void)
     check("core_index_huge", supervisor_core(ctl, &req, &rep) == -E_NOENT);
 }
 
+static volatile int caller_done;
+static long caller_result;
+static char caller_stack[8192] __attribute__((aligned(16)));
+
+static long caller(void *conn)
+{
+    caller_result = k_msg_send((long)conn, (long)"x", -1, 0, 0);
+    caller_done = 1;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     (void)argc, (void)argv;
@@ -120,8 +132,17 @@ int main(int argc, char **argv)
     check("list", list(0, &rep) == 0 && rep.count == 5 && strcmp(rep.name, "log") == 0);
     check("list_out_of_range", list(99, &rep) == -E_NOENT);
     check("sleeper_running", state_of("sleeper", 1, &rep) == 1);
+    /* A call to the sleeper (which never receives) is in flight when it is
+     * stopped for good: it fails at once, it does not wait forever. */
+    struct rt_thread th;
+    rt_thread_spawn(&th, caller, (void *)rt_handle("sleeper"), caller_stack, sizeof(caller_stack), 0);
+    k_thread_sleep(20 * 1000000);
     check("stop", stop("sleeper") == 0);
     check("stopped", state_of("sleeper", 0, &rep) == 0 && rep.uptime_ms == 0);
+    for (int i = 0; i < 200 && !caller_done; i++)
+        k_thread_sleep(5 * 1000000);
+    check("call_to_stopped_fails", caller_done && caller_result == -E_DEAD);
+    check("later_call_fails", k_msg_send(rt_handle("sleeper"), (long)"x", -1, 0, 0) == -E_DEAD);
     check("stop_stopped", stop("sleeper") == -E_BUSY);
     check("start", start("sleeper") == 0);
     check("running_again", state_of("sleeper", 1, &rep) == 1);

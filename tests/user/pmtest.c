@@ -96,6 +96,19 @@ static void processes(void)
                       strcmp(pr.name, "pmchild") == 0);
     pq.index = 1;
     check("ps_past_end", procmgr_ps(pm, &pq, &pr) == -E_NOENT && pr.count == 1);
+    /* Pulses forged through a client's connection: a death notice for
+     * every slot, and srv's stop request, are not taken for procmgr's own. */
+    for (int code = 0x20000; code < 0x20000 + 64; code++)
+        k_pulse_send(pm, code, 7, 0);
+    k_pulse_send(pm, 0x5700, 0, 0);
+    k_pulse_send(rt_handle("log"), 0x5700, 0, 0);
+    k_thread_sleep(20 * 1000000);
+    check("forged_death_ignored", wait_pid((uint32_t)sl, 1, &who) == 0 && who == 0);
+    check("forged_stop_ignored", ps_count() == 1);
+    struct log_stats_req lq;
+    memset(&lq, 0, sizeof(lq));
+    struct log_stats_rep lr;
+    check("log_not_stopped", log_stats(rt_handle("log"), &lq, &lr) == 0);
     struct procmgr_kill_req kq = { .pid = (uint32_t)sl, .status = 0x123 };
     struct procmgr_kill_rep kr;
     check("kill", procmgr_kill(pm, &kq, &kr) == 0);
