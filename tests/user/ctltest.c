@@ -159,6 +159,22 @@ int main(int argc, char **argv)
     check("not_a_control_connection", supervisor_list(hb, &q, &rep) == -E_PERM);
     kept_core();
 
+    /* Hostile messages on the control connection: a clean error each, and
+     * the supervisor goes on answering. */
+    check("garbage_short", k_msg_send(ctl, (long)"xyz", -3, 0, 0) == -E_INVAL);
+    struct k_proto_hdr h = { SUPERVISOR_PROTO_ID, SUPERVISOR_VERSION, 99, 0, 0 };
+    check("unknown_message", k_msg_send(ctl, (long)&h, -(long)sizeof(h), 0, 0) == -E_NOSYS);
+    h.msg = SUPERVISOR_MSG_STOP;                           /* no request body */
+    check("truncated_stop", k_msg_send(ctl, (long)&h, -(long)sizeof(h), 0, 0) == -E_INVAL);
+    h.version = SUPERVISOR_VERSION + 1;
+    check("future_version", k_msg_send(ctl, (long)&h, -(long)sizeof(h), 0, 0) == -E_NOSYS);
+    check("empty", k_msg_send(ctl, 0, 0, 0, 0) == -E_INVAL);
+    struct supervisor_stop_req nq;
+    memset(&nq, 'A', sizeof(nq));                          /* no NUL in the name */
+    struct supervisor_stop_rep nr;
+    check("name_unterminated", supervisor_stop(ctl, &nq, &nr) == -E_NOENT);
+    check("answers_after_hostile", list(0, &rep) == 0);
+
     /* A restart waiting out its backoff does not stop the supervisor from
      * answering, and stop cancels it. */
     check("backoff_waiting", state_of("flaky", 3, &rep) == 3 && rep.restarts == 1);
