@@ -76,6 +76,19 @@ static long exc_chan = -1;
 static struct rt_cores cores = { .who = "procmgr" };
 
 static struct proc *by_pid(uint32_t pid);
+static uint64_t life_tag;       /* 24 bits, from the clock at start: see proc.h */
+
+static uint64_t proc_badge(uint32_t pid)
+{
+    return PROC_BADGE_BASE | life_tag << 32 | pid;
+}
+
+/* The pid a badge names in this life of procmgr; 0 for a service's badge
+ * or a process of an earlier life. */
+static uint32_t pid_of_badge(uint64_t badge)
+{
+    return badge >> 32 == (PROC_BADGE_BASE | life_tag << 32) >> 32 ? (uint32_t)badge : 0;
+}
 
 /* Children's exceptions: a core file each, then the child dies with its
  * fault status. */
@@ -88,8 +101,8 @@ static long exception_main(void *arg)
         long rcvid = k_msg_receive(exc_chan, (long)&e, -(long)sizeof(e), (long)&info);
         if (rcvid <= 0)
             continue;
-        struct proc *p = info.badge > PROC_BADGE_BASE ? by_pid((uint32_t)(info.badge - PROC_BADGE_BASE))
-                                                      : NULL;
+        uint32_t pid = pid_of_badge(info.badge);
+        struct proc *p = pid ? by_pid(pid) : NULL;
         struct rt_core core = { .vmo = 0 };
         for (int i = 0; p && i < 100 && __atomic_load_n(&p->handle, __ATOMIC_ACQUIRE) < 0; i++)
             k_thread_sleep(1000000);           /* faulted before spawn returned */
@@ -106,6 +119,8 @@ static char exc_stack[32768] __attribute__((aligned(16)));
 void proc_init(long chan)
 {
     own_badge = srv_self_badge();
+    uint64_t now = (uint64_t)k_clock_get();
+    life_tag = ((now ^ now >> 24) & 0xffffff) | 1;
     watch_conn = k_chan_connect(chan, (long)own_badge);
     if (watch_conn < 0)
         printf("procmgr: no death notices (%s): processes cannot be waited for\n",
@@ -125,10 +140,9 @@ void proc_init(long chan)
 
 static struct proc *by_badge(uint64_t badge)
 {
-    if (badge <= PROC_BADGE_BASE)
-        return NULL;
-    for (unsigned i = 0; i < PROC_MAX; i++)
-        if (procs[i].state == RUNNING && procs[i].pid == badge - PROC_BADGE_BASE)
+    uint32_t pid = pid_of_badge(badge);
+    for (unsigned i = 0; i < PROC_MAX && pid; i++)
+        if (procs[i].state == RUNNING && procs[i].pid == pid)
             return &procs[i];
     return NULL;
 }
@@ -149,10 +163,6 @@ const struct names_view *proc_view(uint64_t badge)
     return p ? &p->view : &empty_view;
 }
 
-static uint32_t pid_of_badge(uint64_t badge)
-{
-    return badge > PROC_BADGE_BASE ? (uint32_t)(badge - PROC_BADGE_BASE) : 0;
-}
 
 /* The strings of a spawn payload: exactly COUNT, each NUL-terminated
  * within LEN bytes, none longer than MAX (with its NUL); false otherwise. */
@@ -225,7 +235,7 @@ long proc_spawn(void *ctx, long rcvid, const struct procmgr_spawn_req *req, cons
     uint32_t pid = next_pid;
     struct k_spawn_handle h[2];
     unsigned nh = 0;
-    long own = k_chan_connect(rt_handle("chan"), PROC_BADGE_BASE + pid);
+    long own = k_chan_connect(rt_handle("chan"), (long)proc_badge(pid));
     if (own < 0)
         return own;
     h[nh++] = (struct k_spawn_handle){ (uint32_t)own, K_RIGHT_SEND | K_RIGHT_DUP | K_RIGHT_TRANSFER,
@@ -246,7 +256,7 @@ long proc_spawn(void *ctx, long rcvid, const struct procmgr_spawn_req *req, cons
     memcpy(p->program, strs[0], plen);
     p->program[plen] = 0;
     __atomic_store_n(&p->state, RUNNING, __ATOMIC_RELEASE);
-    long exc = exc_chan >= 0 ? k_chan_connect(exc_chan, PROC_BADGE_BASE + pid) : 0;
+    long exc = exc_chan >= 0 ? k_chan_connect(exc_chan, (long)proc_badge(pid)) : 0;
     struct k_spawn sp = { .argc = req->argc, .nhandles = nh, .argv = strs, .handles = h,
                           .priority = req->priority ? req->priority : PRIO_DEFAULT,
                           .exception = (uint32_t)(exc > 0 ? exc : 0) };
@@ -316,7 +326,7 @@ int proc_pulse(const struct k_msg_info *info)
         return 1;
     p->state = ENDED;
     p->status = (long)info->value;
-    parent_ended(PROC_BADGE_BASE + p->pid);
+    parent_ended(proc_badge(p->pid));
     if (p->parent == 0) {                       /* an orphan: nobody will wait */
         forget(p);
         return 1;

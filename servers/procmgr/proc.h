@@ -2,9 +2,10 @@
  * procmgr's processes: the table of the processes it started (spawn), their
  * exit status until their parent waits, and each one's view of the
  * name space.  A process talks to procmgr through the connection it got at
- * start ("procmgr"), whose badge is PROC_BADGE_BASE + its pid; a service
- * started by init talks through a badge below PROC_BADGE_BASE and sees the
- * whole name space.
+ * start ("procmgr"), whose badge names its pid and this life of procmgr
+ * (proc_badge): a process started by an earlier procmgr, whose pid may
+ * have been given again, is not taken for the new one.  A service started
+ * by init talks through a badge below PROC_BADGE_BASE.
  */
 #ifndef KESTREL_PROCMGR_PROC_H
 #define KESTREL_PROCMGR_PROC_H
@@ -15,7 +16,7 @@
 #include "kestrel/msg.h"
 #include "protocols/procmgr.h"
 
-#define PROC_BADGE_BASE 0x100000u
+#define PROC_BADGE_BASE (1ULL << 56)    /* | life tag << 32 | pid */
 #define PROC_MAX 64
 
 /* CHAN: procmgr's own channel (death notices come through it as pulses). */

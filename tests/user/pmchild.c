@@ -15,6 +15,8 @@
  *   detach N            detaches mount N: 0 done, 3 refused (E_PERM), 4 other
  *   crash               faults at once (a write to address 0)
  *   core                0 if procmgr lets it read a core, 2 if none (E_NOENT)
+ *   probe-later         sleeps 300 ms, then prints "pmchild probe: pid N" with
+ *                       the pid procmgr then says it has
  */
 #include "base/string.h"
 #include "protocols/procmgr.h"
@@ -82,6 +84,12 @@ int main(int argc, char **argv)
         struct procmgr_detach_rep rep;
         long r = procmgr_detach(pm, &req, &rep);
         return r == 0 ? 0 : r == -E_PERM ? 3 : 4;
+    }
+    if (strcmp(what, "probe-later") == 0) {
+        k_thread_sleep(300L * 1000000);
+        long r = procmgr_getpid(pm, &gq, &gr);
+        printf("pmchild probe: pid %ld\n", r < 0 ? r : (long)gr.pid);
+        return 0;
     }
     if (strcmp(what, "crash") == 0)
         *(volatile int *)0 = 1;

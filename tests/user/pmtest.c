@@ -13,6 +13,7 @@
 #include "kestrel/rights.h"
 #include "protocols/log.h"
 #include "protocols/procmgr.h"
+#include "protocols/supervisor.h"
 #include "rt/proc.h"
 #include "rt/rt.h"
 #include "rt/stdio.h"
@@ -287,10 +288,39 @@ static void hostile(void)
     check("nothing_left", ps_count() == 0);
 }
 
+/* Across a restart of procmgr (pmrestart.manifest): a process of the old
+ * life whose pid the new life gives again is not taken for the new one. */
+static int restart_scenario(void)
+{
+    const char *probe[] = { "bin/pmchild", "probe-later" };
+    long a = spawn(probe, 2, 0, 0);
+    check("probe_spawned", a == 1);                    /* the first pid of this procmgr */
+    struct supervisor_restart_req rq;
+    memset(&rq, 0, sizeof(rq));
+    memcpy(rq.name, "procmgr", 8);
+    struct supervisor_restart_rep rr;
+    check("procmgr_restarted", supervisor_restart(rt_handle("supervisor"), &rq, &rr) == 0);
+    const char *sleep[] = { "bin/pmchild", "sleep" };
+    long b = -1;
+    for (int i = 0; i < 100 && b < 0; i++) {           /* the new procmgr may not be up yet */
+        b = spawn(sleep, 2, 0, 0);
+        if (b < 0)
+            k_thread_sleep(5 * 1000000);
+    }
+    check("same_pid_again", b == 1);
+    k_thread_sleep(500L * 1000000);                     /* the probe asks meanwhile */
+    struct procmgr_kill_req kq = { .pid = (uint32_t)b, .status = 0 };
+    struct procmgr_kill_rep kr;
+    check("kill_new", procmgr_kill(pm, &kq, &kr) == 0 && wait_pid((uint32_t)b, 0, 0) == 0);
+    printf("PMTEST DONE: %d failed\n", failures);
+    return failures ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
-    (void)argc, (void)argv;
     pm = rt_handle("procmgr");
+    if (argc > 1 && strcmp(argv[1], "restart") == 0)
+        return restart_scenario();
     check("handles", pm >= 0);
     processes();
     bench_spawn_wait();
