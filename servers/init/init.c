@@ -12,8 +12,9 @@
  *   "supervisor"  with connect=supervisor: the control interface;
  *   "heartbeat"   with heartbeat=MS: where its heartbeats go;
  *   "irq", "ioport", "mmio"   resources narrowed to the listed ranges;
- *   "policy"      (procmgr only) every service's names=, read-only: a
- *                 service may attach only the prefixes its line names.
+ *   "policy"      (procmgr only) every service's names= and view=,
+ *                 read-only: a service may attach only the prefixes its
+ *                 line names, and sees only its view.
  * The supervisor gets its channel, a "launcher" connection to init and
  * the manifest ("manifest", read-only); the process handles it receives
  * from start can wait, kill and read a service, nothing else.
@@ -111,8 +112,11 @@ static long text_vmo(const char *text, size_t len)
     long size = (long)((len + 1 + 4095) & ~(size_t)4095);
     long vmo = k_vmo_create(size, K_VMO_ANON, 0, 0);
     long base = vmo >= 0 ? k_vmo_map(0, vmo, 0, size, K_PROT_READ | K_PROT_WRITE) : vmo;
-    if (base < 0)
+    if (base < 0) {
+        if (vmo >= 0)
+            k_handle_close(vmo);
         return base;
+    }
     memcpy((void *)base, text, len);
     k_vm_unmap(0, base, size);
     long ro = k_handle_dup(vmo, K_RIGHT_READ | K_RIGHT_MAP | K_RIGHT_DUP | K_RIGHT_TRANSFER);
@@ -121,9 +125,10 @@ static long text_vmo(const char *text, size_t len)
 }
 
 /* procmgr's policy, from every names= and view= of the manifest: one line
- * "BADGE PREFIX" per prefix it may attach, "v BADGE PREFIX" per prefix it
- * sees (the badge of the service's connections: index + 1).  Granted read-only to each start of procmgr,
- * which reads it before serving anyone. */
+ * "BADGE PREFIX" per prefix a service may attach, "v BADGE PREFIX" per
+ * prefix it sees (the badge of the service's connections: index + 1).
+ * Granted read-only to each start of procmgr, which reads it before
+ * serving anyone. */
 static void make_policy(void)
 {
     static char text[2 * MANIFEST_SERVICES_MAX * MANIFEST_LIST_MAX * (MANIFEST_PREFIX_MAX + 16)];
@@ -299,7 +304,10 @@ static long on_start(void *ctx, long rcvid, const struct launcher_start_req *req
     procs[i] = p;
     started[i] = k_clock_get();
     ended_flag[i] = false;
-    return give_process(p);
+    long r = give_process(p);
+    if (r < 0)
+        k_process_kill(p, K_EXIT_STOPPED);      /* it would run unsupervised */
+    return r;
 }
 
 static long on_adopt(void *ctx, long rcvid, const struct launcher_adopt_req *req,
