@@ -24,8 +24,11 @@ struct k_exception {
     uint64_t rflags;
     uint64_t addr;            /* page faults: the address (CR2) */
     uint64_t rbp;             /* the frame pointer (for backtraces and core files) */
+    /* The other general registers at the fault (for core files). */
+    uint64_t rax, rbx, rcx, rdx, rsi, rdi;
+    uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
 };
-_Static_assert(sizeof(struct k_exception) == 64, "k_exception layout");
+_Static_assert(sizeof(struct k_exception) == 176, "k_exception layout");
 
 #define K_EXIT_FAULT(vector) (0x100 | (vector))   /* status of a process killed by a fault */
 

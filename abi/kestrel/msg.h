@@ -14,7 +14,7 @@
 #define K_IOV_MAX 16              /* parts per send, receive or reply */
 #define K_MSG_MAX (64UL << 20)    /* bytes per message */
 #define K_PULSE_QUEUE 64          /* pulses a channel holds; then senders get E_FULL */
-#define K_SMALL_MSG 64            /* messages up to this size are staged in the kernel */
+#define K_SMALL_MSG 192           /* messages up to this size are staged in the kernel */
 #define K_PRIO_MIN 1              /* 0 belongs to the idle threads */
 #define K_PRIO_MAX 255
 

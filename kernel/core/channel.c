@@ -546,6 +546,8 @@ static long send_prepared(struct thread *t, struct connection *conn)
 
 COLD long channel_kernel_send(struct connection *c, const void *msg, uint32_t len)
 {
+    if (len > K_SMALL_MSG)
+        panic("channel_kernel_send: %u bytes do not fit the staging buffer", len);
     struct thread *t = current_thread();
     t->sparts = t->rparts = 0;
     t->slen = len;

@@ -247,6 +247,9 @@ static struct connection *exception_conn(struct process *p)
     return c;
 }
 
+_Static_assert(sizeof(struct k_exception) <= K_SMALL_MSG,
+               "an exception goes out through channel_kernel_send, staged in the thread");
+
 void process_user_fault(const struct k_exception *e, const char *what)
 {
     struct thread *t = current_thread();

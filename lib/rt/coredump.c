@@ -153,6 +153,11 @@ void rt_core_capture(struct rt_cores *s, const char *name, const char *program, 
     regs.rsp = e->rsp;
     regs.rbp = e->rbp;
     regs.rflags = e->rflags;
+    regs.rax = e->rax, regs.rbx = e->rbx, regs.rcx = e->rcx, regs.rdx = e->rdx;
+    regs.rsi = e->rsi, regs.rdi = e->rdi, regs.r8 = e->r8, regs.r9 = e->r9;
+    regs.r10 = e->r10, regs.r11 = e->r11, regs.r12 = e->r12, regs.r13 = e->r13;
+    regs.r14 = e->r14, regs.r15 = e->r15;
+    regs.orig_rax = ~0ULL;                /* not in a system call */
     regs.cs = 0x2b;
     regs.ss = 0x23;
     struct core_input in = { &regs, e->vector, (uint32_t)e->pid, (uint32_t)e->tid, program,

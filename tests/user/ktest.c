@@ -713,6 +713,18 @@ static bool test_spawn_exception(void)
     CHECK(rcvid > 0 && info.badge == 5 && e.vector == 14);
     k_msg_reply(rcvid, 99, 0, 0);                          /* kill it with 99 */
     CHECK_EQ(wait_status(p), 99);
+    /* Every general register at the fault comes with the exception. */
+    argv[2] = "fault-regs";
+    p = k_process_spawn((long)"bin/ktest", 9, (long)&sp);
+    CHECK(p >= 0);
+    rcvid = k_msg_receive(ch, (long)&e, -(long)sizeof(e), (long)&info);
+    CHECK(rcvid > 0 && info.send_len == sizeof(e) && e.vector == 14 && e.addr == 0);
+    CHECK(e.rax == 0x1111 && e.rbx == 0x2222 && e.rcx == 0x3333 && e.rdx == 0x4444);
+    CHECK(e.rsi == 0x5555 && e.rdi == 0x6666 && e.r8 == 0x8888 && e.r9 == 0x9999);
+    CHECK(e.r10 == 0xaaaa && e.r11 == 0xbbbb && e.r12 == 0xcccc && e.r13 == 0xdddd);
+    CHECK(e.r14 == 0xeeee && e.r15 == 0xffff);
+    k_msg_reply(rcvid, 98, 0, 0);
+    CHECK_EQ(wait_status(p), 98);
     sp.exception = 4321;
     CHECK_EQ(k_process_spawn((long)"bin/ktest", 9, (long)&sp), -E_BADHANDLE);
     sp.exception = (uint32_t)ch;                            /* a channel, not a connection */
@@ -1561,6 +1573,14 @@ static int child_main(const char *role)
         return 42;
     if (strcmp(role, "fault") == 0)
         *(volatile int *)0 = 1;
+    if (strcmp(role, "fault-regs") == 0)          /* known values in every register it can */
+        __asm__ volatile("mov $0x1111, %%rax\n mov $0x2222, %%rbx\n mov $0x3333, %%rcx\n"
+                         "mov $0x4444, %%rdx\n mov $0x5555, %%rsi\n mov $0x6666, %%rdi\n"
+                         "mov $0x8888, %%r8\n mov $0x9999, %%r9\n mov $0xaaaa, %%r10\n"
+                         "mov $0xbbbb, %%r11\n mov $0xcccc, %%r12\n mov $0xdddd, %%r13\n"
+                         "mov $0xeeee, %%r14\n mov $0xffff, %%r15\n movq $1, 0\n"
+                         ::: "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "r8", "r9", "r10", "r11",
+                             "r12", "r13", "r14", "r15", "memory");
     if (strcmp(role, "ud2") == 0)
         __asm__ volatile("ud2");
     if (strcmp(role, "block-receive") == 0) {

@@ -213,6 +213,9 @@ static void user_fault(struct trap_frame *tf)
         .pid = t->proc->pid, .tid = t->tid, .vector = (uint32_t)tf->vector,
         .error = (uint32_t)tf->error, .rip = tf->rip, .rsp = tf->rsp, .rflags = tf->rflags,
         .addr = tf->vector == VEC_PAGE_FAULT ? read_cr2() : 0, .rbp = tf->rbp,
+        .rax = tf->rax, .rbx = tf->rbx, .rcx = tf->rcx, .rdx = tf->rdx, .rsi = tf->rsi,
+        .rdi = tf->rdi, .r8 = tf->r8, .r9 = tf->r9, .r10 = tf->r10, .r11 = tf->r11,
+        .r12 = tf->r12, .r13 = tf->r13, .r14 = tf->r14, .r15 = tf->r15,
     };
     process_user_fault(&e, tf->vector < 32 ? exception_names[tf->vector] : "?");
     sched_user_return();
