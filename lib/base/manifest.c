@@ -337,46 +337,17 @@ static const char *add_view(struct manifest_service *s, const char *v, size_t n)
     return add_prefix(s->view, &s->nview, v, n);
 }
 
-static const char *list_irq(struct manifest_service *s, const char *v, size_t n)
-{
-    return each_item(s, v, n, add_irq);
-}
-
-static const char *list_ioport(struct manifest_service *s, const char *v, size_t n)
-{
-    return each_item(s, v, n, add_ioport);
-}
-
-static const char *list_mmio(struct manifest_service *s, const char *v, size_t n)
-{
-    return each_item(s, v, n, add_mmio);
-}
-
-static const char *list_connect(struct manifest_service *s, const char *v, size_t n)
-{
-    return each_item(s, v, n, add_connect);
-}
-
-static const char *list_names(struct manifest_service *s, const char *v, size_t n)
-{
-    return each_item(s, v, n, add_name);
-}
-
-static const char *list_view(struct manifest_service *s, const char *v, size_t n)
-{
-    return each_item(s, v, n, add_view);
-}
-
 static const struct key {
     const char *name;
-    item_fn set;
+    item_fn set;                /* the whole value */
+    item_fn item;               /* or each item of a "," list */
 } KEYS[] = {
-    { "prio", set_prio },       { "restart", set_restart },
-    { "backoff", set_backoff }, { "limit", set_limit },
-    { "heartbeat", set_heartbeat }, { "args", set_args },
-    { "irq", list_irq },        { "ioport", list_ioport },
-    { "mmio", list_mmio },      { "connect", list_connect },
-    { "names", list_names },    { "view", list_view },
+    { "prio", set_prio, 0 },           { "restart", set_restart, 0 },
+    { "backoff", set_backoff, 0 },     { "limit", set_limit, 0 },
+    { "heartbeat", set_heartbeat, 0 }, { "args", set_args, 0 },
+    { "irq", 0, add_irq },             { "ioport", 0, add_ioport },
+    { "mmio", 0, add_mmio },           { "connect", 0, add_connect },
+    { "names", 0, add_name },          { "view", 0, add_view },
 };
 #define NKEYS (sizeof(KEYS) / sizeof(KEYS[0]))
 
@@ -471,7 +442,7 @@ static bool parse_field(struct ctx *c, const struct tok *t,
     const char *msg = 0;
     long n = decode_value(t->p + k + 1, t->n - k - 1, val, &msg);
     if (n >= 0)
-        msg = key->set(s, val, (size_t)n);
+        msg = key->set ? key->set(s, val, (size_t)n) : each_item(s, val, (size_t)n, key->item);
     return msg ? key_error(c, t, k, msg) : true;
 }
 
