@@ -56,6 +56,10 @@ struct k_spawn {
     uint32_t priority;      /* 0: the caller's */
     uint32_t exception;     /* a connection (SEND) in the caller that gets the child's
                                exceptions from its first instruction on; 0: none */
+    uint32_t prio_max;      /* the child's priority ceiling, at most the caller's;
+                               0: the child's priority */
+    uint32_t image;         /* required: a handle (READ) to where the program comes
+                               from, today the boot image ("bootfs") */
 };
 
 /* User address space layout. */

@@ -14,8 +14,16 @@
  * its own address space, so neither side walks the other's page tables.
  * Larger ones are copied once, between the current address space (through
  * the hardware, faults absorbed) and the other one (through the direct
- * map, see vm_xfer).  Server threads are pulled to their client's CPU, so
- * a message pass does not move work between CPUs.
+ * map, see vm_xfer), and never under ipc_lock (docs/decisions/0012): the
+ * rendezvous happens under the lock, then the thread that runs next copies
+ * with interrupts on, holding references to its peer and only the peer
+ * space's lock for one page at a time, and yields to higher priorities
+ * between pages.  A received message is pulled by the receiver (small_len
+ * -2); a reply is pushed by the replier before it releases the client;
+ * msg_read/msg_write likewise.  Handles carried by messages move under the
+ * lock from thread to thread and are installed by their receiver, outside
+ * it.  Server threads are pulled to their client's CPU, so a message pass
+ * does not move work between CPUs.
  */
 #include "core/channel.h"
 
@@ -43,7 +51,8 @@ COLD struct channel *channel_create(struct process *owner)
     if (!ch)
         return NULL;
     object_init(&ch->obj, K_OBJ_CHANNEL);
-    ch->owner = owner;
+    object_get(&owner->obj);               /* ch->owner stays valid memory (boost_servers) */
+    ch->owner = ch->creator = owner;
     __atomic_add_fetch(&channel_live, 1, __ATOMIC_RELAXED);
     return ch;
 }
@@ -126,8 +135,10 @@ void channel_put(struct channel *ch)
         spin_unlock_irqrestore(&ipc_lock, was);
         return;
     }
+    struct process *creator = ch->creator;
     kmem_free(ch, sizeof(*ch));
     __atomic_sub_fetch(&channel_live, 1, __ATOMIC_RELAXED);
+    object_put(&creator->obj);
 }
 
 COLD void connection_destroy(struct connection *c)
@@ -145,7 +156,18 @@ COLD void connection_destroy(struct connection *c)
 /* Copies between the current space's iov CUR and OTHER's iov OIOV,
  * starting OFF bytes into OIOV, at most MAX bytes.  TO_OTHER: CUR -> OIOV.
  * Returns bytes copied, or -1 when the current side faulted, -2 when the
- * other side did. */
+ * other side did, -3 when the current thread was killed meanwhile.  No
+ * lock held (vm_xfer checks): the caller holds references to OTHER. */
+/* A thread whose buffers are copied to or from out of ipc_lock:
+ * references on it and its process, and its iov as it was under the lock
+ * (peer_get). */
+struct peer {
+    struct thread *t;
+    struct process *p;
+    unsigned parts;
+    struct k_iov iov[K_IOV_MAX];
+};
+
 static long xfer(const struct k_iov *cur, unsigned ncur, struct vm_space *other,
                  const struct k_iov *oiov, unsigned noth, uint64_t off, uint64_t max,
                  bool to_other)
@@ -284,30 +306,35 @@ COLD static long scatter_parts(const struct k_iov *iov, unsigned parts, const ui
 
 /* ---- handles carried by messages ---- */
 
-/* Installs FROM's attached handle in TO; returns its value there, or 0
- * when there was none or TO's table is full.  ipc_lock held. */
-COLD static uint32_t deliver_handle_slow(struct thread *from, struct process *to);
-
-static inline uint32_t deliver_handle(struct thread *from, struct process *to)
+/* Moves FROM's attached handle (object and rights, with its reference)
+ * to TO, which installs it itself once out of ipc_lock (take_handle): a
+ * handle table's lock is never taken under ipc_lock.  ipc_lock held. */
+COLD static void pass_handle_slow(struct thread *from, struct thread *to)
 {
-    if (__builtin_expect(from->att_obj == NULL, 1))
-        return 0;
-    return deliver_handle_slow(from, to);
+    if (to->rx_obj)
+        return;                  /* cannot happen; the sender drops it */
+    to->rx_obj = from->att_obj;
+    to->rx_rights = from->att_rights;
+    from->att_obj = NULL;
 }
 
-COLD static uint32_t deliver_handle_slow(struct thread *from, struct process *to)
+static inline void pass_handle(struct thread *from, struct thread *to)
 {
-    long h = handle_install(&to->handles, from->att_obj, from->att_rights);
-    if (h < 0) {
-        /* Left attached; the sender drops it once ipc_lock is free. */
-        kprintf("ipc: handle sent to process %lu dropped (error %ld)\n", to->pid, -h);
-        return 0;
-    }
-    /* The new handle holds the object now, so this cannot be the last
-     * reference: a plain decrement, safe under ipc_lock. */
-    __atomic_sub_fetch(&from->att_obj->refs, 1, __ATOMIC_RELEASE);
-    from->att_obj = NULL;
-    return (uint32_t)h;
+    if (__builtin_expect(from->att_obj != NULL, 0))
+        pass_handle_slow(from, to);
+}
+
+/* The handle passed to T, installed in its process when its call
+ * succeeded (OK), else dropped; returns its value or 0.  No lock held. */
+COLD static uint32_t take_handle(struct thread *t, bool ok)
+{
+    struct kobject *o = t->rx_obj;
+    t->rx_obj = NULL;
+    long h = ok ? handle_install(&t->proc->handles, o, t->rx_rights) : 0;
+    if (h < 0)
+        kprintf("ipc: handle sent to process %lu dropped (error %ld)\n", t->proc->pid, -h);
+    object_put(o);
+    return h > 0 ? (uint32_t)h : 0;
 }
 
 /* An attachment not delivered (the call failed) is dropped. */
@@ -480,12 +507,15 @@ static void hand_over(struct thread *s)
 }
 
 /* The client's side after it was released: a staged reply is copied
- * into its reply buffers here, in its own address space. */
+ * into its reply buffers here, in its own address space (a large one is
+ * there already), and a handle that came with it is installed. */
 static long send_finish(struct thread *t)
 {
     long ret = t->ipc_ret;
     if (ret >= 0 && t->small_len >= 0 && scatter(t->riov, t->rparts, t->small, (uint64_t)t->small_len) < 0)
         ret = -E_FAULT;
+    if (__builtin_expect(t->rx_obj != NULL, 0))
+        t->got_handle = take_handle(t, ret >= 0);
     return ret;
 }
 
@@ -504,27 +534,17 @@ static long send_prepared(struct thread *t, struct connection *conn)
         ret = -E_DEAD;
     else
         ret = 1;
-    while (ret == 1 && ch->receivers) {
+    if (ret == 1 && ch->receivers) {
         struct thread *s = ch->receivers;
         if (t->small_len >= 0) {
             memcpy(s->small, t->small, (size_t)t->small_len);
             s->small_len = t->small_len;
         } else {
-            long n = xfer(t->siov, t->sparts, &s->proc->vm, s->riov, s->rparts, 0, UINT64_MAX, true);
-            if (n == -1) {
-                ret = -E_FAULT;        /* our own buffers are bad; S keeps waiting */
-                break;
-            }
-            if (n == -2) {
-                ch->receivers = s->ipc_next;
-                wake_with(s, -E_FAULT);   /* S's buffers are bad: its receive fails */
-                continue;
-            }
-            s->small_len = -1;
+            s->small_len = -2;         /* S pulls it from us (pull_message) */
         }
         ch->receivers = s->ipc_next;
         fill_info(&s->ipc_info, t, ch);
-        s->ipc_info.handle = deliver_handle(t, s->proc);
+        pass_handle(t, s);
         s->ipc_ret = (long)t->tid;
         begin_serving(s, t, ch);
         hand_over(s);
@@ -599,7 +619,8 @@ long sys_msg_send(long h, long siov, long sparts, long riov, long rparts)
     return ret;
 }
 
-#define NONE_PENDING (-0x7fffffffL)   /* no receive id or error has this value */
+#define NONE_PENDING (-0x7fffffffL)   /* no receive id or error has these values */
+#define AGAIN        (-0x7ffffffeL)   /* the message was lost to the client's fault: receive again */
 
 /* Takes the best pending pulse or sender for T; returns NONE_PENDING if
  * there was none, else the receive result.  ipc_lock held. */
@@ -617,22 +638,16 @@ static long take_pending(struct thread *t, struct channel *ch)
             return 0;
         }
         struct thread *c = ch->senders;
-        long n;
-        if (c->small_len >= 0)
-            n = scatter(t->riov, t->rparts, c->small, (uint64_t)c->small_len) < 0 ? -1 : 0;
-        else
-            n = xfer(t->riov, t->rparts, &c->proc->vm, c->siov, c->sparts, 0, UINT64_MAX, false);
-        if (n == -1)
-            return -E_FAULT;
         ch->senders = c->ipc_next;
-        if (n == -2) {
-            wake_with(c, -E_FAULT);
-            continue;
+        if (c->small_len >= 0) {
+            memcpy(t->small, c->small, (size_t)c->small_len);
+            t->small_len = c->small_len;
+        } else {
+            t->small_len = -2;         /* pulled once out of the lock */
         }
         fill_info(&t->ipc_info, c, ch);
-        t->ipc_info.handle = deliver_handle(c, t->proc);
+        pass_handle(c, t);
         begin_serving(t, c, ch);
-        t->small_len = -1;         /* the message is in place already */
         return (long)c->tid;
     }
     return NONE_PENDING;
@@ -646,24 +661,76 @@ static int chan_lookup(long h, struct channel **out)
     return err;
 }
 
+static void fail_client(struct thread *t, long rcvid, long err);
+
 /* A received message could not be written into the receiver's buffers
- * (they were unmapped meanwhile): the client's send fails too. */
-COLD static long undeliverable(struct thread *t, long rcvid)
+ * (they were unmapped meanwhile), or the receiver was killed while
+ * copying: the client's send fails with -E_FAULT; the receive with ERR. */
+COLD static long undeliverable(struct thread *t, long rcvid, long err)
 {
-    if (rcvid > 0) {
-        bool was = spin_lock_irqsave(&ipc_lock);
-        struct thread *c = find_client(t->proc, (uint64_t)rcvid);
-        if (c) {
-            end_serving(c);
-            wake_with(c, -E_FAULT);
-        }
-        spin_unlock_irqrestore(&ipc_lock, was);
+    if (rcvid > 0)
+        fail_client(t, rcvid, -E_FAULT);
+    return err;
+}
+
+/* Takes T's client RCVID as a peer for a copy out of ipc_lock (its reply
+ * buffers if REPLY_SIDE, else its message); false if there is none. */
+COLD static bool peer_get(struct thread *t, long rcvid, bool reply_side, struct peer *pv)
+{
+    bool was = spin_lock_irqsave(&ipc_lock);
+    struct thread *c = rcvid > 0 ? find_client(t->proc, (uint64_t)rcvid) : NULL;
+    if (c) {
+        object_get(&c->obj);
+        object_get(&c->proc->obj);
+        pv->t = c;
+        pv->p = c->proc;
+        pv->parts = reply_side ? c->rparts : c->sparts;
+        memcpy(pv->iov, reply_side ? c->riov : c->siov, pv->parts * sizeof(struct k_iov));
     }
-    return -E_FAULT;
+    spin_unlock_irqrestore(&ipc_lock, was);
+    return c != NULL;
+}
+
+COLD static void peer_put(struct peer *pv)
+{
+    object_put(&pv->t->obj);
+    object_put(&pv->p->obj);
+}
+
+/* Fails T's client RCVID (if it is still one) with ERR. */
+COLD static void fail_client(struct thread *t, long rcvid, long err)
+{
+    bool was = spin_lock_irqsave(&ipc_lock);
+    struct thread *c = find_client(t->proc, (uint64_t)rcvid);
+    if (c) {
+        end_serving(c);
+        wake_with(c, err);
+    }
+    spin_unlock_irqrestore(&ipc_lock, was);
+}
+
+/* A large message, received by rendezvous: copied from the client's
+ * buffers into T's, with no lock held.  RCVID, or AGAIN (the client is
+ * gone, or its buffers were bad: it got -E_FAULT), or an error of ours. */
+COLD static long pull_message(struct thread *t, long rcvid)
+{
+    struct peer pv;
+    if (!peer_get(t, rcvid, false, &pv))
+        return AGAIN;
+    long n = xfer(t->riov, t->rparts, &pv.p->vm, pv.iov, pv.parts, 0, UINT64_MAX, false);
+    peer_put(&pv);
+    if (n >= 0)
+        return rcvid;
+    if (n == -2) {
+        fail_client(t, rcvid, -E_FAULT);
+        return AGAIN;
+    }
+    return n == -3 ? -E_INTR : -E_FAULT;     /* our side: undeliverable */
 }
 
 /* The receive half, with ipc_lock held (released on return).  NEXT, if
- * not NULL, is a client just released by a reply: it runs next. */
+ * not NULL, is a client just released by a reply: it runs next.  Returns
+ * AGAIN when the caller should receive once more. */
 static long receive_locked(struct thread *t, struct channel *ch, uintptr_t info,
                            struct thread *next, bool was)
 {
@@ -688,12 +755,25 @@ static long receive_locked(struct thread *t, struct channel *ch, uintptr_t info,
         }
         irq_restore(was);
         ret = t->ipc_ret;
-        if (ret > 0 && t->small_len >= 0 &&
-            scatter(t->riov, t->rparts, t->small, (uint64_t)t->small_len) < 0)
-            ret = undeliverable(t, ret);
+    }
+    /* Out of the lock: the message into our buffers, then its handle. */
+    if (ret > 0) {
+        long rcvid = ret;
+        if (t->small_len >= 0) {
+            if (scatter(t->riov, t->rparts, t->small, (uint64_t)t->small_len) < 0)
+                ret = -E_FAULT;
+        } else if (t->small_len == -2) {
+            ret = pull_message(t, rcvid);
+        }
+        if (__builtin_expect(t->rx_obj != NULL, 0))
+            t->ipc_info.handle = take_handle(t, ret > 0);
+        if (ret == -E_FAULT)
+            return undeliverable(t, rcvid, ret);
+        if (ret == -E_INTR || ret == AGAIN)
+            return ret;        /* killed: the client fails as our process ends */
     }
     if (ret >= 0 && info && copy_to_user((void *)info, &t->ipc_info, sizeof(t->ipc_info)))
-        ret = undeliverable(t, ret);
+        ret = undeliverable(t, ret, -E_FAULT);
     return ret;
 }
 
@@ -718,15 +798,32 @@ COLD long sys_msg_receive(long h, long iov, long parts, long info)
         return err;
     long ret = receive_prepare(t, iov, parts, info);
     if (ret == 0) {
-        bool was = spin_lock_irqsave(&ipc_lock);
-        ret = receive_locked(t, ch, (uintptr_t)info, NULL, was);
+        do {
+            bool was = spin_lock_irqsave(&ipc_lock);
+            ret = receive_locked(t, ch, (uintptr_t)info, NULL, was);
+        } while (ret == AGAIN);
     }
     object_put(&ch->obj);
     return ret;
 }
 
-/* Copies the reply and releases the client; returns it (not yet woken)
- * or NULL with *err set.  ipc_lock held. */
+/* A reply of more than K_SMALL_MSG bytes goes into the client's buffers
+ * before the client is released, with no lock held.  0, or 1 when the
+ * client's buffers were bad (it will get -E_FAULT), or -E_FAULT when ours
+ * are (the client keeps waiting), -E_INVAL (no such client), -E_INTR. */
+COLD static long reply_push(struct thread *t, long rcvid, const struct k_iov *iov, unsigned parts)
+{
+    struct peer pv;
+    if (!peer_get(t, rcvid, true, &pv))
+        return -E_INVAL;
+    long n = xfer(iov, parts, &pv.p->vm, pv.iov, pv.parts, 0, UINT64_MAX, true);
+    peer_put(&pv);
+    return n >= 0 ? 0 : n == -2 ? 1 : n == -3 ? -E_INTR : -E_FAULT;
+}
+
+/* Releases the client with STATUS, a reply of LEN <= K_SMALL_MSG bytes
+ * staged in it (a larger one was pushed already); returns it (not yet
+ * woken) or NULL with *err set.  ipc_lock held. */
 static struct thread *reply_locked(struct thread *t, long rcvid, long status,
                                    const struct k_iov *iov, long parts, long len, long *err)
 {
@@ -735,25 +832,32 @@ static struct thread *reply_locked(struct thread *t, long rcvid, long status,
         *err = -E_INVAL;
         return NULL;
     }
-    long n = 0;
     c->small_len = -1;
     if (len <= K_SMALL_MSG) {
-        if (gather(c->small, iov, (unsigned)parts, (uint64_t)len))
-            n = -1;
-        else
-            c->small_len = (int32_t)len;
-    } else {
-        n = xfer(iov, (unsigned)parts, &c->proc->vm, c->riov, c->rparts, 0, UINT64_MAX, true);
-    }
-    if (n == -1) {
-        *err = -E_FAULT;           /* our buffer is bad: the client keeps waiting */
-        return NULL;
+        if (gather(c->small, iov, (unsigned)parts, (uint64_t)len)) {
+            *err = -E_FAULT;       /* our buffer is bad: the client keeps waiting */
+            return NULL;
+        }
+        c->small_len = (int32_t)len;
     }
     end_serving(c);
-    c->got_handle = deliver_handle(t, c->proc);
-    c->ipc_ret = n == -2 ? -E_FAULT : status;
-    *err = n == -2 ? -E_FAULT : 0;
+    pass_handle(t, c);
+    c->ipc_ret = status;
+    *err = 0;
     return c;
+}
+
+/* The large-reply step before reply_locked: 0, or 1 when the client's
+ * buffers were bad (*STATUS becomes -E_FAULT), or an error of reply_push. */
+static inline long reply_prepare(struct thread *t, long rcvid, const struct k_iov *iov,
+                                 unsigned parts, long len, long *status)
+{
+    if (__builtin_expect(len <= K_SMALL_MSG, 1))
+        return 0;
+    long r = reply_push(t, rcvid, iov, parts);
+    if (r == 1)
+        *status = -E_FAULT;
+    return r;
 }
 
 COLD long sys_msg_reply(long rcvid, long status, long iov, long parts)
@@ -763,9 +867,14 @@ COLD long sys_msg_reply(long rcvid, long status, long iov, long parts)
     if (n < 0)
         return n;
     struct thread *t = current_thread();
+    long pushed = reply_prepare(t, rcvid, kiov, nparts(parts), n, &status);
+    if (pushed < 0)
+        return pushed;
     long err;
     bool was = spin_lock_irqsave(&ipc_lock);
     struct thread *c = reply_locked(t, rcvid, status, kiov, nparts(parts), n, &err);
+    if (c && pushed == 1)
+        err = -E_FAULT;            /* the client's buffers were bad: both fail */
     if (c) {
         if (c->prio > t->prio && can_run_here(c))
             sched_switch_to(c, &ipc_lock);   /* we stay READY, first in line */
@@ -797,14 +906,18 @@ long sys_msg_reply_receive(long rcvid, long status, long iov, long parts, long h
     int err = chan_lookup(h, &ch);
     if (err)
         return err;
-    long ret = 0;
-    {
+    long ret = reply_prepare(t, rcvid, kiov, nparts(parts), n, &status);
+    if (ret >= 0 || ret == -E_FAULT) {
         bool was = spin_lock_irqsave(&ipc_lock);
-        struct thread *c = reply_locked(t, rcvid, status, kiov, nparts(parts), n, &ret);
+        struct thread *c = ret < 0 ? NULL : reply_locked(t, rcvid, status, kiov, nparts(parts), n, &ret);
         if (ret && ret != -E_FAULT) {
             spin_unlock_irqrestore(&ipc_lock, was);
         } else {
             ret = receive_locked(t, ch, (uintptr_t)info, c, was);
+            while (ret == AGAIN) {
+                was = spin_lock_irqsave(&ipc_lock);
+                ret = receive_locked(t, ch, (uintptr_t)info, NULL, was);
+            }
         }
     }
     object_put(&ch->obj);
@@ -833,16 +946,12 @@ COLD static long rw_client(long rcvid, long offset, long buf, long len, bool wri
     if (offset < 0 || len < 0 || !user_range_ok((uintptr_t)buf, (size_t)len))
         return -E_INVAL;
     struct k_iov mine = { (void *)buf, (size_t)len };
-    bool was = spin_lock_irqsave(&ipc_lock);
-    struct thread *c = rcvid > 0 ? find_client(current_thread()->proc, (uint64_t)rcvid) : NULL;
-    if (!c) {
-        spin_unlock_irqrestore(&ipc_lock, was);
+    struct peer pv;
+    if (!peer_get(current_thread(), rcvid, write, &pv))
         return -E_INVAL;
-    }
-    long n = write ? xfer(&mine, 1, &c->proc->vm, c->riov, c->rparts, (uint64_t)offset, UINT64_MAX, true)
-                   : xfer(&mine, 1, &c->proc->vm, c->siov, c->sparts, (uint64_t)offset, UINT64_MAX, false);
-    spin_unlock_irqrestore(&ipc_lock, was);
-    return n < 0 ? -E_FAULT : n;
+    long n = xfer(&mine, 1, &pv.p->vm, pv.iov, pv.parts, (uint64_t)offset, UINT64_MAX, write);
+    peer_put(&pv);
+    return n == -3 ? -E_INTR : n < 0 ? -E_FAULT : n;
 }
 
 COLD long sys_msg_read(long rcvid, long offset, long buf, long len)
@@ -898,6 +1007,15 @@ COLD int connection_pulse(struct connection *c, uint32_t code, uint64_t value, u
     return r;
 }
 
+/* A pulse raises its receiver to its priority: no higher than the
+ * sender's ceiling (0: the sender's own priority). */
+static uint32_t pulse_prio(struct thread *t, uint32_t prio)
+{
+    if (!prio)
+        prio = t->prio;
+    return prio > t->proc->prio_max ? t->proc->prio_max : prio;
+}
+
 COLD long sys_pulse_send(long h, long code, long value, long prio)
 {
     struct thread *t = current_thread();
@@ -913,7 +1031,7 @@ COLD long sys_pulse_send(long h, long code, long value, long prio)
         err = -E_REVOKED;
     else
         err = pulse_locked(conn, (uint32_t)code, (uint64_t)value,
-                           prio ? (uint32_t)prio : t->prio, t->proc->pid);
+                           pulse_prio(t, (uint32_t)prio), t->proc->pid);
     spin_unlock_irqrestore(&ipc_lock, was);
     object_put(o);
     return err;
@@ -1007,8 +1125,14 @@ COLD void ipc_interrupt(struct thread *t)
 COLD void ipc_thread_gone(struct thread *t)
 {
     struct process *p = t->proc;
-    if (p->nthreads > 1)
+    if (p->nthreads > 1) {
+        /* Its clients wait on: another thread may reply.  None of them
+         * may point at it once it is freed. */
+        for (struct thread *c = p->clients; c; c = c->ipc_next)
+            if (c->ipc_server == t)
+                c->ipc_server = NULL;
         return;
+    }
     while (p->clients) {
         struct thread *c = p->clients;
         end_serving(c);

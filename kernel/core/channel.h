@@ -36,7 +36,8 @@ struct pulse {
 
 struct channel {
     struct kobject obj;
-    struct process *owner;        /* receiving process; NULL once dead */
+    struct process *owner;        /* its creator while alive, NULL once dead */
+    struct process *creator;      /* holds a reference: owner never dangles */
     bool dead;
     uint32_t generation;          /* connections of older generations are revoked */
     uint32_t nconn;               /* live connections (each holds a reference) */

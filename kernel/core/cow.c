@@ -13,7 +13,9 @@
  * Locking: vm_lock (core/vm.c) for everything here, then a space's lock
  * to edit its page tables.  Faults are resolved with interrupts on, from
  * the user fault path or from a kernel copy that faulted with interrupts
- * on; copies made under ipc_lock break COW ahead (vm_prepare_write).
+ * on; message copies break COW ahead (vm_prepare_write) and again when a
+ * page of theirs faults (vm_xfer).  TLB flushes are waited for with only
+ * vm_lock held (docs/decisions/0012).
  */
 #include "core/vm.h"
 
@@ -89,9 +91,10 @@ static void refresh_mappings(struct vmo *v)
 {
     for (struct vm_region *r = v->maps; r; r = r->vmo_next) {
         spin_lock(&r->space->lock);
-        vm_region_refresh(r);
-        flush_space(r->space);
+        if (!r->space->dead)
+            vm_region_refresh(r);
         spin_unlock(&r->space->lock);
+        flush_space(r->space);       /* waits for other CPUs: vm_lock only */
     }
 }
 
@@ -106,9 +109,10 @@ static void refresh_page(struct vmo *v, uint64_t i)
         uintptr_t va = r->start + (off - r->offset);
         uint64_t flags = (r->prot & K_PROT_WRITE ? PTE_W : 0) | (r->prot & K_PROT_EXEC ? 0 : pte_nx);
         spin_lock(&r->space->lock);
-        pt_map(r->space->pml4, va, v->pages[i], flags);
-        flush_space(r->space);
+        if (!r->space->dead)
+            pt_map(r->space->pml4, va, v->pages[i], flags);
         spin_unlock(&r->space->lock);
+        flush_space(r->space);
     }
 }
 
@@ -247,7 +251,7 @@ void vm_prepare_write(struct vm_space *s, uintptr_t addr, size_t len)
     for (uintptr_t a = addr & ~(PAGE_SIZE - 1); a < addr + len; a += PAGE_SIZE) {
         uint64_t pa, flags;
         spin_lock(&s->lock);
-        bool ro = pt_translate(s->pml4, a, &pa, &flags) && !(flags & PTE_W);
+        bool ro = !s->dead && pt_translate(s->pml4, a, &pa, &flags) && !(flags & PTE_W);
         spin_unlock(&s->lock);
         if (ro)
             vm_cow_break(s, a);

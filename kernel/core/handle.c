@@ -17,7 +17,7 @@
 
 int handle_table_init(struct handle_table *t)
 {
-    t->lock = (spinlock_t)SPINLOCK_INIT;
+    t->lock = (spinlock_t)SPINLOCK_CLASS(LOCK_HANDLES);
     t->slots = kmem_zalloc(INITIAL_SLOTS * sizeof(struct handle_slot));
     if (!t->slots)
         return -E_NOMEM;

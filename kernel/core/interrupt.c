@@ -14,7 +14,7 @@
 
 #define IRQ_PULSE_PRIORITY 200
 
-static spinlock_t irq_lock = SPINLOCK_INIT;
+static spinlock_t irq_lock = SPINLOCK_CLASS(LOCK_IRQ);
 static struct kinterrupt *attached[K_IRQ_MAX];
 
 static void irq_handler(struct trap_frame *tf)

@@ -12,7 +12,7 @@
 #include "core/timer.h"
 #include "kestrel/errors.h"
 
-spinlock_t ipc_lock = SPINLOCK_INIT;
+spinlock_t ipc_lock = SPINLOCK_CLASS(LOCK_IPC);
 static struct thread *sleepers;
 
 static void sleepers_remove(struct thread *t)

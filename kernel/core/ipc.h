@@ -12,9 +12,9 @@
  *
  * One lock for all of it is a deliberate first step (docs/decisions/0004):
  * priority inheritance along chains of servers crosses channels, and a
- * single lock makes that simple and safe.  It is held for message copies,
- * which bounds how far it scales; finer locking comes when measurements
- * show the need.
+ * single lock makes that simple and safe.  It is never held across a copy
+ * of more than K_SMALL_MSG bytes, nor while a handle table's or an address
+ * space's lock is taken (the lock order: docs/decisions/0012).
  */
 #ifndef KESTREL_CORE_IPC_H
 #define KESTREL_CORE_IPC_H

@@ -129,8 +129,7 @@ static void give_boot_image(struct process *p, struct k_startup *st)
     struct vmo *v = vmo_create(m->end - m->start, K_VMO_PHYS, m->start, &err);
     long h = v ? handle_install(&p->handles, &v->obj,
                                 K_RIGHT_READ | K_RIGHT_MAP | K_RIGHT_DUP | K_RIGHT_TRANSFER) : err;
-    if (v)
-        object_put(&v->obj);
+    boot_image_vmo = v;          /* the kernel keeps its reference: spawn's capability */
     if (h < 0) {
         kprintf("init: cannot give the boot image (error %ld)\n", -h);
         return;

@@ -32,6 +32,7 @@
 #include "kestrel/vm.h"
 
 uint64_t process_live;
+struct vmo *boot_image_vmo;
 uint64_t init_pid;
 bool init_exit_ends_machine;
 static uint64_t next_pid = 1;
@@ -51,7 +52,8 @@ struct process *process_create(const char *name, int *err)
     p->pid = __atomic_fetch_add(&next_pid, 1, __ATOMIC_RELAXED);
     size_t n = strnlen(name, sizeof(p->name) - 1);
     memcpy(p->name, name, n);
-    p->lock = (spinlock_t)SPINLOCK_INIT;
+    p->lock = (spinlock_t)SPINLOCK_CLASS(LOCK_PROC);
+    p->prio_max = K_PRIO_MAX;          /* the first process's; spawn lowers it */
     if ((*err = vm_space_init(&p->vm)) != 0) {
         kfree(p);
         return NULL;
@@ -106,7 +108,7 @@ static int load_segment(struct process *p, const uint8_t *file, const struct elf
                file + s->offset + done, chunk);
         done += chunk;
     }
-    long r = vm_map(&p->vm, v, 0, size, seg_prot(s->flags), start);
+    long r = vm_map(&p->vm, v, 0, size, seg_prot(s->flags), start, seg_prot(s->flags));
     object_put(&v->obj);
     return r < 0 ? (int)r : 0;
 }
@@ -151,7 +153,7 @@ static int map_stack(struct process *p, int argc, const char *const *argv,
         return -E_TOOBIG;                 /* arguments larger than a page */
     }
     long r = vm_map(&p->vm, v, 0, K_USER_STACK_SIZE, K_PROT_READ | K_PROT_WRITE,
-                    K_USER_STACK_TOP - K_USER_STACK_SIZE);
+                    K_USER_STACK_TOP - K_USER_STACK_SIZE, K_PROT_READ | K_PROT_WRITE);
     object_put(&v->obj);
     return r < 0 ? (int)r : 0;
 }
@@ -375,6 +377,10 @@ void reap_zombies(void)
             object_put(t->att_obj);
             t->att_obj = NULL;
         }
+        if (t->rx_obj) {             /* passed to it, never installed */
+            object_put(t->rx_obj);
+            t->rx_obj = NULL;
+        }
         if (t->last_of_process)
             process_teardown(p);
         object_put(&t->obj);         /* the thread's own reference */
@@ -441,6 +447,8 @@ static int fetch_spawn(struct spawn_args *a, long upath, long len, long uspawn)
     if (a->sp.argc > K_SPAWN_MAX_ARGS || a->sp.nhandles > K_STARTUP_MAX_HANDLES ||
         a->sp.priority > K_PRIO_MAX)
         return -E_TOOBIG;
+    if (a->sp.prio_max > K_PRIO_MAX)
+        return -E_INVAL;
     a->argc = (int)a->sp.argc;
     for (int i = 0; i < a->argc; i++) {
         uintptr_t up;
@@ -501,6 +509,36 @@ static const char *base_name(const char *path)
     return b;
 }
 
+/* Spawning takes a capability: a handle (READ) to where the program comes
+ * from.  Today that is the boot image only; any other object is refused. */
+static int check_image(struct process *parent, uint32_t h)
+{
+    if (!h)
+        return -E_PERM;
+    struct kobject *o;
+    int err = handle_get(&parent->handles, h, K_OBJ_VMO, K_RIGHT_READ, &o, NULL);
+    if (err)
+        return err;
+    err = (struct vmo *)o == boot_image_vmo ? 0 : -E_PERM;
+    object_put(o);
+    return err;
+}
+
+/* The child's priority and ceiling: at most the parent's ceiling, and the
+ * priority at most the ceiling (0: the caller's priority / the child's
+ * priority). */
+static int spawn_priority(struct process *parent, const struct k_spawn *sp, uint8_t *prio,
+                          uint8_t *ceiling)
+{
+    uint32_t p = sp->priority ? sp->priority : current_thread()->base_prio;
+    uint32_t c = sp->prio_max ? sp->prio_max : p;
+    if (c > parent->prio_max || p > c)
+        return -E_PERM;
+    *prio = (uint8_t)p;
+    *ceiling = (uint8_t)c;
+    return 0;
+}
+
 long process_spawn_user(long upath, long len, long uspawn)
 {
     struct spawn_args *a = kmem_alloc(sizeof(*a));
@@ -508,10 +546,17 @@ long process_spawn_user(long upath, long len, long uspawn)
         return -E_NOMEM;
     struct process *parent = current_thread()->proc;
     int err = fetch_spawn(a, upath, len, uspawn);
+    if (!err)
+        err = check_image(parent, a->sp.image);
+    uint8_t prio = 0, ceiling = 0;
+    if (!err)
+        err = spawn_priority(parent, &a->sp, &prio, &ceiling);
     struct connection *exc = NULL;
     if (!err && a->sp.exception)
         err = connection_lookup(a->sp.exception, K_RIGHT_SEND, &exc);
     struct process *child = err ? NULL : process_create(base_name(a->path), &err);
+    if (child)
+        child->prio_max = ceiling;
     if (child && exc)
         process_set_exception(child, exc);      /* before it can run: no fault escapes */
     struct k_startup st;
@@ -520,10 +565,8 @@ long process_spawn_user(long upath, long len, long uspawn)
     if (child)
         err = pass_handles(parent, child, a, &st);
     struct thread *t = NULL;
-    if (child && !err) {
-        uint8_t prio = a->sp.priority ? (uint8_t)a->sp.priority : current_thread()->base_prio;
+    if (child && !err)
         t = process_load_boot(child, a->path, a->argc, a->argv, &st, prio, &err);
-    }
     long h = err;
     if (t) {
         h = handle_install(&parent->handles, &child->obj,

@@ -29,6 +29,7 @@ struct process {
     struct kobject obj;
     uint64_t pid;
     char name[32];
+    uint8_t prio_max;             /* ceiling: no thread of it runs above (base) */
     spinlock_t lock;
     int state;
     long exit_status;
@@ -66,6 +67,10 @@ void process_user_fault(const struct k_exception *e, const char *what);
 struct thread *process_load_boot(struct process *p, const char *path, int argc,
                                  const char *const *argv, const struct k_startup *proto,
                                  uint8_t prio, int *err);
+/* The boot image as a memory object (kernel/core/main.c): a handle to it
+ * (READ) is process_spawn's capability. */
+struct vmo;
+extern struct vmo *boot_image_vmo;
 /* process_spawn: the system call's work (core/syscall.c). */
 long process_spawn_user(long upath, long len, long uspawn);
 int process_add_thread(struct process *p, struct thread *t);

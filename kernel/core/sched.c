@@ -88,6 +88,7 @@ void sched_init_cpu(void)
     struct runqueue *rq = kmem_zalloc(sizeof(*rq));
     if (!rq)
         panic("sched: no memory for cpu %u's run queue", this_cpu()->id);
+    rq->lock = (spinlock_t)SPINLOCK_CLASS(LOCK_RUNQ);
     rqs[this_cpu()->id] = rq;
     thread_init_idle();
 }

@@ -137,6 +137,12 @@ int slab_free(struct slab_cache *c, void *ptr)
         return -1;
     }
     bool was_full = s->free_list == NULL;
+#ifdef KESTREL_LOCKDEP
+    /* Debug builds poison freed objects, so a use after free reads
+     * 0x6b bytes (wild pointers, impossible states) instead of stale
+     * values that happen to work. */
+    memset(ptr, 0x6b, c->size);
+#endif
     *(void **)ptr = s->free_list;
     s->free_list = ptr;
     s->inuse--;
@@ -194,8 +200,10 @@ static struct slab_cache classes[NCLASSES];
 
 void kmalloc_init(const struct slab_pages *pages)
 {
-    for (unsigned i = 0; i < NCLASSES; i++)
+    for (unsigned i = 0; i < NCLASSES; i++) {
         slab_cache_init(&classes[i], class_names[i], (size_t)16 << i, pages);
+        classes[i].lock.cls = LOCK_SLAB;
+    }
 }
 
 void *kmalloc(size_t size)

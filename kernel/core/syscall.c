@@ -68,6 +68,18 @@ static int process_lookup(long h, uint32_t rights, struct process **out)
     return err;
 }
 
+/* The process named by H with RIGHTS, for a call on its memory: -E_DEAD
+ * once it has died (its address space is or will be torn down). */
+static int space_lookup(long h, uint32_t rights, struct process **out)
+{
+    int err = process_lookup(h, rights, out);
+    if (!err && __atomic_load_n(&(*out)->state, __ATOMIC_ACQUIRE) == P_DEAD) {
+        object_put(&(*out)->obj);
+        return -E_DEAD;
+    }
+    return err;
+}
+
 static int thread_lookup(long h, uint32_t rights, struct thread **out)
 {
     if (h == 0) {
@@ -156,6 +168,8 @@ static int attr_fetch(long uattr, struct k_thread_attr *a)
     if (a->priority < K_PRIO_MIN || a->priority > K_PRIO_MAX ||
         (a->policy != K_SCHED_FIFO && a->policy != K_SCHED_RR))
         return -E_INVAL;
+    if (a->priority > t->proc->prio_max)
+        return -E_PERM;                     /* above the process's ceiling */
     uint64_t online = 0;
     for (unsigned c = 0; c < cpu_count; c++)
         if (cpus[c].online)
@@ -221,6 +235,11 @@ long sys_thread_sched(long h, long prio, long policy)
     int err = thread_lookup(h, K_RIGHT_MANAGE, &t);
     if (err)
         return err;
+    /* Not above the thread's process's ceiling, nor the caller's. */
+    if (prio > t->proc->prio_max || prio > self()->prio_max) {
+        object_put(&t->obj);
+        return -E_PERM;
+    }
     bool was = spin_lock_irqsave(&ipc_lock);
     t->base_prio = (uint8_t)prio;
     t->policy = (uint8_t)policy;
@@ -363,7 +382,7 @@ long sys_process_read(long ph, long addr, long buf, long len)
     if (!user_range_ok((uintptr_t)buf, (size_t)len) || !user_range_ok((uintptr_t)addr, (size_t)len))
         return -E_FAULT;
     struct process *p;
-    int err = process_lookup(ph, K_RIGHT_READ, &p);
+    int err = space_lookup(ph, K_RIGHT_READ, &p);
     if (err)
         return err;
     char bounce[512];
@@ -387,7 +406,7 @@ long sys_process_regions(long ph, long out, long max)
     if (!user_range_ok((uintptr_t)out, (size_t)max * sizeof(struct k_region)))
         return -E_FAULT;
     struct process *p;
-    int err = process_lookup(ph, K_RIGHT_READ, &p);
+    int err = space_lookup(ph, K_RIGHT_READ, &p);
     if (err)
         return err;
     /* Gathered under the space's lock, copied out after: the copy may
@@ -399,12 +418,14 @@ long sys_process_regions(long ph, long out, long max)
     }
     long n = 0;
     spin_lock(&p->vm.lock);
+    if (p->vm.dead)
+        err = -E_DEAD;
     for (struct vm_region *r = p->vm.regions; r; r = r->next, n++)
         if (n < max)
             kr[n] = (struct k_region){ r->start, r->size, r->prot, 0 };
     spin_unlock(&p->vm.lock);
     object_put(&p->obj);
-    if (max && copy_to_user((void *)out, kr, (size_t)(n < max ? n : max) * sizeof(*kr)))
+    if (!err && max && copy_to_user((void *)out, kr, (size_t)(n < max ? n : max) * sizeof(*kr)))
         err = -E_FAULT;
     kmem_free(kr, (size_t)max * sizeof(*kr));
     return err ? err : n;
@@ -446,15 +467,20 @@ long sys_vmo_map(long ph, long vh, long offset, long size, long flags)
     if (offset < 0 || size <= 0)
         return -E_INVAL;
     struct process *p;
-    int err = process_lookup(ph, K_RIGHT_MAP, &p);
+    int err = space_lookup(ph, K_RIGHT_MAP, &p);
     if (err)
         return err;
     struct kobject *o;
-    if ((err = handle_get(&self()->handles, vh, K_OBJ_VMO, need, &o, NULL)) != 0) {
+    uint32_t have = 0;
+    if ((err = handle_get(&self()->handles, vh, K_OBJ_VMO, need, &o, &have)) != 0) {
         object_put(&p->obj);
         return err;
     }
-    long r = vm_map(&p->vm, (struct vmo *)o, (uint64_t)offset, (uint64_t)size, prot, addr);
+    /* The mapping remembers what the handle allowed: vm_protect cannot
+     * raise it past that, whatever happens to the handle later. */
+    uint32_t max_prot = (have & K_RIGHT_READ ? K_PROT_READ | K_PROT_EXEC : 0) |
+                        (have & K_RIGHT_WRITE ? K_PROT_WRITE : 0);
+    long r = vm_map(&p->vm, (struct vmo *)o, (uint64_t)offset, (uint64_t)size, prot, addr, max_prot);
     object_put(o);
     object_put(&p->obj);
     return r;
@@ -463,7 +489,7 @@ long sys_vmo_map(long ph, long vh, long offset, long size, long flags)
 long sys_vm_unmap(long ph, long addr, long size)
 {
     struct process *p;
-    int err = process_lookup(ph, K_RIGHT_MAP, &p);
+    int err = space_lookup(ph, K_RIGHT_MAP, &p);
     if (err)
         return err;
     err = vm_unmap(&p->vm, (uintptr_t)addr, (uint64_t)size);
@@ -474,7 +500,7 @@ long sys_vm_unmap(long ph, long addr, long size)
 long sys_vm_protect(long ph, long addr, long size, long prot)
 {
     struct process *p;
-    int err = process_lookup(ph, K_RIGHT_MAP, &p);
+    int err = space_lookup(ph, K_RIGHT_MAP, &p);
     if (err)
         return err;
     err = vm_protect(&p->vm, (uintptr_t)addr, (uint64_t)size, (uint32_t)prot);

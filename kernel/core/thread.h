@@ -69,10 +69,13 @@ struct thread {
     uint64_t slen, rlen;
     uint64_t badge;               /* SEND_BLOCKED: badge of the connection used */
     long ipc_ret;                 /* returned by the blocked call on wake-up */
-    int32_t small_len;            /* bytes staged in small[], or -1 (see channel.c) */
+    int32_t small_len;            /* bytes staged in small[]; -1 none; -2 RECEIVE: the
+                                     message is to be pulled from the client (channel.c) */
     struct kobject *att_obj;      /* handle_attach: rides with the next send or reply */
     uint32_t att_rights;
     long got_handle;              /* came with the last reply (handle_received) */
+    struct kobject *rx_obj;       /* a handle passed to us, installed by ourselves */
+    uint32_t rx_rights;
     uint8_t small[K_SMALL_MSG] __attribute__((aligned(8)));
     struct k_msg_info ipc_info;   /* RECEIVE: filled by the sender */
 

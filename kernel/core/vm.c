@@ -16,6 +16,8 @@
 #include "base/string.h"
 #include "core/frame.h"
 #include "core/printk.h"
+#include "core/process.h"
+#include "core/sched.h"
 #include "core/slab.h"
 #include "kestrel/errors.h"
 #include "kestrel/startup.h"
@@ -24,7 +26,7 @@
 #define MAP_BASE 0x0000100000000000UL
 
 
-spinlock_t vm_lock = SPINLOCK_INIT;
+spinlock_t vm_lock = SPINLOCK_CLASS(LOCK_VM);
 
 /* Adds / removes R in its object's mapping list.  vm_lock held. */
 static void maps_add(struct vm_region *r)
@@ -48,9 +50,10 @@ static void maps_remove(struct vm_region *r)
 
 int vm_space_init(struct vm_space *s)
 {
-    s->lock = (spinlock_t)SPINLOCK_INIT;
+    s->lock = (spinlock_t)SPINLOCK_CLASS(LOCK_SPACE);
     s->regions = NULL;
     s->cpus = 0;
+    s->dead = false;
     s->pml4 = pt_create();
     return s->pml4 == PMM_NONE ? -E_NOMEM : 0;
 }
@@ -83,9 +86,12 @@ static void flush_one(void *arg)
     write_cr3(read_cr3());
 }
 
-/* Flushes the TLB wherever the space may be cached.  Lock held. */
+/* Flushes the TLB wherever the space may be cached.  Waits for the other
+ * CPUs, so no lock but vm_lock may be held: a CPU spinning with
+ * interrupts off on a lock we held would never answer. */
 void flush_space(struct vm_space *s)
 {
+    lock_assert_may_wait();
     uint64_t mask = s->cpus;
     unsigned me = this_cpu()->id;
     if (mask & (1UL << me))
@@ -101,20 +107,25 @@ static void unmap_pages(struct vm_space *s, uintptr_t start, uint64_t size)
         pt_unmap(s->pml4, start + off);
 }
 
+/* Marks S dead first, under its lock: whoever walks its page tables
+ * holds that lock and checks `dead`, so nothing walks freed tables. */
 void vm_space_destroy(struct vm_space *s)
 {
     spin_lock(&vm_lock);
-    for (struct vm_region *x = s->regions; x; x = x->next)
+    bool was = spin_lock_irqsave(&s->lock);
+    s->dead = true;
+    struct vm_region *r = s->regions;
+    s->regions = NULL;
+    spin_unlock_irqrestore(&s->lock, was);
+    for (struct vm_region *x = r; x; x = x->next)
         maps_remove(x);
     spin_unlock(&vm_lock);
-    struct vm_region *r = s->regions;
     while (r) {
         struct vm_region *next = r->next;
         object_put(&r->vmo->obj);
         kfree(r);
         r = next;
     }
-    s->regions = NULL;
     pt_destroy(s->pml4);
     s->pml4 = 0;
 }
@@ -169,16 +180,24 @@ static int check_map_args(struct vmo *v, uint64_t offset, uint64_t size,
 }
 
 long vm_map(struct vm_space *s, struct vmo *v, uint64_t offset, uint64_t size,
-            uint32_t prot, uintptr_t addr)
+            uint32_t prot, uintptr_t addr, uint32_t max_prot)
 {
     int err = check_map_args(v, offset, size, prot, addr);
     if (err)
         return err;
+    if (prot & ~max_prot)
+        return -E_RIGHTS;
     struct vm_region *r = kzalloc(sizeof(*r));
     if (!r)
         return -E_NOMEM;
     spin_lock(&vm_lock);
     spin_lock(&s->lock);
+    if (s->dead) {
+        spin_unlock(&s->lock);
+        spin_unlock(&vm_lock);
+        kfree(r);
+        return -E_DEAD;
+    }
     if (!addr)
         addr = find_gap(s, size);
     if (!addr || overlaps(s, addr, size)) {
@@ -202,7 +221,7 @@ long vm_map(struct vm_space *s, struct vmo *v, uint64_t offset, uint64_t size,
         }
     }
     object_get(&v->obj);
-    *r = (struct vm_region){ NULL, addr, size, v, offset, prot, s, NULL };
+    *r = (struct vm_region){ NULL, addr, size, v, offset, prot, max_prot, s, NULL };
     insert_sorted(s, r);
     maps_add(r);
     spin_unlock(&s->lock);
@@ -227,16 +246,20 @@ int vm_unmap(struct vm_space *s, uintptr_t addr, uint64_t size)
 {
     spin_lock(&vm_lock);
     spin_lock(&s->lock);
-    struct vm_region *r = take_region(s, addr, size);
+    bool dead = s->dead;
+    struct vm_region *r = dead ? NULL : take_region(s, addr, size);
     if (r) {
         maps_remove(r);
         unmap_pages(s, addr, size);
-        flush_space(s);
     }
     spin_unlock(&s->lock);
+    /* The frames stay the object's until the flush is done (the region
+     * still holds its reference): no CPU can reach freed memory. */
+    if (r)
+        flush_space(s);
     spin_unlock(&vm_lock);
     if (!r)
-        return -E_INVAL;
+        return dead ? -E_DEAD : -E_INVAL;
     object_put(&r->vmo->obj);
     kfree(r);
     return 0;
@@ -254,17 +277,16 @@ int vm_protect(struct vm_space *s, uintptr_t addr, uint64_t size, uint32_t prot)
     for (struct vm_region *x = s->regions; x; x = x->next)
         if (x->start == addr && x->size == size)
             r = x;
-    if (!r) {
-        spin_unlock(&s->lock);
-        spin_unlock(&vm_lock);
-        return -E_INVAL;
+    int err = s->dead ? -E_DEAD : !r ? -E_INVAL : (prot & ~r->max_prot) ? -E_RIGHTS : 0;
+    if (!err) {
+        r->prot = prot;
+        vm_region_refresh(r);
     }
-    r->prot = prot;
-    vm_region_refresh(r);
-    flush_space(s);
     spin_unlock(&s->lock);
+    if (!err)
+        flush_space(s);
     spin_unlock(&vm_lock);
-    return 0;
+    return err;
 }
 
 /* Copies LEN bytes between kernel BUF and user ADDR of S, page by page
@@ -273,14 +295,18 @@ static int copy_space(struct vm_space *s, uintptr_t addr, void *buf, size_t len,
 {
     if (!user_range_ok(addr, len))
         return -E_FAULT;
-    spin_lock(&s->lock);
+    bool was = spin_lock_irqsave(&s->lock);
+    if (s->dead) {
+        spin_unlock_irqrestore(&s->lock, was);
+        return -E_DEAD;
+    }
     while (len) {
         uint64_t pa, flags;
         size_t chunk = PAGE_SIZE - (addr & (PAGE_SIZE - 1));
         if (chunk > len)
             chunk = len;
         if (!pt_translate(s->pml4, addr, &pa, &flags) || (out && !(flags & PTE_W))) {
-            spin_unlock(&s->lock);
+            spin_unlock_irqrestore(&s->lock, was);
             return -E_FAULT;
         }
         if (out)
@@ -291,7 +317,7 @@ static int copy_space(struct vm_space *s, uintptr_t addr, void *buf, size_t len,
         buf = (char *)buf + chunk;
         len -= chunk;
     }
-    spin_unlock(&s->lock);
+    spin_unlock_irqrestore(&s->lock, was);
     return 0;
 }
 
@@ -305,33 +331,53 @@ int vm_copy_out(struct vm_space *s, uintptr_t dst, const void *src, size_t len)
     return copy_space(s, dst, (void *)src, len, true);
 }
 
+/* One chunk (within one page of S) of vm_xfer, with S's lock held and
+ * interrupts off for that page only: a fault on the current side is not
+ * resolved here (that needs vm_lock), it returns -1 and the caller
+ * breaks copy-on-write and retries. */
+static int xfer_chunk(struct vm_space *s, uintptr_t other, uintptr_t cur, size_t chunk,
+                      bool to_other)
+{
+    bool was = spin_lock_irqsave(&s->lock);
+    uint64_t pa, flags;
+    int r = -2;
+    if (!s->dead && pt_translate(s->pml4, other, &pa, &flags) && (!to_other || (flags & PTE_W))) {
+        void *k = phys_to_virt(pa);
+        r = (to_other ? arch_user_copy(k, (const void *)cur, chunk)
+                      : arch_user_copy((void *)cur, k, chunk)) ? -1 : 0;
+    }
+    spin_unlock_irqrestore(&s->lock, was);
+    return r;
+}
+
 int vm_xfer(struct vm_space *s, uintptr_t other, uintptr_t cur, size_t n, bool to_other)
 {
     if (!user_range_ok(other, n))
         return -2;
     if (!user_range_ok(cur, n))
         return -1;
-    spin_lock(&s->lock);
+    lock_assert_copy_ok();
+    struct thread *t = current_thread();
     while (n) {
-        uint64_t pa, flags;
         size_t chunk = PAGE_SIZE - (other & (PAGE_SIZE - 1));
         if (chunk > n)
             chunk = n;
-        if (!pt_translate(s->pml4, other, &pa, &flags) || (to_other && !(flags & PTE_W))) {
-            spin_unlock(&s->lock);
-            return -2;
+        int r = xfer_chunk(s, other, cur, chunk, to_other);
+        if (r == -1 && !to_other && t->proc) {
+            /* Our own page may be shared copy-on-write: break it, once. */
+            vm_prepare_write(&t->proc->vm, cur, chunk);
+            r = xfer_chunk(s, other, cur, chunk, to_other);
         }
-        void *k = phys_to_virt(pa);
-        int r = to_other ? arch_user_copy(k, (const void *)cur, chunk)
-                         : arch_user_copy((void *)cur, k, chunk);
-        if (r) {
-            spin_unlock(&s->lock);
-            return -1;
-        }
+        if (r)
+            return r;
         other += chunk;
         cur += chunk;
         n -= chunk;
+        /* A long copy is preemptible between pages. */
+        if (n && this_cpu()->need_resched)
+            schedule();
+        if (n && t->killed)
+            return -3;
     }
-    spin_unlock(&s->lock);
     return 0;
 }

@@ -4,9 +4,13 @@
  * made eagerly: every page of a region is in the page tables while the
  * region exists.
  *
- * Locking: the space's spinlock covers the region list and the page
- * tables.  Copies into or out of another space (message passing) hold the
- * target's lock, so its pages cannot be unmapped and freed mid-copy.
+ * Locking (docs/decisions/0012-lock-order.md): vm_lock, then a space's
+ * lock.  The space's lock covers the region list, the page tables and
+ * `dead`; it is never held while waiting for another CPU (TLB flushes are
+ * waited for under vm_lock alone) and never taken under ipc_lock.  Copies
+ * into or out of another space (message passing, process_read) hold the
+ * target's lock for one page at a time, so its pages cannot be unmapped
+ * and freed mid-copy, and fail cleanly once the space is dead.
  */
 #ifndef KESTREL_CORE_VM_H
 #define KESTREL_CORE_VM_H
@@ -28,6 +32,7 @@ struct vm_region {
     struct vmo *vmo;
     uint64_t offset;          /* into the vmo, page-aligned */
     uint32_t prot;            /* K_PROT_* */
+    uint32_t max_prot;        /* what the handle it was mapped through allowed */
     struct vm_space *space;
     struct vm_region *vmo_next;   /* the vmo's list of its mappings (vm_lock) */
 };
@@ -40,7 +45,8 @@ extern spinlock_t vm_lock;
 struct vm_space {
     spinlock_t lock;
     volatile unsigned cow_regions;    /* regions whose object has COW pages (hint) */
-    uint64_t pml4;            /* physical */
+    uint64_t pml4;            /* physical; 0 once dead */
+    bool dead;                /* torn down: every operation fails (-E_DEAD) */
     struct vm_region *regions;
     volatile uint64_t cpus;   /* CPUs that may hold TLB entries (bit per CPU) */
 };
@@ -48,11 +54,13 @@ struct vm_space {
 int vm_space_init(struct vm_space *s);
 void vm_space_destroy(struct vm_space *s);
 
-/* Maps SIZE bytes of V from OFFSET at ADDR (0: the kernel chooses).
- * Returns the address or a negative error. */
+/* Maps SIZE bytes of V from OFFSET at ADDR (0: the kernel chooses), at
+ * most MAX_PROT ever (vm_protect cannot raise it past that).  Returns the
+ * address or a negative error (-E_DEAD: the space is torn down). */
 long vm_map(struct vm_space *s, struct vmo *v, uint64_t offset, uint64_t size,
-            uint32_t prot, uintptr_t addr);
-/* Unmaps / re-protects exactly one whole region. */
+            uint32_t prot, uintptr_t addr, uint32_t max_prot);
+/* Unmaps / re-protects exactly one whole region (-E_RIGHTS: above its
+ * max_prot). */
 int vm_unmap(struct vm_space *s, uintptr_t addr, uint64_t size);
 int vm_protect(struct vm_space *s, uintptr_t addr, uint64_t size, uint32_t prot);
 
@@ -64,7 +72,9 @@ int vm_copy_out(struct vm_space *s, uintptr_t dst, const void *src, size_t len);
 
 /* Copies N bytes between user address CUR of the current space and user
  * address OTHER of space S (TO_OTHER: current -> S).  Returns 0, -1 when
- * the current side faulted, -2 when S's side is unmapped or read-only. */
+ * the current side faulted, -2 when S's side is unmapped, read-only or
+ * dead, -3 when the current thread was killed meanwhile.  No lock held,
+ * interrupts on: it yields to higher priorities between pages. */
 int vm_xfer(struct vm_space *s, uintptr_t other, uintptr_t cur, size_t n, bool to_other);
 
 /* Copy-on-write (core/cow.c).  vm_cow_break: a write to ADDR in S hit a
@@ -79,8 +89,8 @@ void vm_prepare_write(struct vm_space *s, uintptr_t addr, size_t len);
 /* Remaps region R's pages with the W bit only where the object's page is
  * private.  vm_lock held, space lock held. */
 void vm_region_refresh(struct vm_region *r);
-/* Flushes S's TLB entries on every CPU that may hold them.  S's lock held,
- * interrupts on. */
+/* Flushes S's TLB entries on every CPU that may hold them.  No lock held
+ * but vm_lock (it waits for the other CPUs). */
 void flush_space(struct vm_space *s);
 
 

@@ -153,6 +153,11 @@ static void build_grant(const struct manifest_service *s, unsigned index, struct
     if (strcmp(s->name, "procmgr") == 0 && policy_vmo >= 0)
         grant_add(g, k_handle_dup(policy_vmo, K_RIGHT_READ | K_RIGHT_MAP | K_RIGHT_TRANSFER),
                   K_RIGHT_READ | K_RIGHT_MAP, "policy");
+    /* procmgr spawns processes: that takes the boot image (process_spawn's
+     * capability); no other service gets it. */
+    if (strcmp(s->name, "procmgr") == 0)
+        grant_add(g, k_handle_dup(rt_handle("bootfs"), K_RIGHT_READ | K_RIGHT_MAP | K_RIGHT_TRANSFER),
+                  K_RIGHT_READ | K_RIGHT_MAP, "bootfs");
     if (s->heartbeat_ms)
         grant_add(g, k_chan_connect(sup_chan, K_SUPERVISE_HEARTBEAT_BADGE + index), K_RIGHT_SEND,
                   "heartbeat");
@@ -207,7 +212,8 @@ static long spawn(const char *program, const char *args, struct grant *g, unsign
     argv[0] = program;
     unsigned argc = 1 + split_args(buf, argv + 1, K_SPAWN_MAX_ARGS - 1);
     struct k_spawn sp = { .argc = argc, .nhandles = g->n, .argv = argv, .handles = g->h,
-                          .priority = prio, .exception = (uint32_t)exc };
+                          .priority = prio, .exception = (uint32_t)exc,
+                          .image = (uint32_t)rt_handle("bootfs") };
     long p = k_process_spawn((long)program, (long)strlen(program), (long)&sp);
     for (unsigned i = 1; i < g->n; i++)        /* ours were copies; keep only the channel */
         k_handle_close(g->h[i].handle);

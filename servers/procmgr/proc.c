@@ -259,7 +259,8 @@ long proc_spawn(void *ctx, long rcvid, const struct procmgr_spawn_req *req, cons
     long exc = exc_chan >= 0 ? k_chan_connect(exc_chan, (long)proc_badge(pid)) : 0;
     struct k_spawn sp = { .argc = req->argc, .nhandles = nh, .argv = strs, .handles = h,
                           .priority = req->priority ? req->priority : PRIO_DEFAULT,
-                          .exception = (uint32_t)(exc > 0 ? exc : 0) };
+                          .exception = (uint32_t)(exc > 0 ? exc : 0),
+                          .image = (uint32_t)rt_handle("bootfs") };
     long ph = k_process_spawn((long)strs[0], (long)strlen(strs[0]), (long)&sp);
     k_handle_close(own);
     if (exc > 0)

@@ -97,7 +97,8 @@ static long spawn_server(long chan, const char *role)
 {
     struct k_spawn_handle h = { (uint32_t)chan, K_RIGHT_RECEIVE, "chan" };
     const char *argv[] = { "bin/ipcbench", role };
-    struct k_spawn sp = { .argc = 2, .nhandles = 1, .argv = argv, .handles = &h, .priority = 100 };
+    struct k_spawn sp = { .argc = 2, .nhandles = 1, .argv = argv, .handles = &h, .priority = 100,
+                          .image = (uint32_t)rt_handle("bootfs") };
     return k_process_spawn((long)"bin/ipcbench", 12, (long)&sp);
 }
 
@@ -230,7 +231,7 @@ static void bench_spawn_wait(void)
 {
     enum { N = 20 };
     const char *argv[] = { "bin/ipcbench", "exit" };
-    struct k_spawn sp = { .argc = 2, .argv = argv };
+    struct k_spawn sp = { .argc = 2, .argv = argv, .image = (uint32_t)rt_handle("bootfs") };
     long t0 = k_clock_get();
     for (int i = 0; i < N; i++) {
         long p = k_process_spawn((long)"bin/ipcbench", 12, (long)&sp);

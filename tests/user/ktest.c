@@ -64,7 +64,7 @@ static long spawn(const char *role, const struct k_spawn_handle *h, unsigned nh,
 {
     const char *argv[] = { "bin/ktest", "child", role };
     struct k_spawn sp = { .argc = 3, .nhandles = nh, .argv = argv, .handles = h,
-                          .priority = prio };
+                          .priority = prio, .image = (uint32_t)rt_handle("bootfs") };
     return k_process_spawn((long)"bin/ktest", 9, (long)&sp);
 }
 
@@ -657,26 +657,28 @@ static bool test_process_exit_status(void)
 
 static bool test_spawn_hostile(void)
 {
-    CHECK_EQ(k_process_spawn((long)"bin/nope", 8, 0), -E_NOENT);
-    CHECK_EQ(k_process_spawn((long)KERNEL_PTR, 8, 0), -E_FAULT);
-    CHECK_EQ(k_process_spawn((long)"bin/ktest", 0, 0), -E_TOOBIG);
-    CHECK_EQ(k_process_spawn((long)"bin/ktest", 1 << 20, 0), -E_TOOBIG);
-    CHECK_EQ(k_process_spawn((long)"manifest", 8, 0), -E_INVAL);     /* not an ELF */
-    struct k_spawn sp = { .argc = 1000 };
+    const uint32_t img = (uint32_t)rt_handle("bootfs");
+    struct k_spawn none = { .image = img };
+    CHECK_EQ(k_process_spawn((long)"bin/nope", 8, (long)&none), -E_NOENT);
+    CHECK_EQ(k_process_spawn((long)KERNEL_PTR, 8, (long)&none), -E_FAULT);
+    CHECK_EQ(k_process_spawn((long)"bin/ktest", 0, (long)&none), -E_TOOBIG);
+    CHECK_EQ(k_process_spawn((long)"bin/ktest", 1 << 20, (long)&none), -E_TOOBIG);
+    CHECK_EQ(k_process_spawn((long)"manifest", 8, (long)&none), -E_INVAL);     /* not an ELF */
+    struct k_spawn sp = { .image = img, .argc = 1000 };
     CHECK_EQ(k_process_spawn((long)"bin/ktest", 9, (long)&sp), -E_TOOBIG);
     const char *argv[] = { (const char *)KERNEL_PTR };
-    struct k_spawn sp2 = { .argc = 1, .argv = argv };
+    struct k_spawn sp2 = { .image = img, .argc = 1, .argv = argv };
     CHECK_EQ(k_process_spawn((long)"bin/ktest", 9, (long)&sp2), -E_FAULT);
     struct k_spawn_handle hh = { 4242, K_RIGHT_SEND, "x" };
-    struct k_spawn sp3 = { .nhandles = 1, .handles = &hh };
+    struct k_spawn sp3 = { .image = img, .nhandles = 1, .handles = &hh };
     CHECK_EQ(k_process_spawn((long)"bin/ktest", 9, (long)&sp3), -E_BADHANDLE);
     long ch = k_chan_create(0);
     long nt = k_handle_dup(ch, K_RIGHT_RECEIVE | K_RIGHT_DUP);     /* no TRANSFER */
     struct k_spawn_handle h2 = { (uint32_t)nt, K_RIGHT_RECEIVE, "c" };
-    struct k_spawn sp4 = { .nhandles = 1, .handles = &h2 };
+    struct k_spawn sp4 = { .image = img, .nhandles = 1, .handles = &h2 };
     CHECK_EQ(k_process_spawn((long)"bin/ktest", 9, (long)&sp4), -E_RIGHTS);
     struct k_spawn_handle h3 = { (uint32_t)ch, K_RIGHTS_ALL | (1u << 20), "c" };
-    struct k_spawn sp5 = { .nhandles = 1, .handles = &h3 };
+    struct k_spawn sp5 = { .image = img, .nhandles = 1, .handles = &h3 };
     CHECK_EQ(k_process_spawn((long)"bin/ktest", 9, (long)&sp5), -E_RIGHTS);
     k_handle_close(nt);
     k_handle_close(ch);
@@ -688,11 +690,11 @@ static bool test_spawn_hostile(void)
     const char *many[32];
     for (int i = 0; i < 32; i++)
         many[i] = longarg;
-    struct k_spawn sp6 = { .argc = 32, .argv = many };
+    struct k_spawn sp6 = { .image = img, .argc = 32, .argv = many };
     CHECK_EQ(k_process_spawn((long)"bin/ktest", 9, (long)&sp6), -E_TOOBIG);
     longarg[255] = 'b';                                   /* no NUL within the limit */
     const char *one[] = { longarg };
-    struct k_spawn sp7 = { .argc = 1, .argv = one };
+    struct k_spawn sp7 = { .image = img, .argc = 1, .argv = one };
     CHECK_EQ(k_process_spawn((long)"bin/ktest", 9, (long)&sp7), -E_TOOBIG);
     return true;
 }
@@ -702,9 +704,10 @@ static bool test_spawn_hostile(void)
  * cannot escape its handler); a bad connection fails the spawn. */
 static bool test_spawn_exception(void)
 {
+    const uint32_t img = (uint32_t)rt_handle("bootfs");
     long ch = k_chan_create(0), conn = k_chan_connect(ch, 5);
     const char *argv[] = { "bin/ktest", "child", "fault" };
-    struct k_spawn sp = { .argc = 3, .argv = argv, .exception = (uint32_t)conn };
+    struct k_spawn sp = { .image = img, .argc = 3, .argv = argv, .exception = (uint32_t)conn };
     long p = k_process_spawn((long)"bin/ktest", 9, (long)&sp);
     CHECK(p >= 0);
     struct k_exception e;
@@ -1433,6 +1436,8 @@ static bool test_irq_pulses(void)
     return true;
 }
 
+#include "ktest_promises.c"
+
 /* ---------------------------------------------------------------- */
 
 struct utest {
@@ -1480,6 +1485,14 @@ static const struct utest tests[] = {
     { "irq_pulses", test_irq_pulses },
     { "server_framework", test_server_framework },
     { "smp_stress", test_smp_stress },
+    { "dead_process_memory", test_dead_process_memory },
+    { "vm_protect_keeps_rights", test_vm_protect_keeps_rights },
+    { "spawn_needs_image", test_spawn_needs_image },
+    { "priority_ceiling", test_priority_ceiling },
+    { "server_thread_exit_unreplied", test_server_thread_exit_unreplied },
+    { "channel_outlives_creator", test_channel_outlives_creator },
+    { "tlb_flush_vs_ipc", test_tlb_flush_vs_ipc },
+    { "large_copy_preemptible", test_large_copy_preemptible },
 };
 
 static bool same_counts(const struct k_sysinfo *b, const struct k_sysinfo *a)
@@ -1622,6 +1635,18 @@ static int child_main(const char *role)
         uint64_t magic = *(volatile uint64_t *)a;
         k_handle_attach(info.handle, K_RIGHT_READ | K_RIGHT_MAP, 0);   /* a read-only copy back */
         return k_msg_reply(rcvid, (long)magic, 0, 0) == 0 ? 0 : 8;
+    }
+    if (strcmp(role, "ceiling") == 0)
+        return ceiling_child(20);
+    if (strcmp(role, "ceiling-30") == 0)
+        return ceiling_child(30);
+    if (strcmp(role, "give-channel") == 0)
+        return give_channel_child();
+    if (strcmp(role, "spawn-unprivileged") == 0) {
+        const char *argv[] = { "bin/ktest", "child", "exit42" };
+        struct k_spawn sp = { .argc = 3, .argv = argv };
+        return rt_handle("bootfs") < 0 &&
+               k_process_spawn((long)"bin/ktest", 9, (long)&sp) == -E_PERM ? 0 : 1;
     }
     if (strcmp(role, "exc-resume") == 0 || strcmp(role, "exc-kill") == 0)
         return exception_child(strcmp(role, "exc-kill") == 0);

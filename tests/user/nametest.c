@@ -119,7 +119,8 @@ int main(int argc, char **argv)
         { (uint32_t)vmo, K_RIGHT_READ | K_RIGHT_MAP, "policy" },
     };
     const char *pargv[] = { "bin/procmgr" };
-    struct k_spawn sp = { .argc = 1, .nhandles = 2, .argv = pargv, .handles = h };
+    struct k_spawn sp = { .argc = 1, .nhandles = 2, .argv = pargv, .handles = h,
+                          .image = (uint32_t)rt_handle("bootfs") };
     long p = k_process_spawn((long)"bin/procmgr", 11, (long)&sp);
     pm = k_chan_connect(pm_chan, 1);
     long other = k_chan_connect(pm_chan, 2);

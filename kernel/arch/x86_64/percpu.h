@@ -49,6 +49,7 @@ struct cpu {
     struct tss tss;
     uintptr_t ist_stacks[3];      /* tops: double fault, NMI, machine check */
     uintptr_t kstack_top;         /* this CPU's boot/idle stack */
+    uint32_t locks_held;          /* lock classes held (debug builds, core/lockdep.c) */
 };
 
 _Static_assert(__builtin_offsetof(struct cpu, user_rsp) == CPU_USER_RSP, "asm offset");
