@@ -24,13 +24,13 @@
     SYSCALL(4, thread_create, 4)      /* (entry, stack_top, arg, const struct k_thread_attr *) -> h */ \
     SYSCALL(5, thread_exit, 1)        /* (status), does not return */          \
     SYSCALL(6, thread_join, 2)        /* (h, long *status) */                  \
-    SYSCALL(7, thread_sched, 3)       /* (h or 0 for self, priority, policy) */\
+    SYSCALL(7, thread_sched, 3)       /* (h or 0 for self, priority <= ceiling, policy) */\
     SYSCALL(8, thread_affinity, 2)    /* (h or 0, cpu mask) */                 \
     SYSCALL(9, thread_yield, 0)                                                \
     SYSCALL(10, thread_sleep, 1)      /* (nanoseconds) */                      \
     /* processes */                                                            \
     SYSCALL(11, process_exit, 1)      /* (status), does not return */          \
-    SYSCALL(12, process_spawn, 3)     /* (const char *bootfile, len, const struct k_spawn *) -> h */ \
+    SYSCALL(12, process_spawn, 3)     /* (const char *bootfile, len, const struct k_spawn * with the image handle) -> h */ \
     SYSCALL(13, process_kill, 2)      /* (h, status) */                        \
     SYSCALL(14, process_wait, 2)      /* (h, long *status) */                  \
     /* message passing */                                                      \
@@ -49,7 +49,7 @@
     SYSCALL(26, vmo_create, 4)        /* (size, kind, phys, mmio resource h) -> h */ \
     SYSCALL(27, vmo_map, 5)           /* (process h or 0, vmo h, offset, size, prot|addr) -> address */ \
     SYSCALL(28, vm_unmap, 3)          /* (process h or 0, address, size) */    \
-    SYSCALL(29, vm_protect, 4)        /* (process h or 0, address, size, prot) */ \
+    SYSCALL(29, vm_protect, 4)        /* (process h or 0, address, size, prot within the mapping's rights) */ \
     /* interrupts and time */                                                  \
     SYSCALL(30, irq_attach, 4)        /* (resource h, irq, conn, code) -> interrupt h */\
     SYSCALL(31, irq_ack, 1)           /* (interrupt h) */                      \
