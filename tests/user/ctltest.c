@@ -82,7 +82,7 @@ static void kept_core(void)
     struct supervisor_core_req req = { .index = 0, .offset = 0 };
     static struct supervisor_core_rep rep;
     long r = -E_NOENT;
-    for (int i = 0; i < 200 && r == -E_NOENT; i++) {      /* it may not have faulted yet */
+    for (int i = 0; i < 3000 && r == -E_NOENT; i++) {     /* not faulted, or not on the console, yet */
         r = supervisor_core(ctl, &req, &rep);
         if (r == -E_NOENT)
             k_thread_sleep(10 * 1000000);

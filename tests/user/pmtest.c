@@ -228,7 +228,8 @@ static void faults(void)
     struct procmgr_core_req req = { .index = 0, .offset = 0 };
     static struct procmgr_core_rep rep;
     long r = -E_NOENT;
-    for (int i = 0; i < 200 && r == -E_NOENT; i++) {     /* kept once it is on the console */
+    /* Kept once it is on the console, which takes seconds on a loaded host. */
+    for (int i = 0; i < 3000 && r == -E_NOENT; i++) {
         r = procmgr_core(pm, &req, &rep);
         if (r == -E_NOENT)
             k_thread_sleep(10 * 1000000);
