@@ -67,7 +67,8 @@
 #define REP_MAX 4096                /* the largest reply buffer */
 #define CANARY 0xa5
 #define LIFE_CHECK 256              /* messages between looks at the services' restarts */
-#define LOG_LINE_MAX 4096           /* log's longest payload (protocols/log.proto) */
+#define LOG_LINE_MAX 4096           /* log's longest line (protocols/log.proto) */
+#define LOG_MSG_MAX (16 + sizeof(struct log_write_req) + LOG_LINE_MAX)  /* read whole */
 
 static uint64_t seed = DEFAULT_SEED;
 static uint64_t count = DEFAULT_COUNT;
@@ -146,6 +147,7 @@ struct target {
     oracle_fn oracle;
     guard_fn guard;
     unsigned weight;
+    bool quiet;             /* its payloads reach the console: quiet text, rarely long */
     uint64_t sent, wellformed, accepted, failed;
 };
 
@@ -517,7 +519,8 @@ static size_t generate(struct target *t, struct rng *r, int *class)
         return below(r, len);
     case CLASS_OVERSIZED: {
         len = build_valid(t, msg, version, r, m);
-        size_t want = chance(r, 50) ? 256 + below(r, 4096) : 4096 + below(r, MSG_MAX - 4096);
+        size_t want = chance(r, t->quiet ? 10 : 50) ? 256 + below(r, 4096)
+                                                     : 4096 + below(r, MSG_MAX - 4096);
         if (want > len) {
             quiet_text(r, m + len, want - len);
             if (chance(r, 75)) {                       /* the header says so */
@@ -532,10 +535,12 @@ static size_t generate(struct target *t, struct rng *r, int *class)
     }
     default: {                                         /* random bytes, maybe a header */
         len = chance(r, 50) ? below(r, 64) : chance(r, 80) ? below(r, 600) : below(r, 8192);
+        size_t body = t->d->msgs[msg].req_size[version];
         for (size_t i = 0; i < len; i++)
             m[i] = (unsigned char)rnd(r);
+        if (t->quiet && len > 16 + body)
+            quiet_text(r, m + 16 + body, len - 16 - body);
         if (len >= 16 && chance(r, 70)) {
-            size_t body = t->d->msgs[msg].req_size[version];
             uint32_t pl = chance(r, 50) && len >= 16 + body ? (uint32_t)(len - 16 - body)
                                                              : (uint32_t)edgy(r);
             put_hdr(m, t->d->id, chance(r, 80) ? version : (uint16_t)edgy(r),
@@ -730,6 +735,8 @@ static const char *log_oracle(struct target *t, const struct pm_verdict *v, cons
         const struct log_write_req *q = reqp;
         if (q->severity > 4)
             return r == -E_INVAL ? NULL : "write at a severity above fatal not refused";
+        if (v->payload_len > LOG_LINE_MAX)
+            return r == -E_TOOBIG ? NULL : "a write over LOG_LINE_MAX not answered E_TOOBIG";
         if (r != 0)
             return "a valid write refused";
         const struct log_write_rep *p = rep;
@@ -747,6 +754,8 @@ static const char *log_oracle(struct target *t, const struct pm_verdict *v, cons
         return got < 4 || p->previous == before ? NULL : "level: previous is not the level set";
     }
     case LOG_MSG_PRINT: {
+        if (v->payload_len > LOG_LINE_MAX)
+            return r == -E_TOOBIG ? NULL : "a print over LOG_LINE_MAX not answered E_TOOBIG";
         if (r != 0)
             return "a valid print refused";
         const struct log_print_rep *p = rep;
@@ -1194,12 +1203,13 @@ static void campaign(uint64_t *index)
 /* ---- client mode: procmgr, log, the supervisor ---- */
 
 static struct target t_procmgr = { "procmgr", NULL, -1, 16 + 16 + 4096, pm_fill, pm_oracle,
-                                   pm_guard, 40, 0, 0, 0, 0 };
-static struct target t_log = { "log", NULL, -1, 0, log_fill, log_oracle, NULL, 30, 0, 0, 0, 0 };
-static struct target t_sup = { "supervisor", NULL, -1, 0, sup_fill, sup_oracle, sup_guard, 25,
+                                   pm_guard, 40, false, 0, 0, 0, 0 };
+static struct target t_log = { "log", NULL, -1, LOG_MSG_MAX, log_fill, log_oracle, NULL, 30, true,
                                0, 0, 0, 0 };
+static struct target t_sup = { "supervisor", NULL, -1, 0, sup_fill, sup_oracle, sup_guard, 25,
+                               false, 0, 0, 0, 0 };
 static struct target t_launch = { "launcher", NULL, -1, 0, launch_fill, launch_oracle, NULL, 1,
-                                  0, 0, 0, 0 };
+                                  false, 0, 0, 0, 0 };
 
 static long list(uint32_t index, struct supervisor_list_rep *rep)
 {
@@ -1300,6 +1310,8 @@ static void client_regressions(void)
     check("log_long_write", r == 0 && wp.sequence > 0, "a 700-byte write refused");
     r = log_print(t_log.conn, &pq, paybuf, LOG_LINE_MAX + 1, &pp);
     check("log_too_long", r == -E_TOOBIG, "a print over LOG_LINE_MAX not answered E_TOOBIG");
+    r = log_print(t_log.conn, &pq, paybuf, LOG_MSG_MAX, &pp);
+    check("log_far_too_long", r == -E_TOOBIG, "a print over LOG_MSG_MAX not answered E_TOOBIG");
 }
 
 /* Each service answers valid requests, and none restarted. */
