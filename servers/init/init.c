@@ -343,7 +343,9 @@ static long on_adopt(void *ctx, long rcvid, const struct launcher_adopt_req *req
     if (req->index >= manifest.nservices)
         return -E_NOENT;
     unsigned i = req->index;
-    rep->state = procs[i] <= 0 ? 0 : ended_flag[i] ? 2 : 1;
+    /* Given up on is given up on, even if it never started (its program
+     * is missing): a new supervisor must not try it again. */
+    rep->state = ended_flag[i] ? 2 : procs[i] <= 0 ? 0 : 1;
     rep->started = started[i];
     return rep->state == 1 ? give_process(procs[i]) : 0;
 }
