@@ -280,6 +280,8 @@ static void compare_counters(const struct k_sysinfo *a, const struct k_sysinfo *
              (unsigned long)a->kmalloc_objects, (unsigned long)b->kmalloc_objects);
     check("no_leaked_objects", same_counters(a, b), why);
     printf("protofuzz: kernel objects %s\n", why);
+    printf("protofuzz: free memory before/after: %lu/%lu KiB\n",
+           (unsigned long)(a->free_bytes >> 10), (unsigned long)(b->free_bytes >> 10));
 }
 
 /* ---- handles carried by messages ---- */
@@ -1159,6 +1161,9 @@ static void progress(uint64_t done, uint64_t total)
     printf("protofuzz: %lu/%lu random messages, %lu sent in all, %lu failed, %ld ms (%lu/s):",
            (unsigned long)done, (unsigned long)total, (unsigned long)messages,
            (unsigned long)failed, ms, ms ? (unsigned long)(messages * 1000 / (uint64_t)ms) : 0);
+    struct k_sysinfo k = counters();
+    printf(" kernel: %lu processes, %lu threads, %lu KiB free;", (unsigned long)k.processes,
+           (unsigned long)k.threads, (unsigned long)(k.free_bytes >> 10));
     for (unsigned i = 0; i < ntargets; i++)
         printf(" %s %lu (%lu well-formed, %lu accepted)", targets[i]->name,
                (unsigned long)targets[i]->sent, (unsigned long)targets[i]->wellformed,
