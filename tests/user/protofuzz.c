@@ -71,8 +71,11 @@
 #define LOG_MSG_MAX (16 + sizeof(struct log_write_req) + LOG_LINE_MAX)  /* read whole */
 
 static uint64_t seed = DEFAULT_SEED;
+static bool child_mode;         /* a process procmgr spawned (see child_main) */
+static uint32_t my_pid;         /* its pid, as getpid says */
 static uint64_t count = DEFAULT_COUNT;
 static uint64_t messages, failed;
+static uint64_t by_class[5], pulses, attached;   /* what was sent, for the summary */
 
 /* ---- random numbers: splitmix64, one stream per message ---- */
 
@@ -100,7 +103,8 @@ static bool chance(struct rng *r, unsigned percent)
 
 static struct rng stream(uint64_t index, uint64_t salt)
 {
-    struct rng r = { seed * 0x2545f4914f6cdd1dULL ^ index * 0x9e3779b97f4a7c15ULL ^ salt };
+    struct rng r = { seed * 0x2545f4914f6cdd1dULL ^ index * 0x9e3779b97f4a7c15ULL ^ salt ^
+                     (child_mode ? 0xc41d : 0) };
     rnd(&r);
     return r;
 }
@@ -148,6 +152,7 @@ struct target {
     guard_fn guard;
     unsigned weight;
     bool quiet;             /* its payloads reach the console: quiet text, rarely long */
+    long refuse;            /* the connection may send nothing: every message gets this */
     uint64_t sent, wellformed, accepted, failed;
 };
 
@@ -218,9 +223,10 @@ static long watchdog(void *arg)
         char line[200];
         int n = snprintf(line, sizeof(line),
                          "\nPROTOFUZZ FAIL seed=%lu message=%lu protocol=%s msg=%u: no answer"
-                         " for %d s (hang)\nPROTOFUZZ DONE seed=%lu messages=%lu failed=%lu\n",
+                         " for %d s (hang)\nPROTOFUZZ %s seed=%lu messages=%lu failed=%lu\n",
                          (unsigned long)seed, (unsigned long)cur_index, (const char *)cur_target,
-                         cur_msg, HANG_S, (unsigned long)seed, (unsigned long)messages,
+                         cur_msg, HANG_S, child_mode ? "CHILD DONE" : "DONE",
+                         (unsigned long)seed, (unsigned long)messages,
                          (unsigned long)failed + 1);
         rt_debug_write(line, (size_t)n);
         k_process_exit(2);
@@ -576,6 +582,8 @@ static void send_one(struct target *t, uint64_t index, struct rng *r, unsigned c
     struct pm_verdict v = pm_judge(t->d, m, len);
     if (t->whole_max && len > t->whole_max)
         v.err = E_TOOBIG;
+    if (t->refuse)
+        v.err = t->refuse;
     if (v.err == 0 && t->guard)
         t->guard(t, &v, m);
     cur_target = t->name;
@@ -590,7 +598,7 @@ static void send_one(struct target *t, uint64_t index, struct rng *r, unsigned c
     long sparts = shape(r, m, len, siov);
     long rparts = shape(r, repbuf, cap, riov);
     int att = maybe_attach(r, 20);
-    (void)att;
+    attached += att != ATT_NONE;
     long res = k_msg_send(t->conn, sparts < 0 ? (long)m : (long)siov, sparts,
                           rparts < 0 ? (long)repbuf : (long)riov, rparts);
     long h = k_handle_received();
@@ -606,6 +614,7 @@ static void send_one(struct target *t, uint64_t index, struct rng *r, unsigned c
         if (res != -v.err)
             why = v.err == E_INVAL ? "a malformed message not answered E_INVAL"
                 : v.err == E_NOSYS ? "an unknown message not answered E_NOSYS"
+                : v.err == E_PERM ? "a message through a connection that may send none not E_PERM"
                 : "an oversized message not answered E_TOOBIG";
         else if (!canary_from(0))
             why = "an error reply wrote into the reply buffer";
@@ -989,6 +998,8 @@ static const char *pm_oracle(struct target *t, const struct pm_verdict *v, const
     (void)t, (void)pay, (void)handle;
     switch (v->msg) {
     case PROCMGR_MSG_ATTACH:
+        if (child_mode)         /* the policy names services only */
+            return ONE_OF(r, -E_INVAL, -E_PERM) ? NULL : "a process attached a name";
         return ONE_OF(r, 0, -E_INVAL, -E_PERM, -E_FULL) ? NULL : "attach: odd answer";
     case PROCMGR_MSG_RESOLVE:
         if (v->payload_len == 0)
@@ -998,6 +1009,8 @@ static const char *pm_oracle(struct target *t, const struct pm_verdict *v, const
         const struct procmgr_detach_req *q = reqp;
         if (q->mount >= NAMES_MOUNTS_MAX)
             return r == -E_INVAL ? NULL : "detach of no mount not E_INVAL";
+        if (child_mode)         /* no mount is a process's */
+            return ONE_OF(r, -E_INVAL, -E_PERM) ? NULL : "a process detached a service's mount";
         return ONE_OF(r, 0, -E_INVAL, -E_PERM) ? NULL : "detach: odd answer";
     }
     case PROCMGR_MSG_SPAWN:
@@ -1021,6 +1034,9 @@ static const char *pm_oracle(struct target *t, const struct pm_verdict *v, const
         const struct procmgr_getpid_rep *p = rep;
         if (r != 0)
             return "getpid refused";
+        if (child_mode)
+            return got < 8 || (p->pid == my_pid && p->ppid == 0) ? NULL
+                                                                : "getpid: another pid or parent";
         return got < 8 || (p->pid == 0 && p->ppid == 0) ? NULL : "getpid: a service has a pid";
     }
     case PROCMGR_MSG_CORE:
@@ -1145,13 +1161,14 @@ static void pulse(struct target *t, struct rng *r)
                               : (long)(rnd(r) & 0xffffffff);
     long r2 = k_pulse_send(t->conn, code, (long)rnd(r), 0);
     messages++;
+    pulses++;
     if (r2 < 0 && r2 != -E_FULL)
         fail_msg(t, cur_index, 0, NULL, 0, "a pulse refused", r2);
 }
 
 /* ---- the campaign ---- */
 
-static struct target *targets[4];
+static struct target *targets[5];
 static unsigned ntargets;
 static long t0;
 
@@ -1195,9 +1212,12 @@ static void campaign(uint64_t *index)
         } else {
             int class;
             size_t len = generate(t, &r, &class);
+            by_class[class]++;
             send_one(t, *index, &r, msgbuf, len);
         }
         (*index)++;
+        if (*index % LIFE_CHECK == 0)
+            rt_heartbeat();                     /* -E_NOENT without a heartbeat handle */
         if (life_check && *index % LIFE_CHECK == 0)
             life_check(*index);
         if ((n + 1) % PROGRESS == 0)
@@ -1208,13 +1228,16 @@ static void campaign(uint64_t *index)
 /* ---- client mode: procmgr, log, the supervisor ---- */
 
 static struct target t_procmgr = { "procmgr", NULL, -1, 16 + 16 + 4096, pm_fill, pm_oracle,
-                                   pm_guard, 40, false, 0, 0, 0, 0 };
+                                   pm_guard, 40, false, 0, 0, 0, 0, 0 };
 static struct target t_log = { "log", NULL, -1, LOG_MSG_MAX, log_fill, log_oracle, NULL, 30, true,
-                               0, 0, 0, 0 };
+                               0, 0, 0, 0, 0 };
 static struct target t_sup = { "supervisor", NULL, -1, 0, sup_fill, sup_oracle, sup_guard, 25,
-                               false, 0, 0, 0, 0 };
+                               false, 0, 0, 0, 0, 0 };
+/* The supervisor through our heartbeat connection, which may send pulses only. */
+static struct target t_beat = { "heartbeat", NULL, -1, 0, sup_fill, NULL, NULL, 5, false, E_PERM,
+                                0, 0, 0, 0 };
 static struct target t_launch = { "launcher", NULL, -1, 0, launch_fill, launch_oracle, NULL, 1,
-                                  false, 0, 0, 0, 0 };
+                                  false, 0, 0, 0, 0, 0 };
 
 static long list(uint32_t index, struct supervisor_list_rep *rep)
 {
@@ -1250,18 +1273,19 @@ static void client_life_check(uint64_t index)
  * and waited for. */
 static void client_cleanup(void)
 {
-    for (uint32_t id = 0; id < NAMES_MOUNTS_MAX; id++) {
+    for (uint32_t id = 0; id < NAMES_MOUNTS_MAX && !child_mode; id++) {
         struct procmgr_detach_req q = { .mount = id };
         struct procmgr_detach_rep p;
         procmgr_detach(t_procmgr.conn, &q, &p);
     }
     struct procmgr_attach_req aq = { .flags = 2, .prefix = "/fuzz" };
     struct procmgr_attach_rep ap;
-    long conn = k_chan_connect(rt_handle("chan"), 0);
+    long conn = child_mode ? -1 : k_chan_connect(rt_handle("chan"), 0);
     long r = conn >= 0 ? k_handle_attach(conn, K_RIGHT_SEND | K_RIGHT_DUP | K_RIGHT_TRANSFER, 1)
                        : conn;
-    check("attach_again", r >= 0 && procmgr_attach(t_procmgr.conn, &aq, &ap) == 0,
-          "/fuzz not attached again");
+    if (!child_mode)
+        check("attach_again", r >= 0 && procmgr_attach(t_procmgr.conn, &aq, &ap) == 0,
+              "/fuzz not attached again");
     for (uint32_t i = 0;; i++) {
         struct procmgr_ps_req q = { .index = i };
         struct procmgr_ps_rep p;
@@ -1292,10 +1316,12 @@ static void client_regressions(void)
         if (ch < 0 || k_handle_attach(ch, K_RIGHT_DUP | K_RIGHT_TRANSFER, 1) < 0)
             break;
         struct supervisor_list_rep rep;
-        if (i % 2)
-            list(0, &rep);
+        if (i % 3 == 0)
+            list(0, &rep);                                   /* answered */
+        else if (i % 3 == 1 || t_beat.conn < 0)
+            k_msg_send(t_sup.conn, (long)"junk", -4, 0, 0);  /* malformed */
         else
-            k_msg_send(t_sup.conn, (long)"junk", -4, 0, 0);
+            k_msg_send(t_beat.conn, (long)"junk", -4, 0, 0); /* refused: E_PERM */
     }
     struct k_sysinfo after = settled(&before);
     check("supervisor_closes_attached_handles", after.channels == before.channels,
@@ -1384,11 +1410,105 @@ static void client_final_checks(long started_ms)
     }
 }
 
+/* procmgr as a process sees it: protofuzz spawned as our child (view
+ * /fuzz and /dev), fuzzing procmgr and log with a process's badge (pid,
+ * parent, view, the spawns of a process) for a quarter of COUNT.  Its exit
+ * status: the messages it sent, or minus its failures. */
+static void run_child(void)
+{
+    char s1[24], s2[24];
+    snprintf(s1, sizeof(s1), "%lu", (unsigned long)seed);
+    snprintf(s2, sizeof(s2), "%lu", (unsigned long)(count / 4));
+    static char strs[128];
+    size_t n = 0;
+    const char *parts[] = { "bin/protofuzz", "child", s1, s2, "/fuzz", "/dev" };
+    for (size_t i = 0; i < 6; i++) {
+        size_t k = strlen(parts[i]) + 1;
+        memcpy(strs + n, parts[i], k);
+        n += k;
+    }
+    struct procmgr_spawn_req q = { .argc = 4, .nview = 2, .priority = 0 };
+    struct procmgr_spawn_rep p = { .pid = 0 };
+    cur_target = "child";
+    long r = procmgr_spawn(t_procmgr.conn, &q, strs, n, &p);
+    check("child_spawned", r == 0, "protofuzz could not spawn itself");
+    if (r < 0)
+        return;
+    for (;;) {                  /* polled, so that the watchdog sees us alive */
+        struct procmgr_wait_req wq = { .pid = p.pid, .flags = 1 };
+        struct procmgr_wait_rep wp = { .pid = 0, .status = 0 };
+        r = procmgr_wait(t_procmgr.conn, &wq, &wp);
+        tick();
+        if (r < 0 || wp.pid == p.pid) {
+            check("child_passed", r == 0 && wp.status >= 0, "the child fuzzer failed");
+            if (r == 0 && wp.status >= 0)
+                messages += (uint64_t)wp.status;
+            else if (r == 0)
+                failed += (uint64_t)-wp.status - 1;   /* check() counted one */
+            break;
+        }
+        rt_heartbeat();
+        k_thread_sleep(50L * 1000000);
+    }
+    struct log_level_req lq = { .severity = 4 };   /* the child changed it as it liked */
+    struct log_level_rep lp;
+    if (log_level(t_log.conn, &lq, &lp) == 0)
+        log_level_now = 4;
+}
+
+static int child_main(void)
+{
+    t_procmgr.d = procmgr_protocol();
+    t_log.d = log_protocol();
+    t_procmgr.conn = rt_handle("procmgr");
+    t_log.conn = rt_handle("log");
+    if (t_procmgr.conn < 0 || t_log.conn < 0) {
+        printf("protofuzz: a child needs connections procmgr and log\n");
+        return 1;
+    }
+    copy_source = t_log.conn;
+    struct procmgr_getpid_req gq;
+    struct procmgr_getpid_rep gp = { .pid = 0, .ppid = 0 };
+    memset(&gq, 0, sizeof(gq));
+    check("child_getpid", procmgr_getpid(t_procmgr.conn, &gq, &gp) == 0 && gp.pid > 0 &&
+                          gp.ppid == 0, "a child of a service: no pid, or a parent pid");
+    my_pid = gp.pid;
+    struct procmgr_resolve_req rq = { .candidate = 0 };
+    struct procmgr_resolve_rep rp;
+    check("child_view", procmgr_resolve(t_procmgr.conn, &rq, "/svc/x", 6, &rp) == -E_NOENT,
+          "a path outside the child's view resolves");
+    struct log_level_req lq = { .severity = 4 };
+    struct log_level_rep lp;
+    if (log_level(t_log.conn, &lq, &lp) == 0)
+        log_level_now = 4;
+    targets[ntargets++] = &t_procmgr;
+    targets[ntargets++] = &t_log;
+    t0 = k_clock_get();
+    uint64_t index = 0;
+    for (unsigned i = 0; i < ntargets; i++)
+        sweep(targets[i], &index);
+    campaign(&index);
+    cur_target = "cleanup";
+    client_cleanup();
+    struct procmgr_spawn_req cq = { .argc = 2, .nview = 0, .priority = 0 };
+    struct procmgr_spawn_rep cp = { .pid = 0 };
+    static const char child[] = "bin/pmchild\0ppid";     /* exits with its parent's pid */
+    long r = procmgr_spawn(t_procmgr.conn, &cq, child, sizeof(child), &cp);
+    struct procmgr_wait_req wq = { .pid = cp.pid, .flags = 0 };
+    struct procmgr_wait_rep wp = { .pid = 0, .status = 0 };
+    check("child_spawn_wait", r == 0 && procmgr_wait(t_procmgr.conn, &wq, &wp) == 0 &&
+                              wp.pid == cp.pid && wp.status == (long)my_pid,
+          "a grandchild's parent is not the child");
+    return 0;
+}
+
 static int client_main(void)
 {
     t_procmgr.d = procmgr_protocol();
     t_log.d = log_protocol();
     t_sup.d = supervisor_protocol();
+    t_beat.d = supervisor_protocol();
+    t_beat.conn = rt_handle("heartbeat");
     t_procmgr.conn = rt_handle("procmgr");
     t_log.conn = rt_handle("log");
     t_sup.conn = rt_handle("supervisor");
@@ -1414,6 +1534,8 @@ static int client_main(void)
     targets[ntargets++] = &t_procmgr;
     targets[ntargets++] = &t_log;
     targets[ntargets++] = &t_sup;
+    if (t_beat.conn >= 0)
+        targets[ntargets++] = &t_beat;
 
     struct k_sysinfo before = settled(NULL);
     long started_ms = k_clock_get() / 1000000;
@@ -1430,7 +1552,8 @@ static int client_main(void)
     campaign(&index);
     client_life_check(index);
     cur_target = "cleanup";
-    client_cleanup();
+    client_cleanup();           /* before the child: our zombies would fill procmgr's table */
+    run_child();
     client_final_checks(started_ms);
     client_regressions();
     struct k_sysinfo after = settled(&before);
@@ -1593,24 +1716,34 @@ static char watchdog_stack[16384] __attribute__((aligned(16)));
 
 int main(int argc, char **argv)
 {
-    seed = number(argc > 1 ? argv[1] : NULL, DEFAULT_SEED);
-    count = number(argc > 2 ? argv[2] : NULL, DEFAULT_COUNT);
+    child_mode = argc > 1 && strcmp(argv[1], "child") == 0;
+    int a = child_mode ? 2 : 1;
+    seed = number(argc > a ? argv[a] : NULL, DEFAULT_SEED);
+    count = number(argc > a + 1 ? argv[a + 1] : NULL, DEFAULT_COUNT);
     bool launcher_mode = rt_handle("launcher") >= 0;
-    printf("protofuzz: %s mode, seed=%lu count=%lu\n", launcher_mode ? "launcher" : "client",
-           (unsigned long)seed, (unsigned long)count);
+    printf("protofuzz: %s mode, seed=%lu count=%lu\n",
+           launcher_mode ? "launcher" : child_mode ? "child" : "client", (unsigned long)seed,
+           (unsigned long)count);
     static struct rt_thread wd;
     if (rt_thread_spawn(&wd, watchdog, 0, watchdog_stack, sizeof(watchdog_stack), 0) < 0)
         printf("protofuzz: no watchdog: a hang will not be reported\n");
-    int r = launcher_mode ? launcher_main() : client_main();
+    int r = launcher_mode ? launcher_main() : child_mode ? child_main() : client_main();
     for (unsigned i = 0; i < ntargets; i++)
         printf("protofuzz: %s: %lu sent, %lu well-formed, %lu accepted, %lu failed\n",
                targets[i]->name, (unsigned long)targets[i]->sent,
                (unsigned long)targets[i]->wellformed, (unsigned long)targets[i]->accepted,
                (unsigned long)targets[i]->failed);
+    printf("protofuzz: random messages: %lu valid, %lu mutated, %lu random, %lu truncated, "
+           "%lu oversized; %lu pulses; %lu carried a handle\n", (unsigned long)by_class[0],
+           (unsigned long)by_class[1], (unsigned long)by_class[2], (unsigned long)by_class[3],
+           (unsigned long)by_class[4], (unsigned long)pulses, (unsigned long)attached);
     long ms = (k_clock_get() - t0) / 1000000;
     printf("protofuzz: %lu messages in %ld ms: %lu per second\n", (unsigned long)messages, ms,
            ms > 0 ? (unsigned long)(messages * 1000 / (uint64_t)ms) : 0);
-    printf("\nPROTOFUZZ DONE seed=%lu messages=%lu failed=%lu\n", (unsigned long)seed,
-           (unsigned long)messages, (unsigned long)failed);
+    printf("\nPROTOFUZZ %s seed=%lu messages=%lu failed=%lu\n", child_mode ? "CHILD DONE" : "DONE",
+           (unsigned long)seed, (unsigned long)messages, (unsigned long)failed);
+    if (child_mode)             /* what run_child reads */
+        return failed || r ? -(int)(failed < 1000000 ? failed + 1 : 1000000)
+                           : (int)(messages < 0x7fffffff ? messages : 0x7fffffff);
     return r || failed ? 1 : 0;
 }
