@@ -16,29 +16,41 @@
  *     does not return within HANG_S seconds (a watchdog thread) is a
  *     FAIL naming the protocol, the message and the seed.
  *
- * Two modes, told apart by the start-up handles:
+ * Three modes, told apart by the start-up handles and arguments:
  *   client     a service of bootimage/tests/protofuzz.manifest with
  *              connections to procmgr, log and the supervisor's control
- *              interface; it fuzzes those three;
+ *              interface; it fuzzes those three, and the supervisor again
+ *              through its heartbeat connection (which may send pulses
+ *              only: every message must get E_PERM);
+ *   child      the client spawns itself through procmgr (view /fuzz and
+ *              /dev) once its own campaign is over: procmgr and log as a
+ *              process sees them (a pid, a parent, a view; no names to
+ *              attach), for a quarter of COUNT;
  *   launcher   started by init in the supervisor's place (init's test
  *              mode: initargs=tests/launchfuzz.manifest,bin/protofuzz,0,..)
  *              with the supervisor's handles; it plays the supervisor and
- *              fuzzes init's launcher interface, which nothing else than
- *              the supervisor can reach.
+ *              fuzzes init's launcher interface, which nothing but the
+ *              supervisor can reach (checked: a service gets no connection
+ *              to init, and the supervisor's can be neither duplicated nor
+ *              passed on).
  * Each run starts with a sweep: a valid request of every message in every
  * client version, truncated at every length and extended by a few bytes.
- * Then COUNT random messages.  Message I is made from (SEED, I) alone, so
- * a failure is reproduced by the same SEED with COUNT > I.  Afterwards
- * each server must still answer valid requests correctly, the kernel's
- * object counters must be back where they were before (whatever the
- * messages carried was closed or kept on purpose and released), and in
- * launcher mode init's answers must agree with what it was told.
+ * Then COUNT random messages (3% of them pulses).  Message I is made from
+ * (SEED, I) alone, so a failure is reproduced by the same SEED with
+ * COUNT > I.  Afterwards each server must still answer valid requests
+ * correctly, the kernel's object counters must be back where they were
+ * before (whatever the messages carried was closed, or kept on purpose and
+ * released), and in launcher mode init's answers must agree with what it
+ * was told.  Named checks (client_regressions, the end of launcher_main)
+ * keep the bugs the campaign found fixed whatever the seed.
  *
- * Arguments: [SEED [COUNT]] (init appends them from its own: initargs=
- * MANIFEST,SERVICE,0,SEED,COUNT).  Prints progress lines every
- * PROGRESS messages, one "PROTOFUZZ FAIL ..." line per failure (the first
- * MAX_REPORTS), and last "PROTOFUZZ DONE seed=S messages=N failed=F";
- * exits 0 only if nothing failed.
+ * Arguments: [SEED [COUNT]], or child SEED COUNT (init appends them from
+ * its own: initargs=MANIFEST,SERVICE,0,SEED,COUNT).  Prints progress lines
+ * every PROGRESS messages, one "PROTOFUZZ FAIL ..." line per failure (the
+ * first MAX_REPORTS of the campaign, every failed check), and last
+ * "PROTOFUZZ DONE seed=S messages=N failed=F" (the child: "PROTOFUZZ
+ * CHILD DONE ..."; its messages count in N); exits 0 only if nothing
+ * failed.
  */
 #include <stdbool.h>
 
