@@ -341,7 +341,7 @@ static int maybe_attach(struct rng *r, unsigned percent)
     case ATT_TOO_MANY_RIGHTS:
         if (copy_source >= 0)
             k_handle_attach(copy_source, K_RIGHTS_ALL, 0);     /* E_RIGHTS: nothing rides */
-        return kind;
+        return ATT_NONE;
     }
     if (h < 0)
         return ATT_NONE;
