@@ -44,13 +44,14 @@
  * was told.  Named checks (client_regressions, the end of launcher_main)
  * keep the bugs the campaign found fixed whatever the seed.
  *
- * Arguments: [SEED [COUNT]], or child SEED COUNT (init appends them from
- * its own: initargs=MANIFEST,SERVICE,0,SEED,COUNT).  Prints progress lines
- * every PROGRESS messages, one "PROTOFUZZ FAIL ..." line per failure (the
- * first MAX_REPORTS of the campaign, every failed check), and last
- * "PROTOFUZZ DONE seed=S messages=N failed=F" (the child: "PROTOFUZZ
- * CHILD DONE ..."; its messages count in N); exits 0 only if nothing
- * failed.
+ * Arguments: [SEED [COUNT [PROGRESS]]], or child SEED COUNT PROGRESS
+ * (init appends them from its own: initargs=MANIFEST,SERVICE,0,SEED,COUNT).
+ * Prints a progress line every PROGRESS messages (default 5000; 0: none;
+ * each reads the kernel's counters, which also has the kernel reap dead
+ * processes), one "PROTOFUZZ FAIL ..." line per failure (the first
+ * MAX_REPORTS of the campaign, every failed check), and last "PROTOFUZZ
+ * DONE seed=S messages=N failed=F" (the child: "PROTOFUZZ CHILD DONE ...";
+ * its messages count in N); exits 0 only if nothing failed.
  */
 #include <stdbool.h>
 
@@ -72,7 +73,7 @@
 
 #define DEFAULT_SEED 1
 #define DEFAULT_COUNT 20000
-#define PROGRESS 5000
+#define PROGRESS 5000               /* default */
 #define MAX_REPORTS 20
 #define HANG_S 20
 #define MSG_MAX (72 * 1024)         /* the longest message sent */
@@ -86,6 +87,7 @@ static uint64_t seed = DEFAULT_SEED;
 static bool child_mode;         /* a process procmgr spawned (see child_main) */
 static uint32_t my_pid;         /* its pid, as getpid says */
 static uint64_t count = DEFAULT_COUNT;
+static uint64_t progress_every = PROGRESS;
 static uint64_t messages, failed;
 static uint64_t by_class[5], pulses, attached;   /* what was sent, for the summary */
 
@@ -1232,7 +1234,7 @@ static void campaign(uint64_t *index)
             rt_heartbeat();                     /* -E_NOENT without a heartbeat handle */
         if (life_check && *index % LIFE_CHECK == 0)
             life_check(*index);
-        if ((n + 1) % PROGRESS == 0)
+        if (progress_every && (n + 1) % progress_every == 0)
             progress(n + 1, count);
     }
 }
@@ -1428,18 +1430,19 @@ static void client_final_checks(long started_ms)
  * status: the messages it sent, or minus its failures. */
 static void run_child(void)
 {
-    char s1[24], s2[24];
+    char s1[24], s2[24], s3[24];
     snprintf(s1, sizeof(s1), "%lu", (unsigned long)seed);
     snprintf(s2, sizeof(s2), "%lu", (unsigned long)(count / 4));
+    snprintf(s3, sizeof(s3), "%lu", (unsigned long)progress_every);
     static char strs[128];
     size_t n = 0;
-    const char *parts[] = { "bin/protofuzz", "child", s1, s2, "/fuzz", "/dev" };
-    for (size_t i = 0; i < 6; i++) {
+    const char *parts[] = { "bin/protofuzz", "child", s1, s2, s3, "/fuzz", "/dev" };
+    for (size_t i = 0; i < 7; i++) {
         size_t k = strlen(parts[i]) + 1;
         memcpy(strs + n, parts[i], k);
         n += k;
     }
-    struct procmgr_spawn_req q = { .argc = 4, .nview = 2, .priority = 0 };
+    struct procmgr_spawn_req q = { .argc = 5, .nview = 2, .priority = 0 };
     struct procmgr_spawn_rep p = { .pid = 0 };
     cur_target = "child";
     long r = procmgr_spawn(t_procmgr.conn, &q, strs, n, &p);
@@ -1732,6 +1735,7 @@ int main(int argc, char **argv)
     int a = child_mode ? 2 : 1;
     seed = number(argc > a ? argv[a] : NULL, DEFAULT_SEED);
     count = number(argc > a + 1 ? argv[a + 1] : NULL, DEFAULT_COUNT);
+    progress_every = number(argc > a + 2 ? argv[a + 2] : NULL, PROGRESS);
     bool launcher_mode = rt_handle("launcher") >= 0;
     printf("protofuzz: %s mode, seed=%lu count=%lu\n",
            launcher_mode ? "launcher" : child_mode ? "child" : "client", (unsigned long)seed,
