@@ -105,6 +105,20 @@ long srv_write(struct srv_msg *m, size_t offset, const void *buf, size_t len)
     return k_msg_write(m->rcvid, (long)offset, (long)buf, (long)len);
 }
 
+long srv_whole(struct srv_msg *m, void *buf, size_t cap)
+{
+    if (m->info.send_len <= m->len)
+        return 0;
+    if (m->info.send_len > cap)
+        return -E_TOOBIG;
+    long n = srv_read(m, 0, buf, m->info.send_len);
+    if (n < 0)
+        return n;
+    m->data = buf;
+    m->len = (size_t)n;
+    return 0;
+}
+
 /* Answers M with what its handler returned. */
 static void finish(struct srv_msg *m, long r)
 {

@@ -96,6 +96,14 @@ uint64_t srv_self_badge(void);
 /* Makes every thread of the loop return (sends them pulses). */
 void srv_stop(struct srv *s, unsigned nthreads);
 
+/* Makes M the whole message: one longer than the receive buffer
+ * (m->info.send_len > m->len) is read into BUF, and m->data and m->len
+ * then describe all of it.  0, -E_TOOBIG if it is longer than CAP (the
+ * server's limit), or msg_read's error.  A handler that passes the
+ * received bytes to a generated dispatch calls this first: the first
+ * SRV_BUFSIZE bytes of a longer message would be judged malformed. */
+long srv_whole(struct srv_msg *m, void *buf, size_t cap);
+
 long srv_reply(struct srv_msg *m, long status, const void *data, size_t len);
 long srv_read(struct srv_msg *m, size_t offset, void *buf, size_t len);
 long srv_write(struct srv_msg *m, size_t offset, const void *buf, size_t len);

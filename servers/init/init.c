@@ -33,11 +33,22 @@
  * take them over (launcher adopt) instead of starting them again, and
  * knows which ones the old one had given up on (ended).
  *
- * Arguments: [MANIFEST [SERVICE [MS]]] - the manifest's path in the boot
- * image (default "manifest"); with SERVICE, init exits with that
+ * Arguments: [MANIFEST [SERVICE [MS [ARG...]]]] - the manifest's path in
+ * the boot image (default "manifest"); with SERVICE, init exits with that
  * service's status once the supervisor reports it ended (test runs); with
- * MS, a chaos test: the supervisor is killed once, MS ms after it starts,
- * to prove that supervision recovers.
+ * MS (0: none), a chaos test: the supervisor is killed once, MS ms after
+ * it starts, to prove that supervision recovers; the ARGs are given to
+ * SERVICE after its line's args= at each start (a test's parameters, such
+ * as a fuzzer's seed and count).
+ *
+ * Test mode, a fake supervisor: a SERVICE with a '/' (no service name has
+ * one) is a program of the boot image that init starts in the
+ * supervisor's place, with the ARGs and exactly the supervisor's handles,
+ * and init ends with its exit status instead of restarting it.  This lets
+ * a test drive the launcher interface itself (tests/user/protofuzz.c).
+ * It weakens nothing: only the kernel command line selects it, and
+ * whoever writes that chooses the first process (init=) anyway; the
+ * program gets no more than bin/supervisor would.
  */
 #include <stdbool.h>
 
@@ -199,10 +210,17 @@ static unsigned split_args(char *args, const char **argv, unsigned max)
     return n;
 }
 
-/* Spawns PROGRAM with ARGS, the handles of G (which are closed here but
- * for the first, the channel) at PRIO, its exceptions going to EXC (0:
- * none); the process handle or an error. */
-static long spawn(const char *program, const char *args, struct grant *g, unsigned prio, long exc)
+static const char *until;       /* exit with this service's status when it ends */
+static bool fake_supervisor;    /* UNTIL is a program started as the supervisor */
+static char **test_args;        /* init's arguments after MS, for UNTIL */
+static unsigned ntest_args;
+
+/* Spawns PROGRAM with ARGS (and the test's arguments if EXTRA), the
+ * handles of G (which are closed here but for the first, the channel) at
+ * PRIO, its exceptions going to EXC (0: none); the process handle or an
+ * error. */
+static long spawn(const char *program, const char *args, bool extra, struct grant *g,
+                  unsigned prio, long exc)
 {
     static char buf[MANIFEST_ARGS_MAX + 1];
     size_t n = strnlen(args, MANIFEST_ARGS_MAX);
@@ -211,6 +229,8 @@ static long spawn(const char *program, const char *args, struct grant *g, unsign
     const char *argv[K_SPAWN_MAX_ARGS];
     argv[0] = program;
     unsigned argc = 1 + split_args(buf, argv + 1, K_SPAWN_MAX_ARGS - 1);
+    for (unsigned i = 0; extra && i < ntest_args && argc < K_SPAWN_MAX_ARGS; i++)
+        argv[argc++] = test_args[i];
     struct k_spawn sp = { .argc = argc, .nhandles = g->n, .argv = argv, .handles = g->h,
                           .priority = prio, .exception = (uint32_t)exc,
                           .image = (uint32_t)rt_handle("bootfs") };
@@ -225,7 +245,8 @@ static long start_service(unsigned index, long exc)
     const struct manifest_service *s = &manifest.services[index];
     struct grant g = { .n = 0 };
     build_grant(s, index, &g);
-    long p = spawn(s->program, s->args, &g, s->prio, exc);
+    bool extra = until && !fake_supervisor && strcmp(until, s->name) == 0;
+    long p = spawn(s->program, s->args, extra, &g, s->prio, exc);
     if (p < 0) {
         printf("init: manifest:%u: %s: cannot start %s: %s\n", s->line, s->name, s->program,
                k_strerror(p));
@@ -279,7 +300,6 @@ static char publisher_stack[16384] __attribute__((aligned(16)));
 
 /* ---- the launcher interface, for the supervisor only ---- */
 
-static const char *until;       /* exit with this service's status when it ends */
 static bool finished;
 static long exit_status;
 
@@ -323,7 +343,9 @@ static long on_adopt(void *ctx, long rcvid, const struct launcher_adopt_req *req
     if (req->index >= manifest.nservices)
         return -E_NOENT;
     unsigned i = req->index;
-    rep->state = procs[i] <= 0 ? 0 : ended_flag[i] ? 2 : 1;
+    /* Given up on is given up on, even if it never started (its program
+     * is missing): a new supervisor must not try it again. */
+    rep->state = ended_flag[i] ? 2 : procs[i] <= 0 ? 0 : 1;
     rep->started = started[i];
     return rep->state == 1 ? give_process(procs[i]) : 0;
 }
@@ -378,9 +400,10 @@ static long start_supervisor(long self)
     grant_add(&g, sup_chan, K_RIGHT_RECEIVE | K_RIGHT_DUP, "chan");
     grant_add(&g, k_chan_connect(self, LAUNCH_BADGE), K_RIGHT_SEND, "launcher");
     grant_add(&g, text_vmo(manifest_text, manifest_len), K_RIGHT_READ | K_RIGHT_MAP, "manifest");
-    long p = spawn("bin/supervisor", "", &g, SUPERVISOR_PRIO, 0);
+    const char *program = fake_supervisor ? until : "bin/supervisor";
+    long p = spawn(program, "", fake_supervisor, &g, SUPERVISOR_PRIO, 0);
     if (p < 0) {
-        printf("init: cannot start bin/supervisor: %s\n", k_strerror(p));
+        printf("init: cannot start %s: %s\n", program, k_strerror(p));
         return p;
     }
     long watch = k_chan_connect(self, 0);
@@ -391,7 +414,7 @@ static long start_supervisor(long self)
             printf("init: cannot arm the chaos test: %s\n", k_strerror(t));
     }
     k_handle_close(watch);
-    printf("init: started supervisor (bin/supervisor)\n");
+    printf("init: started supervisor (%s)\n", program);
     return p;
 }
 
@@ -407,7 +430,10 @@ int main(int argc, char **argv)
 {
     const char *path = argc > 1 ? argv[1] : "manifest";
     until = argc > 2 ? argv[2] : NULL;
+    fake_supervisor = until && strchr(until, '/') != NULL;
     chaos_ms = argc > 3 ? parse_ms(argv[3]) : 0;
+    test_args = argc > 4 ? argv + 4 : NULL;
+    ntest_args = argc > 4 ? (unsigned)argc - 4 : 0;
     if (chaos_ms < 0) {
         printf("init: %s: not a number of milliseconds\n", argv[3]);
         return 1;
@@ -444,6 +470,11 @@ int main(int argc, char **argv)
             printf("init: chaos test: killing the supervisor\n");
             k_process_kill(sup, K_EXIT_STOPPED);
             continue;
+        }
+        if (rcvid == 0 && info.code == SUPERVISOR_DIED && info.badge == 0 && fake_supervisor) {
+            printf("init: %s exited with status %ld\n", until, (long)info.value);
+            exit_status = (long)info.value;    /* a test run of the launcher interface: over */
+            break;
         }
         if (rcvid == 0 && info.code == SUPERVISOR_DIED && info.badge == 0) {
             printf("init: the supervisor exited with status %ld; services run on, unsupervised;"

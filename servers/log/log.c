@@ -27,6 +27,12 @@ struct log_state {
     volatile int lock;
 };
 
+/* The longest line (the payload of write and print); a longer one gets
+ * E_TOOBIG.  Messages up to this are read whole (srv_whole): lib/srv's
+ * receive buffer holds only the first SRV_BUFSIZE bytes. */
+#define LOG_LINE_MAX 4096
+#define LOG_MSG_MAX (sizeof(struct k_proto_hdr) + sizeof(struct log_write_req) + LOG_LINE_MAX)
+
 static struct log_state state = { .level = 1 };
 static struct srv server;
 
@@ -39,6 +45,8 @@ static long on_write(void *ctx, long rcvid, const struct log_write_req *req, con
     (void)rcvid;
     if (req->severity > 4)
         return -E_INVAL;
+    if (payload_len > LOG_LINE_MAX)
+        return -E_TOOBIG;
     rt_lock(&s->lock);
     rep->sequence = ++s->sequence;
     bool show = req->severity >= s->level;
@@ -71,6 +79,8 @@ static long on_print(void *ctx, long rcvid, const struct log_print_req *req, con
 {
     struct log_state *s = ctx;
     (void)rcvid, (void)req;
+    if (payload_len > LOG_LINE_MAX)
+        return -E_TOOBIG;
     long r = payload_len ? rt_debug_write(payload, payload_len) : 0;
     if (r < 0)
         return r;
@@ -99,6 +109,10 @@ static const struct log_server table = { .ctx = &state, .write = on_write, .leve
 
 static long on_message(struct srv_msg *m)
 {
+    static uint64_t whole[(LOG_MSG_MAX + 7) / 8];   /* one thread: srv_main */
+    long r = srv_whole(m, whole, LOG_MSG_MAX);
+    if (r < 0)
+        return r;
     log_dispatch(&table, m->rcvid, m->data, m->len);
     return SRV_REPLIED;
 }

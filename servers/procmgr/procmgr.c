@@ -249,24 +249,16 @@ static long on_detach(void *ctx, long rcvid, const struct procmgr_detach_req *re
 
 static long on_message(struct srv_msg *m)
 {
-    static uint64_t whole[(MSG_MAX + 7) / 8];
-    const void *msg = m->data;
-    size_t len = m->len;
-    if (m->info.send_len > len) {               /* longer than srv's buffer: read it all */
-        if (m->info.send_len > MSG_MAX)
-            return -E_TOOBIG;
-        long n = srv_read(m, 0, whole, m->info.send_len);
-        if (n < 0)
-            return n;
-        msg = whole;
-        len = (size_t)n;
-    }
+    static uint64_t whole[(MSG_MAX + 7) / 8];   /* one thread: see main */
+    long r = srv_whole(m, whole, MSG_MAX);
+    if (r < 0)
+        return r;
     struct procmgr_server tbl = {
         .ctx = &m->info, .attach = on_attach, .resolve = on_resolve, .detach = on_detach,
         .spawn = proc_spawn, .wait = proc_wait, .kill = proc_kill, .ps = proc_ps,
         .getpid = proc_getpid, .core = proc_core,
     };
-    procmgr_dispatch(&tbl, m->rcvid, msg, len);
+    procmgr_dispatch(&tbl, m->rcvid, m->data, m->len);
     return SRV_REPLIED;                         /* an unkept handle: srv closes it */
 }
 

@@ -395,16 +395,20 @@ static const struct supervisor_server control = {
 };
 
 /* A message: a command, if it came through a control connection; refused
- * otherwise (heartbeat connections send pulses). */
+ * otherwise (heartbeat connections send pulses).  No command takes a
+ * handle: one that came with the message is closed, whatever the answer
+ * (kept, a client could fill the supervisor's handle table). */
 static void control_message(long rcvid, const struct k_msg_info *info, const void *msg)
 {
     if (info->badge < K_SUPERVISE_CONTROL_BADGE ||
         info->badge >= K_SUPERVISE_CONTROL_BADGE + manifest.nservices) {
         k_msg_error(rcvid, E_PERM);
-        return;
+    } else {
+        size_t len = info->send_len < 256 ? info->send_len : 256;
+        supervisor_dispatch(&control, rcvid, msg, len);
     }
-    size_t len = info->send_len < 256 ? info->send_len : 256;
-    supervisor_dispatch(&control, rcvid, msg, len);
+    if (info->handle)
+        k_handle_close(info->handle);
 }
 
 /* A pulse: a heartbeat through a service's heartbeat connection, or one of
