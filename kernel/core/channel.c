@@ -1039,6 +1039,7 @@ COLD long sys_pulse_send(long h, long code, long value, long prio)
 
 COLD long sys_chan_create(long flags)
 {
+    reap_before_alloc();
     if (flags)
         return -E_INVAL;
     struct process *p = current_thread()->proc;
@@ -1052,6 +1053,7 @@ COLD long sys_chan_create(long flags)
 
 COLD long sys_chan_connect(long h, long badge)
 {
+    reap_before_alloc();
     struct process *p = current_thread()->proc;
     struct kobject *o;
     int err = handle_get(&p->handles, h, K_OBJ_CHANNEL, K_RIGHT_RECEIVE, &o, NULL);

@@ -6,7 +6,8 @@
  * p->lock before run queue locks.  Teardown (closing handles, freeing the
  * address space, freeing dead threads' stacks) needs interrupts on, so dead
  * threads and processes go on a zombie list that reap_zombies() empties
- * from a safe context (the idle loop and system call entry).
+ * from a safe context: the idle loop, and the start of every system call
+ * that allocates (reap_before_alloc), so a busy machine frees them too.
  */
 #include "core/process.h"
 

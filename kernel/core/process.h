@@ -84,6 +84,14 @@ void process_destroy(struct process *p);
 /* Frees dead threads and processes; interrupts on, no locks held. */
 void reap_zombies(void);
 extern volatile unsigned zombie_count;
+/* At the start of every system call that allocates kernel memory: a CPU
+ * that never idles still frees what dead processes held before it takes
+ * more (a busy machine ran out of memory with its zombies unfreed). */
+static inline void reap_before_alloc(void)
+{
+    if (__builtin_expect(zombie_count != 0, 0))
+        reap_zombies();
+}
 
 extern uint64_t process_live;
 /* The first process; with initexit=qemu its end ends the machine (tests). */

@@ -148,6 +148,7 @@ long sys_handle_close(long h)
 
 long sys_handle_dup(long h, long rights)
 {
+    reap_before_alloc();
     if (rights < 0 || (rights & ~(long)K_RIGHTS_ALL))
         return -E_INVAL;
     return handle_dup(&self()->handles, h, (uint32_t)rights);
@@ -181,6 +182,7 @@ static int attr_fetch(long uattr, struct k_thread_attr *a)
 
 long sys_thread_create(long entry, long stack, long arg, long uattr)
 {
+    reap_before_alloc();
     struct k_thread_attr a;
     int err = attr_fetch(uattr, &a);
     if (err)
@@ -326,6 +328,7 @@ long sys_process_wait(long h, long ustatus)
 
 long sys_process_spawn(long upath, long len, long uspawn)
 {
+    reap_before_alloc();
     return process_spawn_user(upath, len, uspawn);
 }
 
@@ -353,6 +356,7 @@ static int phys_allowed(long rh, uint64_t phys, uint64_t size)
 
 long sys_vmo_create(long size, long kind, long phys, long rh)
 {
+    reap_before_alloc();
     if (size <= 0)
         return -E_INVAL;
     if (kind == K_VMO_PHYS) {
@@ -444,6 +448,7 @@ long sys_vmo_size(long vh)
 
 long sys_vmo_clone(long vh)
 {
+    reap_before_alloc();
     struct kobject *o;
     uint32_t rights = 0;
     int err = handle_get(&self()->handles, vh, K_OBJ_VMO, K_RIGHT_READ, &o, &rights);
@@ -512,6 +517,7 @@ long sys_vm_protect(long ph, long addr, long size, long prot)
 
 long sys_irq_attach(long rh, long irq, long ch, long code)
 {
+    reap_before_alloc();
     if (irq < 0 || irq >= K_IRQ_MAX || code < 0 || code > 0xffffffffL)
         return -E_INVAL;
     struct kobject *o;
@@ -547,6 +553,7 @@ long sys_irq_ack(long h)
 
 long sys_timer_create(long ch, long code, long value)
 {
+    reap_before_alloc();
     if (code < 0 || code > 0xffffffffL)
         return -E_INVAL;
     struct connection *c;
@@ -577,6 +584,7 @@ long sys_timer_set(long h, long first, long period)
 
 long sys_resource_narrow(long rh, long base, long count)
 {
+    reap_before_alloc();
     if (base < 0 || count <= 0)
         return -E_INVAL;
     struct kobject *o;
@@ -599,6 +607,7 @@ long sys_resource_narrow(long rh, long base, long count)
 
 long sys_process_watch(long ph, long ch, long code)
 {
+    reap_before_alloc();
     if (code < 0 || code > 0xffffffffL)
         return -E_INVAL;
     struct process *p;

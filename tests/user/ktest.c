@@ -1493,6 +1493,7 @@ static const struct utest tests[] = {
     { "channel_outlives_creator", test_channel_outlives_creator },
     { "tlb_flush_vs_ipc", test_tlb_flush_vs_ipc },
     { "large_copy_preemptible", test_large_copy_preemptible },
+    { "zombies_freed_while_busy", test_zombies_freed_while_busy },
 };
 
 static bool same_counts(const struct k_sysinfo *b, const struct k_sysinfo *a)
