@@ -1,9 +1,10 @@
 /*
  * boot: the time stamps of a boot, for tools/bench (core/main.c).
  *
- * Under TCG with -icount shift=0 the TSC counts guest instructions since
- * reset, so the stamps split the boot into the firmware's part (reset to
- * kmain) and the kernel's (kmain to init's first user instruction).
+ * Under TCG with -icount (tools/qemu --icount) the TSC counts guest
+ * instructions since reset, so the stamps split the boot into the
+ * firmware's part (reset to kmain) and the kernel's (kmain to init's
+ * first user instruction); init stamps the rest (servers/init/init.c).
  */
 #ifndef KESTREL_CORE_BOOT_H
 #define KESTREL_CORE_BOOT_H

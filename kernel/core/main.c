@@ -196,10 +196,10 @@ static void start_init(void)
     object_put(&p->obj);
 }
 
-/* tools/bench reads this line: under TCG with -icount shift=0 the TSC
- * counts guest instructions since reset, so the two stamps split the boot
- * into the firmware's part and the kernel's.  The line itself is the first
- * thing counted after the second stamp. */
+/* tools/bench reads this line: under TCG with -icount (tools/qemu) the
+ * TSC counts guest instructions since reset, so the two stamps split the
+ * boot into the firmware's part and the kernel's.  Printing the line is
+ * the first thing counted after the second stamp (in init's part). */
 void boot_note_user_entry(struct thread *t)
 {
     if (!init_pid || t->proc->pid != init_pid)
@@ -287,8 +287,8 @@ void kmain(uint32_t magic, uint64_t info_phys)
         selftest_run(opt);
 #endif
     start_init();
-    /* tools/bench reads the TSC here: under TCG with -icount shift=0 it
-     * counts guest instructions since reset. */
+    /* tools/bench times this line (boot_to_ready_ms); the boot's
+     * instruction counts come from the stamps of boot_note_user_entry. */
     kprintf("Kestrel ready (tsc %lu).\n", rdtsc());
     sched_idle_loop();
 }
