@@ -14,6 +14,7 @@
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/paging.h"
 #include "base/string.h"
+#include "core/boot.h"
 #include "core/kmem.h"
 #include "core/printk.h"
 #include "core/process.h"
@@ -114,6 +115,8 @@ void thread_first_return(void)
         irq_enable();
         thread_exit(-E_INTR);
     }
+    if (__builtin_expect(!boot_init_entered, 0))
+        boot_note_user_entry(t);
 }
 
 void thread_start(struct thread *t)

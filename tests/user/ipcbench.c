@@ -12,7 +12,16 @@
  *   fairness_ratio      seed 001: round trips per second with a CPU-bound
  *                       round-robin thread of the same priority on the
  *                       same CPU, over half the idle rate (1.0 = fair)
- *   fairness_hog_share  the CPU-bound thread's share of that CPU
+ *   fairness_pair_share the share of that CPU the client-server pair got
+ *                       while both ran: its round trips over what it does
+ *                       alone in the same time
+ *   fairness_hog_share  the CPU-bound thread's share: its iterations over
+ *                       what it does alone in the same time.  Both shares
+ *                       are taken over the window that really ran
+ *                       (fairness_window_ns, not the nominal 0.5 s: the
+ *                       last round trip can wait out the hog's slice), and
+ *                       measured independently, so they should add up to
+ *                       1 (tools/bench checks)
  *   cpu_switches        out of 100,000 message passes with the client
  *                       free to run anywhere, how many ran the server on
  *                       another CPU than the client
@@ -127,21 +136,31 @@ static long hog(void *arg)
     return 0;
 }
 
-/* Round trips per second for SECONDS, in the caller's current setting. */
-static double rate(long conn, double seconds, uint64_t *hog_delta)
+/* Round trips for about NS of guest time, in the caller's current
+ * setting; *WINDOW is the time that really ran, *HOG_DELTA the hog's
+ * iterations meanwhile (both read next to the clock). */
+static uint64_t roundtrips_for(long conn, long ns, long *window, uint64_t *hog_delta)
 {
     uint64_t msg[2] = { 0, 0 };
     struct k_iov s = { msg, sizeof(msg) };
-    long end = k_clock_get() + (long)(seconds * 1e9);
-    uint64_t h0 = hog_iters, n = 0;
-    long t0 = k_clock_get();
-    while (k_clock_get() < end) {
+    uint64_t n = 0;
+    uint64_t h0 = hog_iters;
+    long t0 = k_clock_get(), t = t0;
+    while (t < t0 + ns) {
         rt_msg_send(conn, &s, 1, &s, 1);
         n++;
+        t = k_clock_get();
     }
-    long t1 = k_clock_get();
     *hog_delta = hog_iters - h0;
-    return (double)n * 1e9 / (double)(t1 - t0);
+    *window = t - t0;
+    return n;
+}
+
+/* "ipcbench NAME V" with V >= 0 to three decimals. */
+static void print_fixed(const char *name, double v)
+{
+    unsigned long milli = (unsigned long)(v * 1000 + 0.5);
+    printf("ipcbench %s %lu.%03lu\n", name, milli / 1000, milli % 1000);
 }
 
 static void bench_fairness(void)
@@ -152,26 +171,34 @@ static void bench_fairness(void)
     struct k_thread_attr a = { 10, K_SCHED_RR, 1 };
     struct rt_thread ts, th;
     long srv = rt_thread_spawn(&ts, server_thread, (void *)chan, stack_srv, sizeof(stack_srv), &a);
-    uint64_t dummy, hog_alone, hog_shared;
-    double r0 = rate(conn, 0.5, &dummy);
+    const long half_s = 500 * 1000000L;
+    uint64_t dummy, hog_shared;
+    long idle_ns, alone_ns, shared_ns;
+    /* The pair alone. */
+    uint64_t n0 = roundtrips_for(conn, half_s, &idle_ns, &dummy);
+    double r0 = (double)n0 * 1e9 / (double)idle_ns;
     /* The hog alone: iterations per second with the pair idle. */
     hog_stop = 0;
     long h = rt_thread_spawn(&th, hog, 0, stack_hog, sizeof(stack_hog), &a);
-    long t0 = k_clock_get();
     uint64_t i0 = hog_iters;
-    k_thread_sleep(500 * 1000000L);
-    hog_alone = hog_iters - i0;
-    double alone_secs = (double)(k_clock_get() - t0) / 1e9;
-    double r1 = rate(conn, 0.5, &hog_shared);
+    long t0 = k_clock_get();
+    k_thread_sleep(half_s);
+    uint64_t hog_alone = hog_iters - i0;
+    alone_ns = k_clock_get() - t0;
+    double hog_rate = (double)hog_alone * 1e9 / (double)alone_ns;
+    /* Both. */
+    uint64_t n1 = roundtrips_for(conn, half_s, &shared_ns, &hog_shared);
     hog_stop = 1;
     rt_thread_join(h, 0);
-    double share = ((double)hog_shared / 0.5) / ((double)hog_alone / alone_secs);
+    double r1 = (double)n1 * 1e9 / (double)shared_ns;
+    double pair_share = r1 / r0;
+    double hog_share = (double)hog_shared * 1e9 / (double)shared_ns / hog_rate;
     printf("ipcbench fairness_idle_rate %lu\n", (unsigned long)r0);
     printf("ipcbench fairness_loaded_rate %lu\n", (unsigned long)r1);
-    printf("ipcbench fairness_ratio %lu.%03lu\n", (unsigned long)(r1 / (r0 / 2)),
-           (unsigned long)(r1 / (r0 / 2) * 1000) % 1000);
-    printf("ipcbench fairness_hog_share %lu.%03lu\n", (unsigned long)share,
-           (unsigned long)(share * 1000) % 1000);
+    printf("ipcbench fairness_window_ns %ld\n", shared_ns);
+    print_fixed("fairness_ratio", r1 / (r0 / 2));
+    print_fixed("fairness_pair_share", pair_share);
+    print_fixed("fairness_hog_share", hog_share);
     k_pulse_send(conn, 1, 0, 0);
     rt_thread_join(srv, 0);
     k_handle_close(h);

@@ -3,11 +3,20 @@
  * lapic.h).
  *
  * Every CPU's LAPIC sits at the same physical address (MSR 0x1B), mapped
- * once, uncached, by the BSP.  lapic_init_bsp calibrates the LAPIC timer
- * and the TSC together against PIT channel 2 (one-shot, gated through port
- * 0x61, ~10 ms), so both rates come from one reference interval.  Then
- * time_ns and udelay use the TSC (assumed invariant and synchronised
- * across CPUs, as on QEMU and modern hardware).
+ * once, uncached, by the BSP.  lapic_init_bsp calibrates the TSC against
+ * PIT channel 2 and the LAPIC timer against the TSC, over the same
+ * interval.  The PIT counts down at 1,193,182 Hz; calibrate watches the
+ * high byte of its count, which changes every 256 ticks (214.6 us).  The
+ * moment of a change lies between the TSC read before the read of the
+ * count that still showed the old value and the TSC read after the one
+ * that shows the new value, so each change is known to within half that
+ * span, which is measured.  The measurement stops at the first change
+ * where the two spans together are at most 1/2048 (~490 ppm) of the
+ * interval since the first change (the bound Linux's fast PIT calibration
+ * also aims for), or after CALIB_MAX_STEPS changes (~26 ms): on hardware, where a port read takes about a microsecond,
+ * that is a few milliseconds; under QEMU a fraction of one.  Then time_ns
+ * and udelay use the TSC (assumed invariant and synchronised across CPUs,
+ * as on QEMU and modern hardware).
  *
  * Locking: each CPU only touches its own LAPIC registers.  An IPI is two
  * register writes (ICR high, ICR low), done with interrupts off so that an
@@ -57,7 +66,8 @@ enum {
 #define TIMER_DIVISOR 16
 
 #define PIT_HZ 1193182u
-#define PIT_CALIB_COUNT 11932u      /* ~10 ms */
+#define CALIB_MAX_STEPS 120u        /* changes of the count's high byte: ~26 ms */
+#define CALIB_ERROR_SHIFT 11        /* done when the error is <= 1/2048 of the interval */
 #define PIT_POLL_LIMIT 50000000u    /* port reads before giving up ... */
 #define PIT_TSC_LIMIT 5000000000UL  /* ... or TSC cycles (0.5-5 s) */
 
@@ -96,46 +106,98 @@ static void timer_tick(struct trap_frame *tf)
     kernel_tick();
 }
 
-/* Runs PIT channel 2 one-shot for PIT_CALIB_COUNT ticks; returns the TSC
- * and LAPIC-counter deltas across it, false if the PIT never finished. */
-static bool pit_measure(uint64_t *dtsc, uint32_t *dlapic)
+/* A change of the PIT count's high byte: when (TSC), to within +-half,
+ * the new high byte, and a LAPIC timer reading taken just after it, at
+ * TSC lapic_tsc +-lapic_half. */
+struct pit_edge {
+    uint64_t tsc, half, lapic_tsc, lapic_half;
+    uint32_t lapic;
+    uint8_t msb;
+};
+
+static uint64_t edge_error(const struct pit_edge *a, const struct pit_edge *b)
+{
+    return a->half + b->half + a->lapic_half + b->lapic_half;
+}
+
+/* Measures until the error bound is met (see the top of this file);
+ * false if the PIT never counted.  A change seen late (an SMI, a
+ * preempted vCPU) only widens its own span: the measurement keeps the
+ * pair of changes with the smallest relative error, and starts again from
+ * a change known much better than the first one while it is young. */
+static bool pit_measure(struct pit_edge *first, struct pit_edge *last)
 {
     uint8_t gate = inb(0x61) & ~0x03;       /* gate low, speaker off */
     outb(0x61, gate);
-    outb(0x43, 0xB0);                        /* ch 2, lo/hi byte, mode 0 */
-    outb(0x42, PIT_CALIB_COUNT & 0xff);
-    outb(0x42, PIT_CALIB_COUNT >> 8);
+    outb(0x43, 0xA0);                        /* ch 2, high byte only, mode 0 */
+    outb(0x42, 0xFF);                        /* count 0xFF00 */
     reg_write(REG_TIMER_INIT, 0xffffffff);
-    uint32_t l0 = reg_read(REG_TIMER_CUR);
-    uint64_t t0 = rdtsc();
     outb(0x61, gate | 0x01);                 /* gate high: count starts */
-    uint32_t n = 0;
-    uint64_t t1 = t0;
-    while (!(inb(0x61) & 0x20) && ++n < PIT_POLL_LIMIT && t1 - t0 < PIT_TSC_LIMIT)
-        t1 = rdtsc();
-    t1 = rdtsc();
-    uint32_t l1 = reg_read(REG_TIMER_CUR);
+    uint64_t start = rdtsc(), before_prev = start;
+    uint8_t prev = inb(0x42), origin = 0;
+    bool started = false, have_last = false, done = false;
+    for (uint32_t n = 0; !done && n < PIT_POLL_LIMIT; n++) {
+        uint64_t before = rdtsc();
+        uint8_t msb = inb(0x42);
+        uint64_t after = rdtsc();
+        if (after - start > PIT_TSC_LIMIT)
+            break;
+        if (msb == prev) {
+            before_prev = before;
+            continue;
+        }
+        if (msb > prev)
+            break;                           /* wrapped (or a glitch): stop here */
+        struct pit_edge e = { before_prev + (after - before_prev) / 2,
+                              (after - before_prev) / 2, 0, 0, 0, msb };
+        uint64_t l0 = rdtsc();
+        e.lapic = reg_read(REG_TIMER_CUR);
+        uint64_t l1 = rdtsc();
+        e.lapic_tsc = l0 + (l1 - l0) / 2;
+        e.lapic_half = (l1 - l0) / 2;
+        unsigned steps = (unsigned)(origin - msb);
+        if (!started) {
+            if (prev - msb == 1) {           /* a whole step: the count was running */
+                *first = e;
+                origin = msb;
+                started = true;
+            }
+        } else if (!have_last && steps < CALIB_MAX_STEPS / 2 && e.half * 2 < first->half) {
+            *first = e;                      /* start again from the better one */
+        } else {
+            /* err <= 2 * PIT_TSC_LIMIT, win < 2^28 (26 ms at 10 GHz): no overflow */
+            uint64_t err = edge_error(first, &e), win = e.tsc - first->tsc;
+            if (!have_last || err * (last->tsc - first->tsc) < edge_error(first, last) * win)
+                *last = e;
+            have_last = true;
+            done = edge_error(first, last) << CALIB_ERROR_SHIFT <= last->tsc - first->tsc ||
+                   steps >= CALIB_MAX_STEPS;
+        }
+        prev = msb;
+        before_prev = before;
+    }
     outb(0x61, gate);
     reg_write(REG_TIMER_INIT, 0);
-    *dtsc = t1 - t0;
-    *dlapic = l0 - l1;
-    return n < PIT_POLL_LIMIT && t1 - t0 < PIT_TSC_LIMIT;
+    return have_last && last->msb < first->msb && last->tsc > first->tsc;
 }
 
 static void calibrate(void)
 {
     reg_write(REG_TIMER_DIV, TIMER_DIV_16);
     reg_write(REG_LVT_TIMER, LVT_MASKED | VEC_TIMER);
-    uint64_t dtsc;
+    struct pit_edge a, b = { 0 };
     uint32_t dlapic;
-    if (!pit_measure(&dtsc, &dlapic) || dtsc == 0 || dlapic == 0) {
+    if (!pit_measure(&a, &b) || (dlapic = a.lapic - b.lapic) == 0) {
         kprintf("lapic: PIT calibration failed; assuming TSC 1 GHz, LAPIC timer 100 MHz\n");
         tsc_hz = 1000000000;
         lapic_timer_hz = 100000000;
         return;
     }
-    tsc_hz = dtsc * PIT_HZ / PIT_CALIB_COUNT;
-    lapic_timer_hz = (uint64_t)dlapic * TIMER_DIVISOR * PIT_HZ / PIT_CALIB_COUNT;
+    uint64_t ticks = (uint64_t)(a.msb - b.msb) * 256, dtsc = b.tsc - a.tsc;
+    tsc_hz = dtsc * PIT_HZ / ticks;
+    lapic_timer_hz = (uint64_t)dlapic * TIMER_DIVISOR * tsc_hz / (b.lapic_tsc - a.lapic_tsc);
+    kprintf("lapic: calibrated over %lu us of the PIT, within %lu ppm\n", ticks * 1000000 / PIT_HZ,
+            edge_error(&a, &b) * 1000000 / dtsc);
     if (tsc_hz > 10000000000UL) {       /* time_ns arithmetic needs <= 10 GHz */
         kprintf("lapic: TSC measured at %lu Hz, implausible; assuming 1 GHz\n", tsc_hz);
         tsc_hz = 1000000000;

@@ -2,15 +2,33 @@
  * smp: starting the application processors, and cross-CPU calls (smp.h).
  *
  * Start-up: the BSP copies the trampoline (trampoline.S) to
- * TRAMPOLINE_PHYS, identity-maps that page in the kernel page tables, and
- * starts the APs one at a time: it writes the parameter block (stack, CPU
- * index), sends INIT, waits 10 ms, sends SIPI, and a second SIPI if the AP
- * is not up after 200 us (ignored by an AP that already left wait-for-SIPI),
- * then waits up to AP_TIMEOUT_NS for the AP to set cpus[id].online.  Only
- * one AP uses the parameter block at a time; an AP that does not come up is
- * reported and sent INIT again so it cannot run the trampoline later with
- * another AP's parameters.  The identity mapping is removed at the end,
- * and each AP flushes it from its TLB (through smp_call).
+ * TRAMPOLINE_PHYS, identity-maps that page in the kernel page tables and
+ * sends INIT to every AP.  Then it starts them one at a time: it writes
+ * the parameter block (stack, CPU index), sends SIPI, and a second SIPI if
+ * the AP is not up after 200 us (ignored by an AP that already left
+ * wait-for-SIPI), then waits up to AP_TIMEOUT_NS for the AP to set
+ * cpus[id].online.  Only one AP uses the parameter block at a time; an AP
+ * that does not come up is reported and sent INIT again so it cannot run
+ * the trampoline later with another AP's parameters.  The identity mapping
+ * is removed at the end, and each AP flushes it from its TLB (through
+ * smp_call).
+ *
+ * Delays.  The MP specification (1.4, 1997) and the Intel SDM's example
+ * (Vol. 3A, "Typical BSP Initialization Sequence") wait 10 ms between
+ * INIT and the first SIPI; that was for processors with a discrete APIC.
+ * The SDM says family 06H (model >= 0EH) and 0FH processors, and so every
+ * x86-64 processor, take part in MP initialisation over the system bus
+ * rather than the old APIC bus; Linux has started Intel family 6 and AMD
+ * family >= 0Fh processors with no INIT delay since 2015, and every Intel
+ * processor from the Pentium Pro on since 2025; QEMU's APIC (TCG) and
+ * KVM's need none.  So the delay is kept only for other vendors
+ * (legacy_delays), once for all APs, as in the SDM's example.
+ *
+ * Under TCG (QEMU 7.2) a halted AP takes its INIT only when the first
+ * SIPI wakes it, and drops that SIPI, so it is the second SIPI that starts
+ * it; meanwhile the guest clock runs on to QEMU's next timer deadline (up
+ * to a tick, 10 ms, per AP): an emulator artefact, visible in
+ * boot_kernel_insns.
  *
  * Cross-CPU calls: one slot per target CPU, written by the caller while the
  * slot is free (fn == NULL), then an IPI on VEC_IPI_CALL; the target runs
@@ -33,6 +51,7 @@
 #include <stddef.h>
 
 #define AP_TIMEOUT_NS 5000000000UL     /* TCG with many vCPUs is slow */
+#define INIT_DELAY_US 10000            /* legacy: INIT to first SIPI */
 #define CALL_TIMEOUT_NS 5000000000UL
 #define AP_STACK_PAGES 4
 
@@ -111,8 +130,6 @@ static bool ap_start(unsigned id)
     *(uint64_t *)tr_param(tr_stack) = c->kstack_top;
     *(uint32_t *)tr_param(tr_cpu) = id;
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    lapic_send_init(c->apic_id);
-    udelay(10000);
     lapic_send_sipi(c->apic_id, TRAMPOLINE_PHYS >> 12);
     if (wait_online(c, 200000))
         return true;
@@ -123,6 +140,17 @@ static bool ap_start(unsigned id)
             id, c->apic_id, AP_TIMEOUT_NS / 1000000);
     lapic_send_init(c->apic_id);
     return false;
+}
+
+/* True for CPUs that may need the MP specification's 10 ms between INIT
+ * and SIPI: every x86-64 processor of Intel, AMD and Hygon is of a family
+ * that does not (see the top of this file). */
+static bool legacy_delays(void)
+{
+    uint32_t r[4];
+    cpuid(0, 0, r);             /* EBX: the vendor string's first 4 bytes */
+    return r[1] != 0x756e6547 /* "Genu"ineIntel */ && r[1] != 0x68747541 /* "Auth"enticAMD */ &&
+           r[1] != 0x6f677948 /* "Hygo"nGenuine */;
 }
 
 /* Copies the trampoline and fills the parameters shared by all APs. */
@@ -150,6 +178,10 @@ void smp_start_aps(void)
     if (cpu_count < 2 || !trampoline_install())
         return;
     unsigned failed = 0;
+    for (unsigned id = 1; id < cpu_count; id++)
+        lapic_send_init(cpus[id].apic_id);
+    if (legacy_delays())
+        udelay(INIT_DELAY_US);
     for (unsigned id = 1; id < cpu_count; id++)
         failed += !ap_start(id);
     trampoline_remove();
