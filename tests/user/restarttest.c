@@ -26,7 +26,7 @@ static void check(const char *name, int ok)
     failures += !ok;
 }
 
-static struct rt_service counter = { .path = "/svc/counter", .wait_ms = 3000 };
+static struct rt_service counter = { .path = "/svc/counter", .wait_ms = 20000 }   /* a loaded host restarts slowly */;
 
 /* "g": how many messages this life of the counter has served; safe to retry. */
 static long get_op(long conn, void *arg)
