@@ -26,7 +26,8 @@ static void check(const char *name, int ok)
     failures += !ok;
 }
 
-static struct rt_service counter = { .path = "/svc/counter", .wait_ms = 20000 }   /* a loaded host restarts slowly */;
+/* Waits up to 20 s for a restart: a loaded host restarts slowly. */
+static struct rt_service counter = { .path = "/svc/counter", .wait_ms = 20000 };
 
 /* "g": how many messages this life of the counter has served; safe to retry. */
 static long get_op(long conn, void *arg)
