@@ -108,6 +108,26 @@ static inline void spin_unlock_irqrestore(spinlock_t *l, bool was)
     spin_unlock(l);
     irq_restore(was);
 }
+
+/* Takes L with interrupts as they are while waiting, then turns them off
+ * for the critical section; returns whether they were on (release with
+ * spin_unlock_irqrestore).  For a lock whose other holders keep
+ * interrupts on for long (an address space's, across a large mapping): a
+ * CPU waiting with interrupts off could not answer a TLB-flush IPI
+ * meanwhile, and the CPU that sent it would give up. */
+static inline bool spin_lock_irqwait(spinlock_t *l)
+{
+    bool was = irq_enabled();
+#ifdef KESTREL_LOCKDEP
+    if (l->cls)
+        lockdep_acquire(l->cls);
+#endif
+    uint32_t me = __atomic_fetch_add(&l->next, 1, __ATOMIC_RELAXED);
+    while (__atomic_load_n(&l->owner, __ATOMIC_ACQUIRE) != me)
+        __asm__ volatile("pause" ::: "memory");
+    irq_disable();
+    return was;
+}
 #endif
 
 #endif

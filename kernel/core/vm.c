@@ -112,7 +112,7 @@ static void unmap_pages(struct vm_space *s, uintptr_t start, uint64_t size)
 void vm_space_destroy(struct vm_space *s)
 {
     spin_lock(&vm_lock);
-    bool was = spin_lock_irqsave(&s->lock);
+    bool was = spin_lock_irqwait(&s->lock);
     s->dead = true;
     struct vm_region *r = s->regions;
     s->regions = NULL;
@@ -295,7 +295,7 @@ static int copy_space(struct vm_space *s, uintptr_t addr, void *buf, size_t len,
 {
     if (!user_range_ok(addr, len))
         return -E_FAULT;
-    bool was = spin_lock_irqsave(&s->lock);
+    bool was = spin_lock_irqwait(&s->lock);
     if (s->dead) {
         spin_unlock_irqrestore(&s->lock, was);
         return -E_DEAD;
@@ -338,7 +338,7 @@ int vm_copy_out(struct vm_space *s, uintptr_t dst, const void *src, size_t len)
 static int xfer_chunk(struct vm_space *s, uintptr_t other, uintptr_t cur, size_t chunk,
                       bool to_other)
 {
-    bool was = spin_lock_irqsave(&s->lock);
+    bool was = spin_lock_irqwait(&s->lock);
     uint64_t pa, flags;
     int r = -2;
     if (!s->dead && pt_translate(s->pml4, other, &pa, &flags) && (!to_other || (flags & PTE_W))) {
