@@ -118,13 +118,7 @@ static inline void spin_unlock_irqrestore(spinlock_t *l, bool was)
 static inline bool spin_lock_irqwait(spinlock_t *l)
 {
     bool was = irq_enabled();
-#ifdef KESTREL_LOCKDEP
-    if (l->cls)
-        lockdep_acquire(l->cls);
-#endif
-    uint32_t me = __atomic_fetch_add(&l->next, 1, __ATOMIC_RELAXED);
-    while (__atomic_load_n(&l->owner, __ATOMIC_ACQUIRE) != me)
-        __asm__ volatile("pause" ::: "memory");
+    spin_lock(l);
     irq_disable();
     return was;
 }

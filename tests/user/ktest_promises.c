@@ -199,6 +199,26 @@ static long unreplied_client(void *arg)
     return 0;
 }
 
+/* We reply STATUS to the first client (R1), then receive the second's
+ * message and reply STATUS + 1; both clients must see their status.
+ * Closes the two client threads C and C2 and the connection. */
+static bool serve_both(long r1, long status, long c, long c2)
+{
+    CHECK_EQ(k_msg_reply(r1, status, 0, 0), 0);
+    char buf[8];
+    long r2 = k_msg_receive(ue.chan, (long)buf, -8, 0);
+    CHECK(r2 > 0);
+    CHECK_EQ(k_msg_reply(r2, status + 1, 0, 0), 0);
+    CHECK_EQ(rt_thread_join(c, 0), 0);
+    CHECK_EQ(rt_thread_join(c2, 0), 0);
+    CHECK_EQ(ue.status[0], status);
+    CHECK_EQ(ue.status[1], status + 1);
+    k_handle_close(c);
+    k_handle_close(c2);
+    k_handle_close(ue.conn);
+    return true;
+}
+
 static bool test_server_thread_exit_unreplied(void)
 {
     ue.chan = k_chan_create(0);
@@ -226,18 +246,7 @@ static bool test_server_thread_exit_unreplied(void)
     k_thread_sleep(5 * 1000000);
     /* Another thread of the server process replies to the first client,
      * then serves the second. */
-    CHECK_EQ(k_msg_reply(ue.rcvid, 11, 0, 0), 0);
-    char buf[8];
-    long r2 = k_msg_receive(ue.chan, (long)buf, -8, 0);
-    CHECK(r2 > 0);
-    CHECK_EQ(k_msg_reply(r2, 12, 0, 0), 0);
-    CHECK_EQ(rt_thread_join(c, 0), 0);
-    CHECK_EQ(rt_thread_join(c2, 0), 0);
-    CHECK_EQ(ue.status[0], 11);
-    CHECK_EQ(ue.status[1], 12);
-    k_handle_close(c);
-    k_handle_close(c2);
-    k_handle_close(ue.conn);
+    CHECK(serve_both(ue.rcvid, 11, c, c2));
     k_handle_close(ue.chan);
     return true;
 }
@@ -274,17 +283,7 @@ static bool test_channel_outlives_creator(void)
     struct k_thread_attr hi = { 150, K_SCHED_RR, 0 };   /* ... and a second one waits */
     long c2 = rt_thread_spawn(&tc2, unreplied_client, (void *)1, stack_c, sizeof(stack_c), &hi);
     k_thread_sleep(5 * 1000000);
-    CHECK_EQ(k_msg_reply(r1, 21, 0, 0), 0);
-    long r2 = k_msg_receive(ch, (long)buf, -8, 0);
-    CHECK(r2 > 0);
-    CHECK_EQ(k_msg_reply(r2, 22, 0, 0), 0);
-    CHECK_EQ(rt_thread_join(c, 0), 0);
-    CHECK_EQ(rt_thread_join(c2, 0), 0);
-    CHECK_EQ(ue.status[0], 21);
-    CHECK_EQ(ue.status[1], 22);
-    k_handle_close(c);
-    k_handle_close(c2);
-    k_handle_close(ue.conn);
+    CHECK(serve_both(r1, 21, c, c2));
     k_handle_close(ch);
     k_handle_close(bconn);
     k_handle_close(back);
