@@ -154,11 +154,16 @@ SELFTEST(tsc_calibrated)
     }
     ST_CHECK(best >= 1000000 && best < 1500000);
     /* Cross-check the TSC against the independently clocked LAPIC timer:
-     * 50 ms of TSC time should be about 5 ticks at 100 Hz. */
-    uint64_t b = cpus[0].ticks;
-    udelay(50000);
-    uint64_t n = cpus[0].ticks - b;
-    ST_CHECK(n >= TIMER_HZ / 20 / 2 && n <= TIMER_HZ / 20 * 3);
+     * 50 ms of TSC time should be about 5 ticks at 100 Hz.  A host that
+     * preempts the emulator can swallow ticks once; three tries. */
+    bool agree = false;
+    for (int i = 0; i < 3 && !agree; i++) {
+        uint64_t b = cpus[0].ticks;
+        udelay(50000);
+        uint64_t n = cpus[0].ticks - b;
+        agree = n >= TIMER_HZ / 20 / 2 && n <= TIMER_HZ / 20 * 3;
+    }
+    ST_CHECK(agree);
     return true;
 }
 
