@@ -33,7 +33,7 @@ KCFLAGS := -std=c11 $(WARN) $(KOPT) -g -ffreestanding -fno-stack-protector -fno-
            -fno-tree-loop-distribute-patterns -fno-strict-aliasing -fno-common \
            -ffunction-sections -fdata-sections \
            -Ikernel -Iabi -Ilib -MMD -MP $(KSHIP)
-KASFLAGS := -g -Ikernel -Iabi -MMD -MP
+KASFLAGS := -g -Ikernel -Iabi -MMD -MP $(KSHIP)
 KLDFLAGS := -nostdlib -z max-page-size=0x1000 -z noexecstack --gc-sections -T kernel/kernel.ld
 
 KSRC := $(sort $(wildcard kernel/core/*.c kernel/arch/x86_64/*.c kernel/tests/*.c lib/base/*.c))
