@@ -93,6 +93,7 @@ enum { KESTREL_SYSCALLS(SYS_ENUM) };
 #define CODE_REPORT 0x10000000L              /* + child index */
 #define CODE_DEATH 0x20000000L               /* + index << 8 + generation & 0xff */
 #define CODE_TIMER 0x30000000L
+#define CODE_VIOLATION 0x40000000L           /* + child index: a promise broken */
 
 /* Exit statuses with a meaning. */
 #define ST_DONE 0                            /* a life's budget is spent */
@@ -109,6 +110,7 @@ enum { KESTREL_SYSCALLS(SYS_ENUM) };
 #define HELPER_STACK (16 * 1024)
 #define WATCH_STACK (8 * 1024)
 #define MAX_DEPTH 2                          /* children 1, grandchildren 2 */
+#define CHILD_CEILING 200                    /* the children's priority ceiling */
 
 /* ---------------------------------------------------------------- */
 /* Random numbers: xoshiro256**, seeded through splitmix64. */
@@ -219,6 +221,12 @@ static struct {
     uint64_t nomask;               /* operations switched off (no=) */
     uint64_t only;                 /* the only operations (only=), a mask of ops[] */
     long report;                   /* connection to the parent, or -1 */
+    long image;                    /* the boot image: the capability to spawn */
+    unsigned ceiling;              /* our priority ceiling */
+    /* Where our threads start: children each on a CPU of their own (most
+     * calls then stay on one CPU, which keeps TCG fast with several CPUs;
+     * affinity calls and helpers move threads about). */
+    struct k_thread_attr home;
     long protect[3 * MAX_THREADS + 8];
     long res_chan[2], res_conn[2]; /* resident channels: private handles */
     long own_chan[MAX_THREADS], own_conn[MAX_THREADS];   /* each fuzzing thread's */
@@ -339,6 +347,8 @@ static bool is_protected(long h)
     for (unsigned i = 0; i < P.nprotect; i++)
         if (P.protect[i] == h)
             return true;
+    if (h == P.image)
+        return true;
     for (unsigned i = 0; i < P.nthreads && i < MAX_THREADS; i++)
         if (h == P.own_chan[i] || h == P.own_conn[i])
             return true;
@@ -853,10 +863,10 @@ static long gen_prio(struct fz *f)
 {
     struct rng *r = &f->rng;
     unsigned k = (unsigned)below(r, 100);
-    if (k < 80)
-        return (long)range(r, 1, 200);
-    if (k < 82)
-        return (long)range(r, 201, 255);
+    if (k < 75)
+        return (long)range(r, 1, P.ceiling ? P.ceiling : 200);
+    if (k < 85)
+        return (long)range(r, 1, 255);               /* maybe above the ceiling */
     return (long[]){ 0, 256, -1, 1000, 1L << 32, (long)0x8000000000000000UL }[below(r, 6)];
 }
 
@@ -1055,7 +1065,7 @@ static void resident_start(unsigned i, uint64_t seed)
     memset(s->f, 0, sizeof(*s->f));
     rng_seed(&s->f->rng, seed, P.idx, P.gen, 2000 + i);
     s->f->tidx = 100 + i;
-    long h = rt_thread_spawn(&s->rt, helper_main, s, s->stack, HELPER_STACK, NULL);
+    long h = rt_thread_spawn(&s->rt, helper_main, s, s->stack, HELPER_STACK, &P.home);
     if (h < 0)
         __atomic_store_n(&s->state, 0, __ATOMIC_RELEASE);
     else
@@ -1188,15 +1198,25 @@ static long spawn_valid(struct fz *f)
     f->argv[0] = "bin/sysfuzz";
     f->argv[1] = "g";
     f->argv[2] = roles[role];
+    f->argv[11] = NULL;
     f->argv[3] = num(f->args[0], rnd(r));
     f->argv[4] = num(f->args[1], P.idx);
     f->argv[5] = num(f->args[2], P.gen * 1000 + n);
     f->argv[6] = num(f->args[3], P.depth + 1);
     f->argv[7] = num(f->args[4], P.nomask);
     f->argv[9] = num(f->args[6], P.only);
+    uint32_t ceiling = (uint32_t)range(r, 1, P.ceiling);
+    f->argv[10] = num(f->args[7], ceiling);
     f->argv[8] = num(f->args[5], range(r, 50, 1000));      /* deadline, ms */
     unsigned nh = (unsigned)below(r, 4);
-    for (unsigned i = 0; i < nh; i++) {
+    unsigned i = 0;
+    if (role == 0 && P.image > 0) {                  /* a fuzzer may spawn too */
+        f->sh[0] = (struct k_spawn_handle){ (uint32_t)P.image, K_RIGHT_READ | K_RIGHT_MAP |
+                                            K_RIGHT_DUP | K_RIGHT_TRANSFER, "image" };
+        i = 1;
+        nh++;
+    }
+    for (; i < nh; i++) {
         uint64_t e = hpool_pick_entry(f, K_OBJ_NONE);
         unsigned t = e_type(e);
         f->sh[i].handle = (uint32_t)e_handle(e);
@@ -1209,8 +1229,9 @@ static long spawn_valid(struct fz *f)
         memset(f->sh[i].name, 0, sizeof(f->sh[i].name));
         memcpy(f->sh[i].name, name, strlen(name));
     }
-    f->sp = (struct k_spawn){ .argc = 10, .nhandles = nh, .argv = f->argv, .handles = f->sh,
-                              .priority = one_in(r, 2) ? 0 : (uint32_t)range(r, 1, 200),
+    f->sp = (struct k_spawn){ .argc = 11, .nhandles = nh, .argv = f->argv, .handles = f->sh,
+                              .priority = (uint32_t)range(r, 1, ceiling),
+                              .prio_max = ceiling, .image = (uint32_t)P.image,
                               .exception = one_in(r, 5) ? (uint32_t)gen_handle(f, K_OBJ_CONNECTION)
                                                         : 0 };
     long h = SC3(process_spawn, "bin/sysfuzz", 11, &f->sp);
@@ -1256,6 +1277,9 @@ static void spawn_hostile(struct fz *f)
         .handles = one_in(r, 3) ? (const struct k_spawn_handle *)gen_ptr(f, 64) : f->sh,
         .priority = (uint32_t)gen_prio(f),
         .exception = one_in(r, 3) ? (uint32_t)gen_handle(f, K_OBJ_NONE) : 0,
+        .prio_max = one_in(r, 3) ? 0 : (uint32_t)gen_prio(f),
+        .image = one_in(r, 2) ? (uint32_t)P.image :
+                 one_in(r, 2) ? (uint32_t)gen_handle(f, K_OBJ_VMO) : 0,
     };
     long usp = one_in(r, 5) ? (one_in(r, 2) ? 0 : (long)gen_ptr(f, sizeof(f->sp))) : (long)&f->sp;
     long h = SC3(process_spawn, upath, len, usp);
@@ -1893,6 +1917,186 @@ static void op_process_exit(struct fz *f)
         life_over(gen_status(f) & 0xff);
 }
 
+/* ---- promises: checks that must hold whatever else goes on ---- */
+
+/* A promise of the kernel was broken: a line on the console (tools/fuzz
+ * fails the run on it) and a pulse to the parent, which fails too. */
+static void violation(const char *what, long got)
+{
+    printf("FUZZ VIOLATION seed=%lu process=%u.%u depth=%u: %s (returned %ld)\n",
+           (unsigned long)P.seed, P.idx, P.gen, P.depth, what, got);
+    if (P.report > 0)
+        k_pulse_send(P.report, CODE_VIOLATION + P.idx, 1, 0);
+}
+
+/* Rights only shrink: what a handle lacks, no call grants, not through a
+ * mapping, a clone, a duplicate or an attachment. */
+static void promise_memory_rights(struct fz *f)
+{
+    long v = SC4(vmo_create, (long)PAGE, K_VMO_ANON, 0, 0);
+    long ro = v > 0 ? SC2(handle_dup, v, K_RIGHT_READ | K_RIGHT_MAP | K_RIGHT_DUP) : -1;
+    if (v > 0)
+        SC1(handle_close, v);
+    if (ro <= 0)
+        return;
+    long a = SC5(vmo_map, 0, ro, 0, (long)PAGE, K_PROT_READ | K_PROT_WRITE);
+    if (a > 0) {
+        violation("a read-only handle was mapped writable", a);
+        SC3(vm_unmap, 0, a, (long)PAGE);
+    }
+    a = SC5(vmo_map, 0, ro, 0, (long)PAGE, K_PROT_READ);
+    if (a > 0) {
+        long r = SC4(vm_protect, 0, a, (long)PAGE, one_in(&f->rng, 2) ? K_PROT_READ | K_PROT_WRITE
+                                                                      : K_PROT_WRITE);
+        if (r == 0)
+            violation("vm_protect made a read-only handle's mapping writable", r);
+        SC3(vm_unmap, 0, a, (long)PAGE);
+    }
+    long c = SC1(vmo_clone, ro);
+    if (c > 0) {
+        long b = SC5(vmo_map, 0, c, 0, (long)PAGE, K_PROT_READ | K_PROT_WRITE);
+        if (b > 0) {
+            violation("a clone of a read-only handle was mapped writable", b);
+            SC3(vm_unmap, 0, b, (long)PAGE);
+        }
+        SC1(handle_close, c);
+    }
+    long w = SC2(handle_dup, ro, K_RIGHT_READ | K_RIGHT_WRITE | K_RIGHT_MAP);
+    if (w > 0) {
+        violation("handle_dup added WRITE", w);
+        SC1(handle_close, w);
+    }
+    long r = SC3(handle_attach, ro, K_RIGHT_READ | K_RIGHT_WRITE, 0);
+    if (r == 0)
+        violation("handle_attach added WRITE (and TRANSFER)", r);
+    SC1(handle_close, ro);
+}
+
+/* A connection without SEND sends nothing; a channel without RECEIVE is
+ * not received from, connected to or revoked. */
+static void promise_ipc_rights(struct fz *f)
+{
+    (void)f;
+    long ch = SC1(chan_create, 0);
+    long conn = ch > 0 ? SC2(chan_connect, ch, 9) : -1;
+    if (conn <= 0) {
+        SC1(handle_close, ch);
+        return;
+    }
+    long nosend = SC2(handle_dup, conn, K_RIGHT_DUP | K_RIGHT_TRANSFER);
+    long norecv = SC2(handle_dup, ch, K_RIGHT_DUP | K_RIGHT_TRANSFER | K_RIGHT_READ);
+    if (nosend > 0) {
+        long r = SC4(pulse_send, nosend, 1, 1, 0);
+        if (r == 0)
+            violation("pulse_send on a connection without SEND", r);
+        SC1(handle_close, nosend);
+    }
+    if (norecv > 0) {
+        SC4(pulse_send, conn, 2, 2, 0);              /* so a wrong receive would not wait */
+        long r = SC4(msg_receive, norecv, 0, 0, 0);
+        if (r >= 0)
+            violation("msg_receive on a channel without RECEIVE", r);
+        long c2 = SC2(chan_connect, norecv, 1);
+        if (c2 > 0) {
+            violation("chan_connect on a channel without RECEIVE", c2);
+            SC1(handle_close, c2);
+        }
+        r = SC1(chan_revoke, norecv);
+        if (r == 0)
+            violation("chan_revoke on a channel without RECEIVE", r);
+        SC1(handle_close, norecv);
+    }
+    SC1(handle_close, conn);
+    SC1(handle_close, ch);
+}
+
+/* No thread rises above its process's ceiling; no process is spawned
+ * without the capability, or with a ceiling above its parent's. */
+static void promise_ceiling_and_spawn(struct fz *f)
+{
+    struct rng *r = &f->rng;
+    if (P.ceiling < K_PRIO_MAX) {
+        long prio = (long)range(r, P.ceiling + 1, K_PRIO_MAX);
+        long ret = SC3(thread_sched, 0, prio, K_SCHED_RR);
+        if (ret == 0) {
+            violation("thread_sched above the process's ceiling", prio);
+            SC3(thread_sched, 0, 1, K_SCHED_RR);
+        }
+    }
+    if (off(NO_SPAWN) || P.image <= 0)
+        return;
+    f->argv[0] = "bin/sysfuzz";
+    f->argv[1] = "g";
+    f->argv[2] = "exit";
+    f->argv[3] = NULL;
+    f->sp = (struct k_spawn){ .argc = 3, .argv = f->argv, .priority = 1, .prio_max = 1 };
+    long p = SC3(process_spawn, "bin/sysfuzz", 11, &f->sp);
+    if (p > 0) {
+        violation("process_spawn without the image handle", p);
+        SC1(handle_close, p);
+    }
+    if (P.ceiling < K_PRIO_MAX) {
+        f->sp.image = (uint32_t)P.image;
+        f->sp.prio_max = (uint32_t)range(r, P.ceiling + 1, K_PRIO_MAX);
+        p = SC3(process_spawn, "bin/sysfuzz", 11, &f->sp);
+        if (p > 0) {
+            violation("process_spawn with a ceiling above the parent's", p);
+            SC1(handle_close, p);
+        }
+    }
+}
+
+/* A process that has ended has no memory to map, read or change. */
+static void promise_dead_process(struct fz *f)
+{
+    if (off(NO_SPAWN) || P.image <= 0 || P.depth >= MAX_DEPTH + 1)
+        return;
+    f->argv[0] = "bin/sysfuzz";
+    f->argv[1] = "g";
+    f->argv[2] = "exit";
+    f->argv[3] = NULL;
+    f->sp = (struct k_spawn){ .argc = 3, .argv = f->argv, .priority = 1, .prio_max = 1,
+                              .image = (uint32_t)P.image };
+    long p = SC3(process_spawn, "bin/sysfuzz", 11, &f->sp);
+    if (p <= 0)
+        return;
+    long v = SC4(vmo_create, (long)PAGE, K_VMO_ANON, 0, 0);
+    if (SC2(process_wait, p, &f->status) == 0 && v > 0) {
+        if (one_in(&f->rng, 2))
+            SC1(thread_sleep, 20 * MS);              /* and reaped, most likely */
+        long a = SC5(vmo_map, p, v, 0, (long)PAGE, K_PROT_READ);
+        if (a > 0)
+            violation("vmo_map into a process that has ended", a);
+        long r = SC4(process_read, p, (long)K_USER_BASE, f->buf, 16);
+        if (r > 0)
+            violation("process_read of a process that has ended", r);
+        r = SC3(process_regions, p, f->regions, 16);
+        if (r > 0)
+            violation("process_regions of a process that has ended", r);
+    }
+    if (v > 0)
+        SC1(handle_close, v);
+    SC1(handle_close, p);
+}
+
+static void op_promise(struct fz *f)
+{
+    switch (below(&f->rng, 4)) {
+    case 0:
+        promise_memory_rights(f);
+        break;
+    case 1:
+        promise_ipc_rights(f);
+        break;
+    case 2:
+        promise_ceiling_and_spawn(f);
+        break;
+    default:
+        promise_dead_process(f);
+        break;
+    }
+}
+
 #define OP(name, weight) { op_##name, weight, #name }
 static const struct op {
     op_fn fn;
@@ -1914,6 +2118,7 @@ static const struct op {
     OP(received, 1),      OP(clone, 3),         OP(process_read, 3),
     OP(regions, 2),       OP(narrow, 1),        OP(vmo_size, 1),
     OP(touch, 1),         OP(thread_exit, 1),   OP(process_exit, 1),
+    OP(promise, 2),
 };
 #define NOPS (sizeof(ops) / sizeof(ops[0]))
 _Static_assert(NOPS <= 64, "only= keeps operations in a 64-bit mask");
@@ -2129,6 +2334,11 @@ static void setup_objects(struct fz *f)
         hpool_add(f, ch2, K_OBJ_CHANNEL, 0);
         hpool_add_conn(f, SC2(chan_connect, ch2, 5), K_OBJ_CONNECTION, 0, ch2);
     }
+    if (P.image > 0) {                               /* a copy of the image, for anything */
+        long sz = SC1(vmo_size, P.image);
+        hpool_add(f, SC2(handle_dup, P.image, K_RIGHT_READ | K_RIGHT_MAP | K_RIGHT_DUP),
+                  K_OBJ_VMO, sz > 0 ? (uint64_t)sz / PAGE : 1);
+    }
     /* Each fuzzing thread's own channel, which only it receives from. */
     for (unsigned i = 0; i < P.nthreads; i++) {
         long ch = SC1(chan_create, 0);
@@ -2147,6 +2357,11 @@ static void setup_objects(struct fz *f)
 
 static int fuzz_process(void)
 {
+    struct k_sysinfo si;
+    if (P.role == ROLE_CHILD && k_sys_info(K_INFO_KERNEL_OBJECTS, (long)&si) == 0 && si.ncpus) {
+        P.home.cpu_mask = 1UL << (P.idx % si.ncpus);
+        k_thread_affinity(0, (long)P.home.cpu_mask);
+    }
     set_weights(P.only);
     uint64_t per_fz = (sizeof(struct fz) + 63) & ~63UL;
     unsigned nslots = P.depth >= MAX_DEPTH ? NSLOTS / 2 : NSLOTS;
@@ -2174,14 +2389,14 @@ static int fuzz_process(void)
         m += per_fz;
     }
     static struct rt_thread wt, ft[MAX_THREADS];
-    long w = rt_thread_spawn(&wt, watchdog, 0, P.watch_stack, WATCH_STACK, 0);
+    long w = rt_thread_spawn(&wt, watchdog, 0, P.watch_stack, WATCH_STACK, &P.home);
     if (w > 0)
         P.protect[P.nprotect++] = w;
     setup_objects(P.fz[0]);
     P.live = (int)P.nthreads;
     for (unsigned i = 1; i < P.nthreads; i++) {
         long t = rt_thread_spawn(&ft[i], fuzz_thread, P.fz[i], P.main_stacks + i * MAIN_STACK,
-                                 MAIN_STACK, 0);
+                                 MAIN_STACK, &P.home);
         if (t > 0 && P.nprotect < sizeof(P.protect) / sizeof(P.protect[0]))
             P.protect[P.nprotect++] = t;               /* a join would wait for good */
     }
@@ -2226,6 +2441,8 @@ static int child_main(int argc, char **argv)
     P.depth = 1;
     P.report = rt_handle("report");
     P.protect[P.nprotect++] = P.report;
+    P.image = rt_handle("image");
+    P.ceiling = CHILD_CEILING;
     return fuzz_process();
 }
 
@@ -2244,6 +2461,8 @@ static int grandchild_main(int argc, char **argv)
     P.depth = (unsigned)parse_num(argv[6]);
     P.nomask = parse_num(argv[7]);
     P.only = argc > 9 ? parse_num(argv[9]) : 0;
+    P.ceiling = argc > 10 ? (unsigned)parse_num(argv[10]) : 1;
+    P.image = rt_handle("image");
     P.deadline = (uint64_t)k_clock_get() + parse_num(argv[8]) * MS;
     P.nthreads = 2;
     struct rng rng;
@@ -2253,7 +2472,9 @@ static int grandchild_main(int argc, char **argv)
         if (rt_startup)
             for (uint64_t i = 0; i < rt_startup->nhandles && i < K_STARTUP_MAX_HANDLES; i++) {
                 unsigned t = rt_startup->handles[i].type;
-                hpool[i % NH] = h_entry(rt_startup->handles[i].handle, t, t == K_OBJ_VMO ? 1 : 0);
+                long h = rt_startup->handles[i].handle;
+                if (h != P.image)
+                    hpool[i % NH] = h_entry(h, t, t == K_OBJ_VMO ? 1 : 0);
             }
         return fuzz_process();
     }
@@ -2324,9 +2545,9 @@ static struct {
     uint64_t life, nomask, only;
     bool verbose;
     struct kid kids[MAX_CHILDREN];
-    unsigned lives;
+    unsigned lives, violations;
     unsigned deaths_done, deaths_fault, deaths_killed, deaths_stuck, deaths_other;
-    long chan, conn, timer;
+    long chan, conn, timer, image;
     struct rng rng;
 } W;
 
@@ -2366,9 +2587,15 @@ static long spawn_child(unsigned i)
                             num(a[2], k->gen), num(a[3], range(&W.rng, W.life / 2, W.life * 3 / 2)),
                             num(a[4], W.nthreads),
                             num(a[5], W.nomask | (uint64_t)W.verbose << 63), num(a[6], W.only) };
-    struct k_spawn_handle h = { (uint32_t)W.conn, K_RIGHT_SEND, "report" };
-    struct k_spawn sp = { .argc = 9, .nhandles = 1, .argv = argv, .handles = &h,
-                          .priority = (uint32_t)range(&W.rng, 20, 150) };
+    /* The report connection, and the boot image (read-only): the
+     * capability to spawn, which children need for grandchildren. */
+    struct k_spawn_handle h[2] = {
+        { (uint32_t)W.conn, K_RIGHT_SEND, "report" },
+        { (uint32_t)W.image, K_RIGHT_READ | K_RIGHT_MAP | K_RIGHT_DUP | K_RIGHT_TRANSFER, "image" },
+    };
+    struct k_spawn sp = { .argc = 9, .nhandles = 2, .argv = argv, .handles = h,
+                          .priority = (uint32_t)range(&W.rng, 20, 150),
+                          .prio_max = CHILD_CEILING, .image = (uint32_t)W.image };
     long p = k_process_spawn((long)"bin/sysfuzz", 11, (long)&sp);
     if (p < 0)
         return p;
@@ -2501,6 +2728,7 @@ static int parent_main(int argc, char **argv)
            (unsigned long)si.ncpus, W.nchildren, W.nthreads, (unsigned long)W.life,
            (unsigned long)W.nomask, (unsigned long)W.only);
     k_thread_sched(0, 255, K_SCHED_FIFO);
+    W.image = rt_handle("bootfs");
     W.chan = k_chan_create(0);
     W.conn = k_chan_connect(W.chan, 0);
     W.timer = k_timer_create(W.conn, CODE_TIMER, 0);
@@ -2542,6 +2770,8 @@ static int parent_main(int argc, char **argv)
             unsigned i = (unsigned)((code - CODE_DEATH) >> 8);
             if (W.kids[i].h && (W.kids[i].gen & 0xff) == (unsigned)(code & 0xff))
                 reap(i, (long)info.value);
+        } else if (code >= CODE_VIOLATION && code < CODE_VIOLATION + MAX_CHILDREN) {
+            W.violations++;
         } else if (code == CODE_TIMER) {
             for (unsigned i = 0; i < W.nchildren; i++) {
                 struct kid *k = &W.kids[i];
@@ -2585,6 +2815,8 @@ static int parent_main(int argc, char **argv)
     printf("fuzz stats seconds=%lu lives=%u done=%u faults=%u killed=%u stuck=%u other=%u\n",
            (unsigned long)secs, W.lives, W.deaths_done, W.deaths_fault, W.deaths_killed,
            W.deaths_stuck, W.deaths_other);
+    if (W.violations)
+        printf("fuzz violations=%u (FUZZ VIOLATION lines above)\n", W.violations);
     printf("FUZZ DONE seed=%lu calls=%lu children=%u leaked=%lu\n", (unsigned long)W.seed,
            (unsigned long)W.calls, W.lives, (unsigned long)l);
     if (l)
@@ -2594,7 +2826,7 @@ static int parent_main(int argc, char **argv)
                before.threads, after.threads, before.processes, after.processes,
                before.channels, after.channels, before.connections, after.connections,
                before.free_bytes, after.free_bytes);
-    return l ? 1 : 0;
+    return l || W.violations ? 1 : 0;
 }
 
 int main(int argc, char **argv)
