@@ -1,71 +1,97 @@
 /*
  * sysfuzz: Kestrel's own system call fuzzer.
  *
- *   init=bin/sysfuzz initargs=SEED,CALLS[,children=N][,threads=N][,life=N][,no=OP:OP...]
- *   initexit=qemu
+ *   init=bin/sysfuzz initargs=SEED,CALLS[,children=N][,threads=N][,life=N]
+ *        [,no=GROUP:GROUP...][,only=OP:OP...][,verbose=1] initexit=qemu
  *
- * One program plays three parts, told apart by argv[1]:
+ * One program plays three parts, told apart by argv[1].
  *
- * The parent (run as init; it alone holds init's start-up handles).  It
- * prints its seed first, keeps CHILDREN fuzzing children alive and
- * respawns each one that dies legitimately (a fault, process_exit, being
- * killed by the parent or by its own watchdog), until the children have
- * reported CALLS system calls in all.  Then it kills and reaps them, waits
- * for the kernel's object counters (sys_info) to come back to what they
- * were before the first child, and prints
+ * The parent (run as init, the only one with init's start-up handles)
+ * prints its seed first, keeps CHILDREN fuzzing children alive (default:
+ * CPUs + 1) and spawns a new one whenever one dies legitimately (a fault,
+ * process_exit, its watchdog, or a random kill by the parent) until the
+ * children have reported CALLS system calls.  Then it kills and reaps them,
+ * waits for the kernel's object counters (sys_info) to come back to what
+ * they were before the first child, and prints
  *     FUZZ DONE seed=S calls=N children=C leaked=L
- * (with the differences when L != 0; L counts objects, and free memory
- * beyond a tolerance in pages); it exits 0 only if nothing leaked.  Every
- * two seconds or so it prints "fuzz progress calls=N ...".  It listens on
- * one channel: report pulses from children (code REPORT + index, value =
- * calls since the last report), death pulses (process_watch, code DEATH +
- * index + generation) and its own timer (progress, stuck children,
- * random kills).  It runs at priority 255 FIFO; children use at most 200
- * for anything that is meant to succeed, so they cannot starve it.
+ * (L: objects not given back, plus pages of free memory missing beyond a
+ * tolerance; the counters follow when L != 0), and exits 0 only if nothing
+ * leaked and no promise was broken (below).  About every two seconds it
+ * prints "fuzz progress calls=N ...".  It waits on one channel for report
+ * pulses (code REPORT + child, value = calls since the last report), death
+ * pulses (process_watch, code DEATH + child + generation) and its timer,
+ * at priority 255 FIFO; children get a ceiling of 200, so they cannot
+ * starve it.
  *
- * The children ("c"): unprivileged.  Their only start-up handle is a
- * SEND-only connection "report" to the parent, which the fuzzing code
- * never touches (it is "protected": random handle values skip it).
- * Everything else they use they made themselves: channels, connections,
- * memory objects and their mappings, clones, duplicates with fewer rights,
- * threads, timers, processes (grandchildren), handles received in
- * messages.  THREADS fuzzing threads per child pick random operations;
- * about one in ten is a raw system call with random arguments, the rest
- * are per-call generators that mix live objects of the right type with
- * hostile values: closed, stale, wrong-type and reduced-rights handles;
- * NULL, unmapped, kernel, non-canonical, read-only, misaligned and
- * end-of-user-space pointers; pointers into mappings another thread may
- * be unmapping or protecting; huge, negative and boundary sizes; iov
- * arrays with bad entries; priorities and policies out of range.
+ * The children ("c") are unprivileged: their start-up handles are a
+ * SEND-only connection "report" to the parent and a read-only copy of the
+ * boot image "image", the capability to spawn.  Both are "protected": the
+ * fuzzing code never passes them (random handle values skip them); a
+ * second copy of the image is in the pools for hostile use.  Everything
+ * else they made themselves: channels, connections, memory objects and
+ * mappings, clones, duplicates with fewer rights, threads, timers,
+ * processes (grandchildren), handles received in messages.  Each of their
+ * THREADS fuzzing threads (default 4) picks weighted operations (ops[]):
+ * one in about fifteen is a raw call, a random number with random
+ * arguments; the others build arguments for one call, mixing live objects
+ * of the right type with hostile values: closed, stale, wrong-type and
+ * reduced-rights handles; NULL, unmapped, kernel, non-canonical, read-only,
+ * misaligned and end-of-user-space pointers; pointers into mappings that
+ * another thread may be unmapping or protecting; huge, negative and
+ * boundary sizes; iov arrays with bad entries and bad counts; priorities,
+ * policies and CPU masks out of range.  op_promise checks what must hold
+ * whatever else goes on (rights only shrink, through maps, vm_protect,
+ * clones, duplicates and attachments; nothing is sent or received without
+ * the right; no thread above its ceiling; no spawn without the image; no
+ * memory calls on an ended process): a broken promise prints a FUZZ
+ * VIOLATION line and fails the run.
  *
  * Objects live in small lock-free pools shared by the threads of a
  * process (handles, mappings, pending receive ids), so one thread uses
- * what another made, and closes or unmaps it while a third is using it.
- * Helper threads (created by thread_create with a stack from a per-process
- * arena) run short scripts that reach deep paths: servers that block in
- * receive and then reply, error, msg_read/msg_write at random offsets,
- * pass the receive id to another thread, or exit while serving; clients
- * that send large and small messages with attached handles; pulse floods;
- * a mapper that maps and unmaps one address again and again while others
- * use it as a message buffer.  Grandchildren (spawned by the children
- * with "g") are smaller fuzzers, servers of a channel passed to them,
- * senders, sleepers, faulters; the children map memory into them, read
- * them, watch, kill and wait for them, and keep using their handles after
- * they are gone.
+ * what another made while a third closes or unmaps it.  Pending receive
+ * ids are never dropped (a client would wait for good): a failed answer
+ * puts its id back.  Deep paths need partners, so each fuzzing process has
+ *   - two resident server threads, each receiving on its own channel for
+ *     good (the channel's receiving handle is kept out of the pools, or a
+ *     revoke would end it); most sends go there and are answered soon,
+ *     answered late by another thread, or never (the server exits while
+ *     serving, and is started again);
+ *   - for each fuzzing thread a channel only it receives from; it sends
+ *     itself a pulse first, so its receives do not wait for a timer tick;
+ *   - helper threads (thread_create, stacks from a per-process arena) with
+ *     short scripts: servers that block in receive and then reply, error,
+ *     msg_read/msg_write at random offsets, pass the receive id on, or exit
+ *     while serving; clients sending large and small messages with
+ *     attached handles; pulse floods; a mapper that unmaps and maps one
+ *     address again and again while others use it as a message buffer;
+ *   - grandchildren ("g"): smaller fuzzers, servers of a channel passed to
+ *     them, senders, sleepers, faulters; the children map memory into
+ *     them, read them, watch, kill and wait for them, and go on using their
+ *     handles after they have ended.
+ * Children start their threads on a CPU of their own (index modulo CPUs):
+ * most calls stay on one CPU, which keeps TCG fast on several; affinity
+ * calls and helpers with CPU masks move threads about.
  *
- * Each process has a watchdog thread that ends it when it has made no
- * call for a while (all its threads blocked for good) or, for
- * grandchildren, at a deadline: the parent cannot see grandchildren, so
- * they must end by themselves before the leak check.
+ * Each fuzzing process has a watchdog thread (its own calls are not
+ * counted).  When a fuzzing thread has been in one operation for two
+ * ticks, it wakes the waiters it can (pulses to the channels, errors to
+ * the pending receive ids, revokes that end sends between fuzzing
+ * threads); after half a second without any progress it ends the
+ * process.  Grandchildren also end at a deadline: the parent cannot see
+ * them, and they must be gone before the leak check.
  *
- * Reproducible from a seed: each thread's generator is seeded from (seed,
- * child index, generation, thread index); helpers and grandchildren from
- * their creator's generator.  The order of events between threads and
- * CPUs is not reproducible, so a seed gives the same mix of calls and
+ * Reproducible from a seed: each fuzzing thread's generator is seeded from
+ * (seed, child index, generation, thread index); helpers and grandchildren
+ * from their creator's generator.  The order of events between threads and
+ * CPUs is not reproducible: a seed gives the same mix of calls and
  * arguments, not the same interleaving.  On a kernel panic or hang the
- * kernel (debug builds) prints each CPU's last system calls (core/trace.h);
- * tools/fuzz runs this program, injects an NMI on a hang and says how to
- * run a failing seed again.
+ * debug kernel prints each CPU's last system calls (core/trace.h), and
+ * tools/fuzz injects an NMI on a hang and prints how to run a seed again.
+ * With verbose=1 the processes say where their time went, which calls the
+ * threads of a stuck process were in (a record per thread, found by its
+ * stack), and when they start and end.  no= switches off groups of
+ * operations (procmem, spawn, threads, exitserve, raw, touch, bigmem,
+ * protect: to get past a known bug); only= keeps the named operations.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -323,10 +349,15 @@ static void report_flush(void)
 /* A life ends: what was counted goes to the parent first. */
 static void print_profile(void);
 
+static uint64_t my_pid(void);
+
 static __attribute__((noreturn)) void life_over(long status)
 {
     if (P.verbose && P.role == ROLE_CHILD)
         print_profile();
+    if (P.verbose)
+        printf("sysfuzz pid %lu: ends with status %#lx\n", (unsigned long)my_pid(),
+               (unsigned long)status);
     report_flush();
     for (;;)
         k_process_exit(status);
@@ -2254,6 +2285,21 @@ static void rescue(void)
     }
 }
 
+/* Our pid (for verbose lines): a pulse to ourselves says it. */
+static uint64_t my_pid(void)
+{
+    static uint64_t pid;
+    if (pid)
+        return pid;
+    long ch = k_chan_create(0), c = ch > 0 ? k_chan_connect(ch, 0) : -1;
+    struct k_msg_info info;
+    if (c > 0 && k_pulse_send(c, 1, 0, 0) == 0 && k_msg_receive(ch, 0, 0, (long)&info) == 0)
+        pid = info.pid;
+    k_handle_close(c);
+    k_handle_close(ch);
+    return pid;
+}
+
 static long watchdog(void *arg)
 {
     (void)arg;
@@ -2390,8 +2436,9 @@ static int fuzz_process(void)
     }
     static struct rt_thread wt, ft[MAX_THREADS];
     long w = rt_thread_spawn(&wt, watchdog, 0, P.watch_stack, WATCH_STACK, &P.home);
-    if (w > 0)
-        P.protect[P.nprotect++] = w;
+    if (w <= 0)
+        return 4;             /* without a watchdog a process may outlive the run */
+    P.protect[P.nprotect++] = w;
     setup_objects(P.fz[0]);
     P.live = (int)P.nthreads;
     for (unsigned i = 1; i < P.nthreads; i++) {
@@ -2463,6 +2510,11 @@ static int grandchild_main(int argc, char **argv)
     P.only = argc > 9 ? parse_num(argv[9]) : 0;
     P.ceiling = argc > 10 ? (unsigned)parse_num(argv[10]) : 1;
     P.image = rt_handle("image");
+    P.verbose = (P.nomask >> 63) & 1;
+    if (P.verbose)
+        printf("sysfuzz pid %lu: grandchild %u.%u depth %u role %s for %lu ms\n",
+               (unsigned long)my_pid(), P.idx, P.gen, P.depth, role,
+               (unsigned long)parse_num(argv[8]));
     P.deadline = (uint64_t)k_clock_get() + parse_num(argv[8]) * MS;
     P.nthreads = 2;
     struct rng rng;
@@ -2483,7 +2535,8 @@ static int grandchild_main(int argc, char **argv)
     static struct rt_thread wt;
     static uint8_t wstack[WATCH_STACK] __attribute__((aligned(16)));
     static struct fz one;
-    rt_thread_spawn(&wt, watchdog, 0, wstack, sizeof(wstack), 0);
+    if (rt_thread_spawn(&wt, watchdog, 0, wstack, sizeof(wstack), 0) <= 0)
+        return 4;
     if (strcmp(role, "exit") == 0)
         return (int)below(&rng, 256);
     if (strcmp(role, "fault") == 0) {
