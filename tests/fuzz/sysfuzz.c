@@ -2080,7 +2080,7 @@ static void promise_ceiling_and_spawn(struct fz *f)
 /* A process that has ended has no memory to map, read or change. */
 static void promise_dead_process(struct fz *f)
 {
-    if (off(NO_SPAWN) || P.image <= 0 || P.depth >= MAX_DEPTH + 1)
+    if (off(NO_SPAWN) || off(NO_PROCMEM) || P.image <= 0 || P.depth >= MAX_DEPTH + 1)
         return;
     f->argv[0] = "bin/sysfuzz";
     f->argv[1] = "g";
