@@ -114,6 +114,7 @@ enum { KESTREL_SYSCALLS(SYS_ENUM) };
 #define MS (1000L * 1000)
 #define KERNEL_PTR 0xffffffff80100000UL
 #define MAP_AREA 0x0000100000000000UL      /* where the kernel places mappings */
+#define PROMISE_AREA 0x0000600000000000UL  /* op_promise's mappings, one place per thread */
 
 /* Pulse codes at the parent. */
 #define CODE_REPORT 0x10000000L              /* + child index */
@@ -1975,7 +1976,12 @@ static void promise_memory_rights(struct fz *f)
         violation("a read-only handle was mapped writable", a);
         SC3(vm_unmap, 0, a, (long)PAGE);
     }
-    a = SC5(vmo_map, 0, ro, 0, (long)PAGE, K_PROT_READ);
+    /* At an address of this thread's own, far above where the kernel
+     * places mappings: were it a shared one, another thread could unmap
+     * it (a stale pool entry for the same address) and a third map
+     * something writable there before the vm_protect. */
+    uintptr_t mine = PROMISE_AREA + (f->tidx % 256) * 4 * PAGE;
+    a = SC5(vmo_map, 0, ro, 0, (long)PAGE, (long)(K_PROT_READ | mine));
     if (a > 0) {
         long r = SC4(vm_protect, 0, a, (long)PAGE, one_in(&f->rng, 2) ? K_PROT_READ | K_PROT_WRITE
                                                                       : K_PROT_WRITE);
