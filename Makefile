@@ -6,6 +6,7 @@
 #   make run        boot in QEMU (SMP=4 MEM=1G by default; quit: Ctrl-A X)
 #   make test       host unit tests + in-kernel self tests + boot checks
 #   make bench      benchmarks, as "bench NAME VALUE UNIT" lines
+#   make fuzz       the system call fuzzer under TCG (SEED= CALLS= SMP= RUNS= JOBS= FUZZARGS=)
 #   make gdb        boot halted with the gdbstub, then attach gdb
 #   make deps       install the Debian packages everything needs
 #
@@ -33,7 +34,7 @@ KCFLAGS := -std=c11 $(WARN) $(KOPT) -g -ffreestanding -fno-stack-protector -fno-
            -fno-tree-loop-distribute-patterns -fno-strict-aliasing -fno-common \
            -ffunction-sections -fdata-sections \
            -Ikernel -Iabi -Ilib -MMD -MP $(KSHIP)
-KASFLAGS := -g -Ikernel -Iabi -MMD -MP
+KASFLAGS := -g -Ikernel -Iabi -MMD -MP $(KSHIP)
 KLDFLAGS := -nostdlib -z max-page-size=0x1000 -z noexecstack --gc-sections -T kernel/kernel.ld
 
 KSRC := $(sort $(wildcard kernel/core/*.c kernel/arch/x86_64/*.c kernel/tests/*.c lib/base/*.c))
@@ -47,7 +48,7 @@ KOBJ := $(patsubst %.c,$(BUILD)/%.o,$(KSRC)) $(patsubst %.S,$(BUILD)/%.o,$(KASM)
 
 BOOTIMAGE_FILES := $(shell find bootimage -type f 2>/dev/null)
 
-.PHONY: all kernel run test bench gdb deps clean host-tests ship
+.PHONY: all kernel run test bench gdb deps clean host-tests ship fuzz
 all: kernel user $(BUILD)/bootimage.cpio
 kernel: $(BUILD)/kestrel.bin
 
@@ -121,6 +122,15 @@ test: deps all host-tests
 
 bench: deps all ship
 	tools/bench
+
+# tools/fuzz: SEED=S CALLS=N SMP=C runs one seed; without SEED, RUNS (6) new
+# seeds on 1, 2 and 4 CPUs (only SMP's if it is given here).
+FUZZ_OPTS = $(if $(SEED),--seed $(SEED)) $(if $(CALLS),--calls $(CALLS)) \
+            $(if $(filter command line environment,$(origin SMP)),--smp $(SMP)) \
+            $(if $(RUNS),--runs $(RUNS)) $(if $(JOBS),--jobs $(JOBS)) \
+            $(if $(FUZZARGS),--args $(FUZZARGS))
+fuzz: deps all
+	tools/fuzz $(strip $(FUZZ_OPTS))
 
 clean:
 	rm -rf $(BUILD)

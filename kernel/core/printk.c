@@ -14,6 +14,7 @@
 #include "arch/x86_64/trap.h"
 #include "base/fmt.h"
 #include "core/spinlock.h"
+#include "core/trace.h"
 
 static spinlock_t console_lock = SPINLOCK_INIT;
 static volatile int console_owner = -1;
@@ -80,5 +81,6 @@ _Noreturn void panic(const char *fmt, ...)
     va_end(ap);
     kprintf("\n");
     trap_backtrace((uintptr_t)__builtin_frame_address(0));
+    trace_print_all();
     trap_halt_forever();
 }

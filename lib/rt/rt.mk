@@ -80,6 +80,7 @@ $(call user_program,pmchild,tests/user/pmchild.c)
 $(call user_program,viewtest,tests/user/viewtest.c)
 $(call user_program,supertest,tests/user/supertest.c)
 $(call user_program,protofuzz,tests/user/protofuzz.c)
+$(call user_program,sysfuzz,tests/fuzz/sysfuzz.c)
 
 # ---- outputs ----
 USER_ELFS := $(patsubst %,$(UBUILD)/%.elf,$(USER_PROGRAMS))

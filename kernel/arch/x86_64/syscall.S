@@ -11,6 +11,9 @@
  * every register but rax, rcx and r11: the argument registers are saved
  * on entry and restored, so no kernel value reaches user space either.
  *
+ * Debug builds (not -DKESTREL_SHIP) record each call in a per-CPU ring
+ * first (core/trace.h), printed by panics and NMI dumps.
+ *
  * sysret to a non-canonical rcx would fault in ring 0 with the user
  * stack; it cannot happen: rcx is the address after a `syscall`
  * instruction, and the last user page (below K_USER_TOP) is never mapped.
@@ -39,6 +42,19 @@ syscall_entry:
     pushq %r9
     pushq %rax                      /* 16-byte alignment for the call */
     xorl %ebp, %ebp                 /* end of the backtrace chain */
+#ifndef KESTREL_SHIP
+    /* Debug builds: this CPU's ring of recent calls (core/trace.h), still
+     * with interrupts off; the saved registers are the argument. */
+    movq %rsp, %rdi
+    call trace_syscall
+    movq 0(%rsp), %rax
+    movq 8(%rsp), %r9
+    movq 16(%rsp), %r8
+    movq 24(%rsp), %r10
+    movq 32(%rsp), %rdx
+    movq 40(%rsp), %rsi
+    movq 48(%rsp), %rdi
+#endif
     sti
     movq %r10, %rcx
     cmpq $KESTREL_SYSCALL_COUNT, %rax

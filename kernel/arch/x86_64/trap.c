@@ -16,6 +16,7 @@
 #include "core/printk.h"
 #include "core/process.h"
 #include "core/sched.h"
+#include "core/trace.h"
 #include "core/vm.h"
 #include "kestrel/exception.h"
 #include "kestrel/startup.h"
@@ -243,6 +244,8 @@ void trap_dispatch(struct trap_frame *tf)
     unsigned vec = (unsigned)tf->vector;
     if (vec == 2 && stopping)
         stop_this_cpu();
+    if (vec == 2 && trace_nmi(tf, report))      /* debug builds: the host asks for a dump */
+        return;
     if (vec >= 32) {
         if (handlers[vec])
             handlers[vec](tf);
@@ -269,6 +272,7 @@ void trap_dispatch(struct trap_frame *tf)
         lapic_send_ipi_all_but_self_nmi();
     printk_lock();
     report(tf);
+    trace_print_all();
     kprintf("KERNEL PANIC: unhandled exception\n");
     trap_halt_forever();
 }
