@@ -7,6 +7,7 @@
 #   make test       host unit tests + in-kernel self tests + boot checks
 #   make bench      benchmarks, as "bench NAME VALUE UNIT" lines
 #   make fuzz       the system call fuzzer under TCG (SEED= CALLS= SMP= RUNS= JOBS= FUZZARGS=)
+#   make fuzz-proto the protocol fuzzer, clients then init's launcher (SEED= COUNT= SMP=)
 #   make gdb        boot halted with the gdbstub, then attach gdb
 #   make deps       install the Debian packages everything needs
 #
@@ -48,7 +49,7 @@ KOBJ := $(patsubst %.c,$(BUILD)/%.o,$(KSRC)) $(patsubst %.S,$(BUILD)/%.o,$(KASM)
 
 BOOTIMAGE_FILES := $(shell find bootimage -type f 2>/dev/null)
 
-.PHONY: all kernel run test bench gdb deps clean host-tests ship fuzz
+.PHONY: all kernel run test bench gdb deps clean host-tests ship fuzz fuzz-proto
 all: kernel user $(BUILD)/bootimage.cpio
 kernel: $(BUILD)/kestrel.bin
 
@@ -131,6 +132,20 @@ FUZZ_OPTS = $(if $(SEED),--seed $(SEED)) $(if $(CALLS),--calls $(CALLS)) \
             $(if $(FUZZARGS),--args $(FUZZARGS))
 fuzz: deps all
 	tools/fuzz $(strip $(FUZZ_OPTS))
+
+# tests/user/protofuzz.c: every protocol from a hostile client (procmgr, log,
+# supervisor), then init's launcher from a fake supervisor; each boot must
+# end "PROTOFUZZ DONE ... failed=0" (QEMU status 33).
+PSEED  ?= $(if $(SEED),$(SEED),1)
+PCOUNT ?= $(if $(COUNT),$(COUNT),1000000)
+fuzz-proto: deps all
+	tools/qemu --batch --accel tcg --smp $(if $(SMP),$(SMP),2) --mem 256M --append \
+	    "panic=exit init=bin/init initargs=tests/protofuzz.manifest,protofuzz,0,$(PSEED),$(PCOUNT) initexit=qemu"; \
+	    test $$? = 33 || { echo "fuzz-proto: clients: FAILED (seed $(PSEED))"; exit 1; }
+	tools/qemu --batch --accel tcg --smp $(if $(SMP),$(SMP),2) --mem 256M --append \
+	    "panic=exit init=bin/init initargs=tests/launchfuzz.manifest,bin/protofuzz,0,$(PSEED),$$(( $(PCOUNT) / 10 )) initexit=qemu"; \
+	    test $$? = 33 || { echo "fuzz-proto: launcher: FAILED (seed $(PSEED))"; exit 1; }
+	@echo "fuzz-proto: seed $(PSEED): passed"
 
 clean:
 	rm -rf $(BUILD)
