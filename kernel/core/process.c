@@ -228,16 +228,22 @@ int process_watch(struct process *p, struct connection *conn, uint32_t code)
     return r;
 }
 
-void process_set_exception(struct process *p, struct connection *conn)
+int process_set_exception(struct process *p, struct connection *conn)
 {
     if (conn)
         object_get(&conn->obj);
     bool was = spin_lock_irqsave(&ipc_lock);
-    struct connection *old = p->exc_conn;
-    p->exc_conn = conn;
+    /* A dead process is torn down already or soon: a connection set now
+     * would never be dropped (and could keep its own channel's creator,
+     * the process itself, alive for ever). */
+    bool dead = conn && p->state == P_DEAD;
+    struct connection *old = dead ? conn : p->exc_conn;
+    if (!dead)
+        p->exc_conn = conn;
     spin_unlock_irqrestore(&ipc_lock, was);
     if (old)
         object_put(&old->obj);
+    return dead ? -E_DEAD : 0;
 }
 
 static struct connection *exception_conn(struct process *p)

@@ -55,8 +55,9 @@ struct process *process_create(const char *name, int *err);
 /* Death notice: when P dies, a pulse (CODE, value = exit status) goes to
  * CONN; at once if P is dead already. */
 int process_watch(struct process *p, struct connection *conn, uint32_t code);
-/* Sets (or with NULL clears) P's exception connection. */
-void process_set_exception(struct process *p, struct connection *conn);
+/* Sets (or with NULL clears) P's exception connection; -E_DEAD (nothing set)
+ * when P has died. */
+int process_set_exception(struct process *p, struct connection *conn);
 /* The current thread faulted in user mode: the exception handler decides
  * (returns if it said resume), else the process dies with one log line. */
 struct k_exception;

@@ -634,9 +634,9 @@ long sys_exception_set(long ph, long ch)
         object_put(&p->obj);
         return err;
     }
-    process_set_exception(p, c);
+    err = process_set_exception(p, c);
     if (c)
         object_put(&c->obj);
     object_put(&p->obj);
-    return 0;
+    return err;
 }

@@ -41,6 +41,10 @@ static bool test_dead_process_memory(void)
     CHECK_EQ(k_vmo_map(p, v, 0, 4096, K_PROT_READ | 0x20000000), -E_DEAD);
     CHECK_EQ(k_vm_unmap(p, K_USER_BASE, 4096), -E_DEAD);
     CHECK_EQ(k_vm_protect(p, K_USER_BASE, 4096, K_PROT_READ), -E_DEAD);
+    long ch = k_chan_create(0), conn = k_chan_connect(ch, 0);
+    CHECK_EQ(k_exception_set(p, conn), -E_DEAD);       /* would never be dropped */
+    k_handle_close(conn);
+    k_handle_close(ch);
     CHECK_EQ(k_process_kill(p, 1), 0);                 /* harmless on the dead */
     CHECK_EQ(rt_process_wait(p, &status), 0);
     CHECK_EQ(status, 42);
