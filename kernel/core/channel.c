@@ -495,14 +495,14 @@ static bool can_run_here(struct thread *t)
 }
 
 /* Runs S (just given work) here if it may, else on its own CPU; blocks
- * the current thread, whose state is already set. */
-static void hand_over(struct thread *s)
+ * T, the current thread, whose state is already set. */
+static void hand_over(struct thread *t, struct thread *s)
 {
-    if (can_run_here(s)) {
+    if (__builtin_expect(can_run_here(s) && !t->killed, 1)) {
         sched_pass_to(s, &ipc_lock);
     } else {
         sched_wake(s);
-        sched_block(&ipc_lock);
+        ipc_block(t);
     }
 }
 
@@ -547,7 +547,7 @@ static long send_prepared(struct thread *t, struct connection *conn)
         pass_handle(t, s);
         s->ipc_ret = (long)t->tid;
         begin_serving(s, t, ch);
-        hand_over(s);
+        hand_over(t, s);
         irq_restore(was);
         return send_finish(t);
     }
@@ -556,7 +556,7 @@ static long send_prepared(struct thread *t, struct connection *conn)
         t->ipc_chan = ch;
         senders_insert(ch, t);
         boost_servers(ch, t->prio);
-        sched_block(&ipc_lock);
+        ipc_block(t);
         irq_restore(was);
         return send_finish(t);
     }
@@ -746,12 +746,12 @@ static long receive_locked(struct thread *t, struct channel *ch, uintptr_t info,
         ch->receivers = t;
         if (t->prio != t->base_prio)
             t->prio = served_max(t);        /* inherited priority ends with the work */
-        if (next && can_run_here(next))
+        if (__builtin_expect(next && can_run_here(next) && !t->killed, 1))
             sched_pass_to(next, &ipc_lock);
         else {
             if (next)
                 sched_wake(next);
-            sched_block(&ipc_lock);
+            ipc_block(t);
         }
         irq_restore(was);
         ret = t->ipc_ret;
@@ -1091,7 +1091,9 @@ COLD long sys_chan_revoke(long h)
 
 /* ---- killing and exiting (ipc_lock held) ---- */
 
-COLD void ipc_interrupt(struct thread *t)
+/* Takes T out of whatever it waits on; false when it waits on nothing
+ * (running or ready). */
+static bool ipc_unlink(struct thread *t)
 {
     switch (t->state) {
     case T_SEND_BLOCKED:
@@ -1115,13 +1117,34 @@ COLD void ipc_interrupt(struct thread *t)
         ipc_sleep_cancel(t);
         break;
     default:
-        /* Running or ready: it sees `killed` on its way back to user mode. */
-        if (t->state == T_RUNNING && t->cpu != this_cpu()->id)
-            sched_kick(t->cpu);
-        return;
+        return false;
     }
     t->ipc_chan = NULL;
-    wake_with(t, -E_INTR);
+    return true;
+}
+
+COLD void ipc_interrupt(struct thread *t)
+{
+    if (ipc_unlink(t))
+        wake_with(t, -E_INTR);
+    else if (t->state == T_RUNNING && t->cpu != this_cpu()->id)
+        sched_kick(t->cpu);         /* it sees `killed` on its way back to user mode */
+}
+
+/* T, the current thread, has set its blocked state and queued itself:
+ * it blocks, ipc_lock is released.  Unless it was killed on its way here:
+ * the kill found it running and woke nothing, so nothing would wake it
+ * again.  It is taken out at once and its call fails with -E_INTR. */
+void ipc_block(struct thread *t)
+{
+    if (__builtin_expect(t->killed, 0)) {
+        ipc_unlink(t);
+        t->state = T_RUNNING;
+        t->ipc_ret = -E_INTR;
+        spin_unlock(&ipc_lock);
+        return;
+    }
+    sched_block(&ipc_lock);
 }
 
 COLD void ipc_thread_gone(struct thread *t)

@@ -43,7 +43,7 @@ long ipc_sleep(uint64_t ns)
     *pp = t;
     t->state = T_SLEEPING;
     t->ipc_ret = 0;
-    sched_block(&ipc_lock);
+    ipc_block(t);
     irq_restore(was);
     return t->ipc_ret;
 }
@@ -79,7 +79,7 @@ long ipc_join_thread(struct thread *target, long *status)
         target->joiner = t;
         t->join_thread = target;
         t->state = T_JOIN_BLOCKED;
-        sched_block(&ipc_lock);
+        ipc_block(t);
         irq_restore(was);
         t->join_thread = NULL;
         *status = t->ipc_ret;
@@ -107,7 +107,7 @@ long ipc_wait_process(struct process *p, long *status)
     t->join_proc = p;
     t->state = T_JOIN_BLOCKED;
     spin_unlock(&p->lock);
-    sched_block(&ipc_lock);
+    ipc_block(t);
     irq_restore(was);
     t->join_proc = NULL;
     *status = t->ipc_ret;

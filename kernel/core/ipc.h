@@ -31,6 +31,9 @@ extern spinlock_t ipc_lock;
 /* Wakes T from whatever it is blocked in, its call failing with -E_INTR
  * (process_kill).  Running threads are made to notice `killed`.  Lock held. */
 void ipc_interrupt(struct thread *t);
+/* T (current) blocks in the state it set, releasing the lock; a thread
+ * killed on its way there does not block but gets -E_INTR (ipc_lock held). */
+void ipc_block(struct thread *t);
 /* T is exiting: clients it was serving get -E_DEAD when its process has
  * no other thread left to reply.  Lock held. */
 void ipc_thread_gone(struct thread *t);

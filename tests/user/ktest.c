@@ -1494,6 +1494,7 @@ static const struct utest tests[] = {
     { "tlb_flush_vs_ipc", test_tlb_flush_vs_ipc },
     { "large_copy_preemptible", test_large_copy_preemptible },
     { "zombies_freed_while_busy", test_zombies_freed_while_busy },
+    { "kill_while_entering_block", test_kill_while_entering_block },
 };
 
 static bool same_counts(const struct k_sysinfo *b, const struct k_sysinfo *a)
@@ -1643,6 +1644,8 @@ static int child_main(const char *role)
         return ceiling_child(30);
     if (strcmp(role, "give-channel") == 0)
         return give_channel_child();
+    if (strcmp(role, "kill-race") == 0)
+        return kill_race_child();
     if (strcmp(role, "spawn-unprivileged") == 0) {
         const char *argv[] = { "bin/ktest", "child", "exit42" };
         struct k_spawn sp = { .argc = 3, .argv = argv };

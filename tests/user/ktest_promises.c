@@ -14,6 +14,7 @@
  *   tlb_flush_vs_ipc           TLB shootdowns while large messages copy (SMP)
  *   large_copy_preemptible     a 32 MiB copy does not hold off a wake-up
  *   zombies_freed_while_busy   a CPU that never idles still frees the dead
+ *   kill_while_entering_block  a kill that lands just before its target blocks (SMP)
  */
 
 /* ---- 1: a reaped process's memory ---- */
@@ -544,5 +545,102 @@ static bool test_zombies_freed_while_busy(void)
         CHECK_EQ(st, 42);
         k_handle_close(p);
     }
+    return true;
+}
+
+/* ---- a kill that lands while its target is on its way to block ---- */
+
+/* process_kill marks each thread killed and takes it out of whatever it
+ * waits on; a thread running in the kernel on another CPU is only kicked.
+ * The kernel before this fix never looked at `killed` when a thread then
+ * blocked: a thread killed between its system call's entry and its block
+ * slept for ever, and its process never died (the fuzzer's hang on 4
+ * CPUs and its leaked processes on 2).  The child here spends most of
+ * its time in that window: a client whose 16-part message takes long to
+ * prepare, and a server that blocks again at once. */
+#define KR_PARTS K_IOV_MAX
+
+static struct {
+    long chan;
+} kr;
+
+static long kr_server(void *arg)
+{
+    (void)arg;
+    char buf[KR_PARTS];
+    struct k_iov iov[KR_PARTS];
+    for (int i = 0; i < KR_PARTS; i++)
+        iov[i] = (struct k_iov){ &buf[i], 1 };
+    for (;;) {
+        long rcvid = rt_msg_receive(kr.chan, iov, KR_PARTS, 0);
+        if (rcvid > 0)
+            rt_msg_reply(rcvid, 0, iov, KR_PARTS);
+    }
+    return 0;
+}
+
+static char kr_stack[16384] __attribute__((aligned(16)));
+
+static int kill_race_child(void)
+{
+    kr.chan = k_chan_create(0);
+    long conn = k_chan_connect(kr.chan, 0);
+    struct rt_thread ts;
+    struct k_thread_attr on1 = { 0, K_SCHED_RR, 2 };        /* CPU 1; the parent spins on 0 */
+    if (conn < 0 || k_thread_affinity(0, 2) != 0 ||
+        rt_thread_spawn(&ts, kr_server, 0, kr_stack, sizeof(kr_stack), &on1) < 0)
+        return 1;
+    char out[KR_PARTS], in[KR_PARTS];
+    struct k_iov s[KR_PARTS], r[KR_PARTS];
+    for (int i = 0; i < KR_PARTS; i++) {
+        s[i] = (struct k_iov){ &out[i], 1 };
+        r[i] = (struct k_iov){ &in[i], 1 };
+    }
+    rt_msg_send(conn, s, KR_PARTS, r, KR_PARTS);
+    k_pulse_send(rt_handle("conn"), 3, 0, 0);             /* running: kill me now */
+    for (;;)
+        rt_msg_send(conn, s, KR_PARTS, r, KR_PARTS);
+    return 0;
+}
+
+static bool test_kill_while_entering_block(void)
+{
+    struct k_sysinfo si = sysinfo();
+    if (si.ncpus < 2) {
+        printf("ktest: kill_while_entering_block needs 2 CPUs; checked on the SMP boots\n");
+        return true;
+    }
+    long ch = k_chan_create(0), conn = k_chan_connect(ch, 0);
+    long timer = k_timer_create(conn, 2, 0);
+    CHECK(ch > 0 && conn > 0 && timer > 0);
+    CHECK_EQ(k_thread_affinity(0, 1), 0);
+    uint64_t x = 88172645463325252ULL;
+    struct k_spawn_handle h = { (uint32_t)conn, K_RIGHT_SEND, "conn" };
+    for (int i = 0; i < 60; i++) {
+        long p = spawn("kill-race", &h, 1, 0);
+        CHECK(p > 0);
+        CHECK_EQ(k_process_watch(p, conn, 1), 0);
+        struct k_msg_info info;
+        CHECK_EQ(rt_msg_receive(ch, 0, 0, &info), 0);
+        CHECK_EQ(info.code, 3);
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        long until = k_clock_get() + 200000 + (long)(x % 3000000);   /* 0.2-3.2 ms */
+        while (k_clock_get() < until)
+            ;
+        CHECK_EQ(k_process_kill(p, 61), 0);
+        CHECK_EQ(k_timer_set(timer, 3000L * 1000000, 0), 0);
+        CHECK_EQ(rt_msg_receive(ch, 0, 0, &info), 0);
+        if (info.code != 1) {
+            printf("ktest: kill_while_entering_block: child %d was killed but did not die "
+                   "within 3 s\n", i);
+            CHECK(info.code == 1);
+        }
+        CHECK_EQ(k_timer_set(timer, 0, 0), 0);
+        CHECK_EQ(wait_status(p), 61);
+    }
+    CHECK_EQ(k_thread_affinity(0, (1L << si.ncpus) - 1), 0);
+    k_handle_close(timer);
+    k_handle_close(conn);
+    k_handle_close(ch);
     return true;
 }
