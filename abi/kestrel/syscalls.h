@@ -67,8 +67,10 @@
     SYSCALL(40, process_read, 4)      /* (process h, address, buf, len) -> bytes */ \
     SYSCALL(41, process_regions, 3)   /* (process h, struct k_region *, max) -> count */ \
     SYSCALL(42, resource_narrow, 3)   /* (resource h, base, count) -> a narrower resource */ \
-    SYSCALL(43, vmo_size, 1)          /* (vmo h) -> size in bytes */
+    SYSCALL(43, vmo_size, 1)          /* (vmo h) -> size in bytes */ \
+    /* devices */                                                              \
+    SYSCALL(44, ioport_enable, 2)     /* (I/O-port resource h, 1 allow / 0 deny): in/out on its ports here */
 
-#define KESTREL_SYSCALL_COUNT 44
+#define KESTREL_SYSCALL_COUNT 45
 
 #endif

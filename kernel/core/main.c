@@ -276,6 +276,7 @@ void kmain(uint32_t magic, uint64_t info_phys)
         trap_exit_on_panic = true;
 
     memory_init();
+    gdt_load_cpu();             /* again: the TSS through its alias, with the I/O bitmap */
     acpi_init();
     lapic_init_bsp();
     lapic_init_cpu();

@@ -605,6 +605,28 @@ long sys_resource_narrow(long rh, long base, long count)
     return h;
 }
 
+/* The calling process may use the resource's I/O ports from user mode
+ * (in/out, ins/outs), or no longer when ENABLE is 0.  The resource's
+ * MANAGE right is the authority; the permission stays with the address
+ * space (closing the handle does not take it back; ENABLE 0 does). */
+long sys_ioport_enable(long rh, long enable)
+{
+    reap_before_alloc();
+    if (enable != 0 && enable != 1)
+        return -E_INVAL;
+    struct kobject *o;
+    int err = handle_get(&self()->handles, rh, K_OBJ_RESOURCE, K_RIGHT_MANAGE, &o, NULL);
+    if (err)
+        return err;
+    struct resource *r = (struct resource *)o;
+    bool ports = r->kind == K_RES_IOPORT && r->count && r->base + r->count <= 0x10000;
+    uint32_t base = (uint32_t)r->base, count = (uint32_t)r->count;
+    object_put(o);
+    if (!ports)
+        return -E_INVAL;
+    return vm_ioport_set(&self()->vm, base, count, enable == 1);
+}
+
 long sys_process_watch(long ph, long ch, long code)
 {
     reap_before_alloc();

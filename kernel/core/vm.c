@@ -130,6 +130,29 @@ void vm_space_destroy(struct vm_space *s)
     s->pml4 = 0;
 }
 
+int vm_ioport_set(struct vm_space *s, uint32_t base, uint32_t count, bool allow)
+{
+    spin_lock(&vm_lock);
+    spin_lock(&s->lock);
+    uint8_t *bm[2];
+    bool fresh = false;
+    int err = s->dead ? -E_DEAD : pt_iobm(s->pml4, allow, bm, &fresh);
+    if (!err) {
+        for (uint32_t p = base; p < base + count; p++) {
+            uint8_t *b = &bm[p >> 15][(p & 0x7fff) >> 3];
+            uint8_t bit = (uint8_t)(1u << (p & 7));
+            *b = allow ? (uint8_t)(*b & ~bit) : (uint8_t)(*b | bit);
+        }
+    }
+    spin_unlock(&s->lock);
+    /* A CPU running another of its threads may still hold the shared
+     * bitmap's translation (deny all): not a leak, but flush it. */
+    if (fresh)
+        flush_space(s);
+    spin_unlock(&vm_lock);
+    return err == -E_NOENT ? 0 : err;          /* denying on a shared bitmap: done */
+}
+
 /* First gap of SIZE bytes at or above MAP_BASE.  Lock held. */
 static uintptr_t find_gap(struct vm_space *s, uint64_t size)
 {

@@ -64,6 +64,11 @@ long vm_map(struct vm_space *s, struct vmo *v, uint64_t offset, uint64_t size,
 int vm_unmap(struct vm_space *s, uintptr_t addr, uint64_t size);
 int vm_protect(struct vm_space *s, uintptr_t addr, uint64_t size, uint32_t prot);
 
+/* Allows (or denies again) in/out on ports [BASE, BASE+COUNT) from user
+ * mode in space S: its own I/O bitmap (arch paging.h).  0, -E_NOMEM or
+ * -E_DEAD. */
+int vm_ioport_set(struct vm_space *s, uint32_t base, uint32_t count, bool allow);
+
 /* Copies between kernel memory and space S's user memory through the
  * direct map (S need not be the current space).  Returns 0 or -E_FAULT if
  * any byte is unmapped or (for copy_out) not writable. */

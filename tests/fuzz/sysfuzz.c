@@ -249,6 +249,7 @@ static struct {
     uint64_t only;                 /* the only operations (only=), a mask of ops[] */
     long report;                   /* connection to the parent, or -1 */
     long image;                    /* the boot image: the capability to spawn */
+    long io;                       /* I/O port 0x80 (QEMU's POST port), or -1 */
     unsigned ceiling;              /* our priority ceiling */
     /* Where our threads start: children each on a CPU of their own (most
      * calls then stay on one CPU, which keeps TCG fast with several CPUs;
@@ -1930,6 +1931,23 @@ static void op_touch(struct fz *f)
     }
 }
 
+/* I/O ports: any handle; the child's own port 0x80 now and then, and
+ * an in/out on it just after an enable that worked (another thread may
+ * have denied it again meanwhile: a #GP, a legitimate death). */
+static void op_ioport(struct fz *f)
+{
+    struct rng *r = &f->rng;
+    bool own = P.io > 0 && one_in(r, 2);
+    long h = own ? P.io : gen_handle(f, K_OBJ_RESOURCE);
+    long v = (long[]){ 0, 1, 1, 2, -1, (long)rnd(r) }[below(r, 6)];
+    long ret = SC2(ioport_enable, h, v);
+    if (own && v == 1 && ret == 0 && one_in(r, 4)) {
+        uint8_t x = 0;
+        __asm__ volatile("inb $0x80, %0" : "=a"(x));
+        __asm__ volatile("outb %0, $0x80" :: "a"(x));
+    }
+}
+
 static void op_thread_exit(struct fz *f)
 {
     /* A fuzzing thread ends (its receive ids may still be pending); the
@@ -2155,7 +2173,7 @@ static const struct op {
     OP(received, 1),      OP(clone, 3),         OP(process_read, 3),
     OP(regions, 2),       OP(narrow, 1),        OP(vmo_size, 1),
     OP(touch, 1),         OP(thread_exit, 1),   OP(process_exit, 1),
-    OP(promise, 2),
+    OP(promise, 2),       OP(ioport, 1),
 };
 #define NOPS (sizeof(ops) / sizeof(ops[0]))
 _Static_assert(NOPS <= 64, "only= keeps operations in a 64-bit mask");
@@ -2495,6 +2513,9 @@ static int child_main(int argc, char **argv)
     P.report = rt_handle("report");
     P.protect[P.nprotect++] = P.report;
     P.image = rt_handle("image");
+    P.io = rt_handle("io");
+    if (P.io > 0)
+        hpool[NH - 1] = h_entry(P.io, K_OBJ_RESOURCE, 0);
     P.ceiling = CHILD_CEILING;
     return fuzz_process();
 }
@@ -2606,7 +2627,7 @@ static struct {
     struct kid kids[MAX_CHILDREN];
     unsigned lives, violations;
     unsigned deaths_done, deaths_fault, deaths_killed, deaths_stuck, deaths_other;
-    long chan, conn, timer, image;
+    long chan, conn, timer, image, io;
     struct rng rng;
 } W;
 
@@ -2648,11 +2669,12 @@ static long spawn_child(unsigned i)
                             num(a[5], W.nomask | (uint64_t)W.verbose << 63), num(a[6], W.only) };
     /* The report connection, and the boot image (read-only): the
      * capability to spawn, which children need for grandchildren. */
-    struct k_spawn_handle h[2] = {
+    struct k_spawn_handle h[3] = {
         { (uint32_t)W.conn, K_RIGHT_SEND, "report" },
         { (uint32_t)W.image, K_RIGHT_READ | K_RIGHT_MAP | K_RIGHT_DUP | K_RIGHT_TRANSFER, "image" },
+        { (uint32_t)W.io, K_RIGHTS_ALL, "io" },
     };
-    struct k_spawn sp = { .argc = 9, .nhandles = 2, .argv = argv, .handles = h,
+    struct k_spawn sp = { .argc = 9, .nhandles = W.io > 0 ? 3 : 2, .argv = argv, .handles = h,
                           .priority = (uint32_t)range(&W.rng, 20, 150),
                           .prio_max = CHILD_CEILING, .image = (uint32_t)W.image };
     long p = k_process_spawn((long)"bin/sysfuzz", 11, (long)&sp);
@@ -2788,6 +2810,7 @@ static int parent_main(int argc, char **argv)
            (unsigned long)W.nomask, (unsigned long)W.only);
     k_thread_sched(0, 255, K_SCHED_FIFO);
     W.image = rt_handle("bootfs");
+    W.io = k_resource_narrow(rt_handle("ioport"), 0x80, 1);
     W.chan = k_chan_create(0);
     W.conn = k_chan_connect(W.chan, 0);
     W.timer = k_timer_create(W.conn, CODE_TIMER, 0);

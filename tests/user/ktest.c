@@ -1346,6 +1346,103 @@ static bool test_bootfs_and_narrowing(void)
     return true;
 }
 
+/* ---- I/O ports from user mode ---- */
+
+static inline void io_outb(uint16_t port, uint8_t v)
+{
+    __asm__ volatile("outb %0, %1" :: "a"(v), "Nd"(port));
+}
+
+static inline uint8_t io_inb(uint16_t port)
+{
+    uint8_t v;
+    __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
+
+static inline uint16_t io_inw(uint16_t port)
+{
+    uint16_t v;
+    __asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
+
+/* A child given COM1's eight ports [0x3f8, 0x400) as "io": each role
+ * touches one port; one outside its range (or before it enabled them, or
+ * after it gave them up) must fault (#GP, status K_EXIT_FAULT(13)). */
+static int ioport_child(const char *role)
+{
+    long io = rt_handle("io");
+    bool enable = strcmp(role, "ioport-none") != 0;
+    if (enable && k_ioport_enable(io, 1) != 0)
+        return 20;
+    if (strcmp(role, "ioport-ok") == 0) {
+        /* The UART's scratch register holds what is written to it. */
+        for (unsigned v = 0; v < 256; v += 85) {
+            io_outb(0x3ff, (uint8_t)v);
+            if (io_inb(0x3ff) != v)
+                return 21;
+        }
+        (void)io_inw(0x3fe);              /* two ports, both ours */
+        return 0;
+    }
+    if (strcmp(role, "ioport-off") == 0) {
+        io_outb(0x3ff, 1);
+        if (k_ioport_enable(io, 0) != 0)
+            return 22;
+    }
+    if (strcmp(role, "ioport-below") == 0)
+        return io_inb(0x3f7) + 30;        /* COM1's range starts at 0x3f8 */
+    if (strcmp(role, "ioport-above") == 0)
+        return io_inb(0x400) + 30;
+    if (strcmp(role, "ioport-wide") == 0)
+        return io_inw(0x3ff) + 30;        /* 0x3ff is ours, 0x400 is not */
+    return io_inb(0x3ff) + 30;            /* -none, -off */
+}
+
+static bool test_ioport_access(void)
+{
+    long all = rt_handle("ioport"), irq = rt_handle("irq");
+    CHECK(all > 0 && irq > 0);
+    long com1 = k_resource_narrow(all, 0x3f8, 8);
+    CHECK(com1 > 0);
+    /* Hostile: no handle, the wrong object, the wrong kind, no MANAGE right,
+     * a bad flag.  None changes anything. */
+    CHECK_EQ(k_ioport_enable(0, 1), -E_BADHANDLE);
+    CHECK_EQ(k_ioport_enable(0x7fff1234, 1), -E_BADHANDLE);
+    long ch = k_chan_create(0);
+    CHECK_EQ(k_ioport_enable(ch, 1), -E_WRONGTYPE);
+    k_handle_close(ch);
+    CHECK_EQ(k_ioport_enable(irq, 1), -E_INVAL);
+    CHECK_EQ(k_ioport_enable(com1, 2), -E_INVAL);
+    CHECK_EQ(k_ioport_enable(com1, -1), -E_INVAL);
+    long weak = k_handle_dup(com1, K_RIGHT_DUP | K_RIGHT_TRANSFER);
+    CHECK(weak > 0);
+    CHECK_EQ(k_ioport_enable(weak, 1), -E_RIGHTS);
+    k_handle_close(weak);
+    CHECK_EQ(k_ioport_enable(com1, 0), 0);       /* denying what was never allowed */
+    struct { const char *role; long status; } cases[] = {
+        { "ioport-ok", 0 },
+        { "ioport-none", K_EXIT_FAULT(13) },     /* right after one that had them */
+        { "ioport-below", K_EXIT_FAULT(13) },
+        { "ioport-above", K_EXIT_FAULT(13) },
+        { "ioport-wide", K_EXIT_FAULT(13) },
+        { "ioport-off", K_EXIT_FAULT(13) },
+        { "ioport-ok", 0 },
+    };
+    struct k_spawn_handle h = { (uint32_t)com1, K_RIGHTS_ALL, "io" };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        long p = spawn(cases[i].role, &h, 1, 0);
+        CHECK(p > 0);
+        long st = wait_status(p);
+        if (st != cases[i].status)
+            printf("ktest: ioport_access: %s ended with %#lx\n", cases[i].role, st);
+        CHECK_EQ(st, cases[i].status);
+    }
+    k_handle_close(com1);
+    return true;
+}
+
 static bool test_death_watch(void)
 {
     long ch = k_chan_create(0), conn = k_chan_connect(ch, 0);
@@ -1479,6 +1576,7 @@ static const struct utest tests[] = {
     { "handles_in_messages", test_handles_in_messages },
     { "process_read", test_process_read },
     { "bootfs_and_narrowing", test_bootfs_and_narrowing },
+    { "ioport_access", test_ioport_access },
     { "death_watch", test_death_watch },
     { "exception_resume", test_exception_resume },
     { "timer_pulses", test_timer_pulses },
@@ -1644,6 +1742,8 @@ static int child_main(const char *role)
         return ceiling_child(30);
     if (strcmp(role, "give-channel") == 0)
         return give_channel_child();
+    if (strncmp(role, "ioport-", 7) == 0)
+        return ioport_child(role);
     if (strcmp(role, "kill-race") == 0)
         return kill_race_child();
     if (strcmp(role, "spawn-unprivileged") == 0) {

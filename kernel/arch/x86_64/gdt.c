@@ -6,12 +6,14 @@
  *   0x20 user data, 0x28 user code (64-bit), 0x30 TSS (two slots).
  */
 #include "arch/x86_64/gdt.h"
+#include "arch/x86_64/paging.h"
 
 #include "arch/x86_64/asm.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/percpu.h"
 
-struct cpu cpus[MAX_CPUS];
+/* Page-aligned: paging.c maps these pages again as the TSS alias. */
+struct cpu cpus[MAX_CPUS] __attribute__((aligned(4096)));
 unsigned cpu_count = 1;
 
 void percpu_setup(unsigned id)
@@ -34,7 +36,16 @@ unsigned cpus_online(void)
 void gdt_load_cpu(void)
 {
     struct cpu *c = this_cpu();
-    uintptr_t tss = (uintptr_t)&c->tss;
+    /* Through its alias (paging.h), the TSS is followed by the address
+     * space's I/O bitmap; before paging_init, by nothing (every port
+     * denied).  The BSP loads its tables again once the alias exists. */
+    uintptr_t tss = paging_tss_linear(&c->tss);
+    uint64_t limit = sizeof(struct tss) - 1;
+    c->tss.iomap_base = sizeof(struct tss);
+    if (tss != (uintptr_t)&c->tss) {
+        c->tss.iomap_base = (uint16_t)(IOBM_VA - tss);
+        limit = c->tss.iomap_base + IOBM_BYTES;     /* and the closing byte */
+    }
 
     c->gdt[0] = 0;
     c->gdt[1] = 0x00af9a000000ffffUL;   /* kernel code, 64-bit */
@@ -42,10 +53,9 @@ void gdt_load_cpu(void)
     c->gdt[3] = 0;
     c->gdt[4] = 0x00cff2000000ffffUL;   /* user data */
     c->gdt[5] = 0x00affa000000ffffUL;   /* user code, 64-bit */
-    c->gdt[6] = (sizeof(struct tss) - 1) | (tss & 0xffffff) << 16 |
-                0x89UL << 40 | ((tss >> 24) & 0xff) << 56;
+    c->gdt[6] = (limit & 0xffff) | (tss & 0xffffff) << 16 | 0x89UL << 40 |
+                ((limit >> 16) & 0xf) << 48 | ((tss >> 24) & 0xff) << 56;
     c->gdt[7] = tss >> 32;
-    c->tss.iomap_base = sizeof(struct tss);   /* no I/O bitmap */
 
     struct { uint16_t limit; uint64_t base; } __attribute__((packed)) gdtr = {
         sizeof(c->gdt) - 1, (uintptr_t)c->gdt

@@ -34,6 +34,11 @@ static spinlock_t lock = SPINLOCK_INIT;
 static uintptr_t device_next = DEVICE_WINDOW;
 static uintptr_t kstack_next = KSTACK_AREA;
 static bool has_1g_pages;
+static uint64_t iobm_deny;           /* a frame of all ones: every port denied */
+static bool tss_alias_ready;
+
+#define CPUS_SPAN ((sizeof(cpus) + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1))
+_Static_assert(CPUS_SPAN + IOBM_BYTES < 0x10000, "a TSS's I/O map base is 16 bits");
 
 static uint64_t *table_of(uint64_t entry)
 {
@@ -98,6 +103,28 @@ static void map_direct(uint64_t base, uint64_t len)
     map_range(kernel_pml4, DIRECT_MAP + lo, lo, hi - lo, PTE_P | PTE_W | PTE_G | pte_nx);
 }
 
+/* The shared bitmap that denies every port, in slot IOBM_SLOT (copied
+ * into every space by pt_create), and the TSS alias just below it.  The
+ * bitmap's pages are not global: each space has its own at that address. */
+static void iobm_init(void)
+{
+    iobm_deny = new_table();
+    memset(phys_to_virt(iobm_deny), 0xff, PAGE_SIZE);
+    for (unsigned i = 0; i <= IOBM_BYTES / PAGE_SIZE; i++)
+        *walk(kernel_pml4, IOBM_VA + i * PAGE_SIZE, 1) = iobm_deny | PTE_P | pte_nx;
+    uintptr_t va = (uintptr_t)cpus;
+    map_range(kernel_pml4, IOBM_VA - CPUS_SPAN, va - KERNEL_VMA, CPUS_SPAN,
+              PTE_P | PTE_W | PTE_G | pte_nx);
+    tss_alias_ready = true;
+}
+
+uintptr_t paging_tss_linear(const void *tss)
+{
+    if (!tss_alias_ready)
+        return (uintptr_t)tss;
+    return IOBM_VA - CPUS_SPAN + ((uintptr_t)tss - (uintptr_t)cpus);
+}
+
 void paging_init(void)
 {
     uint32_t r[4];
@@ -124,6 +151,8 @@ void paging_init(void)
         if (reg->type == REGION_RAM || reg->type == REGION_ACPI || reg->type == REGION_NVS)
             map_direct(reg->base, reg->len);
     }
+
+    iobm_init();
 
     write_cr4(read_cr4() | CR4_PGE);
     write_cr3(kernel_pml4_phys);
@@ -313,12 +342,66 @@ static void free_level(uint64_t table_pa, int level)
     frame_free(table_pa);
 }
 
+/* The level-1 table of a private I/O bitmap (slot IOBM_SLOT's first). */
+/* Whether PML4 has its own bitmap (addresses compared: the CPU sets the
+ * accessed bit in the copy it walks). */
+static bool iobm_private(const uint64_t *pml4)
+{
+    return (pml4[IOBM_SLOT] & PTE_ADDR) != (kernel_pml4[IOBM_SLOT] & PTE_ADDR);
+}
+
+static uint64_t *iobm_pt(uint64_t *pml4)
+{
+    uint64_t *pdpt = table_of(pml4[IOBM_SLOT]);
+    return table_of(table_of(pdpt[0])[0]);
+}
+
+int pt_iobm(uint64_t pml4, bool alloc, uint8_t *pages[2], bool *fresh)
+{
+    uint64_t *t = phys_to_virt(pml4);
+    *fresh = false;
+    if (!iobm_private(t)) {
+        if (!alloc)
+            return -E_NOENT;
+        uint64_t f[5];
+        unsigned n = 0;
+        for (; n < 5; n++)
+            if ((f[n] = frame_alloc_zeroed()) == PMM_NONE)
+                break;
+        if (n < 5) {
+            while (n)
+                frame_free(f[--n]);
+            return -E_NOMEM;
+        }
+        uint64_t *pdpt = phys_to_virt(f[0]), *pd = phys_to_virt(f[1]), *pt = phys_to_virt(f[2]);
+        memset(phys_to_virt(f[3]), 0xff, PAGE_SIZE);
+        memset(phys_to_virt(f[4]), 0xff, PAGE_SIZE);
+        pt[0] = f[3] | PTE_P | pte_nx;
+        pt[1] = f[4] | PTE_P | pte_nx;
+        pt[2] = iobm_deny | PTE_P | pte_nx;        /* the closing byte */
+        pd[0] = f[2] | PTE_P | PTE_W;
+        pdpt[0] = f[1] | PTE_P | PTE_W;
+        __atomic_store_n(&t[IOBM_SLOT], f[0] | PTE_P | PTE_W, __ATOMIC_RELEASE);
+        *fresh = true;
+    }
+    uint64_t *pt = iobm_pt(t);
+    pages[0] = (uint8_t *)table_of(pt[0]);
+    pages[1] = (uint8_t *)table_of(pt[1]);
+    return 0;
+}
+
 void pt_destroy(uint64_t pml4)
 {
     uint64_t *t = phys_to_virt(pml4);
     for (unsigned i = 0; i < 256; i++)
         if (t[i] & PTE_P)
             free_level(t[i] & PTE_ADDR, 3);
+    if (iobm_private(t)) {
+        uint64_t *pt = iobm_pt(t);
+        frame_free(pt[0] & PTE_ADDR);
+        frame_free(pt[1] & PTE_ADDR);
+        free_level(t[IOBM_SLOT] & PTE_ADDR, 3);
+    }
     frame_free(pml4);
 }
 

@@ -2,6 +2,8 @@
  * paging: the kernel's page tables.  Kernel virtual layout:
  *   0xffff800000000000  direct map of RAM (and firmware regions), RW NX
  *   0xffffc00000000000  device/firmware window (paging_map_phys)
+ *   0xfffffe8000000000  minus a few pages: every CPU's TSS (an alias of cpus[])
+ *   0xfffffe8000000000  the I/O permission bitmap: per address space
  *   0xffffff0000000000  kernel stacks, each below an unmapped guard page
  *   0xffffffff80000000  the kernel image: text RX, rodata R, data RW NX
  */
@@ -24,11 +26,36 @@
 #define DEVICE_WINDOW 0xffffc00000000000UL
 #define KSTACK_AREA   0xffffff0000000000UL
 
+/*
+ * I/O permission bitmaps.  The CPU checks an in/out at CPL 3 against the
+ * bitmap at its TSS's I/O map base, read through the page tables loaded.
+ * Every CPU's TSS is therefore reached through an alias of cpus[] that
+ * ends where IOBM_VA (PML4 slot 509, kernel only) begins, and each address
+ * space maps its own bitmap there: switching CR3 switches the bitmap, and
+ * the context switch does no extra work.  Spaces share one bitmap that
+ * denies every port until pt_iobm gives one its own.  The byte after the
+ * 8 KiB (all ones, as the SDM asks) is in every space.
+ */
+#define IOBM_VA       0xfffffe8000000000UL
+#define IOBM_SLOT     509
+#define IOBM_BYTES    8192
+
 enum map_cache { MAP_CACHED, MAP_UNCACHED };
 
 /* Builds the kernel's page tables, switches to them, and moves the frame
  * allocator onto the direct map. */
 void paging_init(void);
+
+/* The linear address through which a CPU uses TSS (the alias once
+ * paging_init has made it, else TSS itself). */
+uintptr_t paging_tss_linear(const void *tss);
+
+/* The I/O bitmap of address space PML4, as its two 4 KiB pages (kernel
+ * addresses; a set bit denies a port).  A space still sharing the bitmap
+ * that denies everything gets its own (all denied) when ALLOC, and *FRESH
+ * says so (its TLB entries must be flushed).  Returns 0, -E_NOMEM, or
+ * -E_NOENT (shared, !ALLOC).  The space's lock held. */
+int pt_iobm(uint64_t pml4, bool alloc, uint8_t *pages[2], bool *fresh);
 
 /* Maps [phys, phys+len) for kernel access (firmware tables: cached; device
  * registers: uncached) and returns its virtual address.  Direct-mapped RAM
