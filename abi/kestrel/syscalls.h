@@ -69,8 +69,9 @@
     SYSCALL(42, resource_narrow, 3)   /* (resource h, base, count) -> a narrower resource */ \
     SYSCALL(43, vmo_size, 1)          /* (vmo h) -> size in bytes */ \
     /* devices */                                                              \
-    SYSCALL(44, ioport_enable, 2)     /* (I/O-port resource h, 1 allow / 0 deny): in/out on its ports here */
+    SYSCALL(44, ioport_enable, 2)     /* (I/O-port resource h, 1 allow / 0 deny): in/out on its ports here */ \
+    SYSCALL(45, thread_set_fs, 1)     /* (user address): this thread's FS base (TLS), kept per thread */
 
-#define KESTREL_SYSCALL_COUNT 45
+#define KESTREL_SYSCALL_COUNT 46
 
 #endif

@@ -276,6 +276,24 @@ long sys_thread_affinity(long h, long mask)
     return err;
 }
 
+/* The calling thread's FS base (thread-local storage: Linux's
+ * arch_prctl(ARCH_SET_FS), made by its personality).  Kept per thread and
+ * loaded at each switch to it; any user-half address, 0 included (a
+ * non-canonical one would fault in wrmsr: refused). */
+long sys_thread_set_fs(long base)
+{
+    if ((uint64_t)base > 0x00007ffffffff000UL)
+        return -E_INVAL;
+    struct thread *t = current_thread();
+    bool was = irq_save();
+    struct cpu *c = this_cpu();
+    t->fs_base = (uint64_t)base;
+    wrmsr(MSR_FS_BASE, (uint64_t)base);
+    c->fs_base = (uint64_t)base;
+    irq_restore(was);
+    return 0;
+}
+
 long sys_thread_yield(void)
 {
     current_thread()->slice = 0;

@@ -1948,6 +1948,14 @@ static void op_ioport(struct fz *f)
     }
 }
 
+/* FS base: any value (the native runtime keeps nothing behind %fs). */
+static void op_set_fs(struct fz *f)
+{
+    struct rng *r = &f->rng;
+    long v = one_in(r, 2) ? (long)gen_ptr(f, 64) : (long)rnd(r);
+    SC1(thread_set_fs, v);
+}
+
 static void op_thread_exit(struct fz *f)
 {
     /* A fuzzing thread ends (its receive ids may still be pending); the
@@ -2173,7 +2181,7 @@ static const struct op {
     OP(received, 1),      OP(clone, 3),         OP(process_read, 3),
     OP(regions, 2),       OP(narrow, 1),        OP(vmo_size, 1),
     OP(touch, 1),         OP(thread_exit, 1),   OP(process_exit, 1),
-    OP(promise, 2),       OP(ioport, 1),
+    OP(promise, 2),       OP(ioport, 1),        OP(set_fs, 1),
 };
 #define NOPS (sizeof(ops) / sizeof(ops[0]))
 _Static_assert(NOPS <= 64, "only= keeps operations in a 64-bit mask");

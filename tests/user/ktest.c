@@ -1443,6 +1443,63 @@ static bool test_ioport_access(void)
     return true;
 }
 
+/* ---- FS base per thread ---- */
+
+static uint64_t fs_read0(void)
+{
+    uint64_t v;
+    __asm__ volatile("movq %%fs:0, %0" : "=r"(v));
+    return v;
+}
+
+static struct {
+    uint64_t block[2][4];
+    volatile long bad[2];
+    unsigned ncpus;
+} fsb;
+
+/* Sets its FS base to its own block and checks it through %fs after
+ * sleeps, yields and (with 2+ CPUs) moves between CPUs. */
+static long fs_checker(void *arg)
+{
+    long i = (long)arg;
+    fsb.block[i][0] = 0xf5f5000000000000UL + (uint64_t)i;
+    if (k_thread_set_fs((long)fsb.block[i]) != 0)
+        return 1;
+    for (int n = 0; n < 200; n++) {
+        if (fs_read0() != fsb.block[i][0])
+            fsb.bad[i]++;
+        if (n % 3 == 0)
+            k_thread_yield();
+        else if (n % 3 == 1)
+            k_thread_sleep(100000);
+        else if (i == 1 && fsb.ncpus > 1)
+            k_thread_affinity(0, 1L << (n % fsb.ncpus));
+    }
+    return 0;
+}
+
+static bool test_fs_base(void)
+{
+    CHECK_EQ(k_thread_set_fs(0x0000800000000000L), -E_INVAL);   /* not canonical */
+    CHECK_EQ(k_thread_set_fs(-1), -E_INVAL);
+    CHECK_EQ(k_thread_set_fs((long)0xffff800000000000UL), -E_INVAL);   /* the kernel's */
+    fsb.ncpus = (unsigned)sysinfo().ncpus;
+    fsb.bad[0] = fsb.bad[1] = 0;
+    struct rt_thread t;
+    long h = rt_thread_spawn(&t, fs_checker, (void *)1, stack_a, sizeof(stack_a), 0);
+    CHECK(h > 0);
+    CHECK_EQ(fs_checker((void *)0), 0);
+    long st = -1;
+    CHECK_EQ(rt_thread_join(h, &st), 0);
+    CHECK_EQ(st, 0);
+    k_handle_close(h);
+    CHECK_EQ(fsb.bad[0], 0);
+    CHECK_EQ(fsb.bad[1], 0);
+    CHECK_EQ(k_thread_set_fs(0), 0);
+    return true;
+}
+
 static bool test_death_watch(void)
 {
     long ch = k_chan_create(0), conn = k_chan_connect(ch, 0);
@@ -1577,6 +1634,7 @@ static const struct utest tests[] = {
     { "process_read", test_process_read },
     { "bootfs_and_narrowing", test_bootfs_and_narrowing },
     { "ioport_access", test_ioport_access },
+    { "fs_base", test_fs_base },
     { "death_watch", test_death_watch },
     { "exception_resume", test_exception_resume },
     { "timer_pulses", test_timer_pulses },
