@@ -63,7 +63,12 @@ struct k_spawn {
 };
 
 /* User address space layout. */
-#define K_USER_BASE      0x0000000000400000ULL   /* programs are linked here */
+#define K_USER_BASE      0x0000000000010000ULL   /* lowest address a program or mapping may use */
+/* Native programs are linked here (lib/rt/user.ld): under 2 GiB for the
+ * small code model, and away from where static Linux programs load
+ * (0x400000, their brk above it), since a Linux process will hold its
+ * native personality too. */
+#define K_NATIVE_BASE    0x0000000070000000ULL
 #define K_USER_TOP       0x00007ffffffff000ULL   /* first address above user space */
 #define K_USER_STACK_TOP 0x00007fffff000000ULL
 #define K_USER_STACK_SIZE (256 * 1024)

@@ -1880,7 +1880,7 @@ static void op_process_read(struct fz *f)
     if (one_in(r, 3))
         addr = (long)__atomic_load_n(&remote_a[i], __ATOMIC_RELAXED);
     else if (one_in(r, 2))
-        addr = (long)(K_USER_BASE + below(r, 64 * 1024));
+        addr = (long)(K_NATIVE_BASE + below(r, 64 * 1024));
     else
         addr = (long)gen_ptr(f, 64);
     uintptr_t p;

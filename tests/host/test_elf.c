@@ -371,11 +371,11 @@ static void test_real_hello(void)
     free(b);
     CHECK_STR(elf_strerror(r), "ok");
     CHECK_EQ(img.nsegments, 3);
-    CHECK_EQ(img.segments[0].vaddr, K_USER_BASE);
+    CHECK_EQ(img.segments[0].vaddr, K_NATIVE_BASE);
     CHECK_EQ(img.segments[0].flags, ELF_SEG_R | ELF_SEG_X);
     CHECK_EQ(img.segments[1].flags, ELF_SEG_R);
     CHECK_EQ(img.segments[2].flags, ELF_SEG_R | ELF_SEG_W);
-    CHECK_EQ(img.entry, K_USER_BASE);
+    CHECK_EQ(img.entry, K_NATIVE_BASE);
 #endif
 }
 

@@ -1230,9 +1230,9 @@ static bool test_more_hostile(void)
     CHECK_EQ(k_thread_sched(4242, 10, K_SCHED_RR), -E_BADHANDLE);
     CHECK_EQ(k_thread_sched(ch, 10, K_SCHED_RR), -E_WRONGTYPE);
     CHECK_EQ(k_thread_affinity(4242, 1), -E_BADHANDLE);
-    CHECK_EQ(k_vm_unmap(4242, 0x400000, 4096), -E_BADHANDLE);
-    CHECK_EQ(k_vm_protect(ch, 0x400000, 4096, K_PROT_READ), -E_WRONGTYPE);
-    CHECK_EQ(k_vm_protect(0, 0x400000, 4096, 0x80), -E_INVAL);
+    CHECK_EQ(k_vm_unmap(4242, K_NATIVE_BASE, 4096), -E_BADHANDLE);
+    CHECK_EQ(k_vm_protect(ch, K_NATIVE_BASE, 4096, K_PROT_READ), -E_WRONGTYPE);
+    CHECK_EQ(k_vm_protect(0, K_NATIVE_BASE, 4096, 0x80), -E_INVAL);
     /* another process's memory, with and without the MAP right */
     long p = spawn("block-receive", 0, 0, 0);
     long v = k_vmo_create(4096, K_VMO_ANON, 0, 0);
@@ -1295,21 +1295,30 @@ static bool test_process_read(void)
     struct k_region r[16];
     long n = k_process_regions(p, (long)r, 16);
     CHECK(n >= 3);                                /* text, data, stack at least */
-    CHECK_EQ((long)r[0].start, 0x400000);
+    CHECK_EQ((long)r[0].start, K_NATIVE_BASE);
     CHECK(r[0].prot & K_PROT_EXEC);
     uint8_t head[4];
-    CHECK_EQ(k_process_read(p, 0x400000, (long)head, 4), 4);
+    CHECK_EQ(k_process_read(p, K_NATIVE_BASE, (long)head, 4), 4);
     /* the same bytes as our own copy of the program */
-    CHECK(memcmp(head, (void *)0x400000, 4) == 0);
+    CHECK(memcmp(head, (void *)K_NATIVE_BASE, 4) == 0);
     CHECK_EQ(k_process_read(p, 0x10, (long)head, 4), -E_FAULT);          /* unmapped */
-    CHECK_EQ(k_process_read(p, 0x400000, (long)KERNEL_PTR, 4), -E_FAULT);
-    CHECK_EQ(k_process_read(p, 0x400000, (long)head, 1 << 20), -E_TOOBIG);
+    CHECK_EQ(k_process_read(p, K_NATIVE_BASE, (long)KERNEL_PTR, 4), -E_FAULT);
+    CHECK_EQ(k_process_read(p, K_NATIVE_BASE, (long)head, 1 << 20), -E_TOOBIG);
     CHECK_EQ(k_process_regions(p, (long)KERNEL_PTR, 4), -E_FAULT);
     CHECK_EQ(k_process_regions(p, (long)r, -1), -E_TOOBIG);
     CHECK_EQ(k_process_regions(p, 0, 0), n);                             /* count only */
     long blind = k_handle_dup(p, K_RIGHT_MANAGE | K_RIGHT_WAIT);
-    CHECK_EQ(k_process_read(blind, 0x400000, (long)head, 4), -E_RIGHTS);
+    CHECK_EQ(k_process_read(blind, K_NATIVE_BASE, (long)head, 4), -E_RIGHTS);
     k_handle_close(blind);
+    /* Where a static Linux program loads is free in a native process, and
+     * nothing may be mapped below K_USER_BASE. */
+    long lv = k_vmo_create(8192, K_VMO_ANON, 0, 0);
+    CHECK(lv > 0);
+    CHECK_EQ(k_vmo_map(0, lv, 0, 8192, K_PROT_READ | K_PROT_WRITE | 0x400000), 0x400000);
+    *(volatile char *)0x401000 = 1;
+    CHECK_EQ(k_vm_unmap(0, 0x400000, 8192), 0);
+    CHECK_EQ(k_vmo_map(0, lv, 0, 4096, K_PROT_READ | (K_USER_BASE - 4096)), -E_INVAL);
+    k_handle_close(lv);
     k_process_kill(p, 3);
     CHECK_EQ(wait_status(p), 3);
     return true;
