@@ -70,8 +70,11 @@
     SYSCALL(43, vmo_size, 1)          /* (vmo h) -> size in bytes */ \
     /* devices */                                                              \
     SYSCALL(44, ioport_enable, 2)     /* (I/O-port resource h, 1 allow / 0 deny): in/out on its ports here */ \
-    SYSCALL(45, thread_set_fs, 1)     /* (user address): this thread's FS base (TLS), kept per thread */
+    SYSCALL(45, thread_set_fs, 1)     /* (user address): this thread's FS base (TLS), kept per thread */ \
+    /* personalities (abi/kestrel/personality.h) */                           \
+    SYSCALL(46, personality_set, 3)   /* (entry, lo, hi): calls from outside [lo, hi) go to entry; entry 0: off */ \
+    SYSCALL(47, personality_stack, 1) /* (top): where this thread's redirected calls run; 0: below its stack */
 
-#define KESTREL_SYSCALL_COUNT 46
+#define KESTREL_SYSCALL_COUNT 48
 
 #endif

@@ -41,6 +41,9 @@ struct process {
     struct thread *clients;       /* REPLY_BLOCKED on this process (ipc_lock) */
     struct process_watch *watches;    /* death pulses to send (ipc_lock) */
     struct connection *exc_conn;      /* faults become messages here (ipc_lock) */
+    /* Its personality (core/personality.c): calls from outside [pers_lo,
+     * pers_hi) go to pers_entry once the redirecting entry is mapped. */
+    uint64_t pers_entry, pers_lo, pers_hi;
 };
 
 struct connection;

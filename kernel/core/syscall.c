@@ -11,6 +11,7 @@
 
 #include "arch/x86_64/asm.h"
 #include "arch/x86_64/cpu.h"
+#include "arch/x86_64/paging.h"
 #include "arch/x86_64/lapic.h"
 #include "base/string.h"
 #include "core/bootinfo.h"
@@ -38,14 +39,13 @@
 void *const syscall_table[KESTREL_SYSCALL_COUNT] = { KESTREL_SYSCALLS(SYS_ENTRY) };
 #undef SYS_ENTRY
 
-extern char syscall_entry[];
 
 void syscall_init_cpu(void)
 {
     wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SCE);
     /* sysret: CS = base+16, SS = base+8 (user); syscall: kernel CS, SS = +8 */
     wrmsr(0xC0000081, (uint64_t)(GDT_UDATA - 8 - 3) << 48 | (uint64_t)GDT_KCODE << 32);
-    wrmsr(0xC0000082, (uintptr_t)syscall_entry);
+    wrmsr(0xC0000082, K_ENTRY_VA);    /* per address space: arch paging.h */
     wrmsr(0xC0000084, 0x47700);      /* clear TF, IF, DF, NT, AC, IOPL */
 }
 

@@ -56,6 +56,7 @@ struct thread {
     uintptr_t kstack_top;
     uint8_t *fpu;                 /* 512-byte FXSAVE area */
     uint64_t fs_base;
+    uint64_t pers_stack;          /* where its redirected calls run (0: below the user stack) */
 
     /* message passing (ipc_lock) */
     struct channel *ipc_chan;

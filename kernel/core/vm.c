@@ -153,6 +153,19 @@ int vm_ioport_set(struct vm_space *s, uint32_t base, uint32_t count, bool allow)
     return err == -E_NOENT ? 0 : err;          /* denying on a shared bitmap: done */
 }
 
+int vm_set_entry(struct vm_space *s, bool redirect)
+{
+    spin_lock(&vm_lock);
+    spin_lock(&s->lock);
+    bool fresh = false;
+    int err = s->dead ? -E_DEAD : pt_set_entry(s->pml4, redirect, &fresh);
+    spin_unlock(&s->lock);
+    if (fresh)
+        flush_space(s);
+    spin_unlock(&vm_lock);
+    return err;
+}
+
 /* First gap of SIZE bytes at or above MAP_BASE.  Lock held. */
 static uintptr_t find_gap(struct vm_space *s, uint64_t size)
 {

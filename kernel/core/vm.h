@@ -68,6 +68,9 @@ int vm_protect(struct vm_space *s, uintptr_t addr, uint64_t size, uint32_t prot)
  * mode in space S: its own I/O bitmap (arch paging.h).  0, -E_NOMEM or
  * -E_DEAD. */
 int vm_ioport_set(struct vm_space *s, uint32_t base, uint32_t count, bool allow);
+/* Maps the redirecting (REDIRECT) or the native system call entry in S
+ * (arch paging.h K_ENTRY_VA).  0, -E_NOMEM or -E_DEAD. */
+int vm_set_entry(struct vm_space *s, bool redirect);
 
 /* Copies between kernel memory and space S's user memory through the
  * direct map (S need not be the current space).  Returns 0 or -E_FAULT if

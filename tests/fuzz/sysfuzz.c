@@ -1956,6 +1956,23 @@ static void op_set_fs(struct fz *f)
     SC1(thread_set_fs, v);
 }
 
+/* Personalities: mostly refused arguments; one that works redirects the
+ * process's calls to wherever it points, and the life ends in a fault
+ * (so only now and then). */
+static void op_personality(struct fz *f)
+{
+    struct rng *r = &f->rng;
+    if (one_in(r, 2)) {
+        SC1(personality_stack, one_in(r, 2) ? (long)gen_ptr(f, 64) : (long)rnd(r));
+        return;
+    }
+    long lo = (long)gen_ptr(f, 64), hi = one_in(r, 2) ? lo : (long)rnd(r);
+    long entry = one_in(r, 32) ? lo + (long)below(r, 64) : (long)rnd(r);
+    if (one_in(r, 4))
+        entry = 0;                            /* off: always accepted */
+    SC3(personality_set, entry, lo, hi);
+}
+
 static void op_thread_exit(struct fz *f)
 {
     /* A fuzzing thread ends (its receive ids may still be pending); the
@@ -2182,6 +2199,7 @@ static const struct op {
     OP(regions, 2),       OP(narrow, 1),        OP(vmo_size, 1),
     OP(touch, 1),         OP(thread_exit, 1),   OP(process_exit, 1),
     OP(promise, 2),       OP(ioport, 1),        OP(set_fs, 1),
+    OP(personality, 1),
 };
 #define NOPS (sizeof(ops) / sizeof(ops[0]))
 _Static_assert(NOPS <= 64, "only= keeps operations in a 64-bit mask");

@@ -1600,6 +1600,7 @@ static bool test_irq_pulses(void)
 }
 
 #include "ktest_promises.c"
+#include "ktest_personality.c"
 
 /* ---------------------------------------------------------------- */
 
@@ -1644,6 +1645,7 @@ static const struct utest tests[] = {
     { "bootfs_and_narrowing", test_bootfs_and_narrowing },
     { "ioport_access", test_ioport_access },
     { "fs_base", test_fs_base },
+    { "personality_redirect", test_personality_redirect },
     { "death_watch", test_death_watch },
     { "exception_resume", test_exception_resume },
     { "timer_pulses", test_timer_pulses },
@@ -1809,6 +1811,8 @@ static int child_main(const char *role)
         return ceiling_child(30);
     if (strcmp(role, "give-channel") == 0)
         return give_channel_child();
+    if (strcmp(role, "redirect") == 0 || strcmp(role, "redirect-bad-stack") == 0)
+        return redirect_child(strcmp(role, "redirect-bad-stack") == 0);
     if (strncmp(role, "ioport-", 7) == 0)
         return ioport_child(role);
     if (strcmp(role, "kill-race") == 0)

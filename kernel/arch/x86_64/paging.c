@@ -35,6 +35,8 @@ static uintptr_t device_next = DEVICE_WINDOW;
 static uintptr_t kstack_next = KSTACK_AREA;
 static bool has_1g_pages;
 static uint64_t iobm_deny;           /* a frame of all ones: every port denied */
+static uint64_t entry_native, entry_redirect;    /* the two syscall entry pages */
+extern char syscall_entry[], syscall_entry_redirect[];
 static bool tss_alias_ready;
 
 #define CPUS_SPAN ((sizeof(cpus) + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1))
@@ -116,6 +118,16 @@ static void iobm_init(void)
     map_range(kernel_pml4, IOBM_VA - CPUS_SPAN, va - KERNEL_VMA, CPUS_SPAN,
               PTE_P | PTE_W | PTE_G | pte_nx);
     tss_alias_ready = true;
+    /* The entry pages: the text page itself, and a copy whose first
+     * instruction is "jmp syscall_entry_redirect" (rel32, same page). */
+    entry_native = (uintptr_t)syscall_entry - KERNEL_VMA;
+    entry_redirect = new_table();
+    uint8_t *copy = phys_to_virt(entry_redirect);
+    memcpy(copy, syscall_entry, PAGE_SIZE);
+    int32_t rel = (int32_t)(syscall_entry_redirect - syscall_entry - 5);
+    copy[0] = 0xe9;
+    memcpy(copy + 1, &rel, 4);
+    *walk(kernel_pml4, K_ENTRY_VA, 1) = entry_native | PTE_P;
 }
 
 uintptr_t paging_tss_linear(const void *tss)
@@ -356,6 +368,32 @@ static uint64_t *iobm_pt(uint64_t *pml4)
     return table_of(table_of(pdpt[0])[0]);
 }
 
+/* Gives space T its own tables for the slot (a copy of the shared
+ * ones: every port denied, the native entry).  0 or -E_NOMEM. */
+static int kslot_private(uint64_t *t)
+{
+    uint64_t f[5];
+    unsigned n = 0;
+    for (; n < 5; n++)
+        if ((f[n] = frame_alloc_zeroed()) == PMM_NONE)
+            break;
+    if (n < 5) {
+        while (n)
+            frame_free(f[--n]);
+        return -E_NOMEM;
+    }
+    uint64_t *pdpt = phys_to_virt(f[0]), *pd = phys_to_virt(f[1]), *pt = phys_to_virt(f[2]);
+    memcpy(pt, iobm_pt(kernel_pml4), PAGE_SIZE);
+    memset(phys_to_virt(f[3]), 0xff, PAGE_SIZE);
+    memset(phys_to_virt(f[4]), 0xff, PAGE_SIZE);
+    pt[0] = f[3] | PTE_P | pte_nx;
+    pt[1] = f[4] | PTE_P | pte_nx;
+    pd[0] = f[2] | PTE_P | PTE_W;
+    pdpt[0] = f[1] | PTE_P | PTE_W;
+    __atomic_store_n(&t[IOBM_SLOT], f[0] | PTE_P | PTE_W, __ATOMIC_RELEASE);
+    return 0;
+}
+
 int pt_iobm(uint64_t pml4, bool alloc, uint8_t *pages[2], bool *fresh)
 {
     uint64_t *t = phys_to_virt(pml4);
@@ -363,30 +401,28 @@ int pt_iobm(uint64_t pml4, bool alloc, uint8_t *pages[2], bool *fresh)
     if (!iobm_private(t)) {
         if (!alloc)
             return -E_NOENT;
-        uint64_t f[5];
-        unsigned n = 0;
-        for (; n < 5; n++)
-            if ((f[n] = frame_alloc_zeroed()) == PMM_NONE)
-                break;
-        if (n < 5) {
-            while (n)
-                frame_free(f[--n]);
+        if (kslot_private(t))
             return -E_NOMEM;
-        }
-        uint64_t *pdpt = phys_to_virt(f[0]), *pd = phys_to_virt(f[1]), *pt = phys_to_virt(f[2]);
-        memset(phys_to_virt(f[3]), 0xff, PAGE_SIZE);
-        memset(phys_to_virt(f[4]), 0xff, PAGE_SIZE);
-        pt[0] = f[3] | PTE_P | pte_nx;
-        pt[1] = f[4] | PTE_P | pte_nx;
-        pt[2] = iobm_deny | PTE_P | pte_nx;        /* the closing byte */
-        pd[0] = f[2] | PTE_P | PTE_W;
-        pdpt[0] = f[1] | PTE_P | PTE_W;
-        __atomic_store_n(&t[IOBM_SLOT], f[0] | PTE_P | PTE_W, __ATOMIC_RELEASE);
         *fresh = true;
     }
     uint64_t *pt = iobm_pt(t);
     pages[0] = (uint8_t *)table_of(pt[0]);
     pages[1] = (uint8_t *)table_of(pt[1]);
+    return 0;
+}
+
+int pt_set_entry(uint64_t pml4, bool redirect, bool *fresh)
+{
+    uint64_t *t = phys_to_virt(pml4);
+    *fresh = false;
+    if (!iobm_private(t)) {
+        if (!redirect)
+            return 0;
+        if (kslot_private(t))
+            return -E_NOMEM;
+    }
+    iobm_pt(t)[(K_ENTRY_VA - IOBM_VA) / PAGE_SIZE] = (redirect ? entry_redirect : entry_native) | PTE_P;
+    *fresh = true;
     return 0;
 }
 

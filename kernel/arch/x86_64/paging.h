@@ -40,6 +40,15 @@
 #define IOBM_SLOT     509
 #define IOBM_BYTES    8192
 
+/*
+ * The system call entry, also per address space (the same slot): LSTAR
+ * is K_ENTRY_VA, where a space maps either the first page of kernel text
+ * (syscall_entry, arch syscall.S) or a copy of it that begins with a jump
+ * to syscall_entry_redirect (a space whose calls go to its personality).
+ * Either way the native path runs exactly the same instructions.
+ */
+#define K_ENTRY_VA    (IOBM_VA + 4 * 4096UL)
+
 enum map_cache { MAP_CACHED, MAP_UNCACHED };
 
 /* Builds the kernel's page tables, switches to them, and moves the frame
@@ -56,6 +65,11 @@ uintptr_t paging_tss_linear(const void *tss);
  * says so (its TLB entries must be flushed).  Returns 0, -E_NOMEM, or
  * -E_NOENT (shared, !ALLOC).  The space's lock held. */
 int pt_iobm(uint64_t pml4, bool alloc, uint8_t *pages[2], bool *fresh);
+
+/* Maps the redirecting (REDIRECT) or the native syscall entry in space
+ * PML4, giving it its own tables for the slot first if it shares them
+ * (*FRESH: flush).  0 or -E_NOMEM.  The space's lock held. */
+int pt_set_entry(uint64_t pml4, bool redirect, bool *fresh);
 
 /* Maps [phys, phys+len) for kernel access (firmware tables: cached; device
  * registers: uncached) and returns its virtual address.  Direct-mapped RAM

@@ -23,9 +23,22 @@
 
 #define E_NOSYS 7
 
-    .text
+/*
+ * The entry runs through an alias: LSTAR is K_ENTRY_VA (paging.h), a page
+ * that each address space maps for itself, so a space can have its calls
+ * redirected to its personality (Linux processes) and the others pay
+ * nothing for it.  Native spaces map this section's page as it is; a
+ * redirected space maps a copy whose first instruction jumps to
+ * syscall_entry_redirect.  Code here runs at the alias address: every
+ * reference outside this page is absolute (movabs + indirect call, or the
+ * table's absolute address).  This section is the first of .text and
+ * fits in its first page (kernel.ld checks both).
+ */
+    .section .text.sysentry, "ax"
     .global syscall_entry
-    .align 16
+    .global syscall_entry_redirect
+    .global syscall_entry_end
+    .align 4096
 syscall_entry:
     swapgs
     movq %rsp, %gs:CPU_USER_RSP
@@ -46,7 +59,8 @@ syscall_entry:
     /* Debug builds: this CPU's ring of recent calls (core/trace.h), still
      * with interrupts off; the saved registers are the argument. */
     movq %rsp, %rdi
-    call trace_syscall
+    movabsq $trace_syscall, %rax
+    call *%rax
     movq 0(%rsp), %rax
     movq 8(%rsp), %r9
     movq 16(%rsp), %r8
@@ -55,6 +69,7 @@ syscall_entry:
     movq 40(%rsp), %rsi
     movq 48(%rsp), %rdi
 #endif
+dispatch:
     sti
     movq %r10, %rcx
     cmpq $KESTREL_SYSCALL_COUNT, %rax
@@ -80,10 +95,52 @@ syscall_return:
 pending_work:
     pushq %rax
     pushq %rax                      /* keep the stack 16-byte aligned */
-    call sched_user_return
+    movabsq $sched_user_return, %rax
+    call *%rax
     popq %rax
     popq %rax
     jmp syscall_return
 bad_number:
     movq $-E_NOSYS, %rax
     jmp syscall_return
+
+/* A redirected space's calls (core/personality.c): the same frame, then
+ * syscall_redirect decides.  0: a call from the personality's own code,
+ * served natively.  Otherwise the frame now returns to the personality's
+ * entry on its stack; rax (the number) and every other register but rcx
+ * and r11 go back unchanged. */
+syscall_entry_redirect:
+    swapgs
+    movq %rsp, %gs:CPU_USER_RSP
+    movq %gs:CPU_KSTACK, %rsp
+    pushq %gs:CPU_USER_RSP
+    pushq %rcx
+    pushq %r11
+    pushq %rbp
+    pushq %rdi
+    pushq %rsi
+    pushq %rdx
+    pushq %r10
+    pushq %r8
+    pushq %r9
+    pushq %rax
+    xorl %ebp, %ebp
+#ifndef KESTREL_SHIP
+    movq %rsp, %rdi
+    movabsq $trace_syscall, %rax
+    call *%rax
+#endif
+    movq %rsp, %rdi
+    movabsq $syscall_redirect, %rax
+    call *%rax
+    testq %rax, %rax
+    movq 0(%rsp), %rax
+    jnz syscall_return
+    movq 8(%rsp), %r9
+    movq 16(%rsp), %r8
+    movq 24(%rsp), %r10
+    movq 32(%rsp), %rdx
+    movq 40(%rsp), %rsi
+    movq 48(%rsp), %rdi
+    jmp dispatch
+syscall_entry_end:
