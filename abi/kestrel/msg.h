@@ -60,6 +60,15 @@ struct k_thread_attr {
     uint64_t cpu_mask;      /* bit n: may run on CPU n; 0 means any */
 };
 
+/* A new thread's user registers (thread_start): all of them.  rip and rsp
+ * must be user addresses, fs_base too; of rflags only the arithmetic
+ * flags and DF are taken (interrupts are always on). */
+struct k_regs {
+    uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp;
+    uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+    uint64_t rip, rsp, rflags, fs_base;
+};
+
 /* sys_info selectors. */
 #define K_INFO_KERNEL_OBJECTS 1   /* struct k_sysinfo */
 

@@ -43,7 +43,8 @@ struct k_startup {
 #define K_SPAWN_MAX_ARG_LEN 256
 
 struct k_spawn_handle {
-    uint32_t handle;        /* in the caller; needs K_RIGHT_TRANSFER */
+    uint32_t handle;        /* in the caller; needs K_RIGHT_TRANSFER (process_create
+                               writes the child's number back here) */
     uint32_t rights;        /* given to the child: a subset of the caller's */
     char name[24];
 };

@@ -73,8 +73,11 @@
     SYSCALL(45, thread_set_fs, 1)     /* (user address): this thread's FS base (TLS), kept per thread */ \
     /* personalities (abi/kestrel/personality.h) */                           \
     SYSCALL(46, personality_set, 3)   /* (entry, lo, hi): calls from outside [lo, hi) go to entry; entry 0: off */ \
-    SYSCALL(47, personality_stack, 1) /* (top): where this thread's redirected calls run; 0: below its stack */
+    SYSCALL(47, personality_stack, 1) /* (top): where this thread's redirected calls run; 0: below its stack */ \
+    /* processes built by their creator (fork, exec, loaders in user space) */ \
+    SYSCALL(48, process_create, 3)    /* (name, len, const struct k_spawn * with the image handle) -> h of an empty process; handles[i].handle rewritten to the child's numbers */ \
+    SYSCALL(49, thread_start, 3)      /* (process h, const struct k_regs *, const struct k_thread_attr *) -> thread h */
 
-#define KESTREL_SYSCALL_COUNT 48
+#define KESTREL_SYSCALL_COUNT 50
 
 #endif

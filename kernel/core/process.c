@@ -293,6 +293,26 @@ void process_user_fault(const struct k_exception *e, const char *what)
 
 /* ---- exit and teardown ---- */
 
+/* P has no thread left (its last exited, or it never had one and was
+ * killed): watchers and waiters learn its status.  ipc_lock and P's lock
+ * held. */
+static void mark_dead(struct process *p)
+{
+    notify_watchers(p);
+    if (p->pid == init_pid && init_exit_ends_machine) {
+        kprintf("init exited with status %ld\n", p->exit_status);
+        qemu_exit(p->exit_status == 0 ? QEMU_EXIT_PASS : QEMU_EXIT_FAIL);
+    }
+    p->state = P_DEAD;
+    for (struct thread *w = p->waiters; w;) {
+        struct thread *next = w->ipc_next;
+        w->ipc_ret = p->exit_status;
+        sched_wake(w);
+        w = next;
+    }
+    p->waiters = NULL;
+}
+
 void process_thread_exiting(struct thread *t, long status)
 {
     struct process *p = t->proc;
@@ -315,19 +335,7 @@ void process_thread_exiting(struct thread *t, long status)
     if (last) {
         if (p->state == P_ALIVE)
             p->exit_status = status;
-        notify_watchers(p);
-        if (p->pid == init_pid && init_exit_ends_machine) {
-            kprintf("init exited with status %ld\n", p->exit_status);
-            qemu_exit(p->exit_status == 0 ? QEMU_EXIT_PASS : QEMU_EXIT_FAIL);
-        }
-        p->state = P_DEAD;
-        for (struct thread *w = p->waiters; w;) {
-            struct thread *next = w->ipc_next;
-            w->ipc_ret = p->exit_status;
-            sched_wake(w);
-            w = next;
-        }
-        p->waiters = NULL;
+        mark_dead(p);
     }
     spin_unlock(&p->lock);
     t->state = T_DEAD;
@@ -407,8 +415,14 @@ void process_kill(struct process *p, long status)
         t->killed = true;
         ipc_interrupt(t);
     }
+    /* One made by process_create that never got a thread ends here. */
+    bool empty = p->nthreads == 0 && p->state != P_DEAD;
+    if (empty)
+        mark_dead(p);
     spin_unlock(&p->lock);
     spin_unlock_irqrestore(&ipc_lock, was);
+    if (empty)
+        process_teardown(p);        /* what it held goes now, not with its last handle */
 }
 
 void process_destroy(struct process *p)
@@ -585,6 +599,53 @@ long process_spawn_user(long upath, long len, long uspawn)
     }
     if (child)
         object_put(&child->obj);
+    if (exc)
+        object_put(&exc->obj);
+    kmem_free(a, sizeof(*a));
+    return h;
+}
+
+/* An empty process: no thread, no memory; its creator maps memory into
+ * it (vmo_map with its handle) and starts threads (thread_start).  The
+ * same capability as spawning; the start-up handles are installed and
+ * their numbers in the child written back to the caller's k_spawn. */
+long process_create_user(long uname, long len, long uspawn)
+{
+    struct spawn_args *a = kmem_alloc(sizeof(*a));
+    if (!a)
+        return -E_NOMEM;
+    struct process *parent = current_thread()->proc;
+    int err = fetch_spawn(a, uname, len, uspawn);
+    if (!err && !uspawn)
+        err = -E_PERM;
+    if (!err)
+        err = check_image(parent, a->sp.image);
+    uint8_t prio = 0, ceiling = 0;
+    if (!err)
+        err = spawn_priority(parent, &a->sp, &prio, &ceiling);
+    struct connection *exc = NULL;
+    if (!err && a->sp.exception)
+        err = connection_lookup(a->sp.exception, K_RIGHT_SEND, &exc);
+    struct process *child = err ? NULL : process_create(base_name(a->path), &err);
+    if (child)
+        child->prio_max = ceiling;
+    if (child && exc)
+        process_set_exception(child, exc);
+    struct k_startup st;
+    memset(&st, 0, sizeof(st));
+    if (child)
+        err = pass_handles(parent, child, a, &st);
+    for (unsigned i = 0; child && !err && i < a->sp.nhandles; i++)
+        if (copy_to_user((void *)(uintptr_t)&a->sp.handles[i].handle, &st.handles[i].handle,
+                         sizeof(uint32_t)))
+            err = -E_FAULT;
+    long h = err;
+    if (child && !err)
+        h = handle_install(&parent->handles, &child->obj,
+                           K_RIGHT_MANAGE | K_RIGHT_WAIT | K_RIGHT_MAP | K_RIGHT_READ |
+                               K_RIGHT_DUP | K_RIGHT_TRANSFER);
+    if (child)
+        object_put(&child->obj);        /* a failed one is destroyed here */
     if (exc)
         object_put(&exc->obj);
     kmem_free(a, sizeof(*a));

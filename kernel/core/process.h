@@ -77,6 +77,7 @@ struct vmo;
 extern struct vmo *boot_image_vmo;
 /* process_spawn: the system call's work (core/syscall.c). */
 long process_spawn_user(long upath, long len, long uspawn);
+long process_create_user(long uname, long len, long uspawn);
 int process_add_thread(struct process *p, struct thread *t);
 /* Called by an exiting thread; returns with p->lock held, t dead, after
  * switching away (does not return in practice). */

@@ -344,6 +344,49 @@ long sys_process_wait(long h, long ustatus)
     return wait_result(r, status, ustatus);
 }
 
+long sys_process_create(long uname, long len, long uspawn)
+{
+    reap_before_alloc();
+    return process_create_user(uname, len, uspawn);
+}
+
+/* A thread of process PH (MANAGE; the caller's own with 0) entering user
+ * mode with every register from *UREGS, at a priority within that
+ * process's ceiling.  rip, rsp and fs_base must be user addresses (an
+ * iret to a non-canonical address would fault in the kernel). */
+long sys_thread_start(long ph, long uregs, long uattr)
+{
+    reap_before_alloc();
+    struct k_regs r;
+    if (!uregs || copy_from_user(&r, (const void *)uregs, sizeof(r)))
+        return -E_FAULT;
+    if (r.rip > K_USER_TOP || r.rsp > K_USER_TOP || r.fs_base > K_USER_TOP)
+        return -E_INVAL;
+    struct k_thread_attr a;
+    int err = attr_fetch(uattr, &a);
+    if (err == -E_PERM)
+        err = 0;                    /* the ceiling that counts is the target's */
+    if (err)
+        return err;
+    struct process *p;
+    if ((err = process_lookup(ph, K_RIGHT_MANAGE, &p)) != 0)
+        return err;
+    struct thread *t = NULL;
+    if (a.priority > p->prio_max)
+        err = -E_PERM;
+    else
+        t = thread_create_regs(p, 0, 0, 0, &r, (uint8_t)a.priority, (uint8_t)a.policy,
+                               a.cpu_mask, &err);
+    object_put(&p->obj);
+    if (!t)
+        return err;
+    long h = handle_install(&self()->handles, &t->obj, K_RIGHTS_ALL);
+    if (h < 0)
+        t->killed = true;           /* never runs: exits at once when started */
+    thread_start(t);
+    return h;
+}
+
 long sys_process_spawn(long upath, long len, long uspawn)
 {
     reap_before_alloc();

@@ -21,11 +21,12 @@
 #include "core/sched.h"
 #include "core/slab.h"
 #include "kestrel/errors.h"
+#include "kestrel/msg.h"
 
 uint64_t thread_live;
 static uint64_t next_tid = 1;
 
-extern char thread_first_entry[];
+extern char thread_first_entry[], thread_first_entry_regs[];
 
 static void fpu_init_state(uint8_t *fpu)
 {
@@ -54,9 +55,36 @@ static void build_entry_frame(struct thread *t, uintptr_t entry, uintptr_t stack
     t->ksp = (uintptr_t)sp;
 }
 
+/* The same with every user register given (thread_start; checked by the
+ * caller): the general registers lie between the return address into
+ * thread_first_entry_regs and the iret frame. */
+static void build_regs_frame(struct thread *t, const struct k_regs *r)
+{
+    uint64_t *sp = (uint64_t *)t->kstack_top;
+    *--sp = GDT_UDATA;                  /* ss */
+    *--sp = r->rsp;
+    *--sp = (r->rflags & 0xcd5) | 0x202;    /* CF PF AF ZF SF DF OF, and IF */
+    *--sp = GDT_UCODE;                  /* cs */
+    *--sp = r->rip;
+    sp -= 15;
+    memcpy(sp, &r->rax, 15 * sizeof(uint64_t));
+    *--sp = (uintptr_t)thread_first_entry_regs;
+    for (int i = 0; i < 6; i++)
+        *--sp = 0;                      /* rbp rbx r12-r15 for arch_switch */
+    t->ksp = (uintptr_t)sp;
+    t->fs_base = r->fs_base;
+}
+
 struct thread *thread_create(struct process *proc, uintptr_t entry, uintptr_t stack,
                              uint64_t arg, uint8_t prio, uint8_t policy,
                              uint64_t affinity, int *err)
+{
+    return thread_create_regs(proc, entry, stack, arg, NULL, prio, policy, affinity, err);
+}
+
+struct thread *thread_create_regs(struct process *proc, uintptr_t entry, uintptr_t stack,
+                                  uint64_t arg, const struct k_regs *regs, uint8_t prio,
+                                  uint8_t policy, uint64_t affinity, int *err)
 {
     struct thread *t = kzalloc(sizeof(*t));
     uint8_t *fpu = kmalloc(512);
@@ -79,7 +107,10 @@ struct thread *thread_create(struct process *proc, uintptr_t entry, uintptr_t st
     t->kstack_top = top;
     t->fpu = fpu;
     fpu_init_state(fpu);
-    build_entry_frame(t, entry, stack, arg);
+    if (regs)
+        build_regs_frame(t, regs);
+    else
+        build_entry_frame(t, entry, stack, arg);
     *err = process_add_thread(proc, t);
     if (*err) {
         kfree(fpu);

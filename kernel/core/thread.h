@@ -93,6 +93,12 @@ struct thread {
 struct thread *thread_create(struct process *proc, uintptr_t entry, uintptr_t stack,
                              uint64_t arg, uint8_t prio, uint8_t policy,
                              uint64_t affinity, int *err);
+/* The same, but when REGS is given it enters user mode with every
+ * register from it instead (ENTRY, STACK and ARG unused). */
+struct k_regs;
+struct thread *thread_create_regs(struct process *proc, uintptr_t entry, uintptr_t stack,
+                                  uint64_t arg, const struct k_regs *regs, uint8_t prio,
+                                  uint8_t policy, uint64_t affinity, int *err);
 void thread_start(struct thread *t);
 _Noreturn void thread_exit(long status);
 void thread_destroy(struct thread *t);

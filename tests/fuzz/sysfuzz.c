@@ -1460,6 +1460,64 @@ static void op_spawn(struct fz *f)
         spawn_valid(f);
 }
 
+/* Empty processes (process_create) and threads started in them, or in
+ * ourselves, with every register chosen: mostly at random (they fault,
+ * their process dies), now and then at a spin loop of our own text. */
+static void op_create(struct fz *f)
+{
+    struct rng *r = &f->rng;
+    if (off(NO_SPAWN) || P.depth >= MAX_DEPTH + 1)
+        return;
+    struct k_spawn_handle h[2] = {
+        { (uint32_t)gen_handle(f, K_OBJ_NONE), (uint32_t)rnd(r) & K_RIGHTS_ALL, "x" },
+        { (uint32_t)gen_handle(f, K_OBJ_NONE), K_RIGHT_DUP, "y" },
+    };
+    struct k_spawn sp = { .nhandles = (uint32_t)below(r, 3), .handles = h,
+                          .priority = one_in(r, 4) ? (uint32_t)below(r, 300) : 0,
+                          .prio_max = one_in(r, 4) ? (uint32_t)below(r, 300) : 0,
+                          .image = one_in(r, 8) ? (uint32_t)gen_handle(f, K_OBJ_VMO)
+                                                : (uint32_t)P.image };
+    long name = one_in(r, 8) ? (long)gen_ptr(f, 16) : (long)"fz";
+    long len = one_in(r, 8) ? gen_len(f, 64) : 2;
+    long spp = one_in(r, 16) ? (long)gen_ptr(f, sizeof(sp)) : (long)&sp;
+    long p = SC3(process_create, name, len, spp);
+    if (p > 0)
+        hpool_add(f, p, K_OBJ_PROCESS, 0);
+}
+
+static void spin_here(void)
+{
+    for (;;)
+        __asm__ volatile("pause");
+}
+
+static void op_thread_start(struct fz *f)
+{
+    struct rng *r = &f->rng;
+    struct k_regs regs;
+    uint64_t *w = (uint64_t *)&regs;
+    for (unsigned i = 0; i < sizeof(regs) / 8; i++)
+        w[i] = one_in(r, 2) ? rnd(r) : (uint64_t)gen_ptr(f, 64);
+    long ph = one_in(r, 2) ? hpool_pick(f, K_OBJ_PROCESS) : gen_handle(f, K_OBJ_PROCESS);
+    if (ph == 0 && !one_in(r, 64))
+        return;                      /* in ourselves, at random: most often a fault */
+    struct k_thread_attr a = { (uint32_t)range(r, 1, P.ceiling ? P.ceiling : 1), K_SCHED_RR, 0 };
+    if (ph != 0 && one_in(r, 4)) {
+        /* Runs only in a process of this program (a grandchild), at the
+         * lowest priority: it must not starve anyone. */
+        regs.rip = (uint64_t)(uintptr_t)spin_here;
+        regs.fs_base = 0;
+        a.priority = 1;
+    }
+    long t = SC3(thread_start, ph, one_in(r, 16) ? (long)gen_ptr(f, 8) : (long)&regs,
+                 one_in(r, 8) ? (long)gen_ptr(f, 16) : (long)&a);
+    if (t > 0) {
+        hpool_add(f, t, K_OBJ_THREAD, 0);
+        if (ph > 0 && one_in(r, 2))
+            SC2(process_kill, ph, gen_status(f));     /* a spinner must not outlive us */
+    }
+}
+
 static void op_kill(struct fz *f)
 {
     long h = gen_handle(f, K_OBJ_PROCESS);
@@ -2199,7 +2257,7 @@ static const struct op {
     OP(regions, 2),       OP(narrow, 1),        OP(vmo_size, 1),
     OP(touch, 1),         OP(thread_exit, 1),   OP(process_exit, 1),
     OP(promise, 2),       OP(ioport, 1),        OP(set_fs, 1),
-    OP(personality, 1),
+    OP(personality, 1),   OP(create, 1),        OP(thread_start, 1),
 };
 #define NOPS (sizeof(ops) / sizeof(ops[0]))
 _Static_assert(NOPS <= 64, "only= keeps operations in a 64-bit mask");

@@ -1646,6 +1646,7 @@ static const struct utest tests[] = {
     { "ioport_access", test_ioport_access },
     { "fs_base", test_fs_base },
     { "personality_redirect", test_personality_redirect },
+    { "process_create", test_process_create },
     { "death_watch", test_death_watch },
     { "exception_resume", test_exception_resume },
     { "timer_pulses", test_timer_pulses },

@@ -163,3 +163,120 @@ static bool test_personality_redirect(void)
     CHECK_EQ(wait_status(p), K_EXIT_FAULT(14));
     return true;
 }
+
+/* ---- processes built by their creator: process_create, thread_start ---- */
+
+/* The child's whole program: rdi = [r13] + [fs:0] + rbx, through its
+ * stack, then process_exit(rdi). */
+static const uint8_t pc_code[] = {
+    0x49, 0x8b, 0x7d, 0x00,                               /* mov 0(%r13), %rdi */
+    0x64, 0x48, 0x8b, 0x04, 0x25, 0, 0, 0, 0,             /* mov %fs:0, %rax */
+    0x48, 0x01, 0xc7,                                     /* add %rax, %rdi */
+    0x48, 0x01, 0xdf,                                     /* add %rbx, %rdi */
+    0x57, 0x5f,                                           /* push %rdi; pop %rdi */
+    0xb8, 11, 0, 0, 0,                                    /* mov $NR_process_exit, %eax */
+    0x0f, 0x05,                                           /* syscall */
+    0xeb, 0xfe,                                           /* jmp . */
+};
+#define PC_NR(num, name, nargs) PC_NR_##name = num,
+enum { KESTREL_SYSCALLS(PC_NR) };
+#undef PC_NR
+_Static_assert(PC_NR_process_exit == 11, "pc_code calls process_exit by number");
+
+#define PC_CODE  0x400000L        /* where a static Linux program would be */
+#define PC_DATA  0x600000L
+#define PC_STACK 0x7000000L
+
+static long pc_create(struct k_spawn_handle *h, unsigned nh, unsigned prio_max)
+{
+    struct k_spawn sp = { .nhandles = nh, .handles = h, .prio_max = prio_max,
+                          .image = (uint32_t)rt_handle("bootfs") };
+    return k_process_create((long)"built", 5, (long)&sp);
+}
+
+static bool test_process_create(void)
+{
+    long ch = k_chan_create(0), conn = k_chan_connect(ch, 0);
+    /* Hostile first: nothing is made. */
+    struct k_spawn none = { 0 };
+    CHECK_EQ(k_process_create((long)"x", 1, (long)&none), -E_PERM);      /* no image */
+    CHECK_EQ(k_process_create((long)"x", 1, 0), -E_PERM);
+    CHECK_EQ(k_process_create((long)"x", 0, (long)&none), -E_TOOBIG);
+    CHECK_EQ(k_process_create((long)KERNEL_PTR, 4, (long)&none), -E_FAULT);
+    struct k_spawn badh = { .nhandles = 1, .handles = (void *)KERNEL_PTR,
+                            .image = (uint32_t)rt_handle("bootfs") };
+    CHECK_EQ(k_process_create((long)"x", 1, (long)&badh), -E_FAULT);
+    struct k_regs r = { .rip = PC_CODE, .rsp = PC_STACK + 4096 };
+    CHECK_EQ(k_thread_start(ch, (long)&r, 0), -E_WRONGTYPE);
+    CHECK_EQ(k_thread_start(0x7fff1234, (long)&r, 0), -E_BADHANDLE);
+
+    struct k_spawn_handle h = { (uint32_t)conn, K_RIGHT_SEND, "conn" };
+    long p = pc_create(&h, 1, 0);
+    CHECK(p > 0);
+    CHECK(h.handle > 0);                           /* now the child's number */
+    CHECK_EQ(k_thread_start(p, 0, 0), -E_FAULT);
+    CHECK_EQ(k_thread_start(p, (long)KERNEL_PTR, 0), -E_FAULT);
+    struct k_regs bad = r;
+    bad.rip = (uint64_t)KERNEL_PTR;
+    CHECK_EQ(k_thread_start(p, (long)&bad, 0), -E_INVAL);
+    bad = r;
+    bad.rsp = 0x0000800000000000UL;                /* not canonical */
+    CHECK_EQ(k_thread_start(p, (long)&bad, 0), -E_INVAL);
+    bad = r;
+    bad.fs_base = 0xffff800000000000UL;
+    CHECK_EQ(k_thread_start(p, (long)&bad, 0), -E_INVAL);
+    struct k_thread_attr high = { 200, K_SCHED_RR, 0 };    /* above its ceiling */
+    CHECK_EQ(k_thread_start(p, (long)&r, (long)&high), -E_PERM);
+
+    /* Its memory, from us: code at a Linux program's address, a
+     * copy-on-write clone of our data, a stack. */
+    long code = k_vmo_create(4096, K_VMO_ANON, 0, 0);
+    long mine = k_vmo_map(0, code, 0, 4096, K_PROT_READ | K_PROT_WRITE);
+    CHECK(code > 0 && mine > 0);
+    memcpy((void *)mine, pc_code, sizeof(pc_code));
+    CHECK_EQ(k_vmo_map(p, code, 0, 4096, K_PROT_READ | K_PROT_EXEC | PC_CODE), PC_CODE);
+    long data = k_vmo_create(4096, K_VMO_ANON, 0, 0);
+    uint64_t *d = (uint64_t *)k_vmo_map(0, data, 0, 4096, K_PROT_READ | K_PROT_WRITE);
+    CHECK(data > 0 && (long)d > 0);
+    d[0] = 30;
+    d[1] = 10;
+    long copy = k_vmo_clone(data);
+    CHECK(copy > 0);
+    d[0] = 99;                                     /* ours changes, the clone does not */
+    CHECK_EQ(k_vmo_map(p, copy, 0, 4096, K_PROT_READ | PC_DATA), PC_DATA);
+    long stack = k_vmo_create(4096, K_VMO_ANON, 0, 0);
+    CHECK_EQ(k_vmo_map(p, stack, 0, 4096, K_PROT_READ | K_PROT_WRITE | PC_STACK), PC_STACK);
+    r.rbx = 2;
+    r.r13 = PC_DATA;
+    r.fs_base = PC_DATA + 8;
+    long t = k_thread_start(p, (long)&r, 0);
+    CHECK(t > 0);
+    CHECK_EQ(wait_status(p), 42);                  /* 30 + 10 + 2 */
+    k_handle_close(t);
+
+    /* An empty process that is killed: dead at once, waited for, and
+     * no thread can start in it. */
+    p = pc_create(0, 0, 0);
+    CHECK(p > 0);
+    CHECK_EQ(k_process_watch(p, conn, 5), 0);
+    CHECK_EQ(k_process_kill(p, 77), 0);
+    struct k_msg_info info;
+    CHECK_EQ(rt_msg_receive(ch, 0, 0, &info), 0);
+    CHECK(info.code == 5 && info.value == 77);
+    CHECK_EQ(k_thread_start(p, (long)&r, 0), -E_DEAD);
+    CHECK_EQ(wait_status(p), 77);
+    /* And one that is only closed. */
+    p = pc_create(&h, 1, 0);
+    CHECK(p > 0);
+    k_handle_close(p);
+
+    k_vm_unmap(0, mine, 4096);
+    k_vm_unmap(0, (long)d, 4096);
+    k_handle_close(code);
+    k_handle_close(data);
+    k_handle_close(copy);
+    k_handle_close(stack);
+    k_handle_close(conn);
+    k_handle_close(ch);
+    return true;
+}

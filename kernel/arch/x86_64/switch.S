@@ -31,6 +31,32 @@ arch_switch:
     popq %rbp
     ret
 
+/* thread_first_entry_regs: the same for a thread started with every
+ * register given (thread_start): they lie above the return address, in
+ * struct k_regs order (rax ... r15). */
+    .global thread_first_entry_regs
+thread_first_entry_regs:
+    call sched_finish_switch
+    call thread_first_return
+    popq %rax
+    popq %rbx
+    popq %rcx
+    popq %rdx
+    popq %rsi
+    popq %rdi
+    popq %rbp
+    popq %r8
+    popq %r9
+    popq %r10
+    popq %r11
+    popq %r12
+    popq %r13
+    popq %r14
+    popq %r15
+    cli
+    swapgs
+    iretq
+
     .global thread_first_entry
 thread_first_entry:
     call sched_finish_switch
