@@ -560,47 +560,65 @@ static int spawn_priority(struct process *parent, const struct k_spawn *sp, uint
     return 0;
 }
 
+/* What spawning and creating share: the arguments fetched and checked,
+ * the child made with its ceiling, exception connection and start-up
+ * handles.  Returns the child (a reference) or NULL with *ERR; the
+ * caller frees A. */
+static struct process *child_begin(struct spawn_args *a, long upath, long len, long uspawn,
+                                   struct k_startup *st, uint8_t *prio, int *err)
+{
+    struct process *parent = current_thread()->proc;
+    *err = fetch_spawn(a, upath, len, uspawn);
+    if (!*err)
+        *err = check_image(parent, a->sp.image);
+    uint8_t ceiling = 0;
+    if (!*err)
+        *err = spawn_priority(parent, &a->sp, prio, &ceiling);
+    struct connection *exc = NULL;
+    if (!*err && a->sp.exception)
+        *err = connection_lookup(a->sp.exception, K_RIGHT_SEND, &exc);
+    struct process *child = *err ? NULL : process_create(base_name(a->path), err);
+    if (child) {
+        child->prio_max = ceiling;
+        if (exc)
+            process_set_exception(child, exc);  /* before it can run: no fault escapes */
+        memset(st, 0, sizeof(*st));
+        st->magic = K_STARTUP_MAGIC;
+        *err = pass_handles(parent, child, a, st);
+    }
+    if (exc)
+        object_put(&exc->obj);
+    if (child && *err) {
+        object_put(&child->obj);
+        child = NULL;
+    }
+    return child;
+}
+
+#define CHILD_RIGHTS (K_RIGHT_MANAGE | K_RIGHT_WAIT | K_RIGHT_MAP | K_RIGHT_READ | \
+                      K_RIGHT_DUP | K_RIGHT_TRANSFER)
+
 long process_spawn_user(long upath, long len, long uspawn)
 {
     struct spawn_args *a = kmem_alloc(sizeof(*a));
     if (!a)
         return -E_NOMEM;
-    struct process *parent = current_thread()->proc;
-    int err = fetch_spawn(a, upath, len, uspawn);
-    if (!err)
-        err = check_image(parent, a->sp.image);
-    uint8_t prio = 0, ceiling = 0;
-    if (!err)
-        err = spawn_priority(parent, &a->sp, &prio, &ceiling);
-    struct connection *exc = NULL;
-    if (!err && a->sp.exception)
-        err = connection_lookup(a->sp.exception, K_RIGHT_SEND, &exc);
-    struct process *child = err ? NULL : process_create(base_name(a->path), &err);
-    if (child)
-        child->prio_max = ceiling;
-    if (child && exc)
-        process_set_exception(child, exc);      /* before it can run: no fault escapes */
     struct k_startup st;
-    memset(&st, 0, sizeof(st));
-    st.magic = K_STARTUP_MAGIC;
-    if (child)
-        err = pass_handles(parent, child, a, &st);
+    uint8_t prio = 0;
+    int err;
+    struct process *child = child_begin(a, upath, len, uspawn, &st, &prio, &err);
     struct thread *t = NULL;
-    if (child && !err)
+    if (child)
         t = process_load_boot(child, a->path, a->argc, a->argv, &st, prio, &err);
     long h = err;
     if (t) {
-        h = handle_install(&parent->handles, &child->obj,
-                           K_RIGHT_MANAGE | K_RIGHT_WAIT | K_RIGHT_MAP | K_RIGHT_READ |
-                               K_RIGHT_DUP | K_RIGHT_TRANSFER);
+        h = handle_install(&current_thread()->proc->handles, &child->obj, CHILD_RIGHTS);
         if (h < 0)
             t->killed = true;
         thread_start(t);
     }
     if (child)
         object_put(&child->obj);
-    if (exc)
-        object_put(&exc->obj);
     kmem_free(a, sizeof(*a));
     return h;
 }
@@ -611,43 +629,24 @@ long process_spawn_user(long upath, long len, long uspawn)
  * their numbers in the child written back to the caller's k_spawn. */
 long process_create_user(long uname, long len, long uspawn)
 {
+    if (!uspawn)
+        return -E_PERM;             /* no image handle */
     struct spawn_args *a = kmem_alloc(sizeof(*a));
     if (!a)
         return -E_NOMEM;
-    struct process *parent = current_thread()->proc;
-    int err = fetch_spawn(a, uname, len, uspawn);
-    if (!err && !uspawn)
-        err = -E_PERM;
-    if (!err)
-        err = check_image(parent, a->sp.image);
-    uint8_t prio = 0, ceiling = 0;
-    if (!err)
-        err = spawn_priority(parent, &a->sp, &prio, &ceiling);
-    struct connection *exc = NULL;
-    if (!err && a->sp.exception)
-        err = connection_lookup(a->sp.exception, K_RIGHT_SEND, &exc);
-    struct process *child = err ? NULL : process_create(base_name(a->path), &err);
-    if (child)
-        child->prio_max = ceiling;
-    if (child && exc)
-        process_set_exception(child, exc);
     struct k_startup st;
-    memset(&st, 0, sizeof(st));
-    if (child)
-        err = pass_handles(parent, child, a, &st);
+    uint8_t prio = 0;
+    int err;
+    struct process *child = child_begin(a, uname, len, uspawn, &st, &prio, &err);
     for (unsigned i = 0; child && !err && i < a->sp.nhandles; i++)
         if (copy_to_user((void *)(uintptr_t)&a->sp.handles[i].handle, &st.handles[i].handle,
                          sizeof(uint32_t)))
             err = -E_FAULT;
     long h = err;
     if (child && !err)
-        h = handle_install(&parent->handles, &child->obj,
-                           K_RIGHT_MANAGE | K_RIGHT_WAIT | K_RIGHT_MAP | K_RIGHT_READ |
-                               K_RIGHT_DUP | K_RIGHT_TRANSFER);
+        h = handle_install(&current_thread()->proc->handles, &child->obj, CHILD_RIGHTS);
     if (child)
-        object_put(&child->obj);        /* a failed one is destroyed here */
-    if (exc)
-        object_put(&exc->obj);
+        object_put(&child->obj);    /* a failed one is destroyed here */
     kmem_free(a, sizeof(*a));
     return h;
 }

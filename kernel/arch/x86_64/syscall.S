@@ -34,12 +34,11 @@
  * table's absolute address).  This section is the first of .text and
  * fits in its first page (kernel.ld checks both).
  */
-    .section .text.sysentry, "ax"
-    .global syscall_entry
-    .global syscall_entry_redirect
-    .global syscall_entry_end
-    .align 4096
-syscall_entry:
+/* On the thread's kernel stack, the frame both entries build (core/
+ * personality.c's struct sysframe reads it): user rsp, rcx (rip), r11
+ * (rflags), rbp, the six argument registers, rax on top (which also keeps
+ * the stack 16-byte aligned for the call). */
+.macro ENTER_FRAME
     swapgs
     movq %rsp, %gs:CPU_USER_RSP
     movq %gs:CPU_KSTACK, %rsp
@@ -53,21 +52,28 @@ syscall_entry:
     pushq %r10
     pushq %r8
     pushq %r9
-    pushq %rax                      /* 16-byte alignment for the call */
+    pushq %rax
     xorl %ebp, %ebp                 /* end of the backtrace chain */
-#ifndef KESTREL_SHIP
-    /* Debug builds: this CPU's ring of recent calls (core/trace.h), still
-     * with interrupts off; the saved registers are the argument. */
+.endm
+
+/* Debug builds: this CPU's ring of recent calls (core/trace.h), still
+ * with interrupts off; the saved registers are the argument. */
+.macro TRACE_CALL
     movq %rsp, %rdi
     movabsq $trace_syscall, %rax
     call *%rax
-    movq 0(%rsp), %rax
-    movq 8(%rsp), %r9
-    movq 16(%rsp), %r8
-    movq 24(%rsp), %r10
-    movq 32(%rsp), %rdx
-    movq 40(%rsp), %rsi
-    movq 48(%rsp), %rdi
+.endm
+
+    .section .text.sysentry, "ax"
+    .global syscall_entry
+    .global syscall_entry_redirect
+    .global syscall_entry_end
+    .align 4096
+syscall_entry:
+    ENTER_FRAME
+#ifndef KESTREL_SHIP
+    TRACE_CALL
+    jmp reload_dispatch
 #endif
 dispatch:
     sti
@@ -103,39 +109,9 @@ pending_work:
 bad_number:
     movq $-E_NOSYS, %rax
     jmp syscall_return
-
-/* A redirected space's calls (core/personality.c): the same frame, then
- * syscall_redirect decides.  0: a call from the personality's own code,
- * served natively.  Otherwise the frame now returns to the personality's
- * entry on its stack; rax (the number) and every other register but rcx
- * and r11 go back unchanged. */
-syscall_entry_redirect:
-    swapgs
-    movq %rsp, %gs:CPU_USER_RSP
-    movq %gs:CPU_KSTACK, %rsp
-    pushq %gs:CPU_USER_RSP
-    pushq %rcx
-    pushq %r11
-    pushq %rbp
-    pushq %rdi
-    pushq %rsi
-    pushq %rdx
-    pushq %r10
-    pushq %r8
-    pushq %r9
-    pushq %rax
-    xorl %ebp, %ebp
-#ifndef KESTREL_SHIP
-    movq %rsp, %rdi
-    movabsq $trace_syscall, %rax
-    call *%rax
-#endif
-    movq %rsp, %rdi
-    movabsq $syscall_redirect, %rax
-    call *%rax
-    testq %rax, %rax
+/* The number and arguments again from the frame, after a C call. */
+reload_dispatch:
     movq 0(%rsp), %rax
-    jnz syscall_return
     movq 8(%rsp), %r9
     movq 16(%rsp), %r8
     movq 24(%rsp), %r10
@@ -143,4 +119,22 @@ syscall_entry_redirect:
     movq 40(%rsp), %rsi
     movq 48(%rsp), %rdi
     jmp dispatch
+
+/* A redirected space's calls (core/personality.c): the same frame, then
+ * syscall_redirect decides.  0: a call from the personality's own code,
+ * served natively.  Otherwise the frame now returns to the personality's
+ * entry on its stack; rax (the number) and every other register but rcx
+ * and r11 go back unchanged. */
+syscall_entry_redirect:
+    ENTER_FRAME
+#ifndef KESTREL_SHIP
+    TRACE_CALL
+#endif
+    movq %rsp, %rdi
+    movabsq $syscall_redirect, %rax
+    call *%rax
+    testq %rax, %rax
+    movq 0(%rsp), %rax
+    jnz syscall_return
+    jmp reload_dispatch
 syscall_entry_end:
