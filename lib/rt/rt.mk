@@ -51,7 +51,7 @@ $(RT_LIB): $(RT_OBJ)
 # $(call user_program,NAME,SOURCES): $(BUILD)/user/NAME.elf, bin/NAME.
 define USER_PROGRAM_RULE
 USER_PROGRAMS += $(1)
-USER_OBJ_$(1) := $$(patsubst %.c,$(UOBJ)/%.o,$(2))
+USER_OBJ_$(1) := $$(patsubst %,$(UOBJ)/%.o,$$(basename $(2)))
 USER_DEPS += $$(USER_OBJ_$(1):.o=.d)
 $(UBUILD)/$(1).elf: $(RT_CRT0) $$(USER_OBJ_$(1)) $(RT_LIB) lib/rt/user.ld
 	@echo "  ULD     $$@"
@@ -81,6 +81,22 @@ $(call user_program,viewtest,tests/user/viewtest.c)
 $(call user_program,supertest,tests/user/supertest.c)
 $(call user_program,protofuzz,tests/user/protofuzz.c)
 $(call user_program,sysfuzz,tests/fuzz/sysfuzz.c)
+$(call user_program,linux,posix/linux.c posix/entry.S)
+
+# ---- static Linux programs (musl-gcc -static), run by bin/linux ----
+# tests/linux/NAME.c becomes $(BUILD)/linux/NAME and linux/NAME in the
+# boot image.
+LINUX_PROGRAMS := hello
+LINUX_CFLAGS := -static -O2 -Wall -Wextra -Werror
+LINUX_ELFS := $(patsubst %,$(BUILD)/linux/%,$(LINUX_PROGRAMS))
+# Debian's busybox-static, unmodified (installed by tools/setup), as
+# linux/busybox.
+BUSYBOX := /bin/busybox
+
+$(BUILD)/linux/%: tests/linux/%.c lib/rt/rt.mk
+	@mkdir -p $(dir $@)
+	@echo "  MUSLCC  $<"
+	$(Q)musl-gcc $(LINUX_CFLAGS) -o $@ $<
 
 # ---- outputs ----
 USER_ELFS := $(patsubst %,$(UBUILD)/%.elf,$(USER_PROGRAMS))
@@ -89,11 +105,14 @@ USER_ELFS := $(patsubst %,$(UBUILD)/%.elf,$(USER_PROGRAMS))
 user: $(USER_ELFS)
 
 # Rebuilt from scratch each time, so no stale file reaches the image.
-$(BUILD)/bootimage.stamp: $(BOOTIMAGE_FILES) $(USER_ELFS) Makefile lib/rt/rt.mk
+$(BUILD)/bootimage.stamp: $(BOOTIMAGE_FILES) $(USER_ELFS) $(LINUX_ELFS) $(wildcard $(BUSYBOX)) Makefile lib/rt/rt.mk
 	@echo "  STAGE   $(BUILD)/bootimage/"
 	$(Q)rm -rf $(BUILD)/bootimage && mkdir -p $(BUILD)/bootimage/bin
 	$(Q)cp -R bootimage/. $(BUILD)/bootimage/
 	$(Q)$(foreach p,$(USER_PROGRAMS),$(OBJCOPY) --strip-debug $(UBUILD)/$(p).elf $(BUILD)/bootimage/bin/$(p) &&) true
+	$(Q)mkdir -p $(BUILD)/bootimage/linux && cp $(LINUX_ELFS) $(BUILD)/bootimage/linux/
+	$(Q)test -x $(BUSYBOX) || { echo "$(BUSYBOX) is missing: run tools/setup (Debian's busybox-static)" >&2; exit 1; }
+	$(Q)cp $(BUSYBOX) $(BUILD)/bootimage/linux/busybox
 	$(Q)touch $@
 
 -include $(USER_DEPS)

@@ -1,0 +1,75 @@
+/*
+ * lx_entry: where the kernel sends every system call the Linux program
+ * makes (abi/kestrel/personality.h).  rsp points at the kernel's struct
+ * k_redirect on the personality stack; every register is the program's
+ * but rcx and r11.  The registers are saved as a struct lx_regs, the call
+ * is served in C (lx_syscall, posix/linux.c), and the program goes on
+ * after its `syscall` with rax = the result, as on Linux.
+ */
+    .text
+    .global lx_entry, lx_start_program
+lx_entry:
+    pushq %r15
+    pushq %r14
+    pushq %r13
+    pushq %r12
+    pushq %r11
+    pushq %r10
+    pushq %r9
+    pushq %r8
+    pushq %rbp
+    pushq %rdi
+    pushq %rsi
+    pushq %rdx
+    pushq %rcx
+    pushq %rbx
+    pushq %rax
+    movq %rsp, %rdi                 /* struct lx_regs * (rax first) */
+    subq $8, %rsp                   /* 16-byte alignment for the call */
+    call lx_syscall
+    addq $8, %rsp
+    movq %rax, 0(%rsp)
+    popq %rax
+    popq %rbx
+    popq %rcx
+    popq %rdx
+    popq %rsi
+    popq %rdi
+    popq %rbp
+    popq %r8
+    popq %r9
+    popq %r10
+    popq %r11
+    popq %r12
+    popq %r13
+    popq %r14
+    popq %r15
+    /* rsp: the k_redirect frame again (rip, rflags, rsp). */
+    movq 8(%rsp), %r11
+    pushq %r11
+    popfq
+    movq 0(%rsp), %rcx
+    movq 16(%rsp), %rsp
+    jmp *%rcx
+
+/* lx_start_program(entry, stack): the program's first instruction, with
+ * the stack the ELF ABI describes and every other register 0 (rdx = 0:
+ * no function for atexit). */
+lx_start_program:
+    movq %rsi, %rsp
+    movq %rdi, %rcx
+    xorl %eax, %eax
+    xorl %ebx, %ebx
+    xorl %edx, %edx
+    xorl %esi, %esi
+    xorl %edi, %edi
+    xorl %ebp, %ebp
+    xorl %r8d, %r8d
+    xorl %r9d, %r9d
+    xorl %r10d, %r10d
+    xorl %r11d, %r11d
+    xorl %r12d, %r12d
+    xorl %r13d, %r13d
+    xorl %r14d, %r14d
+    xorl %r15d, %r15d
+    jmp *%rcx

@@ -1,0 +1,573 @@
+/*
+ * linux: the Linux x86-64 personality, first steps (issue 9).  A native
+ * program that becomes a Linux process:
+ *
+ *     bin/linux PROGRAM [ARGS...]
+ *
+ * loads the static Linux executable PROGRAM from the boot image into its
+ * own address space (where the program was linked: 0x400000 for musl-gcc
+ * -static), builds the stack the ELF ABI describes, asks the kernel to
+ * send every system call made outside its own code to lx_entry
+ * (posix/entry.S, abi/kestrel/personality.h), and jumps to the program.
+ * Each call is then served here, in the same process, from the native
+ * system calls: there is no POSIX server on the path.
+ *
+ * Served so far: what a musl static program needs to start, print and
+ * end (write, writev, brk, mmap/munmap of anonymous memory, arch_prctl,
+ * set_tid_address, getpid/gettid, uname, the ids, clock_gettime, exit).
+ * Output goes to the kernel console until the terminal server exists.
+ * Any other call answers -ENOSYS and is reported once per number.
+ * Every pointer from the program is checked before use (process_read on
+ * ourselves for what is read, the mappings for what is written): a bad one
+ * gives -EFAULT, never a fault of the personality.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/cpio.h"
+#include "base/string.h"
+#include "kestrel/errors.h"
+#include "kestrel/personality.h"
+#include "kestrel/startup.h"
+#include "kestrel/vm.h"
+#include "rt/rt.h"
+#include "rt/stdio.h"
+#include "rt/syscall.h"
+
+/* Linux's numbers (arch/x86/entry/syscalls/syscall_64.tbl) and errors. */
+enum {
+    LX_read = 0, LX_write = 1, LX_mmap = 9, LX_mprotect = 10, LX_munmap = 11, LX_brk = 12,
+    LX_rt_sigaction = 13, LX_rt_sigprocmask = 14, LX_ioctl = 16, LX_writev = 20,
+    LX_getpid = 39, LX_exit = 60, LX_uname = 63, LX_getuid = 102, LX_getgid = 104,
+    LX_geteuid = 107, LX_getegid = 108, LX_getppid = 110, LX_arch_prctl = 158,
+    LX_gettid = 186, LX_set_tid_address = 218, LX_clock_gettime = 228, LX_exit_group = 231,
+    LX_readlink = 89, LX_set_robust_list = 273, LX_prlimit64 = 302, LX_getrandom = 318,
+};
+#define LX_EFAULT 14
+#define LX_EBADF 9
+#define LX_ENOMEM 12
+#define LX_EINVAL 22
+#define LX_ENOTTY 25
+#define LX_ENOSYS 38
+#define LX_ARCH_SET_FS 0x1002
+#define LX_TIOCGWINSZ 0x5413
+#define LX_PROT_READ 1
+#define LX_PROT_WRITE 2
+#define LX_PROT_EXEC 4
+#define LX_MAP_FIXED 0x10
+#define LX_MAP_ANONYMOUS 0x20
+
+/* What lx_entry saved, in its push order. */
+struct lx_regs {
+    uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, r8, r9, r10, r11, r12, r13, r14, r15;
+};
+
+long lx_syscall(struct lx_regs *r);
+extern char lx_entry[];
+_Noreturn void lx_start_program(uint64_t entry, uint64_t stack);
+
+#define PAGE 4096UL
+#define NATIVE_END (K_NATIVE_BASE + 0x10000000UL)    /* our own image, at most 256 MiB */
+#define LX_STACK_TOP 0x00007ffe00000000UL
+#define LX_STACK_SIZE (1UL << 20)
+#define BRK_MAX (256UL << 20)
+
+static struct {
+    uint64_t brk_start, brk_end, brk_mapped;
+    uint64_t tid_address;
+    uint64_t pid;
+    char exe[72];                   /* "/" + the program's path in the boot image */
+    uint8_t nosys_said[512 / 8];
+} lx;
+
+/* ---- memory of the program, checked ---- */
+
+/* Copies LEN bytes from the program at ADDR; false when any is unmapped. */
+static bool copy_in(void *dst, uint64_t addr, size_t len)
+{
+    while (len) {
+        size_t n = len > 65536 ? 65536 : len;
+        if (k_process_read(0, (long)addr, (long)dst, (long)n) != (long)n)
+            return false;
+        dst = (char *)dst + n, addr += n, len -= n;
+    }
+    return true;
+}
+
+/* Whether [addr, addr+len) lies in writable mappings of ours. */
+static bool writable(uint64_t addr, size_t len)
+{
+    static struct k_region reg[64];
+    long n = k_process_regions(0, (long)reg, 64);
+    if (addr + len < addr)
+        return false;
+    uint64_t at = addr, end = addr + len;
+    for (int pass = 0; at < end && pass < 64; pass++) {
+        bool moved = false;
+        for (long i = 0; i < n && i < 64; i++)
+            if (reg[i].start <= at && at < reg[i].start + reg[i].size &&
+                (reg[i].prot & K_PROT_WRITE)) {
+                at = reg[i].start + reg[i].size;
+                moved = true;
+            }
+        if (!moved)
+            return false;
+    }
+    return at >= end;
+}
+
+static bool copy_out(uint64_t addr, const void *src, size_t len)
+{
+    if (!writable(addr, len))
+        return false;
+    memcpy((void *)addr, src, len);
+    return true;
+}
+
+/* ---- calls ---- */
+
+static long lx_write(int fd, uint64_t buf, uint64_t len)
+{
+    if (fd != 1 && fd != 2)
+        return -LX_EBADF;
+    static char bounce[4096];
+    uint64_t done = 0;
+    while (done < len) {
+        size_t n = len - done > sizeof(bounce) ? sizeof(bounce) : (size_t)(len - done);
+        if (!copy_in(bounce, buf + done, n))
+            return done ? (long)done : -LX_EFAULT;
+        rt_debug_write(bounce, n);
+        done += n;
+    }
+    return (long)done;
+}
+
+static long lx_writev(int fd, uint64_t uiov, uint64_t cnt)
+{
+    if (cnt > 1024)
+        return -LX_EINVAL;
+    long total = 0;
+    for (uint64_t i = 0; i < cnt; i++) {
+        uint64_t iov[2];
+        if (!copy_in(iov, uiov + i * 16, sizeof(iov)))
+            return total ? total : -LX_EFAULT;
+        long r = lx_write(fd, iov[0], iov[1]);
+        if (r < 0)
+            return total ? total : r;
+        total += r;
+    }
+    return total;
+}
+
+static uint32_t kprot(uint64_t p)
+{
+    return (p & LX_PROT_READ ? K_PROT_READ : 0) | (p & LX_PROT_WRITE ? K_PROT_WRITE : 0) |
+           (p & LX_PROT_EXEC ? K_PROT_EXEC : 0);
+}
+
+static long lx_errno(long e)
+{
+    return e == -E_NOMEM ? -LX_ENOMEM : e == -E_FAULT ? -LX_EFAULT : -LX_EINVAL;
+}
+
+/* Anonymous memory only (files need the file servers). */
+static long lx_mmap(uint64_t addr, uint64_t len, uint64_t prot, uint64_t flags, long fd)
+{
+    if (!(flags & LX_MAP_ANONYMOUS) || fd != -1)
+        return -LX_ENOSYS;
+    if (len == 0 || len > (1UL << 40) || (prot & LX_PROT_WRITE && prot & LX_PROT_EXEC))
+        return -LX_EINVAL;
+    len = (len + PAGE - 1) & ~(PAGE - 1);
+    long v = k_vmo_create((long)len, K_VMO_ANON, 0, 0);
+    if (v < 0)
+        return lx_errno(v);
+    uint64_t at = flags & LX_MAP_FIXED ? addr & ~(PAGE - 1) : 0;
+    long a = k_vmo_map(0, v, 0, (long)len, (long)(kprot(prot) | at));
+    k_handle_close(v);
+    return a < 0 ? lx_errno(a) : a;
+}
+
+/* The program break: grown by a mapping per step, never shrunk. */
+static long lx_brk(uint64_t want)
+{
+    if (want < lx.brk_start || want > lx.brk_start + BRK_MAX)
+        return (long)lx.brk_end;
+    uint64_t need = (want + PAGE - 1) & ~(PAGE - 1);
+    if (need > lx.brk_mapped) {
+        long v = k_vmo_create((long)(need - lx.brk_mapped), K_VMO_ANON, 0, 0);
+        long a = v < 0 ? v : k_vmo_map(0, v, 0, (long)(need - lx.brk_mapped),
+                                       (long)(K_PROT_READ | K_PROT_WRITE | lx.brk_mapped));
+        if (v >= 0)
+            k_handle_close(v);
+        if (a < 0)
+            return (long)lx.brk_end;
+        lx.brk_mapped = need;
+    }
+    lx.brk_end = want;
+    return (long)want;
+}
+
+static long lx_uname(uint64_t buf)
+{
+    static char u[6][65];
+    memset(u, 0, sizeof(u));
+    static const char *const v[6] = {
+        "Linux",                    /* what programs test for; the rest says where they are */
+        "kestrel", "6.1.0-kestrel", "#1 Kestrel personality", "x86_64", "(none)",
+    };
+    for (int i = 0; i < 6; i++)
+        memcpy(u[i], v[i], strlen(v[i]));
+    return copy_out(buf, u, sizeof(u)) ? 0 : -LX_EFAULT;
+}
+
+/* Limits: what Linux gives a process by default (new ones are ignored). */
+static long lx_prlimit(uint64_t resource, uint64_t old)
+{
+    if (resource > 15)
+        return -LX_EINVAL;
+    uint64_t lim[2] = { ~0UL, ~0UL };
+    if (resource == 3)              /* RLIMIT_STACK */
+        lim[0] = 8UL << 20;
+    if (resource == 7)              /* RLIMIT_NOFILE */
+        lim[0] = lim[1] = 1024;
+    return old && !copy_out(old, lim, sizeof(lim)) ? -LX_EFAULT : 0;
+}
+
+/* Only /proc/self/exe so far: the program's path (busybox runs itself
+ * again through it). */
+static long lx_readlink(uint64_t upath, uint64_t buf, uint64_t size)
+{
+    char path[32];
+    memset(path, 0, sizeof(path));
+    for (size_t i = 0; i < sizeof(path) - 1; i++)
+        if (!copy_in(&path[i], upath + i, 1) || !path[i])
+            break;
+    if (strcmp(path, "/proc/self/exe") != 0)
+        return -LX_EINVAL;
+    size_t n = strlen(lx.exe);
+    if (n > size)
+        n = (size_t)size;
+    return copy_out(buf, lx.exe, n) ? (long)n : -LX_EFAULT;
+}
+
+/* Random bytes: xorshift seeded from the clock (not for keys: the kernel
+ * has no entropy source yet). */
+static long lx_getrandom(uint64_t buf, uint64_t len)
+{
+    static uint64_t x;
+    if (!x)
+        x = (uint64_t)k_clock_get() | 1;
+    if (len > 65536)
+        len = 65536;
+    uint8_t tmp[256];
+    for (uint64_t done = 0; done < len;) {
+        size_t n = len - done > sizeof(tmp) ? sizeof(tmp) : (size_t)(len - done);
+        for (size_t i = 0; i < n; i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            tmp[i] = (uint8_t)x;
+        }
+        if (!copy_out(buf + done, tmp, n))
+            return done ? (long)done : -LX_EFAULT;
+        done += n;
+    }
+    return (long)len;
+}
+
+static long nosys(uint64_t nr)
+{
+    if (nr < 512 && !(lx.nosys_said[nr / 8] & (1u << (nr % 8)))) {
+        lx.nosys_said[nr / 8] |= (uint8_t)(1u << (nr % 8));
+        printf("linux: system call %lu is not served yet (-ENOSYS)\n", (unsigned long)nr);
+    }
+    return -LX_ENOSYS;
+}
+
+long lx_syscall(struct lx_regs *r)
+{
+    uint64_t a1 = r->rdi, a2 = r->rsi, a3 = r->rdx, a4 = r->r10, a5 = r->r8;
+    switch (r->rax) {
+    case LX_write:
+        return lx_write((int)a1, a2, a3);
+    case LX_writev:
+        return lx_writev((int)a1, a2, a3);
+    case LX_read:
+        return -LX_EBADF;           /* no input until the terminal server */
+    case LX_mmap:
+        return lx_mmap(a1, a2, a3, a4, (long)a5);
+    case LX_munmap:
+        return k_vm_unmap(0, (long)a1, (long)((a2 + PAGE - 1) & ~(PAGE - 1))) < 0 ? -LX_EINVAL : 0;
+    case LX_mprotect:
+        return k_vm_protect(0, (long)a1, (long)a2, (long)kprot(a3)) < 0 ? -LX_EINVAL : 0;
+    case LX_brk:
+        return lx_brk(a1);
+    case LX_rt_sigaction:
+    case LX_rt_sigprocmask:
+        return 0;                   /* signals: not yet */
+    case LX_ioctl:
+        return a2 == LX_TIOCGWINSZ ? -LX_ENOTTY : -LX_EINVAL;
+    case LX_arch_prctl:
+        if (a1 != LX_ARCH_SET_FS)
+            return -LX_EINVAL;
+        return k_thread_set_fs((long)a2) < 0 ? -LX_EFAULT : 0;
+    case LX_set_tid_address:
+        lx.tid_address = a1;
+        return (long)lx.pid;
+    case LX_getpid:
+    case LX_gettid:
+        return (long)lx.pid;
+    case LX_getppid:
+        return 1;
+    case LX_getuid:
+    case LX_getgid:
+    case LX_geteuid:
+    case LX_getegid:
+        return 0;                   /* authority is capabilities, not uids */
+    case LX_uname:
+        return lx_uname(a1);
+    case LX_clock_gettime: {
+        long ns = k_clock_get();
+        uint64_t ts[2] = { (uint64_t)ns / 1000000000, (uint64_t)ns % 1000000000 };
+        return copy_out(a2, ts, sizeof(ts)) ? 0 : -LX_EFAULT;
+    }
+    case LX_set_robust_list:
+        return 0;                   /* futexes: not yet; nothing to clean at exit */
+    case LX_prlimit64:
+        return lx_prlimit(a2, a4);
+    case LX_readlink:
+        return lx_readlink(a1, a2, a3);
+    case LX_getrandom:
+        return lx_getrandom(a1, a2);
+    case LX_exit:
+    case LX_exit_group:
+        k_process_exit((long)(a1 & 0xff));
+        return 0;
+    default:
+        return nosys(r->rax);
+    }
+}
+
+/* ---- loading ---- */
+
+struct elf_ehdr {
+    uint8_t ident[16];
+    uint16_t type, machine;
+    uint32_t version;
+    uint64_t entry, phoff, shoff;
+    uint32_t flags;
+    uint16_t ehsize, phentsize, phnum, shentsize, shnum, shstrndx;
+};
+struct elf_phdr {
+    uint32_t type, flags;
+    uint64_t offset, vaddr, paddr, filesz, memsz, align;
+};
+#define PT_LOAD 1
+#define PT_GNU_RELRO 0x6474e552
+#define PF_X 1
+#define PF_W 2
+#define PF_R 4
+
+/* Fresh zeroed memory at exactly ADDR; the address or an error. */
+static long map_anon(uint64_t addr, uint64_t len, uint32_t prot)
+{
+    long v = k_vmo_create((long)len, K_VMO_ANON, 0, 0);
+    long a = v < 0 ? v : k_vmo_map(0, v, 0, (long)len, (long)(prot | addr));
+    if (v >= 0)
+        k_handle_close(v);
+    return a < 0 ? a : a == (long)addr ? a : -E_INVAL;
+}
+
+struct loaded {
+    uint64_t entry, phdr, phnum, end;
+};
+
+static const char *load_elf(const uint8_t *f, size_t size, struct loaded *out)
+{
+    struct elf_ehdr eh;
+    if (size < sizeof(eh))
+        return "shorter than an ELF header";
+    memcpy(&eh, f, sizeof(eh));
+    if (memcmp(eh.ident, "\177ELF", 4) || eh.ident[4] != 2 || eh.ident[5] != 1)
+        return "not a 64-bit little-endian ELF file";
+    if (eh.type != 2)
+        return "not a static executable (ET_EXEC); static-pie is not loaded yet";
+    if (eh.machine != 62)
+        return "not for x86-64";
+    if (eh.phentsize != sizeof(struct elf_phdr) || eh.phnum == 0 || eh.phnum > 64 ||
+        eh.phoff > size || (size - eh.phoff) / sizeof(struct elf_phdr) < eh.phnum)
+        return "program headers outside the file";
+    out->entry = eh.entry;
+    out->phnum = eh.phnum;
+    out->phdr = 0;
+    out->end = 0;
+    bool entry_ok = false;
+    /* The part made read-only after relocation (glibc's static start-up
+     * mprotects it): a region of its own, since a mapping is protected as
+     * a whole. */
+    uint64_t relro_end = 0;
+    for (unsigned i = 0; i < eh.phnum; i++) {
+        struct elf_phdr ph;
+        memcpy(&ph, f + eh.phoff + i * sizeof(ph), sizeof(ph));
+        if (ph.type == PT_GNU_RELRO && ph.vaddr + ph.memsz >= ph.vaddr)
+            relro_end = (ph.vaddr + ph.memsz) & ~(PAGE - 1);
+    }
+    for (unsigned i = 0; i < eh.phnum; i++) {
+        struct elf_phdr ph;
+        memcpy(&ph, f + eh.phoff + i * sizeof(ph), sizeof(ph));
+        if (ph.type != PT_LOAD || ph.memsz == 0)
+            continue;
+        uint64_t lo = ph.vaddr & ~(PAGE - 1), hi = (ph.vaddr + ph.memsz + PAGE - 1) & ~(PAGE - 1);
+        if (ph.filesz > ph.memsz || ph.offset > size || size - ph.offset < ph.filesz ||
+            ph.vaddr + ph.memsz < ph.vaddr || lo < K_USER_BASE || hi > K_USER_STACK_TOP ||
+            (lo < NATIVE_END && hi > K_NATIVE_BASE) || (ph.offset & (PAGE - 1)) != (ph.vaddr & (PAGE - 1)))
+            return "a segment outside the room for Linux programs, or beyond the file";
+        if ((ph.flags & PF_W) && (ph.flags & PF_X))
+            return "a segment both writable and executable";
+        uint64_t cut[3] = { lo, hi, hi };
+        unsigned parts = 1;
+        if (relro_end > lo && relro_end < hi) {
+            cut[1] = relro_end;
+            parts = 2;
+        }
+        for (unsigned k = 0; k < parts; k++)
+            if (map_anon(cut[k], cut[k + 1] - cut[k], K_PROT_READ | K_PROT_WRITE) < 0)
+                return "cannot map a segment (overlapping, or out of memory)";
+        memcpy((void *)ph.vaddr, f + ph.offset, ph.filesz);
+        uint32_t prot = (ph.flags & PF_R ? K_PROT_READ : 0) | (ph.flags & PF_W ? K_PROT_WRITE : 0) |
+                        (ph.flags & PF_X ? K_PROT_EXEC : 0);
+        for (unsigned k = 0; k < parts; k++)
+            if (k_vm_protect(0, (long)cut[k], (long)(cut[k + 1] - cut[k]), prot) < 0)
+                return "cannot protect a segment";
+        if (eh.phoff >= ph.offset && eh.phoff - ph.offset < ph.filesz)
+            out->phdr = ph.vaddr + (eh.phoff - ph.offset);
+        if ((ph.flags & PF_X) && eh.entry >= ph.vaddr && eh.entry < ph.vaddr + ph.memsz)
+            entry_ok = true;
+        if (hi > out->end)
+            out->end = hi;
+    }
+    if (!entry_ok)
+        return "the entry point is in no executable segment";
+    return NULL;
+}
+
+/* The initial stack (System V x86-64 ABI, 3.4.1): argc, argv, envp, the
+ * auxiliary vector, then the strings and 16 random bytes. */
+#define AT_NULL 0
+#define AT_PHDR 3
+#define AT_PHENT 4
+#define AT_PHNUM 5
+#define AT_PAGESZ 6
+#define AT_ENTRY 9
+#define AT_UID 11
+#define AT_EUID 12
+#define AT_GID 13
+#define AT_EGID 14
+#define AT_SECURE 23
+#define AT_RANDOM 25
+#define AT_EXECFN 31
+
+static uint64_t build_stack(const struct loaded *l, int argc, char **argv)
+{
+    long v = k_vmo_create((long)LX_STACK_SIZE, K_VMO_ANON, 0, 0);
+    uint64_t base = LX_STACK_TOP - LX_STACK_SIZE;
+    if (v < 0 || k_vmo_map(0, v, 0, (long)LX_STACK_SIZE,
+                           (long)(K_PROT_READ | K_PROT_WRITE | base)) != (long)base)
+        return 0;
+    k_handle_close(v);
+    char *s = (char *)LX_STACK_TOP;
+    static const char *envp[] = { "HOME=/", "PATH=/bin", "TERM=vt100" };
+    const int nenv = 3;
+    uint64_t argp[32], envpp[3];
+    if (argc > 32)
+        argc = 32;
+    for (int i = nenv - 1; i >= 0; i--) {
+        size_t n = strlen(envp[i]) + 1;
+        s -= n;
+        memcpy(s, envp[i], n);
+        envpp[i] = (uint64_t)s;
+    }
+    for (int i = argc - 1; i >= 0; i--) {
+        size_t n = strlen(argv[i]) + 1;
+        s -= n;
+        memcpy(s, argv[i], n);
+        argp[i] = (uint64_t)s;
+    }
+    s -= 16;
+    uint64_t rnd = (uint64_t)k_clock_get() * 0x9e3779b97f4a7c15UL;
+    memcpy(s, &rnd, 8);
+    rnd ^= rnd >> 29;
+    memcpy(s + 8, &rnd, 8);
+    uint64_t random_at = (uint64_t)s;
+    uint64_t aux[][2] = {
+        { AT_PHDR, l->phdr }, { AT_PHENT, sizeof(struct elf_phdr) }, { AT_PHNUM, l->phnum },
+        { AT_PAGESZ, PAGE }, { AT_ENTRY, l->entry }, { AT_UID, 0 }, { AT_EUID, 0 },
+        { AT_GID, 0 }, { AT_EGID, 0 }, { AT_SECURE, 0 }, { AT_RANDOM, random_at },
+        { AT_EXECFN, argp[0] }, { AT_NULL, 0 },
+    };
+    size_t words = 1 + (size_t)argc + 1 + nenv + 1 + sizeof(aux) / 8;
+    uint64_t *sp = (uint64_t *)(((uint64_t)s - words * 8) & ~15UL);
+    uint64_t *w = sp;
+    *w++ = (uint64_t)argc;
+    for (int i = 0; i < argc; i++)
+        *w++ = argp[i];
+    *w++ = 0;
+    for (int i = 0; i < nenv; i++)
+        *w++ = envpp[i];
+    *w++ = 0;
+    memcpy(w, aux, sizeof(aux));
+    return (uint64_t)sp;
+}
+
+/* Our process id: the kernel stamps it on a pulse we send ourselves. */
+static uint64_t own_pid(void)
+{
+    long ch = k_chan_create(0), c = ch > 0 ? k_chan_connect(ch, 0) : -1;
+    struct k_msg_info info = { 0 };
+    if (c > 0 && k_pulse_send(c, 1, 0, 0) == 0)
+        k_msg_receive(ch, 0, 0, (long)&info);
+    k_handle_close(c);
+    k_handle_close(ch);
+    return info.pid;
+}
+
+/* Where redirected calls run (the native stack's top holds our start-up
+ * block, which stays in use). */
+static char lx_stack[64 * 1024] __attribute__((aligned(16)));
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        printf("linux: usage: bin/linux PROGRAM [ARGS...]\n");
+        return 2;
+    }
+    long bootfs = rt_handle("bootfs");
+    long size = bootfs >= 0 ? k_vmo_size(bootfs) : -1;
+    long img = size > 0 ? k_vmo_map(0, bootfs, 0, size, K_PROT_READ) : -1;
+    struct cpio_entry e;
+    if (img < 0 || cpio_find((const void *)img, (size_t)size, argv[1], &e) != CPIO_OK) {
+        printf("linux: %s: no such file in the boot image\n", argv[1]);
+        return 2;
+    }
+    struct loaded l;
+    const char *why = load_elf(e.data, e.size, &l);
+    if (why) {
+        printf("linux: %s: %s\n", argv[1], why);
+        return 2;
+    }
+    k_vm_unmap(0, img, (size + 4095) & ~4095L);
+    lx.brk_start = lx.brk_end = lx.brk_mapped = l.end;
+    lx.exe[0] = '/';
+    memcpy(lx.exe + 1, argv[1], strnlen(argv[1], sizeof(lx.exe) - 2));
+    uint64_t sp = build_stack(&l, argc - 1, argv + 1);
+    if (!sp) {
+        printf("linux: %s: no memory for its stack\n", argv[1]);
+        return 2;
+    }
+    lx.pid = own_pid();
+    if (k_personality_stack((long)(lx_stack + sizeof(lx_stack))) != 0 ||
+        k_personality_set((long)lx_entry, (long)K_NATIVE_BASE, (long)NATIVE_END) != 0) {
+        printf("linux: the kernel would not redirect our system calls\n");
+        return 2;
+    }
+    lx_start_program(l.entry, sp);
+}
