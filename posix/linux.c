@@ -317,7 +317,9 @@ long lx_syscall(struct lx_regs *r)
     case LX_gettid:
         return (long)lx.pid;
     case LX_getppid:
-        return 1;
+        /* Not known here yet (procmgr keeps the tree, issue 9): init's,
+         * as after a reparenting; none for init itself. */
+        return lx.pid == 1 ? 0 : 1;
     case LX_getuid:
     case LX_getgid:
     case LX_geteuid:
