@@ -398,8 +398,8 @@ void reap_zombies(void)
         }
         if (t->last_of_process)
             process_teardown(p);
-        object_put(&t->obj);         /* the thread's own reference */
-        object_put(&p->obj);         /* the thread's reference on its process */
+        object_put(&t->obj);         /* the thread's own reference (and, in
+                                        thread_destroy, the one on its process) */
     }
 }
 
@@ -414,6 +414,10 @@ void process_kill(struct process *p, long status)
     for (struct thread *t = p->threads; t; t = t->proc_next) {
         t->killed = true;
         ipc_interrupt(t);
+        /* Its exit is short kernel work: done at once, not when nothing
+         * else wants the CPU (a busy CPU starved killed low threads). */
+        if (t->prio < K_PRIO_MAX)
+            sched_set_prio(t, K_PRIO_MAX);
     }
     /* One made by process_create that never got a thread ends here. */
     bool empty = p->nthreads == 0 && p->state != P_DEAD;

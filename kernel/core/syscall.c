@@ -243,6 +243,11 @@ long sys_thread_sched(long h, long prio, long policy)
         return -E_PERM;
     }
     bool was = spin_lock_irqsave(&ipc_lock);
+    if (t->state == T_DEAD) {
+        spin_unlock_irqrestore(&ipc_lock, was);
+        object_put(&t->obj);
+        return -E_DEAD;
+    }
     t->base_prio = (uint8_t)prio;
     t->policy = (uint8_t)policy;
     if (t->prio < prio)

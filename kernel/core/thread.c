@@ -156,10 +156,17 @@ void thread_start(struct thread *t)
     sched_wake(t);
 }
 
+/* The last reference is gone: only now does the thread let go of its
+ * process, so that t->proc stays valid for as long as anyone can name the
+ * thread (a handle to a dead thread of a dead process: thread_sched once
+ * read freed memory through it). */
 void thread_destroy(struct thread *t)
 {
+    struct process *p = t->proc;
     kfree(t->fpu);
     kfree(t);
+    if (p)
+        object_put(&p->obj);
     __atomic_sub_fetch(&thread_live, 1, __ATOMIC_RELAXED);
 }
 

@@ -1663,6 +1663,8 @@ static const struct utest tests[] = {
     { "large_copy_preemptible", test_large_copy_preemptible },
     { "zombies_freed_while_busy", test_zombies_freed_while_busy },
     { "kill_while_entering_block", test_kill_while_entering_block },
+    { "killed_low_thread_dies", test_killed_low_thread_dies },
+    { "dead_thread_handle", test_dead_thread_handle },
 };
 
 static bool same_counts(const struct k_sysinfo *b, const struct k_sysinfo *a)
@@ -1816,6 +1818,8 @@ static int child_main(const char *role)
         return redirect_child(strcmp(role, "redirect-bad-stack") == 0);
     if (strncmp(role, "ioport-", 7) == 0)
         return ioport_child(role);
+    if (strcmp(role, "low-spinner") == 0)
+        return low_spinner_child();
     if (strcmp(role, "kill-race") == 0)
         return kill_race_child();
     if (strcmp(role, "spawn-unprivileged") == 0) {

@@ -15,6 +15,8 @@
  *   large_copy_preemptible     a 32 MiB copy does not hold off a wake-up
  *   zombies_freed_while_busy   a CPU that never idles still frees the dead
  *   kill_while_entering_block  a kill that lands just before its target blocks (SMP)
+ *   killed_low_thread_dies     a killed thread of low priority on a busy CPU
+ *   dead_thread_handle         thread calls on a dead thread of a dead process
  */
 
 /* ---- 1: a reaped process's memory ---- */
@@ -642,5 +644,104 @@ static bool test_kill_while_entering_block(void)
     k_handle_close(timer);
     k_handle_close(conn);
     k_handle_close(ch);
+    return true;
+}
+
+/* ---- a killed thread of low priority on a busy CPU ---- */
+
+/* Before the fix a killed thread exited only when it next ran: at
+ * priority 1 on a CPU kept busy at 100, not until the busy thread
+ * stopped (the fuzzer's hangs: a killed process that never died).  Here
+ * the child spins at priority 1 on CPU 0, a thread of ours spins at 100
+ * there for 400 ms after the kill, and the death notice must come first. */
+static volatile long kl_until;
+
+static long kl_busy(void *arg)
+{
+    (void)arg;
+    while (k_clock_get() < kl_until)
+        ;
+    return 0;
+}
+
+static int low_spinner_child(void)
+{
+    k_thread_affinity(0, 1);
+    k_pulse_send(rt_handle("conn"), 3, 0, 0);
+    for (;;)
+        __asm__ volatile("pause");
+    return 0;
+}
+
+static bool test_killed_low_thread_dies(void)
+{
+    long ch = k_chan_create(0), conn = k_chan_connect(ch, 0);
+    struct k_spawn_handle h = { (uint32_t)conn, K_RIGHT_SEND, "conn" };
+    struct k_thread_attr hi = { 150, K_SCHED_FIFO, 1 };
+    CHECK_EQ(k_thread_sched(0, 150, K_SCHED_FIFO), 0);
+    CHECK_EQ(k_thread_affinity(0, 1), 0);
+    long p = spawn("low-spinner", &h, 1, 1);
+    CHECK(p > 0);
+    CHECK_EQ(k_process_watch(p, conn, 1), 0);
+    struct k_msg_info info;
+    CHECK_EQ(rt_msg_receive(ch, 0, 0, &info), 0);
+    CHECK_EQ(info.code, 3);                        /* it spins on CPU 0 */
+    kl_until = k_clock_get() + 400L * 1000000;
+    struct k_thread_attr busy = { 100, K_SCHED_FIFO, 1 };
+    struct rt_thread tb;
+    long b = rt_thread_spawn(&tb, kl_busy, 0, stack_a, sizeof(stack_a), &busy);
+    CHECK(b > 0);
+    long t0 = k_clock_get();
+    CHECK_EQ(k_process_kill(p, 55), 0);
+    CHECK_EQ(rt_msg_receive(ch, 0, 0, &info), 0);  /* we are above the busy thread */
+    long took = k_clock_get() - t0;
+    CHECK_EQ(info.code, 1);
+    if (took > 200L * 1000000)
+        printf("ktest: killed_low_thread_dies: died %ld ms after the kill\n", took / 1000000);
+    CHECK(took < 200L * 1000000);
+    CHECK_EQ(rt_thread_join(b, 0), 0);
+    k_handle_close(b);
+    CHECK_EQ(wait_status(p), 55);
+    (void)hi;
+    CHECK_EQ(k_thread_affinity(0, 0xffffffffL), 0);
+    k_handle_close(conn);
+    k_handle_close(ch);
+    return true;
+}
+
+/* ---- calls on a dead thread of a dead process ---- */
+
+/* A thread handle outlives the thread and its process (thread_start gives
+ * them out for threads of other processes).  thread_sched once followed
+ * the dead thread to its freed process (a #GP found by sysfuzz); now the
+ * thread keeps its process until its last handle goes, and the calls
+ * answer -E_DEAD or the exit status. */
+static bool test_dead_thread_handle(void)
+{
+    struct k_spawn sp = { .image = (uint32_t)rt_handle("bootfs") };
+    long p = k_process_create((long)"short", 5, (long)&sp);
+    CHECK(p > 0);
+    long code = k_vmo_create(4096, K_VMO_ANON, 0, 0);
+    long mine = k_vmo_map(0, code, 0, 4096, K_PROT_READ | K_PROT_WRITE);
+    CHECK(code > 0 && mine > 0);
+    static const uint8_t exit9[] = { 0xbf, 9, 0, 0, 0, 0xb8, 11, 0, 0, 0, 0x0f, 0x05 };
+    memcpy((void *)mine, exit9, sizeof(exit9));   /* mov $9,%edi; mov $11,%eax; syscall */
+    CHECK_EQ(k_vmo_map(p, code, 0, 4096, K_PROT_READ | K_PROT_EXEC | 0x400000), 0x400000);
+    struct k_regs r = { .rip = 0x400000, .rsp = 0x500000 };
+    long t = k_thread_start(p, (long)&r, 0);
+    CHECK(t > 0);
+    CHECK_EQ(wait_status(p), 9);                  /* the process handle is gone too */
+    for (int i = 0; i < 3; i++) {                 /* and the dead are reaped */
+        sysinfo();
+        k_thread_sleep(2 * 1000000);
+    }
+    CHECK_EQ(k_thread_sched(t, 20, K_SCHED_RR), -E_DEAD);
+    CHECK_EQ(k_thread_affinity(t, 1), 0);
+    long st = -1;
+    CHECK_EQ(rt_thread_join(t, &st), 0);
+    CHECK_EQ(st, 9);
+    k_handle_close(t);
+    k_vm_unmap(0, mine, 4096);
+    k_handle_close(code);
     return true;
 }
