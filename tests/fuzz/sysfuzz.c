@@ -1501,13 +1501,14 @@ static void op_thread_start(struct fz *f)
     long ph = one_in(r, 2) ? hpool_pick(f, K_OBJ_PROCESS) : gen_handle(f, K_OBJ_PROCESS);
     if (ph == 0 && !one_in(r, 64))
         return;                      /* in ourselves, at random: most often a fault */
-    struct k_thread_attr a = { (uint32_t)range(r, 1, P.ceiling ? P.ceiling : 1), K_SCHED_RR, 0 };
+    /* At the lowest priority: a thread sent to a random address of our
+     * own program may loop, and above a grandchild's watchdog it would
+     * keep the grandchild from ever ending (a leak at the end of the
+     * run, not the kernel's). */
+    struct k_thread_attr a = { 1, K_SCHED_RR, 0 };
     if (ph != 0 && one_in(r, 4)) {
-        /* Runs only in a process of this program (a grandchild), at the
-         * lowest priority: it must not starve anyone. */
-        regs.rip = (uint64_t)(uintptr_t)spin_here;
+        regs.rip = (uint64_t)(uintptr_t)spin_here;    /* runs only in a grandchild */
         regs.fs_base = 0;
-        a.priority = 1;
     }
     long t = SC3(thread_start, ph, one_in(r, 16) ? (long)gen_ptr(f, 8) : (long)&regs,
                  one_in(r, 8) ? (long)gen_ptr(f, 16) : (long)&a);
