@@ -523,7 +523,7 @@ static uint64_t build_stack(const struct loaded *l, int argc, char **argv)
 /* Our process id: the kernel stamps it on a pulse we send ourselves. */
 static uint64_t own_pid(void)
 {
-    long ch = k_chan_create(0), c = ch > 0 ? k_chan_connect(ch, 0) : -1;
+    long ch = k_chan_create(0), c = ch > 0 ? k_chan_connect(ch, 0, 0) : -1;
     struct k_msg_info info = { 0 };
     if (c > 0 && k_pulse_send(c, 1, 0, 0) == 0)
         k_msg_receive(ch, 0, 0, (long)&info);

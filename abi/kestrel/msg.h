@@ -29,7 +29,12 @@ struct k_iov {
 enum k_msg_type {
     K_MSG_MESSAGE = 1,      /* a message: reply with msg_reply or msg_error */
     K_MSG_PULSE = 2,        /* a pulse: code and value only, no reply */
+    K_MSG_DISCONNECT = 3,   /* the last handle to the connection with this badge is gone
+                               (one made with K_CONN_REPORT_END); no reply */
 };
+
+/* chan_connect flags. */
+#define K_CONN_REPORT_END 1u      /* its end is reported to the channel (K_MSG_DISCONNECT) */
 
 /* Filled by msg_receive.  Describes the sender independently of the
  * receive id, which msg_receive returns. */

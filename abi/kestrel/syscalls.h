@@ -35,7 +35,7 @@
     SYSCALL(14, process_wait, 2)      /* (h, long *status) */                  \
     /* message passing */                                                      \
     SYSCALL(15, chan_create, 1)       /* (flags) -> channel handle */          \
-    SYSCALL(16, chan_connect, 2)      /* (channel h, badge) -> connection handle */ \
+    SYSCALL(16, chan_connect, 3)      /* (channel h, badge, K_CONN_REPORT_END?) -> conn h */ \
     SYSCALL(17, chan_revoke, 1)       /* (channel h): every connection dies */ \
     SYSCALL(18, msg_send, 5)          /* (conn, siov, sparts, riov, rparts) -> reply status */ \
     SYSCALL(19, msg_receive, 4)       /* (chan, iov, parts, struct k_msg_info *) -> rcvid or 0 (pulse) */ \
@@ -76,8 +76,9 @@
     SYSCALL(47, personality_stack, 1) /* (top): where this thread's redirected calls run; 0: below its stack */ \
     /* processes built by their creator (fork, exec, loaders in user space) */ \
     SYSCALL(48, process_create, 3)    /* (name, len, const struct k_spawn * with the image handle) -> h of an empty process; handles[i].handle rewritten to the child's numbers */ \
-    SYSCALL(49, thread_start, 3)      /* (process h, const struct k_regs *, const struct k_thread_attr *) -> thread h */
+    SYSCALL(49, thread_start, 3)      /* (process h, const struct k_regs *, const struct k_thread_attr *) -> thread h */ \
+    SYSCALL(50, vm_clone, 1)          /* (process h): its space gets a copy-on-write copy of all of ours (fork) */
 
-#define KESTREL_SYSCALL_COUNT 50
+#define KESTREL_SYSCALL_COUNT 51
 
 #endif

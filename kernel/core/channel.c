@@ -51,13 +51,14 @@ COLD struct channel *channel_create(struct process *owner)
     if (!ch)
         return NULL;
     object_init(&ch->obj, K_OBJ_CHANNEL);
+    ch->closed_tail = &ch->closed;
     object_get(&owner->obj);               /* ch->owner stays valid memory (boost_servers) */
     ch->owner = ch->creator = owner;
     __atomic_add_fetch(&channel_live, 1, __ATOMIC_RELAXED);
     return ch;
 }
 
-COLD struct connection *connection_create(struct channel *ch, uint64_t badge)
+COLD struct connection *connection_create(struct channel *ch, uint64_t badge, bool report_end)
 {
     struct connection *c = kzalloc(sizeof(*c));
     if (!c)
@@ -69,6 +70,7 @@ COLD struct connection *connection_create(struct channel *ch, uint64_t badge)
     c->chan = ch;
     c->generation = ch->generation;
     c->badge = badge;
+    c->report_end = report_end;
     spin_unlock_irqrestore(&ipc_lock, was);
     __atomic_add_fetch(&connection_live, 1, __ATOMIC_RELAXED);
     return c;
@@ -100,8 +102,10 @@ static void wake_with(struct thread *t, long ret)
     sched_wake(t);
 }
 
-/* The channel lost its server: everyone blocked on it fails. */
-COLD static void channel_kill(struct channel *ch)
+/* The channel lost its server: everyone blocked on it fails.  Returns
+ * the ended connections it still held, for the caller to free once it
+ * has let go of ipc_lock (connection_free). */
+COLD static struct connection *channel_kill(struct channel *ch)
 {
     ch->dead = true;
     ch->owner = NULL;
@@ -115,8 +119,14 @@ COLD static void channel_kill(struct channel *ch)
         ch->receivers = t->ipc_next;
         wake_with(t, -E_DEAD);
     }
-    ch->npulses = 0;
+    ch->npulses = ch->npending = 0;
+    struct connection *closed = ch->closed;
+    ch->closed = NULL;
+    ch->closed_tail = &ch->closed;
+    return closed;
 }
+
+static void connection_free(struct connection *c);
 
 void channel_put(struct channel *ch)
 {
@@ -128,11 +138,20 @@ void channel_put(struct channel *ch)
     if (left > __atomic_load_n(&ch->nconn, __ATOMIC_RELAXED) + 1)
         return;
     if (left) {
+        struct connection *closed = NULL;
         bool was = spin_lock_irqsave(&ipc_lock);
         uint32_t now = __atomic_load_n(&ch->obj.refs, __ATOMIC_ACQUIRE);
         if (now && now == ch->nconn && !ch->dead)
-            channel_kill(ch);
+            closed = channel_kill(ch);
         spin_unlock_irqrestore(&ipc_lock, was);
+        while (closed) {              /* each holds a reference: the last frees ch */
+            struct connection *c = closed;
+            closed = c->next_closed;
+            bool w = spin_lock_irqsave(&ipc_lock);
+            ch->nconn--;
+            spin_unlock_irqrestore(&ipc_lock, w);
+            connection_free(c);
+        }
         return;
     }
     struct process *creator = ch->creator;
@@ -141,14 +160,60 @@ void channel_put(struct channel *ch)
     object_put(&creator->obj);
 }
 
-COLD void connection_destroy(struct connection *c)
+/* Frees an ended connection no longer counted in its channel's nconn. */
+COLD static void connection_free(struct connection *c)
 {
-    bool was = spin_lock_irqsave(&ipc_lock);
-    c->chan->nconn--;
-    spin_unlock_irqrestore(&ipc_lock, was);
     channel_put(c->chan);
     kfree(c);
     __atomic_sub_fetch(&connection_live, 1, __ATOMIC_RELAXED);
+}
+
+/* The last reference is gone.  With K_CONN_REPORT_END its end is
+ * reported: to a waiting receiver at once, else through the closed list,
+ * where the connection stays (counted in nconn) until it is taken. */
+COLD void connection_destroy(struct connection *c)
+{
+    struct channel *ch = c->chan;
+    bool was = spin_lock_irqsave(&ipc_lock);
+    if (c->report_end && !ch->dead && c->generation == ch->generation) {
+        c->close_prio = current_thread()->prio;
+        if (ch->receivers) {
+            struct thread *s = ch->receivers;
+            ch->receivers = s->ipc_next;
+            s->ipc_info = (struct k_msg_info){ .type = K_MSG_DISCONNECT,
+                                               .priority = c->close_prio, .badge = c->badge };
+            if (c->close_prio > s->prio)
+                s->prio = (uint8_t)c->close_prio;
+            wake_with(s, 0);
+        } else {
+            c->next_closed = NULL;
+            *ch->closed_tail = c;
+            ch->closed_tail = &c->next_closed;
+            ch->npending++;
+            spin_unlock_irqrestore(&ipc_lock, was);
+            return;
+        }
+    }
+    ch->nconn--;
+    spin_unlock_irqrestore(&ipc_lock, was);
+    connection_free(c);
+}
+
+/* Takes the oldest ended connection off CH's closed list for T (its
+ * report in T's ipc_info; T frees it after ipc_lock).  ipc_lock held. */
+COLD static void take_closed(struct thread *t, struct channel *ch)
+{
+    struct connection *c = ch->closed;
+    ch->closed = c->next_closed;
+    if (!ch->closed)
+        ch->closed_tail = &ch->closed;
+    ch->npending--;
+    ch->nconn--;
+    t->ipc_info = (struct k_msg_info){ .type = K_MSG_DISCONNECT, .priority = c->close_prio,
+                                       .badge = c->badge };
+    if (c->close_prio > t->prio)
+        t->prio = (uint8_t)c->close_prio;
+    t->rx_closed = c;
 }
 
 /* ---- copying ---- */
@@ -622,13 +687,28 @@ long sys_msg_send(long h, long siov, long sparts, long riov, long rparts)
 #define NONE_PENDING (-0x7fffffffL)   /* no receive id or error has these values */
 #define AGAIN        (-0x7ffffffeL)   /* the message was lost to the client's fault: receive again */
 
+/* The priority of the best pulse or ended connection.  ipc_lock held. */
+static inline uint32_t pending_prio(const struct channel *ch)
+{
+    uint32_t p = ch->npulses ? ch->pulses[0].priority : 0;
+    if (__builtin_expect(ch->closed != NULL, 0) && ch->closed->close_prio > p)
+        p = ch->closed->close_prio;
+    return p;
+}
+
 /* Takes the best pending pulse or sender for T; returns NONE_PENDING if
  * there was none, else the receive result.  ipc_lock held. */
 static long take_pending(struct thread *t, struct channel *ch)
 {
-    while (ch->npulses || ch->senders) {
-        if (ch->npulses && (!ch->senders || ch->pulses[0].priority >= ch->senders->prio)) {
+    while (ch->npending || ch->senders) {
+        if (ch->npending && (!ch->senders || pending_prio(ch) >= ch->senders->prio)) {
+            if (__builtin_expect(ch->closed != NULL, 0) &&
+                (!ch->npulses || ch->closed->close_prio > ch->pulses[0].priority)) {
+                take_closed(t, ch);
+                return 0;
+            }
             struct pulse p = ch->pulses[0];
+            ch->npending--;
             memmove(&ch->pulses[0], &ch->pulses[1], --ch->npulses * sizeof(p));
             t->ipc_info = (struct k_msg_info){ .type = K_MSG_PULSE, .priority = p.priority,
                                                .pid = p.pid, .code = p.code, .value = p.value,
@@ -771,6 +851,9 @@ static long receive_locked(struct thread *t, struct channel *ch, uintptr_t info,
             return undeliverable(t, rcvid, ret);
         if (ret == -E_INTR || ret == AGAIN)
             return ret;        /* killed: the client fails as our process ends */
+    } else if (__builtin_expect(t->rx_closed != NULL, 0)) {
+        connection_free(t->rx_closed);       /* reported: its end is complete */
+        t->rx_closed = NULL;
     }
     if (ret >= 0 && info && copy_to_user((void *)info, &t->ipc_info, sizeof(t->ipc_info)))
         ret = undeliverable(t, ret, -E_FAULT);
@@ -983,6 +1066,7 @@ COLD static int pulse_locked(struct connection *c, uint32_t code, uint64_t value
     }
     if (ch->npulses == K_PULSE_QUEUE)
         return -E_FULL;
+    ch->npending++;
     unsigned i = ch->npulses++;
     while (i > 0 && ch->pulses[i - 1].priority < prio) {
         ch->pulses[i] = ch->pulses[i - 1];
@@ -1051,15 +1135,18 @@ COLD long sys_chan_create(long flags)
     return h;
 }
 
-COLD long sys_chan_connect(long h, long badge)
+COLD long sys_chan_connect(long h, long badge, long flags)
 {
+    if (flags & ~(long)K_CONN_REPORT_END)
+        return -E_INVAL;
     reap_before_alloc();
     struct process *p = current_thread()->proc;
     struct kobject *o;
     int err = handle_get(&p->handles, h, K_OBJ_CHANNEL, K_RIGHT_RECEIVE, &o, NULL);
     if (err)
         return err;
-    struct connection *c = connection_create((struct channel *)o, (uint64_t)badge);
+    struct connection *c = connection_create((struct channel *)o, (uint64_t)badge,
+                                             flags & K_CONN_REPORT_END);
     object_put(o);
     if (!c)
         return -E_NOMEM;

@@ -12,6 +12,14 @@
  * later send, gets -E_DEAD.  chan_revoke makes every existing connection
  * fail with -E_REVOKED while new ones work.
  *
+ * A connection made with K_CONN_REPORT_END reports its end (the last
+ * handle to it closed, by its holder or by its process's death) to its
+ * channel as a K_MSG_DISCONNECT with its badge, so a server can free what
+ * it keeps per client.  No report is ever lost:
+ * an ended connection waits on the channel's closed list (its memory is
+ * the list node) until a receiver takes it; the pulse queue's limit does
+ * not apply.  Connections revoked before they end are not reported.
+ *
  * Locking: ipc_lock (core/ipc.h) for all state below.
  */
 #ifndef KESTREL_CORE_CHANNEL_H
@@ -43,8 +51,10 @@ struct channel {
     uint32_t nconn;               /* live connections (each holds a reference) */
     struct thread *receivers;     /* RECEIVE_BLOCKED, most recent first */
     struct thread *senders;       /* SEND_BLOCKED, highest priority first, FIFO within */
+    unsigned npending;            /* npulses + ended connections on closed */
     unsigned npulses;
     struct pulse pulses[K_PULSE_QUEUE];   /* highest priority first */
+    struct connection *closed, **closed_tail;   /* ended, to be reported (FIFO) */
 };
 
 struct connection {
@@ -52,10 +62,13 @@ struct connection {
     struct channel *chan;
     uint32_t generation;
     uint64_t badge;           /* chosen by the server; reported with every message */
+    struct connection *next_closed;   /* on chan->closed once ended */
+    uint32_t close_prio;      /* the priority its end is reported at */
+    bool report_end;          /* K_CONN_REPORT_END */
 };
 
 struct channel *channel_create(struct process *owner);
-struct connection *connection_create(struct channel *ch, uint64_t badge);
+struct connection *connection_create(struct channel *ch, uint64_t badge, bool report_end);
 /* Reference drops for the two types (object_put routes here). */
 void channel_put(struct channel *ch);
 void connection_destroy(struct connection *c);

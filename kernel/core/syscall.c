@@ -557,6 +557,88 @@ long sys_vmo_map(long ph, long vh, long offset, long size, long flags)
     return r;
 }
 
+/* fork's address space: every region of ours mapped at the same place
+ * in the target's, anonymous memory as copy-on-write clones (an object
+ * mapped twice here is cloned once, so the copies alias as ours do),
+ * device memory shared.  Regions are gathered under our space's lock
+ * with a reference on each object, then cloned and mapped without it
+ * (vmo_clone takes vm_lock, which comes first).  If the target already
+ * has a mapping where one of ours is, vm_map's error is returned and what
+ * was mapped so far stays: the caller kills the half-made child. */
+struct clone_item {
+    uintptr_t start;
+    uint64_t size, offset;
+    uint32_t prot, max_prot;
+    struct vmo *vmo, *copy;
+};
+
+long sys_vm_clone(long ph)
+{
+    reap_before_alloc();
+    struct process *p;
+    int err = space_lookup(ph, K_RIGHT_MAP, &p);
+    if (err)
+        return err;
+    struct process *me = self();
+    if (p == me) {
+        object_put(&p->obj);
+        return -E_INVAL;
+    }
+    size_t n = 0, cap = 0;
+    struct clone_item *items = NULL;
+    for (;;) {                 /* count, allocate, gather: again if it grew */
+        spin_lock(&me->vm.lock);
+        n = 0;
+        for (struct vm_region *r = me->vm.regions; r; r = r->next, n++)
+            if (n < cap)
+                items[n] = (struct clone_item){ r->start, r->size, r->offset, r->prot,
+                                                r->max_prot, r->vmo, NULL };
+        if (n <= cap)
+            for (size_t i = 0; i < n; i++)
+                object_get(&items[i].vmo->obj);
+        spin_unlock(&me->vm.lock);
+        if (n <= cap)
+            break;
+        kmem_free(items, cap * sizeof(*items));
+        cap = n + 8;
+        items = kmem_alloc(cap * sizeof(*items));
+        if (!items) {
+            object_put(&p->obj);
+            return -E_NOMEM;
+        }
+    }
+    for (size_t i = 0; i < n && !err; i++) {
+        struct clone_item *it = &items[i];
+        for (size_t j = 0; j < i && !it->copy; j++)
+            if (items[j].vmo == it->vmo && items[j].copy) {
+                it->copy = items[j].copy;
+                object_get(&it->copy->obj);
+            }
+        if (!it->copy) {
+            if (it->vmo->kind == K_VMO_ANON) {
+                it->copy = vmo_clone(it->vmo, &err);
+            } else {
+                it->copy = it->vmo;
+                object_get(&it->copy->obj);
+            }
+        }
+        if (it->copy) {
+            long r = vm_map(&p->vm, it->copy, it->offset, it->size, it->prot, it->start,
+                            it->max_prot);
+            if (r < 0)
+                err = (int)r;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        object_put(&items[i].vmo->obj);
+        if (items[i].copy)
+            object_put(&items[i].copy->obj);
+    }
+    kmem_free(items, cap * sizeof(*items));
+    object_put(&p->obj);
+    return err;
+}
+
 long sys_vm_unmap(long ph, long addr, long size)
 {
     struct process *p;

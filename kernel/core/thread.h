@@ -21,6 +21,7 @@
 
 struct process;
 struct channel;
+struct connection;
 
 enum thread_state {
     T_NEW,                /* created, or between run queues (affinity change) */
@@ -77,6 +78,7 @@ struct thread {
     long got_handle;              /* came with the last reply (handle_received) */
     struct kobject *rx_obj;       /* a handle passed to us, installed by ourselves */
     uint32_t rx_rights;
+    struct connection *rx_closed; /* an ended connection just reported to us: freed by us */
     uint8_t small[K_SMALL_MSG] __attribute__((aligned(8)));
     struct k_msg_info ipc_info;   /* RECEIVE: filled by the sender */
 

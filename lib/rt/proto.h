@@ -53,6 +53,15 @@ long proto_check(const struct proto_desc *d, const void *msg, size_t len,
 /* After a handler: STATUS >= 0 replies REP (LEN bytes), < 0 is an error,
  * PROTO_NO_REPLY does nothing. */
 long proto_finish(long rcvid, long status, const void *rep, size_t len);
+/* The reply of a message whose reply ends in data (`reply payload`). */
+struct proto_out {
+    const void *data;           /* set by the handler: sent after the reply struct */
+    size_t len;
+    size_t rep_len;             /* the reply struct's bytes for the client's version */
+};
+/* proto_finish for them: REP (LEN bytes) then DLEN bytes of DATA. */
+long proto_finish_data(long rcvid, long status, const void *rep, size_t len,
+                       const void *data, size_t dlen);
 
 long proto_reply(long rcvid, long status, const void *buf, size_t len);
 long proto_error(long rcvid, long err);

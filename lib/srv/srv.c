@@ -50,7 +50,28 @@ void srv_init(struct srv *s, long chan, const struct srv_ops *ops, void *state)
     s->stopping = 0;
     s->lock = 0;
     for (unsigned i = 0; i < SRV_MAX_CLIENTS; i++)
-        s->clients[i] = (struct srv_client){ 0, false };
+        s->clients[i] = (struct srv_client){ 0, 0, false };
+}
+
+/* A minted badge: the mark, the slot's generation (bits 16-47) and the
+ * slot + 1.  Badges that init and procmgr hand out (small numbers, pids)
+ * never carry the mark, and srv_self_badge is above it. */
+#define SRV_BADGE_MARK (1ULL << 61)
+
+static uint64_t slot_badge(const struct srv *s, unsigned i)
+{
+    return SRV_BADGE_MARK | ((uint64_t)s->clients[i].gen << 16) | (i + 1);
+}
+
+/* The slot BADGE names while it is in use by that badge's holder, or -1. */
+static long slot_of(const struct srv *s, uint64_t badge)
+{
+    if ((badge & ~0xffffffffffffULL) != SRV_BADGE_MARK)
+        return -1;
+    uint64_t i = (badge & 0xffff) - 1;
+    if (i >= SRV_MAX_CLIENTS || !s->clients[i].used || slot_badge(s, (unsigned)i) != badge)
+        return -1;
+    return (long)i;
 }
 
 long srv_client_new(struct srv *s, void *data)
@@ -63,31 +84,49 @@ long srv_client_new(struct srv *s, void *data)
         table_unlock(s);
         return -E_FULL;
     }
-    s->clients[i] = (struct srv_client){ data, true };
+    s->clients[i].gen++;
+    s->clients[i].data = data;
+    s->clients[i].used = true;
+    uint64_t badge = slot_badge(s, i);
     table_unlock(s);
-    long conn = k_chan_connect(s->chan, (long)i + 1);   /* badge 0: no client */
+    long conn = k_chan_connect(s->chan, (long)badge, K_CONN_REPORT_END);
     if (conn < 0)
-        srv_client_free(s, i + 1);
+        srv_client_free(s, badge);
     return conn;
 }
 
 void *srv_client_data(struct srv *s, uint64_t badge)
 {
-    if (badge == 0 || badge > SRV_MAX_CLIENTS)
-        return NULL;
     table_lock(s);
-    void *d = s->clients[badge - 1].used ? s->clients[badge - 1].data : NULL;
+    long i = slot_of(s, badge);
+    void *d = i >= 0 ? s->clients[i].data : NULL;
     table_unlock(s);
     return d;
 }
 
 void srv_client_free(struct srv *s, uint64_t badge)
 {
-    if (badge == 0 || badge > SRV_MAX_CLIENTS)
-        return;
     table_lock(s);
-    s->clients[badge - 1] = (struct srv_client){ 0, false };
+    long i = slot_of(s, badge);
+    if (i >= 0) {
+        s->clients[i].data = NULL;
+        s->clients[i].used = false;
+    }
     table_unlock(s);
+}
+
+/* The kernel's report that a connection has ended. */
+static void client_ended(struct srv *s, uint64_t badge)
+{
+    table_lock(s);
+    long i = slot_of(s, badge);
+    void *d = i >= 0 ? s->clients[i].data : NULL;
+    table_unlock(s);
+    if (i < 0)
+        return;                    /* not minted by us, or freed already */
+    if (s->ops->disconnect)
+        s->ops->disconnect(s, d);
+    srv_client_free(s, badge);
 }
 
 long srv_reply(struct srv_msg *m, long status, const void *data, size_t len)
@@ -138,6 +177,10 @@ long srv_loop(struct srv *s)
         m.rcvid = k_msg_receive(s->chan, (long)buf, -(long)sizeof(buf), (long)&m.info);
         if (m.rcvid < 0)
             return m.rcvid;                          /* the channel is gone */
+        if (m.rcvid == 0 && m.info.type == K_MSG_DISCONNECT) {
+            client_ended(s, m.info.badge);
+            continue;
+        }
         if (m.rcvid == 0) {
             bool own = m.info.badge == s->self_badge;
             if (own && m.info.code == SRV_STOP_CODE)
@@ -165,7 +208,7 @@ static void start_heartbeat(struct srv *s)
 {
     if (rt_handle("heartbeat") < 0)
         return;
-    long self = k_chan_connect(s->chan, (long)s->self_badge);
+    long self = k_chan_connect(s->chan, (long)s->self_badge, 0);
     long t = self >= 0 ? k_timer_create(self, SRV_BEAT_CODE, 0) : self;
     if (t < 0 || k_timer_set(t, SRV_BEAT_NS, SRV_BEAT_NS) < 0)
         printf("srv: cannot start heartbeats: %s\n", k_strerror(t));
@@ -220,7 +263,7 @@ long srv_run(struct srv *s, unsigned nthreads, void *stacks, size_t stack_size)
 void srv_stop(struct srv *s, unsigned nthreads)
 {
     s->stopping = 1;
-    long self = k_chan_connect(s->chan, (long)s->self_badge);
+    long self = k_chan_connect(s->chan, (long)s->self_badge, 0);
     for (unsigned i = 0; i < nthreads && self >= 0; i++)
         k_pulse_send(self, SRV_STOP_CODE, 0, 0);
     if (self >= 0)

@@ -12,8 +12,12 @@
  *   srv_run(&s, 4, stacks, STACK_SIZE);    // 4 threads; returns when stopped
  *
  * Per-client state ("open control blocks") rides on connection badges:
- * srv_client_new mints a connection whose badge names a slot; every
- * message through it arrives with m->client set to that slot's data.
+ * srv_client_new mints a connection whose badge names a slot (and the
+ * slot's generation, so a badge outlives no slot); every message through
+ * it arrives with m->client set to that slot's data.  The connection is
+ * made with K_CONN_REPORT_END: when its last handle is gone (closed, or
+ * its holder died), the framework calls ops.disconnect with the slot's
+ * data and frees the slot.
  * A handler returns a reply status (>= 0, no data), a negative error (the
  * client's call fails with it), or SRV_REPLIED when it replied itself
  * (srv_reply with data).  Messages longer than the receive buffer are
@@ -32,7 +36,7 @@
 
 #include "kestrel/msg.h"
 
-#define SRV_MAX_CLIENTS 256
+#define SRV_MAX_CLIENTS 1024
 #define SRV_BUFSIZE 512
 #define SRV_REPLIED (-0x7fffffffL)
 #define SRV_MAX_THREADS 16
@@ -51,10 +55,14 @@ struct srv_msg {
 struct srv_ops {
     long (*message)(struct srv_msg *m);
     void (*pulse)(struct srv *s, const struct k_msg_info *info);   /* optional */
+    /* optional: the last handle to a connection srv_client_new made is
+     * gone; DATA is the slot's (the slot is freed after this returns) */
+    void (*disconnect)(struct srv *s, void *data);
 };
 
 struct srv_client {
     void *data;
+    uint32_t gen;             /* bumped at each use of the slot */
     bool used;
 };
 

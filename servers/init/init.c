@@ -170,18 +170,18 @@ static void build_grant(const struct manifest_service *s, unsigned index, struct
         grant_add(g, k_handle_dup(rt_handle("bootfs"), K_RIGHT_READ | K_RIGHT_MAP | K_RIGHT_TRANSFER),
                   K_RIGHT_READ | K_RIGHT_MAP, "bootfs");
     if (s->heartbeat_ms)
-        grant_add(g, k_chan_connect(sup_chan, K_SUPERVISE_HEARTBEAT_BADGE + index), K_RIGHT_SEND,
+        grant_add(g, k_chan_connect(sup_chan, K_SUPERVISE_HEARTBEAT_BADGE + index, 0), K_RIGHT_SEND,
                   "heartbeat");
     for (unsigned i = 0; i < s->nconnect; i++) {
         if (strcmp(s->connect[i], "supervisor") == 0) {
-            grant_add(g, k_chan_connect(sup_chan, K_SUPERVISE_CONTROL_BADGE + index), K_RIGHT_SEND,
+            grant_add(g, k_chan_connect(sup_chan, K_SUPERVISE_CONTROL_BADGE + index, 0), K_RIGHT_SEND,
                       "supervisor");
             continue;
         }
         const struct manifest_service *to = manifest_find(&manifest, s->connect[i],
                                                           strlen(s->connect[i]));
         long ch = to ? chans[to - manifest.services] : -1;
-        grant_add(g, ch >= 0 ? k_chan_connect(ch, index + 1) : -1,
+        grant_add(g, ch >= 0 ? k_chan_connect(ch, index + 1, 0) : -1,
                   K_RIGHT_SEND | K_RIGHT_DUP | K_RIGHT_TRANSFER, s->connect[i]);
     }
     for (unsigned i = 0; i < s->nirq; i++)
@@ -271,12 +271,12 @@ static inline uint64_t rdtsc(void)
 static void publish_one(unsigned i, long pm_chan)
 {
     const struct manifest_service *s = &manifest.services[i];
-    long pm = k_chan_connect(pm_chan, i + 1);         /* as the service: its policy applies */
+    long pm = k_chan_connect(pm_chan, i + 1, 0);         /* as the service: its policy applies */
     for (unsigned k = 0; k < s->nnames && pm >= 0; k++) {
         struct procmgr_attach_req req = { .flags = 2 };   /* replace this service's own */
         memcpy(req.prefix, s->names[k], strlen(s->names[k]));
         struct procmgr_attach_rep rep;
-        long conn = k_chan_connect(chans[i], 0);
+        long conn = k_chan_connect(chans[i], 0, 0);
         long r = conn >= 0 ? k_handle_attach(conn, K_RIGHT_SEND | K_RIGHT_DUP | K_RIGHT_TRANSFER, 1)
                            : conn;
         if (r >= 0)
@@ -415,7 +415,7 @@ static long start_supervisor(long self)
 {
     struct grant g = { .n = 0 };
     grant_add(&g, sup_chan, K_RIGHT_RECEIVE | K_RIGHT_DUP, "chan");
-    grant_add(&g, k_chan_connect(self, LAUNCH_BADGE), K_RIGHT_SEND, "launcher");
+    grant_add(&g, k_chan_connect(self, LAUNCH_BADGE, 0), K_RIGHT_SEND, "launcher");
     grant_add(&g, text_vmo(manifest_text, manifest_len), K_RIGHT_READ | K_RIGHT_MAP, "manifest");
     const char *program = fake_supervisor ? until : "bin/supervisor";
     long p = spawn(program, "", fake_supervisor, &g, SUPERVISOR_PRIO, 0);
@@ -423,7 +423,7 @@ static long start_supervisor(long self)
         printf("init: cannot start %s: %s\n", program, k_strerror(p));
         return p;
     }
-    long watch = k_chan_connect(self, 0);
+    long watch = k_chan_connect(self, 0, 0);
     k_process_watch(p, watch, SUPERVISOR_DIED);
     if (chaos_ms > 0) {
         long t = k_timer_create(watch, CHAOS_CODE, 0);
@@ -472,7 +472,7 @@ int main(int argc, char **argv)
         chans[i] = k_chan_create(0);
     make_policy();
     publish_chan = k_chan_create(0);
-    publish_wake = k_chan_connect(publish_chan, 0);
+    publish_wake = k_chan_connect(publish_chan, 0, 0);
     static struct rt_thread publisher;
     rt_thread_spawn(&publisher, publisher_main, 0, publisher_stack, sizeof(publisher_stack), 0);
     long sup = self >= 0 && sup_chan >= 0 ? start_supervisor(self) : -1;

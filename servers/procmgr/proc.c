@@ -121,7 +121,7 @@ void proc_init(long chan)
     own_badge = srv_self_badge();
     uint64_t now = (uint64_t)k_clock_get();
     life_tag = ((now ^ now >> 24) & 0xffffff) | 1;
-    watch_conn = k_chan_connect(chan, (long)own_badge);
+    watch_conn = k_chan_connect(chan, (long)own_badge, 0);
     if (watch_conn < 0)
         printf("procmgr: no death notices (%s): processes cannot be waited for\n",
                k_strerror(watch_conn));
@@ -235,7 +235,7 @@ long proc_spawn(void *ctx, long rcvid, const struct procmgr_spawn_req *req, cons
     uint32_t pid = next_pid;
     struct k_spawn_handle h[2];
     unsigned nh = 0;
-    long own = k_chan_connect(rt_handle("chan"), (long)proc_badge(pid));
+    long own = k_chan_connect(rt_handle("chan"), (long)proc_badge(pid), 0);
     if (own < 0)
         return own;
     h[nh++] = (struct k_spawn_handle){ (uint32_t)own, K_RIGHT_SEND | K_RIGHT_DUP | K_RIGHT_TRANSFER,
@@ -256,7 +256,7 @@ long proc_spawn(void *ctx, long rcvid, const struct procmgr_spawn_req *req, cons
     memcpy(p->program, strs[0], plen);
     p->program[plen] = 0;
     __atomic_store_n(&p->state, RUNNING, __ATOMIC_RELEASE);
-    long exc = exc_chan >= 0 ? k_chan_connect(exc_chan, (long)proc_badge(pid)) : 0;
+    long exc = exc_chan >= 0 ? k_chan_connect(exc_chan, (long)proc_badge(pid), 0) : 0;
     struct k_spawn sp = { .argc = req->argc, .nhandles = nh, .argv = strs, .handles = h,
                           .priority = req->priority ? req->priority : PRIO_DEFAULT,
                           .exception = (uint32_t)(exc > 0 ? exc : 0),

@@ -139,7 +139,7 @@ static bool adopt(unsigned i)
     long p = k_handle_received();
     if (p <= 0)
         return false;
-    long exc = k_chan_connect(exc_chan, i + 1);
+    long exc = k_chan_connect(exc_chan, i + 1, 0);
     if (exc < 0 || k_exception_set(p, exc) < 0)
         printf("supervisor: %s: no exception handler: %s\n", manifest.services[i].name,
                k_strerror(exc));
@@ -158,7 +158,7 @@ static bool start(unsigned i)
 {
     struct launcher_start_req req = { .index = i };
     struct launcher_start_rep rep;
-    long exc = k_chan_connect(exc_chan, i + 1);     /* its exceptions, from its first instruction */
+    long exc = k_chan_connect(exc_chan, i + 1, 0);     /* its exceptions, from its first instruction */
     if (exc < 0 || k_handle_attach(exc, K_RIGHT_SEND, 1) < 0)
         printf("supervisor: %s: no exception handler: %s\n", manifest.services[i].name,
                k_strerror(exc));
@@ -456,7 +456,7 @@ int main(int argc, char **argv)
         return 1;
     }
     own_badge = (1ULL << 40) | ((uint64_t)k_clock_get() & 0xffffffffffULL);
-    watch_conn = k_chan_connect(chan, (long)own_badge);
+    watch_conn = k_chan_connect(chan, (long)own_badge, 0);
     exc_chan = k_chan_create(0);
     static struct rt_thread exc_thread;
     struct k_thread_attr low = { .priority = EXC_PRIO, .policy = K_SCHED_RR, .cpu_mask = 0 };

@@ -81,7 +81,7 @@ int main(int argc, char **argv)
     (void)argc, (void)argv;
     pm = rt_handle("procmgr");
     long ctl = rt_handle("supervisor");
-    self = k_chan_connect(rt_handle("chan"), 0);
+    self = k_chan_connect(rt_handle("chan"), 0, 0);
     check("handles", pm >= 0 && ctl >= 0 && self >= 0);
     check("names_published", published());
     policy_holds("first");

@@ -23,7 +23,7 @@ static void check(const char *name, int ok)
 
 static void test_irq(void)
 {
-    long irq = rt_handle("irq"), ch = k_chan_create(0), conn = k_chan_connect(ch, 0);
+    long irq = rt_handle("irq"), ch = k_chan_create(0), conn = k_chan_connect(ch, 0, 0);
     long h = k_irq_attach(irq, 5, conn, 1);
     check("irq_granted", h > 0);
     check("irq_other_refused", k_irq_attach(irq, 6, conn, 1) == -E_PERM);

@@ -17,7 +17,7 @@ int main(int argc, char **argv)
 {
     (void)argc, (void)argv;
     long chan = rt_handle("chan"), pm = rt_handle("procmgr");
-    long self = k_chan_connect(chan, 0);
+    long self = k_chan_connect(chan, 0, 0);
     struct procmgr_attach_req req = { .flags = 3 };     /* in front; replacing a past life's */
     memcpy(req.prefix, "/svc/counter", 13);
     struct procmgr_attach_rep rep;

@@ -97,7 +97,7 @@ int main(int argc, char **argv)
 {
     static char stack[16384] __attribute__((aligned(16)));
     (void)argc, (void)argv;
-    long chan = k_chan_create(0), conn = k_chan_connect(chan, 0);
+    long chan = k_chan_create(0), conn = k_chan_connect(chan, 0, 0);
     struct rt_thread th;
     long t = rt_thread_spawn(&th, server_main, (void *)chan, stack, sizeof(stack), 0);
     if (chan < 0 || conn < 0 || t < 0)

@@ -88,7 +88,7 @@ static char stack_hog[16384] __attribute__((aligned(16)));
 
 static void bench_same_as(void)
 {
-    long chan = k_chan_create(0), conn = k_chan_connect(chan, 0);
+    long chan = k_chan_create(0), conn = k_chan_connect(chan, 0, 0);
     struct k_thread_attr a = { 100, K_SCHED_FIFO, 1 };
     struct rt_thread th;
     long t = rt_thread_spawn(&th, server_thread, (void *)chan, stack_srv, sizeof(stack_srv), &a);
@@ -113,7 +113,7 @@ static long spawn_server(long chan, const char *role)
 
 static void bench_cross_as(void)
 {
-    long chan = k_chan_create(0), conn = k_chan_connect(chan, 0);
+    long chan = k_chan_create(0), conn = k_chan_connect(chan, 0, 0);
     long p = spawn_server(chan, "server-cpu0");
     roundtrips(conn, 100);
     uint64_t d = roundtrips(conn, ROUNDS);
@@ -165,7 +165,7 @@ static void print_fixed(const char *name, double v)
 
 static void bench_fairness(void)
 {
-    long chan = k_chan_create(0), conn = k_chan_connect(chan, 0);
+    long chan = k_chan_create(0), conn = k_chan_connect(chan, 0, 0);
     k_thread_affinity(0, 1);
     k_thread_sched(0, 10, K_SCHED_RR);
     struct k_thread_attr a = { 10, K_SCHED_RR, 1 };
@@ -216,7 +216,7 @@ static void bench_cpu_switches(void)
         printf("ipcbench cpu_switches_skipped 1\n");
         return;
     }
-    long chan = k_chan_create(0), conn = k_chan_connect(chan, 0);
+    long chan = k_chan_create(0), conn = k_chan_connect(chan, 0, 0);
     long p = spawn_server(chan, "server-any");
     long switches = 0;
     for (long i = 0; i < 100000; i++) {
@@ -243,7 +243,7 @@ __attribute__((noinline)) void profile_marker(void)
 
 static void profile_once(void)
 {
-    long chan = k_chan_create(0), conn = k_chan_connect(chan, 0);
+    long chan = k_chan_create(0), conn = k_chan_connect(chan, 0, 0);
     long p = spawn_server(chan, "server-cpu0");
     roundtrips(conn, 100);
     profile_marker();

@@ -130,7 +130,7 @@ static bool test_handles_hostile(void)
     long weak = k_handle_dup(ch, K_RIGHT_RECEIVE);         /* no DUP right */
     CHECK(weak >= 0);
     CHECK_EQ(k_handle_dup(weak, K_RIGHT_RECEIVE), -E_RIGHTS);
-    long conn = k_chan_connect(ch, 0);
+    long conn = k_chan_connect(ch, 0, 0);
     CHECK(conn >= 0);
     CHECK_EQ(k_handle_dup(conn, K_RIGHTS_ALL), -E_RIGHTS); /* no widening */
     CHECK_EQ(k_handle_dup(ch, 1L << 20), -E_INVAL);
@@ -147,11 +147,11 @@ static bool test_handles_hostile(void)
 
 static bool test_wrong_type_and_rights(void)
 {
-    long ch = k_chan_create(0), conn = k_chan_connect(ch, 0);
+    long ch = k_chan_create(0), conn = k_chan_connect(ch, 0, 0);
     struct k_iov iov = { 0, 0 };
     CHECK_EQ(rt_msg_send(ch, &iov, 0, &iov, 0), -E_WRONGTYPE);
     CHECK_EQ(rt_msg_receive(conn, &iov, 0, 0), -E_WRONGTYPE);
-    CHECK_EQ(k_chan_connect(conn, 0), -E_WRONGTYPE);
+    CHECK_EQ(k_chan_connect(conn, 0, 0), -E_WRONGTYPE);
     CHECK_EQ(k_pulse_send(ch, 1, 1, 0), -E_WRONGTYPE);
     long nosend = k_handle_dup(conn, K_RIGHT_DUP);
     CHECK(nosend >= 0);
@@ -162,7 +162,7 @@ static bool test_wrong_type_and_rights(void)
     CHECK_EQ(k_thread_join(ch, 0), -E_WRONGTYPE);
     CHECK_EQ(k_process_wait(conn, 0), -E_WRONGTYPE);
     CHECK_EQ(k_vmo_map(0, ch, 0, 4096, K_PROT_READ), -E_WRONGTYPE);
-    CHECK_EQ(k_chan_create(1), -E_INVAL);
+    CHECK_EQ(k_chan_create(4), -E_INVAL);
     k_handle_close(nosend);
     k_handle_close(norecv);
     k_handle_close(conn);
@@ -226,7 +226,7 @@ static char stack_c[16384] __attribute__((aligned(16)));
 static bool test_ipc_same_process(void)
 {
     struct echo_server es = { k_chan_create(0), 0 };
-    long conn = k_chan_connect(es.chan, 0);
+    long conn = k_chan_connect(es.chan, 0, 0);
     struct rt_thread th;
     long t = rt_thread_spawn(&th, echo_server_main, &es, stack_a, sizeof(stack_a), 0);
     CHECK(t >= 0);
@@ -275,7 +275,7 @@ static bool test_ipc_same_process(void)
 static bool test_connection_badges(void)
 {
     long ch = k_chan_create(0);
-    long c1 = k_chan_connect(ch, 111), c2 = k_chan_connect(ch, 222);
+    long c1 = k_chan_connect(ch, 111, 0), c2 = k_chan_connect(ch, 222, 0);
     CHECK_EQ(k_pulse_send(c1, 1, 0, 0), 0);
     struct k_msg_info info;
     CHECK_EQ(rt_msg_receive(ch, 0, 0, &info), 0);
@@ -297,7 +297,7 @@ static bool test_connection_badges(void)
 
 static bool test_ipc_hostile(void)
 {
-    long ch = k_chan_create(0), conn = k_chan_connect(ch, 0);
+    long ch = k_chan_create(0), conn = k_chan_connect(ch, 0, 0);
     struct k_iov ok = { "x", 1 };
     struct k_iov many[K_IOV_MAX + 1];
     CHECK_EQ(rt_msg_send(conn, (struct k_iov *)0x1000, 1, &ok, 1), -E_FAULT);
@@ -356,7 +356,7 @@ static long rw_server_main(void *arg)
 static bool test_msg_read_write(void)
 {
     struct rw_server rs = { k_chan_create(0), 0 };
-    long conn = k_chan_connect(rs.chan, 0);
+    long conn = k_chan_connect(rs.chan, 0, 0);
     struct rt_thread th;
     long t = rt_thread_spawn(&th, rw_server_main, &rs, stack_a, sizeof(stack_a), 0);
     char reply[12];
@@ -384,7 +384,7 @@ static long prio_sender_main(void *arg)
 static bool test_receive_priority_order(void)
 {
     CHECK_EQ(k_thread_sched(0, 100, K_SCHED_FIFO), 0);
-    long ch = k_chan_create(0), conn = k_chan_connect(ch, 0);
+    long ch = k_chan_create(0), conn = k_chan_connect(ch, 0, 0);
     static char stacks[3][16384] __attribute__((aligned(16)));
     struct prio_sender ps[3] = { { conn, 20 }, { conn, 60 }, { conn, 40 } };
     struct rt_thread th[3];
@@ -417,7 +417,7 @@ static bool test_receive_priority_order(void)
 
 static bool test_pulse_queue_overflow(void)
 {
-    long ch = k_chan_create(0), conn = k_chan_connect(ch, 0);
+    long ch = k_chan_create(0), conn = k_chan_connect(ch, 0, 0);
     for (int i = 0; i < K_PULSE_QUEUE; i++)
         CHECK_EQ(k_pulse_send(conn, i, i * 10, 1 + i % 7), 0);
     CHECK_EQ(k_pulse_send(conn, 999, 0, 0), -E_FULL);
@@ -475,7 +475,7 @@ static bool test_priority_inheritance(void)
     CHECK_EQ(k_thread_affinity(0, 1), 0);
     CHECK_EQ(k_thread_sched(0, 60, K_SCHED_FIFO), 0);
     struct pi_server ps = { k_chan_create(0), 0 };
-    long conn = k_chan_connect(ps.chan, 0);
+    long conn = k_chan_connect(ps.chan, 0, 0);
     struct k_thread_attr low = { 10, K_SCHED_FIFO, 1 }, mid = { 30, K_SCHED_RR, 1 };
     struct rt_thread ts, th;
     /* The server first, alone: it reaches receive while we sleep. */
@@ -549,8 +549,8 @@ static bool test_priority_inheritance_chain(void)
     CHECK_EQ(k_thread_affinity(0, 1), 0);
     CHECK_EQ(k_thread_sched(0, 60, K_SCHED_FIFO), 0);
     struct chain c = { k_chan_create(0), k_chan_create(0), 0, 0 };
-    c.conn2 = k_chan_connect(c.chan2, 0);
-    long conn1 = k_chan_connect(c.chan1, 0);
+    c.conn2 = k_chan_connect(c.chan2, 0, 0);
+    long conn1 = k_chan_connect(c.chan1, 0, 0);
     struct k_thread_attr low = { 10, K_SCHED_FIFO, 1 }, mid = { 30, K_SCHED_RR, 1 };
     struct rt_thread t1, t2, th;
     long s2 = rt_thread_spawn(&t2, chain_s2, &c, stack_a, sizeof(stack_a), &low);
@@ -612,7 +612,7 @@ static bool test_priority_inheritance_at_send(void)
     CHECK_EQ(k_thread_affinity(0, 1), 0);
     CHECK_EQ(k_thread_sched(0, 60, K_SCHED_FIFO), 0);
     struct busy b = { k_chan_create(0), 0 };
-    b.conn = k_chan_connect(b.chan, 0);
+    b.conn = k_chan_connect(b.chan, 0, 0);
     struct k_thread_attr srv_a = { 10, K_SCHED_FIFO, 1 }, low_a = { 20, K_SCHED_FIFO, 1 },
                          hog_a = { 30, K_SCHED_RR, 1 };
     struct rt_thread ts, tl, th;
@@ -705,7 +705,7 @@ static bool test_spawn_hostile(void)
 static bool test_spawn_exception(void)
 {
     const uint32_t img = (uint32_t)rt_handle("bootfs");
-    long ch = k_chan_create(0), conn = k_chan_connect(ch, 5);
+    long ch = k_chan_create(0), conn = k_chan_connect(ch, 5, 0);
     const char *argv[] = { "bin/ktest", "child", "fault" };
     struct k_spawn sp = { .image = img, .argc = 3, .argv = argv, .exception = (uint32_t)conn };
     long p = k_process_spawn((long)"bin/ktest", 9, (long)&sp);
@@ -747,7 +747,7 @@ static bool test_ipc_cross_process(void)
     struct k_spawn_handle h = { (uint32_t)ch, K_RIGHT_RECEIVE | K_RIGHT_DUP, "chan" };
     long p = spawn("serve-once", &h, 1, 0);
     CHECK(p >= 0);
-    long conn = k_chan_connect(ch, 0);
+    long conn = k_chan_connect(ch, 0, 0);
     char reply[32] = { 0 };
     CHECK_EQ(send_str(conn, "across spaces", reply, sizeof(reply)), 13);
     CHECK(memcmp(reply, "ACROSS SPACES", 13) == 0);
@@ -770,7 +770,7 @@ static bool test_fault_kills_process(void)
 /* Killed before its first instruction: the thread never runs user code. */
 static bool test_kill_before_run(void)
 {
-    long ch = k_chan_create(0), conn = k_chan_connect(ch, 0);
+    long ch = k_chan_create(0), conn = k_chan_connect(ch, 0, 0);
     struct k_spawn_handle h = { (uint32_t)conn, K_RIGHT_SEND, "conn" };
     long p = spawn("pulse-first", &h, 1, 0);     /* queued behind us on our CPU */
     CHECK(p >= 0);
@@ -797,7 +797,7 @@ static bool test_kill_blocked_in_receive(void)
 
 static bool test_kill_blocked_in_send(void)
 {
-    long ch = k_chan_create(0), conn = k_chan_connect(ch, 0);
+    long ch = k_chan_create(0), conn = k_chan_connect(ch, 0, 0);
     struct k_spawn_handle h = { (uint32_t)conn, K_RIGHT_SEND, "conn" };
     long p = spawn("block-send", &h, 1, 0);
     CHECK(p >= 0);
@@ -811,7 +811,7 @@ static bool test_kill_blocked_in_send(void)
 
 static bool test_kill_blocked_in_reply(void)
 {
-    long ch = k_chan_create(0), conn = k_chan_connect(ch, 0);
+    long ch = k_chan_create(0), conn = k_chan_connect(ch, 0, 0);
     struct k_spawn_handle h = { (uint32_t)conn, K_RIGHT_SEND, "conn" };
     long p = spawn("block-send", &h, 1, 0);
     struct k_msg_info info;
@@ -829,7 +829,7 @@ static bool test_server_death(void)
 {
     long ch = k_chan_create(0);
     struct k_spawn_handle h = { (uint32_t)ch, K_RIGHT_RECEIVE, "chan" };
-    long conn = k_chan_connect(ch, 0);
+    long conn = k_chan_connect(ch, 0, 0);
     long p = spawn("hold-and-exit", &h, 1, 0);
     CHECK(p >= 0);
     k_handle_close(ch);             /* only the child holds the channel now */
@@ -844,13 +844,13 @@ static bool test_server_death(void)
 static bool test_revoke(void)
 {
     long ch = k_chan_create(0);
-    long old = k_chan_connect(ch, 0);
+    long old = k_chan_connect(ch, 0, 0);
     CHECK_EQ(k_pulse_send(old, 1, 1, 0), 0);
     CHECK_EQ(k_chan_revoke(ch), 0);
     CHECK_EQ(k_pulse_send(old, 1, 1, 0), -E_REVOKED);
     char r[4];
     CHECK_EQ(send_str(old, "x", r, sizeof(r)), -E_REVOKED);
-    long fresh = k_chan_connect(ch, 0);
+    long fresh = k_chan_connect(ch, 0, 0);
     CHECK_EQ(k_pulse_send(fresh, 2, 2, 0), 0);
     long conn2 = k_handle_dup(old, K_RIGHT_SEND);
     CHECK_EQ(k_pulse_send(conn2, 1, 1, 0), -E_REVOKED);   /* copies are revoked too */
@@ -1113,7 +1113,7 @@ static bool test_server_framework(void)
     CHECK_EQ(k_msg_send(clients[0].conn, (long)"w", -1, (long)reply, -8), 9);
     CHECK(memcmp(reply, "wxyzABCD", 8) == 0);
     CHECK_EQ(k_msg_send(clients[0].conn, (long)"z", -1, 0, 0), -E_NOSYS);
-    long anon = k_chan_connect(fw.chan, 0);
+    long anon = k_chan_connect(fw.chan, 0, 0);
     CHECK_EQ(k_msg_send(anon, (long)"i", -1, 0, 0), -E_PERM);
     srv_stop(&fw, 3);
     long status = -1;
@@ -1182,7 +1182,7 @@ static bool test_smp_stress(void)
 {
     struct k_sysinfo si = sysinfo();
     st.chan = k_chan_create(0);
-    st.conn = k_chan_connect(st.chan, 0);
+    st.conn = k_chan_connect(st.chan, 0, 0);
     st.deadline = k_clock_get() + 2000L * 1000000;
     struct rt_thread th[STRESS_CLIENTS + STRESS_SERVERS];
     long h[STRESS_CLIENTS + STRESS_SERVERS];
@@ -1219,7 +1219,7 @@ static bool test_smp_stress(void)
 
 static bool test_more_hostile(void)
 {
-    long ch = k_chan_create(0), conn = k_chan_connect(ch, 0);
+    long ch = k_chan_create(0), conn = k_chan_connect(ch, 0, 0);
     struct k_msg_info info;
     char buf[8];
     CHECK_EQ(k_msg_reply_receive(12345, 0, (long)buf, -8, ch, (long)&info), -E_INVAL);
@@ -1255,7 +1255,7 @@ static bool test_handles_in_messages(void)
 {
     CHECK_EQ(k_handle_received(), -E_NOENT);
     CHECK_EQ(k_handle_attach(4242, 0, 0), -E_BADHANDLE);
-    long ch = k_chan_create(0), conn = k_chan_connect(ch, 0);
+    long ch = k_chan_create(0), conn = k_chan_connect(ch, 0, 0);
     long v = k_vmo_create(4096, K_VMO_ANON, 0, 0);
     long a = k_vmo_map(0, v, 0, 4096, K_PROT_READ | K_PROT_WRITE);
     *(volatile uint64_t *)a = 0x5eed;
@@ -1344,7 +1344,7 @@ static bool test_bootfs_and_narrowing(void)
     CHECK(k_vmo_size(bootfs) >= 4096 && k_vmo_size(bootfs) % 4096 == 0);
     CHECK_EQ(k_vmo_size(4242), -E_BADHANDLE);
     CHECK_EQ(k_vmo_size(irq), -E_WRONGTYPE);
-    long ch = k_chan_create(0), conn = k_chan_connect(ch, 0);
+    long ch = k_chan_create(0), conn = k_chan_connect(ch, 0, 0);
     CHECK_EQ(k_irq_attach(one, 6, conn, 1), -E_PERM);            /* outside the grant */
     long h = k_irq_attach(one, 5, conn, 1);
     CHECK(h > 0);
@@ -1511,7 +1511,7 @@ static bool test_fs_base(void)
 
 static bool test_death_watch(void)
 {
-    long ch = k_chan_create(0), conn = k_chan_connect(ch, 0);
+    long ch = k_chan_create(0), conn = k_chan_connect(ch, 0, 0);
     long p = spawn("exit42", 0, 0, 0);
     CHECK(p >= 0);
     CHECK_EQ(k_process_watch(p, conn, 7), 0);
@@ -1544,7 +1544,7 @@ static bool test_exception_resume(void)
 
 static bool test_timer_pulses(void)
 {
-    long ch = k_chan_create(0), conn = k_chan_connect(ch, 0);
+    long ch = k_chan_create(0), conn = k_chan_connect(ch, 0, 0);
     long t = k_timer_create(conn, 9, 1234);
     CHECK(t >= 0);
     CHECK_EQ(k_timer_set(t, 100, 100), -E_INVAL);         /* period under 1 ms */
@@ -1571,7 +1571,7 @@ static bool test_irq_pulses(void)
 {
     long irq = rt_handle("irq");
     CHECK(irq >= 0);                      /* init holds every IRQ */
-    long ch = k_chan_create(0), conn = k_chan_connect(ch, 0);
+    long ch = k_chan_create(0), conn = k_chan_connect(ch, 0, 0);
     CHECK_EQ(k_irq_attach(irq, K_IRQ_MAX, conn, 1), -E_INVAL);
     CHECK_EQ(k_irq_attach(irq, -1, conn, 1), -E_INVAL);
     CHECK_EQ(k_irq_attach(ch, 0, conn, 1), -E_WRONGTYPE);
@@ -1601,6 +1601,7 @@ static bool test_irq_pulses(void)
 
 #include "ktest_promises.c"
 #include "ktest_personality.c"
+#include "ktest_channels.c"
 
 /* ---------------------------------------------------------------- */
 
@@ -1647,6 +1648,9 @@ static const struct utest tests[] = {
     { "fs_base", test_fs_base },
     { "personality_redirect", test_personality_redirect },
     { "process_create", test_process_create },
+    { "vm_clone", test_vm_clone },
+    { "chan_disconnect", test_chan_disconnect },
+    { "srv_disconnect", test_srv_disconnect },
     { "death_watch", test_death_watch },
     { "exception_resume", test_exception_resume },
     { "timer_pulses", test_timer_pulses },
@@ -1740,7 +1744,7 @@ static int exception_child(bool kill)
     static struct rt_thread th;
     eh.chan = k_chan_create(0);
     eh.kill = kill;
-    long conn = k_chan_connect(eh.chan, 0);
+    long conn = k_chan_connect(eh.chan, 0, 0);
     if (k_exception_set(0, conn) != 0)
         return 2;
     long t = rt_thread_spawn(&th, exception_handler, &eh, stack_b, sizeof(stack_b), 0);
@@ -1818,6 +1822,8 @@ static int child_main(const char *role)
         return redirect_child(strcmp(role, "redirect-bad-stack") == 0);
     if (strncmp(role, "ioport-", 7) == 0)
         return ioport_child(role);
+    if (strcmp(role, "vm-clone") == 0)
+        return vm_clone_child();
     if (strcmp(role, "low-spinner") == 0)
         return low_spinner_child();
     if (strcmp(role, "kill-race") == 0)

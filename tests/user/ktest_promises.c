@@ -44,7 +44,7 @@ static bool test_dead_process_memory(void)
     CHECK_EQ(k_vmo_map(p, v, 0, 4096, K_PROT_READ | 0x20000000), -E_DEAD);
     CHECK_EQ(k_vm_unmap(p, K_USER_BASE, 4096), -E_DEAD);
     CHECK_EQ(k_vm_protect(p, K_USER_BASE, 4096, K_PROT_READ), -E_DEAD);
-    long ch = k_chan_create(0), conn = k_chan_connect(ch, 0);
+    long ch = k_chan_create(0), conn = k_chan_connect(ch, 0, 0);
     CHECK_EQ(k_exception_set(p, conn), -E_DEAD);       /* would never be dropped */
     k_handle_close(conn);
     k_handle_close(ch);
@@ -160,7 +160,7 @@ static int ceiling_child(unsigned ceil)
     if (k_thread_create((long)exit_with, (long)(stack_a + 4096), 0, (long)&hi) != -E_PERM)
         return 4;
     /* A pulse's priority is capped at the sender's ceiling. */
-    long ch = k_chan_create(0), conn = k_chan_connect(ch, 0);
+    long ch = k_chan_create(0), conn = k_chan_connect(ch, 0, 0);
     struct k_msg_info info;
     if (k_pulse_send(conn, 1, 0, 250) != 0 || rt_msg_receive(ch, 0, 0, &info) != 0 ||
         info.priority > ceil)
@@ -229,7 +229,7 @@ static bool serve_both(long r1, long status, long c, long c2)
 static bool test_server_thread_exit_unreplied(void)
 {
     ue.chan = k_chan_create(0);
-    ue.conn = k_chan_connect(ue.chan, 0);
+    ue.conn = k_chan_connect(ue.chan, 0, 0);
     ue.rcvid = ue.go = 0;
     ue.status[0] = ue.status[1] = -12345;
     struct rt_thread ts, tc, tc2;
@@ -262,7 +262,7 @@ static bool test_server_thread_exit_unreplied(void)
 
 static bool test_channel_outlives_creator(void)
 {
-    long back = k_chan_create(0), bconn = k_chan_connect(back, 0);
+    long back = k_chan_create(0), bconn = k_chan_connect(back, 0, 0);
     struct k_spawn_handle h = { (uint32_t)bconn, K_RIGHT_SEND, "conn" };
     long p = spawn("give-channel", &h, 1, 0);
     CHECK(p > 0);
@@ -277,7 +277,7 @@ static bool test_channel_outlives_creator(void)
         k_thread_sleep(2 * 1000000);
     }
     ue.chan = ch;
-    ue.conn = k_chan_connect(ch, 0);
+    ue.conn = k_chan_connect(ch, 0, 0);
     CHECK(ue.conn > 0);
     ue.rcvid = 0;
     ue.go = 1;
@@ -368,7 +368,7 @@ static bool test_tlb_flush_vs_ipc(void)
     }
     memset(&tv, 0, sizeof(tv));
     tv.chan = k_chan_create(0);
-    tv.conn = k_chan_connect(tv.chan, 0);
+    tv.conn = k_chan_connect(tv.chan, 0, 0);
     struct rt_thread t1, t2, t3;
     struct k_thread_attr on1 = { 100, K_SCHED_RR, 2 }, on0 = { 100, K_SCHED_RR, 1 };
     long s = rt_thread_spawn(&t1, tv_server, 0, stack_a, sizeof(stack_a), &on1);
@@ -482,9 +482,9 @@ static bool test_large_copy_preemptible(void)
     lc.rbuf = (uint8_t *)a + size;
     lc.size = size;
     lc.chan = k_chan_create(0);
-    lc.conn = k_chan_connect(lc.chan, 0);
+    lc.conn = k_chan_connect(lc.chan, 0, 0);
     lc.hchan = k_chan_create(0);
-    lc.hconn = k_chan_connect(lc.hchan, 0);
+    lc.hconn = k_chan_connect(lc.hchan, 0, 0);
     struct rt_thread ts, tw, tp;
     struct k_thread_attr same = { 10, K_SCHED_RR, 1 }, high = { 200, K_SCHED_FIFO, 1 },
                          other = { 100, K_SCHED_RR, 2 };
@@ -586,7 +586,7 @@ static char kr_stack[16384] __attribute__((aligned(16)));
 static int kill_race_child(void)
 {
     kr.chan = k_chan_create(0);
-    long conn = k_chan_connect(kr.chan, 0);
+    long conn = k_chan_connect(kr.chan, 0, 0);
     struct rt_thread ts;
     struct k_thread_attr on1 = { 0, K_SCHED_RR, 2 };        /* CPU 1; the parent spins on 0 */
     if (conn < 0 || k_thread_affinity(0, 2) != 0 ||
@@ -612,7 +612,7 @@ static bool test_kill_while_entering_block(void)
         printf("ktest: kill_while_entering_block needs 2 CPUs; checked on the SMP boots\n");
         return true;
     }
-    long ch = k_chan_create(0), conn = k_chan_connect(ch, 0);
+    long ch = k_chan_create(0), conn = k_chan_connect(ch, 0, 0);
     long timer = k_timer_create(conn, 2, 0);
     CHECK(ch > 0 && conn > 0 && timer > 0);
     CHECK_EQ(k_thread_affinity(0, 1), 0);
@@ -675,7 +675,7 @@ static int low_spinner_child(void)
 
 static bool test_killed_low_thread_dies(void)
 {
-    long ch = k_chan_create(0), conn = k_chan_connect(ch, 0);
+    long ch = k_chan_create(0), conn = k_chan_connect(ch, 0, 0);
     struct k_spawn_handle h = { (uint32_t)conn, K_RIGHT_SEND, "conn" };
     struct k_thread_attr hi = { 150, K_SCHED_FIFO, 1 };
     CHECK_EQ(k_thread_sched(0, 150, K_SCHED_FIFO), 0);

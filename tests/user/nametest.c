@@ -122,11 +122,11 @@ int main(int argc, char **argv)
     struct k_spawn sp = { .argc = 1, .nhandles = 2, .argv = pargv, .handles = h,
                           .image = (uint32_t)rt_handle("bootfs") };
     long p = k_process_spawn((long)"bin/procmgr", 11, (long)&sp);
-    pm = k_chan_connect(pm_chan, 1);
-    long other = k_chan_connect(pm_chan, 2);
+    pm = k_chan_connect(pm_chan, 1, 0);
+    long other = k_chan_connect(pm_chan, 2, 0);
     for (int i = 0; i < 3; i++) {
         srv_chan[i] = k_chan_create(0);
-        srv_conn[i] = k_chan_connect(srv_chan[i], 0);
+        srv_conn[i] = k_chan_connect(srv_chan[i], 0, 0);
     }
     check("procmgr_started", p > 0);
     struct procmgr_attach_req oreq = { .flags = 0, .prefix = "/tmp" };
@@ -135,7 +135,7 @@ int main(int argc, char **argv)
     check("attach_by_badge_with_bad_policy_line", procmgr_attach(other, &oreq, &orep) == -E_PERM);
     long a = attach("/dev", 0, 0), b = attach("/dev/console", 1, 0), c = attach("/dev", 2, 0);
     check("attach", a >= 0 && b >= 0 && c >= 0);
-    long viewer = k_chan_connect(pm_chan, 3);
+    long viewer = k_chan_connect(pm_chan, 3, 0);
     struct procmgr_resolve_req vq = { .candidate = 0 };
     struct procmgr_resolve_rep vr;
     check("view_policy_hides", procmgr_resolve(viewer, &vq, "/dev/null", 9, &vr) == -E_NOENT);

@@ -156,7 +156,7 @@ static void bench_spawn_wait(void)
 
 static void views(void)
 {
-    long self = k_chan_connect(rt_handle("chan"), 0);
+    long self = k_chan_connect(rt_handle("chan"), 0, 0);
     const char *prefixes[] = { "/svc/a", "/svc/b" };
     for (unsigned i = 0; i < 2; i++) {
         struct procmgr_attach_req req = { .flags = 0 };

@@ -327,7 +327,7 @@ static int maybe_attach(struct rng *r, unsigned percent)
         break;
     case ATT_CONN_DEAD: {
         long ch = k_chan_create(0);
-        h = ch >= 0 ? k_chan_connect(ch, (long)below(r, 1000)) : ch;
+        h = ch >= 0 ? k_chan_connect(ch, (long)below(r, 1000), 0) : ch;
         if (ch >= 0)
             k_handle_close(ch);             /* a connection to a channel nobody serves */
         break;
@@ -1294,7 +1294,7 @@ static void client_cleanup(void)
     }
     struct procmgr_attach_req aq = { .flags = 2, .prefix = "/fuzz" };
     struct procmgr_attach_rep ap;
-    long conn = child_mode ? -1 : k_chan_connect(rt_handle("chan"), 0);
+    long conn = child_mode ? -1 : k_chan_connect(rt_handle("chan"), 0, 0);
     long r = conn >= 0 ? k_handle_attach(conn, K_RIGHT_SEND | K_RIGHT_DUP | K_RIGHT_TRANSFER, 1)
                        : conn;
     if (!child_mode)
@@ -1657,7 +1657,7 @@ static int launcher_main(void)
     check("launcher_not_duplicable", k_handle_dup(t_launch.conn, K_RIGHT_SEND) == -E_RIGHTS,
           "the launcher connection can be duplicated");
     long exc_chan = k_chan_create(0);
-    copy_source = k_chan_connect(exc_chan, 1);   /* a would-be exception connection */
+    copy_source = k_chan_connect(exc_chan, 1, 0);   /* a would-be exception connection */
     targets[ntargets++] = &t_launch;
 
     canonical();
