@@ -7,7 +7,7 @@
  * after its `syscall` with rax = the result, as on Linux.
  */
     .text
-    .global lx_entry, lx_start_program
+    .global lx_entry, lx_start_program, lx_resume
 lx_entry:
     pushq %r15
     pushq %r14
@@ -29,6 +29,7 @@ lx_entry:
     call lx_syscall
     addq $8, %rsp
     movq %rax, 0(%rsp)
+lx_return:
     popq %rax
     popq %rbx
     popq %rcx
@@ -73,3 +74,10 @@ lx_start_program:
     xorl %r14d, %r14d
     xorl %r15d, %r15d
     jmp *%rcx
+
+/* lx_resume(block): back to the program as from a call, with the struct
+ * lx_regs and the k_redirect frame after it at BLOCK (a forked child's
+ * first return: rax = 0). */
+lx_resume:
+    movq %rdi, %rsp
+    jmp lx_return

@@ -25,6 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lx.h"
+
 #include "base/cpio.h"
 #include "base/string.h"
 #include "kestrel/errors.h"
@@ -37,19 +39,11 @@
 
 /* Linux's numbers (arch/x86/entry/syscalls/syscall_64.tbl) and errors. */
 enum {
-    LX_read = 0, LX_write = 1, LX_mmap = 9, LX_mprotect = 10, LX_munmap = 11, LX_brk = 12,
-    LX_rt_sigaction = 13, LX_rt_sigprocmask = 14, LX_ioctl = 16, LX_writev = 20,
-    LX_getpid = 39, LX_exit = 60, LX_uname = 63, LX_getuid = 102, LX_getgid = 104,
-    LX_geteuid = 107, LX_getegid = 108, LX_getppid = 110, LX_arch_prctl = 158,
-    LX_gettid = 186, LX_set_tid_address = 218, LX_clock_gettime = 228, LX_exit_group = 231,
-    LX_readlink = 89, LX_set_robust_list = 273, LX_prlimit64 = 302, LX_getrandom = 318,
+    LX_mmap = 9, LX_mprotect = 10, LX_munmap = 11, LX_brk = 12, LX_uname = 63,
+    LX_getuid = 102, LX_getgid = 104, LX_setuid = 105, LX_setgid = 106, LX_geteuid = 107,
+    LX_getegid = 108, LX_arch_prctl = 158, LX_set_tid_address = 218, LX_clock_gettime = 228,
+    LX_set_robust_list = 273, LX_prlimit64 = 302, LX_getrandom = 318,
 };
-#define LX_EFAULT 14
-#define LX_EBADF 9
-#define LX_ENOMEM 12
-#define LX_EINVAL 22
-#define LX_ENOTTY 25
-#define LX_ENOSYS 38
 #define LX_ARCH_SET_FS 0x1002
 #define LX_TIOCGWINSZ 0x5413
 #define LX_PROT_READ 1
@@ -57,11 +51,6 @@ enum {
 #define LX_PROT_EXEC 4
 #define LX_MAP_FIXED 0x10
 #define LX_MAP_ANONYMOUS 0x20
-
-/* What lx_entry saved, in its push order. */
-struct lx_regs {
-    uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, r8, r9, r10, r11, r12, r13, r14, r15;
-};
 
 long lx_syscall(struct lx_regs *r);
 extern char lx_entry[];
@@ -73,18 +62,12 @@ _Noreturn void lx_start_program(uint64_t entry, uint64_t stack);
 #define LX_STACK_SIZE (1UL << 20)
 #define BRK_MAX (256UL << 20)
 
-static struct {
-    uint64_t brk_start, brk_end, brk_mapped;
-    uint64_t tid_address;
-    uint64_t pid;
-    char exe[72];                   /* "/" + the program's path in the boot image */
-    uint8_t nosys_said[512 / 8];
-} lx;
+struct lx_state lx;
 
 /* ---- memory of the program, checked ---- */
 
 /* Copies LEN bytes from the program at ADDR; false when any is unmapped. */
-static bool copy_in(void *dst, uint64_t addr, size_t len)
+bool lx_copy_in(void *dst, uint64_t addr, size_t len)
 {
     while (len) {
         size_t n = len > 65536 ? 65536 : len;
@@ -96,7 +79,7 @@ static bool copy_in(void *dst, uint64_t addr, size_t len)
 }
 
 /* Whether [addr, addr+len) lies in writable mappings of ours. */
-static bool writable(uint64_t addr, size_t len)
+bool lx_writable(uint64_t addr, size_t len)
 {
     static struct k_region reg[64];
     long n = k_process_regions(0, (long)reg, 64);
@@ -117,9 +100,9 @@ static bool writable(uint64_t addr, size_t len)
     return at >= end;
 }
 
-static bool copy_out(uint64_t addr, const void *src, size_t len)
+bool lx_copy_out(uint64_t addr, const void *src, size_t len)
 {
-    if (!writable(addr, len))
+    if (!lx_writable(addr, len))
         return false;
     memcpy((void *)addr, src, len);
     return true;
@@ -127,48 +110,21 @@ static bool copy_out(uint64_t addr, const void *src, size_t len)
 
 /* ---- calls ---- */
 
-static long lx_write(int fd, uint64_t buf, uint64_t len)
+long lx_copy_str(char *buf, size_t cap, uint64_t addr)
 {
-    if (fd != 1 && fd != 2)
-        return -LX_EBADF;
-    static char bounce[4096];
-    uint64_t done = 0;
-    while (done < len) {
-        size_t n = len - done > sizeof(bounce) ? sizeof(bounce) : (size_t)(len - done);
-        if (!copy_in(bounce, buf + done, n))
-            return done ? (long)done : -LX_EFAULT;
-        rt_debug_write(bounce, n);
-        done += n;
+    for (size_t i = 0; i < cap; i++) {
+        if (!lx_copy_in(&buf[i], addr + i, 1))
+            return -LX_EFAULT;
+        if (!buf[i])
+            return 0;
     }
-    return (long)done;
-}
-
-static long lx_writev(int fd, uint64_t uiov, uint64_t cnt)
-{
-    if (cnt > 1024)
-        return -LX_EINVAL;
-    long total = 0;
-    for (uint64_t i = 0; i < cnt; i++) {
-        uint64_t iov[2];
-        if (!copy_in(iov, uiov + i * 16, sizeof(iov)))
-            return total ? total : -LX_EFAULT;
-        long r = lx_write(fd, iov[0], iov[1]);
-        if (r < 0)
-            return total ? total : r;
-        total += r;
-    }
-    return total;
+    return -LX_ENAMETOOLONG;
 }
 
 static uint32_t kprot(uint64_t p)
 {
     return (p & LX_PROT_READ ? K_PROT_READ : 0) | (p & LX_PROT_WRITE ? K_PROT_WRITE : 0) |
            (p & LX_PROT_EXEC ? K_PROT_EXEC : 0);
-}
-
-static long lx_errno(long e)
-{
-    return e == -E_NOMEM ? -LX_ENOMEM : e == -E_FAULT ? -LX_EFAULT : -LX_EINVAL;
 }
 
 /* Anonymous memory only (files need the file servers). */
@@ -218,7 +174,7 @@ static long lx_uname(uint64_t buf)
     };
     for (int i = 0; i < 6; i++)
         memcpy(u[i], v[i], strlen(v[i]));
-    return copy_out(buf, u, sizeof(u)) ? 0 : -LX_EFAULT;
+    return lx_copy_out(buf, u, sizeof(u)) ? 0 : -LX_EFAULT;
 }
 
 /* Limits: what Linux gives a process by default (new ones are ignored). */
@@ -231,24 +187,7 @@ static long lx_prlimit(uint64_t resource, uint64_t old)
         lim[0] = 8UL << 20;
     if (resource == 7)              /* RLIMIT_NOFILE */
         lim[0] = lim[1] = 1024;
-    return old && !copy_out(old, lim, sizeof(lim)) ? -LX_EFAULT : 0;
-}
-
-/* Only /proc/self/exe so far: the program's path (busybox runs itself
- * again through it). */
-static long lx_readlink(uint64_t upath, uint64_t buf, uint64_t size)
-{
-    char path[32];
-    memset(path, 0, sizeof(path));
-    for (size_t i = 0; i < sizeof(path) - 1; i++)
-        if (!copy_in(&path[i], upath + i, 1) || !path[i])
-            break;
-    if (strcmp(path, "/proc/self/exe") != 0)
-        return -LX_EINVAL;
-    size_t n = strlen(lx.exe);
-    if (n > size)
-        n = (size_t)size;
-    return copy_out(buf, lx.exe, n) ? (long)n : -LX_EFAULT;
+    return old && !lx_copy_out(old, lim, sizeof(lim)) ? -LX_EFAULT : 0;
 }
 
 /* Random bytes: xorshift seeded from the clock (not for keys: the kernel
@@ -267,7 +206,7 @@ static long lx_getrandom(uint64_t buf, uint64_t len)
             x ^= x << 13, x ^= x >> 7, x ^= x << 17;
             tmp[i] = (uint8_t)x;
         }
-        if (!copy_out(buf + done, tmp, n))
+        if (!lx_copy_out(buf + done, tmp, n))
             return done ? (long)done : -LX_EFAULT;
         done += n;
     }
@@ -285,14 +224,16 @@ static long nosys(uint64_t nr)
 
 long lx_syscall(struct lx_regs *r)
 {
-    uint64_t a1 = r->rdi, a2 = r->rsi, a3 = r->rdx, a4 = r->r10, a5 = r->r8;
+    uint64_t a[6] = { r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9 };
+    bool served;
+    long ret = lx_fd_call(r->rax, a, &served);
+    if (served)
+        return ret;
+    ret = lx_proc_call(r->rax, a, r, &served);
+    if (served)
+        return ret;
+    uint64_t a1 = a[0], a2 = a[1], a3 = a[2], a4 = a[3], a5 = a[4];
     switch (r->rax) {
-    case LX_write:
-        return lx_write((int)a1, a2, a3);
-    case LX_writev:
-        return lx_writev((int)a1, a2, a3);
-    case LX_read:
-        return -LX_EBADF;           /* no input until the terminal server */
     case LX_mmap:
         return lx_mmap(a1, a2, a3, a4, (long)a5);
     case LX_munmap:
@@ -301,49 +242,36 @@ long lx_syscall(struct lx_regs *r)
         return k_vm_protect(0, (long)a1, (long)a2, (long)kprot(a3)) < 0 ? -LX_EINVAL : 0;
     case LX_brk:
         return lx_brk(a1);
-    case LX_rt_sigaction:
-    case LX_rt_sigprocmask:
-        return 0;                   /* signals: not yet */
-    case LX_ioctl:
-        return a2 == LX_TIOCGWINSZ ? -LX_ENOTTY : -LX_EINVAL;
     case LX_arch_prctl:
         if (a1 != LX_ARCH_SET_FS)
             return -LX_EINVAL;
-        return k_thread_set_fs((long)a2) < 0 ? -LX_EFAULT : 0;
+        if (k_thread_set_fs((long)a2) < 0)
+            return -LX_EFAULT;
+        lx.fs_base = a2;
+        return 0;
     case LX_set_tid_address:
         lx.tid_address = a1;
         return (long)lx.pid;
-    case LX_getpid:
-    case LX_gettid:
-        return (long)lx.pid;
-    case LX_getppid:
-        /* Not known here yet (procmgr keeps the tree, issue 9): init's,
-         * as after a reparenting; none for init itself. */
-        return lx.pid == 1 ? 0 : 1;
     case LX_getuid:
     case LX_getgid:
     case LX_geteuid:
     case LX_getegid:
+    case LX_setuid:
+    case LX_setgid:
         return 0;                   /* authority is capabilities, not uids */
     case LX_uname:
         return lx_uname(a1);
     case LX_clock_gettime: {
         long ns = k_clock_get();
         uint64_t ts[2] = { (uint64_t)ns / 1000000000, (uint64_t)ns % 1000000000 };
-        return copy_out(a2, ts, sizeof(ts)) ? 0 : -LX_EFAULT;
+        return lx_copy_out(a2, ts, sizeof(ts)) ? 0 : -LX_EFAULT;
     }
     case LX_set_robust_list:
         return 0;                   /* futexes: not yet; nothing to clean at exit */
     case LX_prlimit64:
         return lx_prlimit(a2, a4);
-    case LX_readlink:
-        return lx_readlink(a1, a2, a3);
     case LX_getrandom:
         return lx_getrandom(a1, a2);
-    case LX_exit:
-    case LX_exit_group:
-        k_process_exit((long)(a1 & 0xff));
-        return 0;
     default:
         return nosys(r->rax);
     }
@@ -536,6 +464,11 @@ static uint64_t own_pid(void)
  * block, which stays in use). */
 static char lx_stack[64 * 1024] __attribute__((aligned(16)));
 
+void *lx_stack_top(void)
+{
+    return lx_stack + sizeof(lx_stack);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -566,6 +499,8 @@ int main(int argc, char **argv)
         return 2;
     }
     lx.pid = own_pid();
+    lx_proc_init();
+    lx_fd_init();
     if (k_personality_stack((long)(lx_stack + sizeof(lx_stack))) != 0 ||
         k_personality_set((long)lx_entry, (long)K_NATIVE_BASE, (long)NATIVE_END) != 0) {
         printf("linux: the kernel would not redirect our system calls\n");

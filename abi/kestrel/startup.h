@@ -42,10 +42,13 @@ struct k_startup {
 #define K_SPAWN_MAX_ARGS 32
 #define K_SPAWN_MAX_ARG_LEN 256
 
+#define K_RIGHTS_SAME 0x80000000u
+
 struct k_spawn_handle {
     uint32_t handle;        /* in the caller; needs K_RIGHT_TRANSFER (process_create
                                writes the child's number back here) */
-    uint32_t rights;        /* given to the child: a subset of the caller's */
+    uint32_t rights;        /* given to the child: a subset of the caller's, or
+                               K_RIGHTS_SAME: exactly the caller's */
     char name[24];
 };
 

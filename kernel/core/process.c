@@ -495,6 +495,7 @@ static int pass_handles(struct process *parent, struct process *child,
                         const struct spawn_args *a, struct k_startup *st)
 {
     struct kobject *objs[K_STARTUP_MAX_HANDLES];
+    uint32_t rights[K_STARTUP_MAX_HANDLES];
     unsigned n = a->sp.nhandles;
     int err = 0;
     unsigned got = 0;
@@ -502,7 +503,11 @@ static int pass_handles(struct process *parent, struct process *child,
         uint32_t have = 0;
         err = handle_get(&parent->handles, a->handles[got].handle, K_OBJ_NONE,
                          K_RIGHT_TRANSFER, &objs[got], &have);
-        if (!err && (a->handles[got].rights & ~have)) {
+        if (!err && a->handles[got].rights == K_RIGHTS_SAME)
+            rights[got] = have;                 /* as the caller holds it */
+        else if (!err)
+            rights[got] = a->handles[got].rights;
+        if (!err && (rights[got] & ~have)) {
             object_put(objs[got]);
             err = -E_RIGHTS;
         }
@@ -511,7 +516,7 @@ static int pass_handles(struct process *parent, struct process *child,
         got--;
     for (unsigned i = 0; i < got; i++) {
         if (!err) {
-            long h = handle_install(&child->handles, objs[i], a->handles[i].rights);
+            long h = handle_install(&child->handles, objs[i], rights[i]);
             if (h < 0)
                 err = (int)h;
             st->handles[i].handle = (uint32_t)h;

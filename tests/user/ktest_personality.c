@@ -311,8 +311,11 @@ static bool vm_clone_scenario(void)
     *vc_alias_a = 5;
     vc_marker = 2;
 
-    long p = pc_create(0, 0, 0);
-    CHECK(p > 0);
+    long weak = k_handle_dup(ch, K_RIGHT_TRANSFER | K_RIGHT_READ);
+    struct k_spawn_handle same = { (uint32_t)weak, K_RIGHTS_SAME, "same" };
+    long p = pc_create(&same, 1, 0);              /* the child holds it as we do */
+    CHECK(p > 0 && same.handle > 0);
+    k_handle_close(weak);
     long noright = k_handle_dup(p, K_RIGHT_READ);
     CHECK_EQ(k_vm_clone(noright), -E_RIGHTS);
     k_handle_close(noright);

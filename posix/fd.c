@@ -1,0 +1,870 @@
+/*
+ * fd: the Linux personality's file descriptors.  The table lives here, in
+ * the process: a descriptor is a connection to the server that owns the
+ * file (protocols/file.proto), found through procmgr's name space when
+ * the file is opened.  read and write go straight from the program's
+ * buffer to the server in one message (the kernel checks the buffer), so
+ * no POSIX server and no copy through the personality is on the data
+ * path.  Descriptors that share an open file description (dup, fork)
+ * hold handles to one connection: the server's position and flags are
+ * shared, and the last close ends it there (K_CONN_REPORT_END).
+ *
+ * Until a terminal exists (no /dev/console to open), descriptors 1 and 2
+ * write to the kernel's debug console, as the first programs did.
+ */
+#include "lx.h"
+
+#include "base/string.h"
+#include "kestrel/errors.h"
+#include "kestrel/rights.h"
+#include "protocols/file.h"
+#include "rt/rt.h"
+#include "rt/service.h"
+#include "rt/stdio.h"
+#include "rt/syscall.h"
+
+enum {
+    NR_read = 0, NR_write = 1, NR_open = 2, NR_close = 3, NR_stat = 4, NR_fstat = 5,
+    NR_lstat = 6, NR_poll = 7, NR_lseek = 8, NR_ioctl = 16, NR_pread64 = 17, NR_pwrite64 = 18,
+    NR_readv = 19, NR_writev = 20, NR_access = 21, NR_dup = 32, NR_dup2 = 33, NR_fcntl = 72,
+    NR_fsync = 74, NR_fdatasync = 75, NR_ftruncate = 77, NR_getcwd = 79, NR_chdir = 80,
+    NR_fchdir = 81, NR_rename = 82, NR_mkdir = 83, NR_rmdir = 84, NR_unlink = 87,
+    NR_readlink = 89, NR_umask = 95, NR_getdents64 = 217, NR_openat = 257, NR_mkdirat = 258,
+    NR_newfstatat = 262, NR_unlinkat = 263, NR_renameat = 264, NR_readlinkat = 267,
+    NR_faccessat = 269, NR_ppoll = 271, NR_dup3 = 292, NR_renameat2 = 316, NR_faccessat2 = 439,
+};
+
+#define CONN_RIGHTS (K_RIGHT_SEND | K_RIGHT_DUP | K_RIGHT_TRANSFER)
+#define DEBUG_CONSOLE (-2L)          /* conn of a descriptor that writes to the kernel console */
+#define FILE_POS_CURRENT (~0ULL)
+
+struct lx_file {
+    long conn;                      /* 0: free */
+    uint32_t fdflags;               /* FD_CLOEXEC */
+    uint32_t flags;                 /* O_ACCMODE | O_APPEND | O_NONBLOCK (this descriptor's) */
+    uint32_t mode;                  /* S_IFMT of what it is */
+    uint64_t dir_cookie;            /* getdents64: the next entry's */
+    char path[128];                 /* directories: where (for fchdir and *at) */
+};
+static struct lx_file fds[LX_NFD];
+
+long lx_errno(long e)
+{
+    if (e >= 0)
+        return e;
+    long k = -e;
+    if (k > FILE_ERR_BASE && k < FILE_ERR_BASE + 4096)
+        return -(k - FILE_ERR_BASE);
+    switch (k) {
+    case E_FAULT: return -LX_EFAULT;
+    case E_NOMEM: return -LX_ENOMEM;
+    case E_NOSYS: return -LX_ENOSYS;
+    case E_BADHANDLE: case E_WRONGTYPE: return -LX_EBADF;
+    case E_RIGHTS: case E_PERM: return -LX_EPERM;
+    case E_NOENT: return -LX_ENOENT;
+    case E_INTR: return -LX_EINTR;
+    case E_TIMEOUT: return -LX_ETIMEDOUT;
+    case E_BUSY: return -LX_EBUSY;
+    case E_FULL: return -LX_EAGAIN;
+    case E_DEAD: case E_REVOKED: return -LX_EIO;     /* the server is gone */
+    default: return -LX_EINVAL;
+    }
+}
+
+static struct lx_file *get(uint64_t fd)
+{
+    return fd < LX_NFD && fds[fd].conn ? &fds[fd] : NULL;
+}
+
+static int lowest_free(int from)
+{
+    for (int i = from; i < LX_NFD; i++)
+        if (!fds[i].conn)
+            return i;
+    return -LX_EMFILE;
+}
+
+static void release(int fd)
+{
+    if (fds[fd].conn > 0)
+        k_handle_close(fds[fd].conn);
+    memset(&fds[fd], 0, sizeof(fds[fd]));
+}
+
+/* ---- paths ---- */
+
+/* The absolute, normalised form of PATH (relative to DIRFD's directory or
+ * the working directory) in OUT (256 bytes); 0 or -errno. */
+static long abspath(long dirfd, const char *path, char *out)
+{
+    char tmp[512];
+    const char *base = "";
+    if (path[0] != '/') {
+        if (dirfd == LX_AT_FDCWD) {
+            base = lx.cwd;
+        } else {
+            struct lx_file *f = get((uint64_t)dirfd);
+            if (!f)
+                return -LX_EBADF;
+            if ((f->mode & LX_S_IFMT) != LX_S_IFDIR)
+                return -LX_ENOTDIR;
+            base = f->path;
+        }
+    }
+    size_t bl = strlen(base), pl = strlen(path);
+    if (bl + pl + 2 > sizeof(tmp))
+        return -LX_ENAMETOOLONG;
+    memcpy(tmp, base, bl);
+    tmp[bl] = '/';
+    memcpy(tmp + bl + 1, path, pl + 1);
+    /* components, with . and .. */
+    size_t o = 0;
+    const char *p = tmp;
+    while (*p) {
+        while (*p == '/')
+            p++;
+        const char *s = p;
+        while (*p && *p != '/')
+            p++;
+        size_t n = (size_t)(p - s);
+        if (n == 0 || (n == 1 && s[0] == '.'))
+            continue;
+        if (n == 2 && s[0] == '.' && s[1] == '.') {
+            while (o > 0 && out[o - 1] != '/')
+                o--;
+            if (o > 0)
+                o--;
+            continue;
+        }
+        if (o + n + 2 > 256)
+            return -LX_ENAMETOOLONG;
+        out[o++] = '/';
+        memcpy(out + o, s, n);
+        o += n;
+    }
+    if (o == 0)
+        out[o++] = '/';
+    out[o] = 0;
+    return 0;
+}
+
+/* The server of the absolute path PATH: its mount connection, the rest
+ * of the path in REST (256 bytes, no leading slash). */
+static long mount_of(const char *path, char *rest)
+{
+    long m = rt_resolve(path, rest, 256);
+    if (m < 0)
+        return m == -E_NOENT ? -LX_ENOENT : lx_errno(m);
+    size_t skip = 0;
+    while (rest[skip] == '/')
+        skip++;
+    if (skip)
+        memmove(rest, rest + skip, strlen(rest + skip) + 1);
+    return m;
+}
+
+/* Opens the absolute path PATH: a connection to the open file, its reply
+ * in REP; symbolic links to other servers are followed. */
+static long open_abs(const char *path, uint32_t flags, uint32_t mode, struct file_open_rep *rep)
+{
+    char at[256], rest[256], redirect[256];
+    memcpy(at, path, strlen(path) + 1);
+    for (int hops = 0; hops < 8; hops++) {
+        long m = mount_of(at, rest);
+        if (m < 0)
+            return m;
+        struct file_open_req q = { .flags = flags & ~(uint32_t)LX_O_CLOEXEC, .mode = mode };
+        memset(rep, 0, sizeof(*rep));
+        long r = file_open(m, &q, rest, strlen(rest), rep, redirect, sizeof(redirect) - 1);
+        long h = r >= 0 && rep->mode ? k_handle_received() : -1;
+        k_handle_close(m);
+        if (r < 0)
+            return lx_errno(r);
+        if (rep->mode) {
+            if (h <= 0)
+                return -LX_EIO;
+            return h;
+        }
+        if (r <= 0 || r >= (long)sizeof(redirect) || redirect[0] != '/')
+            return -LX_EIO;                 /* a redirect that says nowhere */
+        redirect[r] = 0;
+        memcpy(at, redirect, (size_t)r + 1);
+    }
+    return -LX_ELOOP;
+}
+
+static long install(long conn, uint32_t flags, uint32_t mode, const char *path, int from)
+{
+    int fd = lowest_free(from);
+    if (fd < 0) {
+        k_handle_close(conn);
+        return fd;
+    }
+    fds[fd] = (struct lx_file){ .conn = conn, .mode = mode,
+                                .fdflags = flags & LX_O_CLOEXEC ? LX_FD_CLOEXEC : 0,
+                                .flags = flags & (LX_O_ACCMODE | LX_O_APPEND | LX_O_NONBLOCK) };
+    if (path && strlen(path) < sizeof(fds[fd].path))
+        memcpy(fds[fd].path, path, strlen(path) + 1);
+    return fd;
+}
+
+static long sys_openat(long dirfd, uint64_t upath, uint32_t flags, uint32_t mode)
+{
+    char path[256], abs[256];
+    long r = lx_copy_str(path, sizeof(path), upath);
+    if (r < 0)
+        return r;
+    if (!path[0])
+        return -LX_ENOENT;
+    if ((r = abspath(dirfd, path, abs)) < 0)
+        return r;
+    struct file_open_rep rep;
+    long conn = open_abs(abs, flags, mode & ~lx.umask, &rep);
+    if (conn < 0)
+        return conn;
+    return install(conn, flags, rep.mode & LX_S_IFMT, abs, 0);
+}
+
+/* ---- data ---- */
+
+static long sys_read(uint64_t fd, uint64_t buf, uint64_t len, uint64_t offset)
+{
+    struct lx_file *f = get(fd);
+    if (!f || (f->flags & LX_O_ACCMODE) == LX_O_WRONLY)
+        return -LX_EBADF;
+    if (f->conn == DEBUG_CONSOLE)
+        return 0;
+    if ((f->mode & LX_S_IFMT) == LX_S_IFDIR)
+        return -LX_EISDIR;
+    if (len > 0x7ffff000)
+        len = 0x7ffff000;
+    struct file_read_req q = { .offset = offset, .len = (uint32_t)len,
+                               .flags = f->flags & LX_O_NONBLOCK ? 1 : 0 };
+    struct file_read_rep rep;
+    return lx_errno(file_read(f->conn, &q, &rep, (void *)buf, (size_t)len));
+}
+
+static long sys_write(uint64_t fd, uint64_t buf, uint64_t len, uint64_t offset)
+{
+    struct lx_file *f = get(fd);
+    if (!f || (f->flags & LX_O_ACCMODE) == 0)
+        return -LX_EBADF;
+    if (len > 0x7ffff000)
+        len = 0x7ffff000;
+    if (f->conn == DEBUG_CONSOLE) {
+        static char bounce[4096];
+        uint64_t done = 0;
+        while (done < len) {
+            size_t n = len - done > sizeof(bounce) ? sizeof(bounce) : (size_t)(len - done);
+            if (!lx_copy_in(bounce, buf + done, n))
+                return done ? (long)done : -LX_EFAULT;
+            rt_debug_write(bounce, n);
+            done += n;
+        }
+        return (long)done;
+    }
+    struct file_write_req q = { .offset = offset, .flags = f->flags & LX_O_NONBLOCK ? 1 : 0 };
+    struct file_write_rep rep;
+    return lx_errno(file_write(f->conn, &q, (const void *)buf, (size_t)len, &rep));
+}
+
+static long sys_rwv(uint64_t fd, uint64_t uiov, uint64_t cnt, uint64_t offset, bool write)
+{
+    if (cnt > 1024)
+        return -LX_EINVAL;
+    long total = 0;
+    for (uint64_t i = 0; i < cnt; i++) {
+        uint64_t iov[2];
+        if (!lx_copy_in(iov, uiov + i * 16, sizeof(iov)))
+            return total ? total : -LX_EFAULT;
+        if (!iov[1])
+            continue;
+        uint64_t at = offset == FILE_POS_CURRENT ? offset : offset + (uint64_t)total;
+        long r = write ? sys_write(fd, iov[0], iov[1], at) : sys_read(fd, iov[0], iov[1], at);
+        if (r < 0)
+            return total ? total : r;
+        total += r;
+        if ((uint64_t)r < iov[1])
+            break;
+    }
+    return total;
+}
+
+static long sys_lseek(uint64_t fd, int64_t off, uint32_t whence)
+{
+    struct lx_file *f = get(fd);
+    if (!f)
+        return -LX_EBADF;
+    if (f->conn == DEBUG_CONSOLE)
+        return -LX_ESPIPE;
+    if ((f->mode & LX_S_IFMT) == LX_S_IFDIR && whence == 0 && off == 0) {
+        f->dir_cookie = 0;              /* rewinddir */
+        return 0;
+    }
+    struct file_seek_req q = { .offset = off, .whence = whence };
+    struct file_seek_rep rep;
+    long r = file_seek(f->conn, &q, &rep);
+    return r < 0 ? lx_errno(r) : (long)rep.position;
+}
+
+static long sys_getdents64(uint64_t fd, uint64_t buf, uint64_t len)
+{
+    struct lx_file *f = get(fd);
+    if (!f)
+        return -LX_EBADF;
+    if ((f->mode & LX_S_IFMT) != LX_S_IFDIR)
+        return -LX_ENOTDIR;
+    if (len > 65536)
+        len = 65536;
+    if (!lx_writable(buf, (size_t)len))
+        return -LX_EFAULT;
+    struct file_readdir_req q = { .cookie = f->dir_cookie, .len = (uint32_t)len };
+    struct file_readdir_rep rep;
+    long r = file_readdir(f->conn, &q, &rep, (void *)buf, (size_t)len);
+    if (r <= 0)
+        return lx_errno(r);
+    if ((uint64_t)r > len)
+        return -LX_EIO;
+    /* The next call starts after the last entry (its d_off). */
+    uint64_t at = 0, last = 0;
+    while (at + 19 <= (uint64_t)r) {
+        uint16_t reclen;
+        memcpy(&reclen, (const void *)(buf + at + 16), 2);
+        if (reclen < 19 || at + reclen > (uint64_t)r)
+            return -LX_EIO;             /* the server sent garbage */
+        last = at;
+        at += reclen;
+    }
+    memcpy(&f->dir_cookie, (const void *)(buf + last + 8), 8);
+    return r;
+}
+
+/* ---- attributes ---- */
+
+struct lx_stat {
+    uint64_t dev, ino, nlink;
+    uint32_t mode, uid, gid, pad0;
+    uint64_t rdev;
+    int64_t size, blksize, blocks;
+    uint64_t atime, atime_ns, mtime, mtime_ns, ctime, ctime_ns;
+    int64_t unused[3];
+};
+_Static_assert(sizeof(struct lx_stat) == 144, "struct stat of x86-64 Linux");
+
+static long stat_out(const struct file_stat_rep *s, uint64_t ubuf)
+{
+    struct lx_stat st = {
+        .dev = s->dev, .ino = s->ino, .nlink = s->nlink, .mode = s->mode, .uid = s->uid,
+        .gid = s->gid, .rdev = s->rdev, .size = (int64_t)s->size, .blksize = (int64_t)s->blksize,
+        .blocks = (int64_t)s->blocks,
+        .atime = (uint64_t)s->atime_ns / 1000000000, .atime_ns = (uint64_t)s->atime_ns % 1000000000,
+        .mtime = (uint64_t)s->mtime_ns / 1000000000, .mtime_ns = (uint64_t)s->mtime_ns % 1000000000,
+        .ctime = (uint64_t)s->ctime_ns / 1000000000, .ctime_ns = (uint64_t)s->ctime_ns % 1000000000,
+    };
+    return lx_copy_out(ubuf, &st, sizeof(st)) ? 0 : -LX_EFAULT;
+}
+
+static long debug_stat(uint64_t ubuf)
+{
+    struct file_stat_rep s = { .mode = LX_S_IFCHR | 0620, .nlink = 1, .blksize = 1024,
+                               .rdev = (5u << 8) | 1 };
+    return stat_out(&s, ubuf);
+}
+
+static long sys_fstat(uint64_t fd, uint64_t ubuf)
+{
+    struct lx_file *f = get(fd);
+    if (!f)
+        return -LX_EBADF;
+    if (f->conn == DEBUG_CONSOLE)
+        return debug_stat(ubuf);
+    struct file_stat_req q = { 0 };
+    struct file_stat_rep s;
+    long r = file_stat(f->conn, &q, 0, 0, &s);
+    return r < 0 ? lx_errno(r) : stat_out(&s, ubuf);
+}
+
+/* A path call: the server of the path (DIRFD-relative) and the rest. */
+static long path_mount(long dirfd, uint64_t upath, char *rest, char *abs)
+{
+    char path[256];
+    long r = lx_copy_str(path, sizeof(path), upath);
+    if (r < 0)
+        return r;
+    if (!path[0])
+        return -LX_ENOENT;
+    if ((r = abspath(dirfd, path, abs)) < 0)
+        return r;
+    return mount_of(abs, rest);
+}
+
+static long sys_fstatat(long dirfd, uint64_t upath, uint64_t ubuf, uint32_t flags)
+{
+    char first;
+    if (flags & LX_AT_EMPTY_PATH && lx_copy_in(&first, upath, 1) && !first)
+        return sys_fstat((uint64_t)dirfd, ubuf);
+    char rest[256], abs[256];
+    long m = path_mount(dirfd, upath, rest, abs);
+    if (m < 0)
+        return m;
+    struct file_stat_req q = { .flags = flags & LX_AT_SYMLINK_NOFOLLOW };
+    struct file_stat_rep s;
+    long r = file_stat(m, &q, rest, strlen(rest), &s);
+    k_handle_close(m);
+    return r < 0 ? lx_errno(r) : stat_out(&s, ubuf);
+}
+
+static long sys_faccessat(long dirfd, uint64_t upath)
+{
+    char rest[256], abs[256];
+    long m = path_mount(dirfd, upath, rest, abs);
+    if (m < 0)
+        return m;
+    struct file_stat_req q = { 0 };
+    struct file_stat_rep s;
+    long r = file_stat(m, &q, rest, strlen(rest), &s);
+    k_handle_close(m);
+    return r < 0 ? lx_errno(r) : 0;     /* we are root: it exists, we may */
+}
+
+static long sys_mkdirat(long dirfd, uint64_t upath, uint32_t mode)
+{
+    char rest[256], abs[256];
+    long m = path_mount(dirfd, upath, rest, abs);
+    if (m < 0)
+        return m;
+    struct file_mkdir_req q = { .mode = mode & ~lx.umask & 07777 };
+    struct file_mkdir_rep rep;
+    long r = file_mkdir(m, &q, rest, strlen(rest), &rep);
+    k_handle_close(m);
+    return lx_errno(r < 0 ? r : 0);
+}
+
+static long sys_unlinkat(long dirfd, uint64_t upath, uint32_t flags)
+{
+    char rest[256], abs[256];
+    long m = path_mount(dirfd, upath, rest, abs);
+    if (m < 0)
+        return m;
+    struct file_unlink_req q = { .flags = flags & LX_AT_REMOVEDIR };
+    struct file_unlink_rep rep;
+    long r = file_unlink(m, &q, rest, strlen(rest), &rep);
+    k_handle_close(m);
+    return lx_errno(r < 0 ? r : 0);
+}
+
+static long sys_renameat(long olddir, uint64_t uold, long newdir, uint64_t unew, uint32_t flags)
+{
+    char rest1[256], abs1[256], rest2[256], abs2[256], both[512];
+    long m1 = path_mount(olddir, uold, rest1, abs1);
+    if (m1 < 0)
+        return m1;
+    long m2 = path_mount(newdir, unew, rest2, abs2);
+    if (m2 < 0) {
+        k_handle_close(m1);
+        return m2;
+    }
+    /* Both under one mount: the same prefix left the same way. */
+    size_t p1 = strlen(abs1) - strlen(rest1), p2 = strlen(abs2) - strlen(rest2);
+    k_handle_close(m2);
+    if (p1 != p2 || memcmp(abs1, abs2, p1) != 0) {
+        k_handle_close(m1);
+        return -LX_EXDEV;
+    }
+    size_t a = strlen(rest1), b = strlen(rest2);
+    memcpy(both, rest1, a + 1);
+    memcpy(both + a + 1, rest2, b);
+    struct file_rename_req q = { .flags = flags & 1 };
+    struct file_rename_rep rep;
+    long r = file_rename(m1, &q, both, a + 1 + b, &rep);
+    k_handle_close(m1);
+    return lx_errno(r < 0 ? r : 0);
+}
+
+static long sys_readlinkat(long dirfd, uint64_t upath, uint64_t buf, uint64_t size)
+{
+    char path[256];
+    long r = lx_copy_str(path, sizeof(path), upath);
+    if (r < 0)
+        return r;
+    if (strcmp(path, "/proc/self/exe") == 0) {
+        size_t n = strlen(lx.exe);
+        if (n > size)
+            n = (size_t)size;
+        return lx_copy_out(buf, lx.exe, n) ? (long)n : -LX_EFAULT;
+    }
+    char rest[256], abs[256];
+    long m = path_mount(dirfd, upath, rest, abs);
+    if (m < 0)
+        return m;
+    if (size > 4096)
+        size = 4096;
+    if (!lx_writable(buf, (size_t)size)) {
+        k_handle_close(m);
+        return -LX_EFAULT;
+    }
+    struct file_readlink_req q = { 0 };
+    struct file_readlink_rep rep;
+    r = file_readlink(m, &q, rest, strlen(rest), &rep, (void *)buf, (size_t)size);
+    k_handle_close(m);
+    return lx_errno(r);
+}
+
+/* ---- descriptors ---- */
+
+static long dup_to(uint64_t fd, int to, uint32_t fdflags)
+{
+    struct lx_file *f = get(fd);
+    if (!f)
+        return -LX_EBADF;
+    if (to < 0 || to >= LX_NFD)
+        return -LX_EBADF;
+    long h = f->conn == DEBUG_CONSOLE ? DEBUG_CONSOLE : k_handle_dup(f->conn, CONN_RIGHTS);
+    if (h < 0 && h != DEBUG_CONSOLE)
+        return lx_errno(h);
+    struct lx_file copy = *f;
+    if (fds[to].conn)
+        release(to);
+    copy.conn = h;
+    copy.fdflags = fdflags;
+    fds[to] = copy;
+    return to;
+}
+
+static long sys_fcntl(uint64_t fd, uint32_t cmd, uint64_t arg)
+{
+    struct lx_file *f = get(fd);
+    if (!f)
+        return -LX_EBADF;
+    switch (cmd) {
+    case LX_F_DUPFD:
+    case LX_F_DUPFD_CLOEXEC: {
+        if (arg >= LX_NFD)
+            return -LX_EINVAL;
+        int to = lowest_free((int)arg);
+        return to < 0 ? to : dup_to(fd, to, cmd == LX_F_DUPFD_CLOEXEC ? LX_FD_CLOEXEC : 0);
+    }
+    case LX_F_GETFD:
+        return f->fdflags;
+    case LX_F_SETFD:
+        f->fdflags = (uint32_t)arg & LX_FD_CLOEXEC;
+        return 0;
+    case LX_F_GETFL:
+        return f->flags;
+    case LX_F_SETFL:
+        f->flags = (f->flags & LX_O_ACCMODE) | ((uint32_t)arg & (LX_O_APPEND | LX_O_NONBLOCK));
+        return 0;
+    case LX_F_GETLK: {                  /* no one else holds a lock: F_UNLCK */
+        int16_t type = 2;
+        return lx_copy_out(arg, &type, sizeof(type)) ? 0 : -LX_EFAULT;
+    }
+    case LX_F_SETLK:
+    case LX_F_SETLKW:
+        return 0;                       /* locks are advisory and we are alone */
+    default:
+        return -LX_EINVAL;
+    }
+}
+
+/* ioctl: the argument's size in and out, by request (Linux's numbers). */
+struct ioctl_kind {
+    uint32_t cmd;
+    uint16_t in, out;
+    bool arg;                           /* takes an integer, not a pointer */
+};
+static const struct ioctl_kind ioctls[] = {
+    { 0x5401, 0, 36, false },           /* TCGETS */
+    { 0x5402, 36, 0, false },           /* TCSETS */
+    { 0x5403, 36, 0, false },           /* TCSETSW */
+    { 0x5404, 36, 0, false },           /* TCSETSF */
+    { 0x5409, 0, 0, true },             /* TCSBRK */
+    { 0x540A, 0, 0, true },             /* TCXONC */
+    { 0x540B, 0, 0, true },             /* TCFLSH */
+    { 0x540E, 0, 0, true },             /* TIOCSCTTY */
+    { 0x540F, 0, 4, false },            /* TIOCGPGRP */
+    { 0x5410, 4, 0, false },            /* TIOCSPGRP */
+    { 0x5413, 0, 8, false },            /* TIOCGWINSZ */
+    { 0x5414, 8, 0, false },            /* TIOCSWINSZ */
+    { 0x541B, 0, 4, false },            /* FIONREAD */
+    { 0x5422, 0, 0, true },             /* TIOCNOTTY */
+    { 0x5429, 0, 4, false },            /* TIOCGSID */
+};
+
+static long sys_ioctl(uint64_t fd, uint32_t cmd, uint64_t arg)
+{
+    struct lx_file *f = get(fd);
+    if (!f)
+        return -LX_EBADF;
+    if (cmd == 0x5421 || cmd == 0x5451 || cmd == 0x5450) {     /* FIONBIO, FIOCLEX, FIONCLEX */
+        if (cmd == 0x5451 || cmd == 0x5450) {
+            f->fdflags = cmd == 0x5451 ? LX_FD_CLOEXEC : 0;
+            return 0;
+        }
+        int on;
+        if (!lx_copy_in(&on, arg, sizeof(on)))
+            return -LX_EFAULT;
+        f->flags = on ? f->flags | LX_O_NONBLOCK : f->flags & ~(uint32_t)LX_O_NONBLOCK;
+        return 0;
+    }
+    const struct ioctl_kind *k = NULL;
+    for (size_t i = 0; i < sizeof(ioctls) / sizeof(ioctls[0]); i++)
+        if (ioctls[i].cmd == cmd)
+            k = &ioctls[i];
+    if (!k || f->conn == DEBUG_CONSOLE)
+        return -LX_ENOTTY;
+    uint8_t in[64], out[64];
+    if (k->in && !lx_copy_in(in, arg, k->in))
+        return -LX_EFAULT;
+    if (k->out && !lx_writable(arg, k->out))
+        return -LX_EFAULT;
+    struct file_ioctl_req q = { .cmd = cmd, .arg = k->arg ? arg : 0 };
+    struct file_ioctl_rep rep;
+    long r = file_ioctl(f->conn, &q, in, k->in, &rep, out, k->out);
+    if (r < 0)
+        return lx_errno(r);
+    if (k->out && !lx_copy_out(arg, out, k->out))
+        return -LX_EFAULT;
+    return (long)rep.value;
+}
+
+/* poll: each descriptor's state from its server (notify); when none is
+ * ready, each is armed to pulse our channel, and we wait for a pulse or
+ * the timeout. */
+#define LX_PULSE_NOTIFY 0x4e4f5449
+struct lx_pollfd {
+    int32_t fd;
+    int16_t events, revents;
+};
+
+
+static long sys_poll(uint64_t ufds, uint64_t n, long timeout_ms)
+{
+    if (n > LX_NFD)
+        return -LX_EINVAL;
+    struct lx_pollfd p[LX_NFD];
+    if (n && !lx_copy_in(p, ufds, n * sizeof(p[0])))
+        return -LX_EFAULT;
+    if (n && !lx_writable(ufds, n * sizeof(p[0])))
+        return -LX_EFAULT;
+    long deadline = timeout_ms < 0 ? -1 : k_clock_get() + timeout_ms * 1000000L;
+    for (int round = 0;; round++) {
+        long ready = 0;
+        bool arm = round > 0 || timeout_ms != 0;
+        for (uint64_t i = 0; i < n; i++) {
+            p[i].revents = 0;
+            if (p[i].fd < 0)
+                continue;
+            struct lx_file *f = get((uint64_t)p[i].fd);
+            if (!f) {
+                p[i].revents = 0x20;            /* POLLNVAL */
+            } else if (f->conn == DEBUG_CONSOLE) {
+                p[i].revents = (int16_t)(p[i].events & 4);
+            } else {
+                struct file_notify_req q = { .events = (uint16_t)p[i].events,
+                                             .flags = arm ? 1 : 0, .code = LX_PULSE_NOTIFY,
+                                             .value = (uint64_t)p[i].fd };
+                struct file_notify_rep rep;
+                if (arm)
+                    k_handle_attach(lx.self, K_RIGHT_SEND, 0);
+                long r = file_notify(f->conn, &q, &rep);
+                p[i].revents = r < 0 ? (r == -E_NOSYS ? (int16_t)(p[i].events & 5) : 0x8)
+                                     : (int16_t)(rep.revents & (p[i].events | 0x18));
+            }
+            ready += p[i].revents != 0;
+        }
+        if (ready || timeout_ms == 0) {
+            lx_copy_out(ufds, p, n * sizeof(p[0]));
+            return ready;
+        }
+        long left = deadline < 0 ? -1 : deadline - k_clock_get();
+        if (deadline >= 0 && left <= 0) {
+            lx_copy_out(ufds, p, n * sizeof(p[0]));
+            return 0;
+        }
+        long w = lx_wait_pulse(left);
+        if (w < 0)
+            return w;
+    }
+}
+
+static long sys_ppoll(uint64_t ufds, uint64_t n, uint64_t uts)
+{
+    long ms = -1;
+    if (uts) {
+        int64_t ts[2];
+        if (!lx_copy_in(ts, uts, sizeof(ts)))
+            return -LX_EFAULT;
+        if (ts[0] < 0 || ts[1] < 0 || ts[1] >= 1000000000)
+            return -LX_EINVAL;
+        ms = ts[0] * 1000 + (ts[1] + 999999) / 1000000;
+    }
+    return sys_poll(ufds, n, ms);
+}
+
+static long sys_chdir(uint64_t upath, long fd)
+{
+    char abs[256];
+    if (fd >= 0) {
+        struct lx_file *f = get((uint64_t)fd);
+        if (!f)
+            return -LX_EBADF;
+        if ((f->mode & LX_S_IFMT) != LX_S_IFDIR)
+            return -LX_ENOTDIR;
+        memcpy(abs, f->path, strlen(f->path) + 1);
+    } else {
+        char path[256];
+        long r = lx_copy_str(path, sizeof(path), upath);
+        if (r < 0)
+            return r;
+        if (!path[0])
+            return -LX_ENOENT;
+        if ((r = abspath(LX_AT_FDCWD, path, abs)) < 0)
+            return r;
+        char rest[256];
+        long m = mount_of(abs, rest);
+        if (m < 0)
+            return m;
+        struct file_stat_req q = { 0 };
+        struct file_stat_rep s;
+        r = file_stat(m, &q, rest, strlen(rest), &s);
+        k_handle_close(m);
+        if (r < 0)
+            return lx_errno(r);
+        if ((s.mode & LX_S_IFMT) != LX_S_IFDIR)
+            return -LX_ENOTDIR;
+    }
+    memcpy(lx.cwd, abs, strlen(abs) + 1);
+    return 0;
+}
+
+static long sys_getcwd(uint64_t buf, uint64_t size)
+{
+    size_t n = strlen(lx.cwd) + 1;
+    if (size < n)
+        return -LX_ERANGE;
+    return lx_copy_out(buf, lx.cwd, n) ? (long)n : -LX_EFAULT;
+}
+
+long lx_fd_call(uint64_t nr, const uint64_t *a, bool *served)
+{
+    *served = true;
+    switch (nr) {
+    case NR_read: return sys_read(a[0], a[1], a[2], FILE_POS_CURRENT);
+    case NR_write: return sys_write(a[0], a[1], a[2], FILE_POS_CURRENT);
+    case NR_pread64: return (int64_t)a[3] < 0 ? -LX_EINVAL : sys_read(a[0], a[1], a[2], a[3]);
+    case NR_pwrite64: return (int64_t)a[3] < 0 ? -LX_EINVAL : sys_write(a[0], a[1], a[2], a[3]);
+    case NR_readv: return sys_rwv(a[0], a[1], a[2], FILE_POS_CURRENT, false);
+    case NR_writev: return sys_rwv(a[0], a[1], a[2], FILE_POS_CURRENT, true);
+    case NR_open: return sys_openat(LX_AT_FDCWD, a[0], (uint32_t)a[1], (uint32_t)a[2]);
+    case NR_openat: return sys_openat((long)(int)a[0], a[1], (uint32_t)a[2], (uint32_t)a[3]);
+    case NR_close:
+        if (!get(a[0]))
+            return -LX_EBADF;
+        release((int)a[0]);
+        return 0;
+    case NR_stat: return sys_fstatat(LX_AT_FDCWD, a[0], a[1], 0);
+    case NR_lstat: return sys_fstatat(LX_AT_FDCWD, a[0], a[1], LX_AT_SYMLINK_NOFOLLOW);
+    case NR_fstat: return sys_fstat(a[0], a[1]);
+    case NR_newfstatat: return sys_fstatat((long)(int)a[0], a[1], a[2], (uint32_t)a[3]);
+    case NR_access: return sys_faccessat(LX_AT_FDCWD, a[0]);
+    case NR_faccessat: case NR_faccessat2: return sys_faccessat((long)(int)a[0], a[1]);
+    case NR_lseek: return sys_lseek(a[0], (int64_t)a[1], (uint32_t)a[2]);
+    case NR_getdents64: return sys_getdents64(a[0], a[1], a[2]);
+    case NR_ioctl: return sys_ioctl(a[0], (uint32_t)a[1], a[2]);
+    case NR_fcntl: return sys_fcntl(a[0], (uint32_t)a[1], a[2]);
+    case NR_dup: {
+        int to = lowest_free(0);
+        return to < 0 ? to : dup_to(a[0], to, 0);
+    }
+    case NR_dup2:
+        if (!get(a[0]))
+            return -LX_EBADF;
+        return a[0] == a[1] ? (long)a[1] : dup_to(a[0], (int)a[1], 0);
+    case NR_dup3:
+        if (a[0] == a[1] || (a[2] & ~(uint64_t)LX_O_CLOEXEC))
+            return -LX_EINVAL;
+        return dup_to(a[0], (int)a[1], a[2] & LX_O_CLOEXEC ? LX_FD_CLOEXEC : 0);
+    case NR_poll: return sys_poll(a[0], a[1], (long)(int)a[2]);
+    case NR_ppoll: return sys_ppoll(a[0], a[1], a[2]);
+    case NR_getcwd: return sys_getcwd(a[0], a[1]);
+    case NR_chdir: return sys_chdir(a[0], -1);
+    case NR_fchdir: return sys_chdir(0, (long)a[0]);
+    case NR_mkdir: return sys_mkdirat(LX_AT_FDCWD, a[0], (uint32_t)a[1]);
+    case NR_mkdirat: return sys_mkdirat((long)(int)a[0], a[1], (uint32_t)a[2]);
+    case NR_unlink: return sys_unlinkat(LX_AT_FDCWD, a[0], 0);
+    case NR_rmdir: return sys_unlinkat(LX_AT_FDCWD, a[0], LX_AT_REMOVEDIR);
+    case NR_unlinkat: return sys_unlinkat((long)(int)a[0], a[1], (uint32_t)a[2]);
+    case NR_rename: return sys_renameat(LX_AT_FDCWD, a[0], LX_AT_FDCWD, a[1], 0);
+    case NR_renameat: return sys_renameat((long)(int)a[0], a[1], (long)(int)a[2], a[3], 0);
+    case NR_renameat2:
+        return sys_renameat((long)(int)a[0], a[1], (long)(int)a[2], a[3], (uint32_t)a[4]);
+    case NR_readlink: return sys_readlinkat(LX_AT_FDCWD, a[0], a[1], a[2]);
+    case NR_readlinkat: return sys_readlinkat((long)(int)a[0], a[1], a[2], a[3]);
+    case NR_umask: {
+        long old = lx.umask;
+        lx.umask = (uint32_t)a[0] & 0777;
+        return old;
+    }
+    case NR_fsync:
+    case NR_fdatasync: {
+        struct lx_file *f = get(a[0]);
+        if (!f)
+            return -LX_EBADF;
+        if (f->conn == DEBUG_CONSOLE)
+            return -LX_EINVAL;
+        struct file_fsync_req q = { .flags = nr == NR_fdatasync };
+        struct file_fsync_rep rep;
+        long r = file_fsync(f->conn, &q, &rep);
+        return r == -E_NOSYS ? 0 : lx_errno(r < 0 ? r : 0);
+    }
+    case NR_ftruncate: {
+        struct lx_file *f = get(a[0]);
+        if (!f)
+            return -LX_EBADF;
+        if ((int64_t)a[1] < 0)
+            return -LX_EINVAL;
+        struct file_truncate_req q = { .size = a[1] };
+        struct file_truncate_rep rep;
+        long r = f->conn == DEBUG_CONSOLE ? -E_INVAL : file_truncate(f->conn, &q, 0, 0, &rep);
+        return lx_errno(r < 0 ? r : 0);
+    }
+    default:
+        *served = false;
+        return 0;
+    }
+}
+
+unsigned lx_fd_handles(int *fdnums, long *handles, unsigned max)
+{
+    unsigned n = 0;
+    for (int i = 0; i < LX_NFD && n < max; i++)
+        if (fds[i].conn > 0) {
+            fdnums[n] = i;
+            handles[n++] = fds[i].conn;
+        }
+    return n;
+}
+
+void lx_fd_renumber(int fd, long handle)
+{
+    if (fd >= 0 && fd < LX_NFD)
+        fds[fd].conn = handle;
+}
+
+/* Descriptors 0, 1 and 2: the console's terminal, else the kernel's
+ * debug console for output (no input). */
+void lx_fd_init(void)
+{
+    memcpy(lx.cwd, "/", 2);
+    lx.umask = 022;
+    struct file_open_rep rep;
+    long c = open_abs("/dev/console", LX_O_RDWR, 0, &rep);
+    if (c > 0) {
+        install(c, LX_O_RDWR, rep.mode & LX_S_IFMT, "/dev/console", 0);
+        dup_to(0, 1, 0);
+        dup_to(0, 2, 0);
+        return;
+    }
+    fds[1] = (struct lx_file){ .conn = DEBUG_CONSOLE, .flags = LX_O_WRONLY, .mode = LX_S_IFCHR };
+    fds[2] = fds[1];
+}

@@ -1,0 +1,128 @@
+/*
+ * lx: what the parts of the Linux personality share (posix/linux.c: the
+ * loader and the call table; posix/fd.c: file descriptors; posix/proc.c:
+ * processes).  Numbers are Linux x86-64's (the ABI the programs were
+ * built for); the names are ours.
+ */
+#ifndef KESTREL_POSIX_LX_H
+#define KESTREL_POSIX_LX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Error numbers (Linux's; the file protocol's FILE_ERR(e) is 4096 + e). */
+#define LX_EPERM 1
+#define LX_ENOENT 2
+#define LX_ESRCH 3
+#define LX_EINTR 4
+#define LX_EIO 5
+#define LX_ENOEXEC 8
+#define LX_EBADF 9
+#define LX_ECHILD 10
+#define LX_EAGAIN 11
+#define LX_ENOMEM 12
+#define LX_EACCES 13
+#define LX_EFAULT 14
+#define LX_EBUSY 16
+#define LX_EEXIST 17
+#define LX_EXDEV 18
+#define LX_ENOTDIR 20
+#define LX_EISDIR 21
+#define LX_EINVAL 22
+#define LX_EMFILE 24
+#define LX_ENOTTY 25
+#define LX_ESPIPE 29
+#define LX_EPIPE 32
+#define LX_ERANGE 34
+#define LX_ENAMETOOLONG 36
+#define LX_ENOSYS 38
+#define LX_ELOOP 40
+#define LX_ETIMEDOUT 110
+#define FILE_ERR_BASE 4096
+
+/* open flags, fcntl, AT_*, file types. */
+#define LX_O_ACCMODE 3
+#define LX_O_WRONLY 1
+#define LX_O_RDWR 2
+#define LX_O_CREAT 0100
+#define LX_O_EXCL 0200
+#define LX_O_NOCTTY 0400
+#define LX_O_TRUNC 01000
+#define LX_O_APPEND 02000
+#define LX_O_NONBLOCK 04000
+#define LX_O_DIRECTORY 0200000
+#define LX_O_NOFOLLOW 0400000
+#define LX_O_CLOEXEC 02000000
+#define LX_O_PATH 010000000
+#define LX_AT_FDCWD (-100)
+#define LX_AT_SYMLINK_NOFOLLOW 0x100
+#define LX_AT_REMOVEDIR 0x200
+#define LX_AT_EMPTY_PATH 0x1000
+#define LX_F_DUPFD 0
+#define LX_F_GETFD 1
+#define LX_F_SETFD 2
+#define LX_F_GETFL 3
+#define LX_F_SETFL 4
+#define LX_F_GETLK 5
+#define LX_F_SETLK 6
+#define LX_F_SETLKW 7
+#define LX_F_DUPFD_CLOEXEC 1030
+#define LX_FD_CLOEXEC 1
+#define LX_S_IFMT 0170000
+#define LX_S_IFDIR 0040000
+#define LX_S_IFCHR 0020000
+#define LX_S_IFREG 0100000
+#define LX_S_IFLNK 0120000
+#define LX_S_IFIFO 0010000
+
+/* What lx_entry saved, in its push order; the kernel's k_redirect frame
+ * (rip, rflags, rsp) lies right after it. */
+struct lx_regs {
+    uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, r8, r9, r10, r11, r12, r13, r14, r15;
+};
+
+/* The personality's state (one thread per process so far). */
+struct lx_state {
+    uint64_t brk_start, brk_end, brk_mapped;
+    uint64_t tid_address;
+    uint64_t fs_base;               /* the program's (arch_prctl) */
+    uint64_t pid, ppid, pgid, sid;
+    uint32_t umask;
+    char exe[72];                   /* "/" + the program's path in the boot image */
+    char cwd[256];                  /* absolute, no trailing slash but for "/" */
+    uint8_t nosys_said[512 / 8];
+    long chan, self;                /* our channel (children's deaths) and a connection to it */
+};
+extern struct lx_state lx;
+
+/* The program's memory, checked (posix/linux.c). */
+bool lx_copy_in(void *dst, uint64_t addr, size_t len);
+bool lx_copy_out(uint64_t addr, const void *src, size_t len);
+bool lx_writable(uint64_t addr, size_t len);
+/* A NUL-terminated string of the program's into BUF (CAP bytes); 0 or
+ * -LX_EFAULT / -LX_ENAMETOOLONG. */
+long lx_copy_str(char *buf, size_t cap, uint64_t addr);
+/* A Kestrel error (kernel's, or a file server's FILE_ERR) as -errno. */
+long lx_errno(long e);
+
+/* The top of the stack our redirected calls run on (posix/linux.c). */
+void *lx_stack_top(void);
+
+/* File descriptors (posix/fd.c). */
+#define LX_NFD 256
+void lx_fd_init(void);
+long lx_fd_call(uint64_t nr, const uint64_t *a, bool *served);
+/* For fork: every descriptor's handle (HANDLES[i] for fd FDS[i]), at
+ * most MAX; the count.  lx_fd_renumber gives each its number in the child. */
+unsigned lx_fd_handles(int *fds, long *handles, unsigned max);
+void lx_fd_renumber(int fd, long handle);
+
+/* Processes (posix/proc.c). */
+void lx_proc_init(void);
+long lx_proc_call(uint64_t nr, const uint64_t *a, struct lx_regs *r, bool *served);
+/* Waits for one pulse on our channel (a child's death is recorded on the
+ * way): 1 a file server's notify, 0 timed out (TIMEOUT_NS < 0: never). */
+long lx_wait_pulse(long timeout_ns);
+
+#endif
