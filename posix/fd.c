@@ -32,6 +32,10 @@ enum {
     NR_readlink = 89, NR_umask = 95, NR_getdents64 = 217, NR_openat = 257, NR_mkdirat = 258,
     NR_newfstatat = 262, NR_unlinkat = 263, NR_renameat = 264, NR_readlinkat = 267,
     NR_faccessat = 269, NR_ppoll = 271, NR_dup3 = 292, NR_renameat2 = 316, NR_faccessat2 = 439,
+    NR_truncate = 76, NR_link = 86, NR_symlink = 88, NR_chmod = 90, NR_fchmod = 91,
+    NR_chown = 92, NR_fchown = 93, NR_lchown = 94, NR_statfs = 137, NR_fstatfs = 138,
+    NR_fchownat = 260, NR_linkat = 265, NR_symlinkat = 266, NR_fchmodat = 268,
+    NR_utimensat = 280,
 };
 
 #define CONN_RIGHTS (K_RIGHT_SEND | K_RIGHT_DUP | K_RIGHT_TRANSFER)
@@ -510,6 +514,146 @@ static long sys_readlinkat(long dirfd, uint64_t upath, uint64_t buf, uint64_t si
     return lx_errno(r);
 }
 
+/* "A NUL B" path pairs (link, symlink): both under one mount for link. */
+static long sys_linkat(long olddir, uint64_t uold, long newdir, uint64_t unew, bool symbolic)
+{
+    char rest1[256], abs1[256], rest2[256], abs2[256], both[512];
+    size_t a;
+    if (symbolic) {
+        long r = lx_copy_str(rest1, sizeof(rest1), uold);   /* the target, as it is */
+        if (r < 0)
+            return r;
+        if (!rest1[0])
+            return -LX_ENOENT;
+        a = strlen(rest1);
+    }
+    long m2 = path_mount(newdir, unew, rest2, abs2);
+    if (m2 < 0)
+        return m2;
+    if (!symbolic) {
+        long m1 = path_mount(olddir, uold, rest1, abs1);
+        if (m1 < 0) {
+            k_handle_close(m2);
+            return m1;
+        }
+        k_handle_close(m1);
+        size_t p1 = strlen(abs1) - strlen(rest1), p2 = strlen(abs2) - strlen(rest2);
+        if (p1 != p2 || memcmp(abs1, abs2, p1) != 0) {
+            k_handle_close(m2);
+            return -LX_EXDEV;
+        }
+        a = strlen(rest1);
+    }
+    size_t b = strlen(rest2);
+    memcpy(both, rest1, a + 1);
+    memcpy(both + a + 1, rest2, b);
+    long r;
+    if (symbolic) {
+        struct file_symlink_req q = { 0 };
+        struct file_symlink_rep rep;
+        r = file_symlink(m2, &q, both, a + 1 + b, &rep);
+    } else {
+        struct file_link_req q = { 0 };
+        struct file_link_rep rep;
+        r = file_link(m2, &q, both, a + 1 + b, &rep);
+    }
+    k_handle_close(m2);
+    return lx_errno(r < 0 ? r : 0);
+}
+
+/* chmod, utimens and truncate of a path (or of an open file: FD >= 0). */
+enum attr_op { ATTR_CHMOD, ATTR_UTIMENS, ATTR_TRUNCATE };
+
+static long sys_attr(long dirfd, uint64_t upath, long fd, enum attr_op op, uint64_t arg,
+                     const int64_t *times, uint32_t flags)
+{
+    char rest[256], abs[256];
+    long conn;
+    size_t plen = 0;
+    if (fd >= 0) {
+        struct lx_file *f = get((uint64_t)fd);
+        if (!f)
+            return -LX_EBADF;
+        if (f->conn == DEBUG_CONSOLE)
+            return op == ATTR_TRUNCATE ? -LX_EINVAL : 0;
+        conn = f->conn;
+    } else {
+        conn = path_mount(dirfd, upath, rest, abs);
+        if (conn < 0)
+            return conn;
+        plen = strlen(rest);
+    }
+    long r;
+    if (op == ATTR_CHMOD) {
+        struct file_chmod_req q = { .mode = (uint32_t)arg & 07777 };
+        struct file_chmod_rep rep;
+        r = file_chmod(conn, &q, rest, plen, &rep);
+    } else if (op == ATTR_UTIMENS) {
+        struct file_utimens_req q = { .atime_ns = times[0], .mtime_ns = times[1],
+                                      .flags = flags & LX_AT_SYMLINK_NOFOLLOW };
+        struct file_utimens_rep rep;
+        r = file_utimens(conn, &q, rest, plen, &rep);
+    } else {
+        struct file_truncate_req q = { .size = arg };
+        struct file_truncate_rep rep;
+        r = (int64_t)arg < 0 ? -(FILE_ERR_BASE + LX_EINVAL) : file_truncate(conn, &q, rest, plen, &rep);
+    }
+    if (fd < 0)
+        k_handle_close(conn);
+    return lx_errno(r < 0 ? r : 0);
+}
+
+/* utimensat's struct timespec[2] as the protocol's times (-1 now, -2 omit). */
+static long sys_utimensat(long dirfd, uint64_t upath, uint64_t utimes, uint32_t flags)
+{
+    int64_t t[2] = { -1, -1 };
+    if (utimes) {
+        int64_t ts[4];
+        if (!lx_copy_in(ts, utimes, sizeof(ts)))
+            return -LX_EFAULT;
+        for (int i = 0; i < 2; i++) {
+            int64_t ns = ts[2 * i + 1];
+            if (ns == (1L << 30) - 1)
+                t[i] = -1;                  /* UTIME_NOW */
+            else if (ns == (1L << 30) - 2)
+                t[i] = -2;                  /* UTIME_OMIT */
+            else if (ns < 0 || ns >= 1000000000 || ts[2 * i] < 0)
+                return -LX_EINVAL;
+            else
+                t[i] = ts[2 * i] * 1000000000 + ns;
+        }
+    }
+    if (!upath)
+        return sys_attr(0, 0, dirfd, ATTR_UTIMENS, 0, t, flags);     /* futimens */
+    return sys_attr(dirfd, upath, -1, ATTR_UTIMENS, 0, t, flags);
+}
+
+static long sys_statfs(uint64_t upath, long fd, uint64_t ubuf)
+{
+    char rest[256], abs[256];
+    long conn;
+    if (fd >= 0) {
+        struct lx_file *f = get((uint64_t)fd);
+        if (!f)
+            return -LX_EBADF;
+        conn = f->conn;
+    } else {
+        conn = path_mount(LX_AT_FDCWD, upath, rest, abs);
+        if (conn < 0)
+            return conn;
+    }
+    struct file_statfs_req q = { 0 };
+    struct file_statfs_rep s;
+    long r = conn == DEBUG_CONSOLE ? -E_NOSYS : file_statfs(conn, &q, &s);
+    if (fd < 0)
+        k_handle_close(conn);
+    if (r < 0)
+        return lx_errno(r);
+    uint64_t out[15] = { s.type, s.bsize, s.blocks, s.bfree, s.bavail, s.files, s.ffree,
+                         0, s.namelen, s.bsize, s.flags, 0, 0, 0, 0 };
+    return lx_copy_out(ubuf, out, 120) ? 0 : -LX_EFAULT;
+}
+
 /* ---- descriptors ---- */
 
 static long dup_to(uint64_t fd, int to, uint32_t fdflags)
@@ -800,6 +944,19 @@ long lx_fd_call(uint64_t nr, const uint64_t *a, bool *served)
         return sys_renameat((long)(int)a[0], a[1], (long)(int)a[2], a[3], (uint32_t)a[4]);
     case NR_readlink: return sys_readlinkat(LX_AT_FDCWD, a[0], a[1], a[2]);
     case NR_readlinkat: return sys_readlinkat((long)(int)a[0], a[1], a[2], a[3]);
+    case NR_link: return sys_linkat(LX_AT_FDCWD, a[0], LX_AT_FDCWD, a[1], false);
+    case NR_linkat: return sys_linkat((long)(int)a[0], a[1], (long)(int)a[2], a[3], false);
+    case NR_symlink: return sys_linkat(0, a[0], LX_AT_FDCWD, a[1], true);
+    case NR_symlinkat: return sys_linkat(0, a[0], (long)(int)a[1], a[2], true);
+    case NR_chmod: return sys_attr(LX_AT_FDCWD, a[0], -1, ATTR_CHMOD, a[1], 0, 0);
+    case NR_fchmod: return sys_attr(0, 0, (long)a[0] < LX_NFD ? (long)a[0] : LX_NFD, ATTR_CHMOD, a[1], 0, 0);
+    case NR_fchmodat: return sys_attr((long)(int)a[0], a[1], -1, ATTR_CHMOD, a[2], 0, 0);
+    case NR_truncate: return sys_attr(LX_AT_FDCWD, a[0], -1, ATTR_TRUNCATE, a[1], 0, 0);
+    case NR_utimensat: return sys_utimensat((long)(int)a[0], a[1], a[2], (uint32_t)a[3]);
+    case NR_statfs: return sys_statfs(a[0], -1, a[1]);
+    case NR_fstatfs: return sys_statfs(0, (long)a[0] < LX_NFD ? (long)a[0] : LX_NFD, a[1]);
+    case NR_chown: case NR_lchown: case NR_fchownat: case NR_fchown:
+        return 0;                   /* one user: root */
     case NR_umask: {
         long old = lx.umask;
         lx.umask = (uint32_t)a[0] & 0777;
@@ -817,17 +974,8 @@ long lx_fd_call(uint64_t nr, const uint64_t *a, bool *served)
         long r = file_fsync(f->conn, &q, &rep);
         return r == -E_NOSYS ? 0 : lx_errno(r < 0 ? r : 0);
     }
-    case NR_ftruncate: {
-        struct lx_file *f = get(a[0]);
-        if (!f)
-            return -LX_EBADF;
-        if ((int64_t)a[1] < 0)
-            return -LX_EINVAL;
-        struct file_truncate_req q = { .size = a[1] };
-        struct file_truncate_rep rep;
-        long r = f->conn == DEBUG_CONSOLE ? -E_INVAL : file_truncate(f->conn, &q, 0, 0, &rep);
-        return lx_errno(r < 0 ? r : 0);
-    }
+    case NR_ftruncate:
+        return sys_attr(0, 0, (long)a[0] < LX_NFD ? (long)a[0] : LX_NFD, ATTR_TRUNCATE, a[1], 0, 0);
     default:
         *served = false;
         return 0;

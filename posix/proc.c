@@ -200,8 +200,14 @@ static long do_fork(struct lx_regs *r, uint64_t flags, uint64_t ctid)
         return -LX_EAGAIN;
     struct k_spawn_handle sh[K_STARTUP_MAX_HANDLES];
     unsigned n = 0;
+    /* Of our start-up handles the child gets what a process needs: the
+     * name space, the log and the boot image (to fork in turn); not what
+     * belongs to us as a service (our channel, our heartbeat). */
     for (uint64_t j = 0; rt_startup && j < rt_startup->nhandles && n < 16; j++) {
         const struct k_startup_handle *s = &rt_startup->handles[j];
+        if (strcmp(s->name, "procmgr") != 0 && strcmp(s->name, "log") != 0 &&
+            strcmp(s->name, "bootfs") != 0)
+            continue;
         sh[n] = (struct k_spawn_handle){ s->handle, K_RIGHTS_SAME, { 0 } };
         memcpy(sh[n].name, s->name, sizeof(sh[n].name));
         fork_info.fd[n] = -1;

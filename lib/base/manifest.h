@@ -37,6 +37,9 @@
  *   view       list of absolute prefixes: the part of the name space it
  *              sees (resolves in, and passes on to the processes it
  *              spawns); without it, all of it
+ *   bootfs     0 or 1: the boot image, read-only ("bootfs" handle), for   0
+ *              a service that serves it as files or starts programs
+ *              from it itself (process_create needs it)
  *
  *   number = decimal | "0x" hex ;   range = number [ "-" number ], with
  *   start <= end (a single number is a one-element range); ranges of one
@@ -95,6 +98,7 @@ struct manifest_service {
     uint32_t backoff_ms;
     uint32_t limit;
     uint32_t heartbeat_ms;
+    uint8_t bootfs;              /* 1: granted the boot image (read-only) */
     uint8_t nirq, nioport, nmmio, nconnect, nnames, nview;
     uint8_t irq[MANIFEST_LIST_MAX];
     struct manifest_range ioport[MANIFEST_LIST_MAX];

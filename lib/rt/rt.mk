@@ -78,6 +78,7 @@ $(call user_program,echo_test,tests/user/echo_test.c)
 $(call user_program,pmtest,tests/user/pmtest.c)
 $(call user_program,pmchild,tests/user/pmchild.c)
 $(call user_program,viewtest,tests/user/viewtest.c)
+$(call user_program,ramfs,servers/ramfs/ramfs.c)
 $(call user_program,supertest,tests/user/supertest.c)
 $(call user_program,protofuzz,tests/user/protofuzz.c)
 $(call user_program,sysfuzz,tests/fuzz/sysfuzz.c)
@@ -86,7 +87,7 @@ $(call user_program,linux,posix/linux.c posix/fd.c posix/proc.c posix/entry.S)
 # ---- static Linux programs (musl-gcc -static), run by bin/linux ----
 # tests/linux/NAME.c becomes $(BUILD)/linux/NAME and linux/NAME in the
 # boot image.
-LINUX_PROGRAMS := hello fuzz bench forktest
+LINUX_PROGRAMS := hello fuzz bench forktest fstest
 LINUX_CFLAGS := -static -O2 -Wall -Wextra -Werror
 LINUX_ELFS := $(patsubst %,$(BUILD)/linux/%,$(LINUX_PROGRAMS))
 # Debian's busybox-static, unmodified (installed by tools/setup), as

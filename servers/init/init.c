@@ -165,10 +165,14 @@ static void build_grant(const struct manifest_service *s, unsigned index, struct
         grant_add(g, k_handle_dup(policy_vmo, K_RIGHT_READ | K_RIGHT_MAP | K_RIGHT_TRANSFER),
                   K_RIGHT_READ | K_RIGHT_MAP, "policy");
     /* procmgr spawns processes: that takes the boot image (process_spawn's
-     * capability); no other service gets it. */
+     * capability); other services get it only with bootfs=1 (the image's
+     * file server, a shell that forks). */
     if (strcmp(s->name, "procmgr") == 0)
         grant_add(g, k_handle_dup(rt_handle("bootfs"), K_RIGHT_READ | K_RIGHT_MAP | K_RIGHT_TRANSFER),
                   K_RIGHT_READ | K_RIGHT_MAP, "bootfs");
+    else if (s->bootfs)              /* and may pass it on: to the processes it forks */
+        grant_add(g, k_handle_dup(rt_handle("bootfs"), K_RIGHT_READ | K_RIGHT_MAP | K_RIGHT_TRANSFER),
+                  K_RIGHT_READ | K_RIGHT_MAP | K_RIGHT_TRANSFER, "bootfs");
     if (s->heartbeat_ms)
         grant_add(g, k_chan_connect(sup_chan, K_SUPERVISE_HEARTBEAT_BADGE + index, 0), K_RIGHT_SEND,
                   "heartbeat");

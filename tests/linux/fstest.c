@@ -1,0 +1,143 @@
+/*
+ * fstest: files through the Linux personality and the file servers (the
+ * boot image at /, tmpfs at /tmp: servers/ramfs).  musl-gcc -static.
+ * "linux-fs: ok WHAT" per check that passed, "linux-fs: FAIL WHAT" per
+ * one that did not, "linux-fs: ALL PASSED" at the end when all did.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int failed;
+
+static void check(int ok, const char *what)
+{
+    printf("linux-fs: %s %s\n", ok ? "ok" : "FAIL", what);
+    fflush(stdout);
+    failed |= !ok;
+}
+
+static int err_is(long r, int e)
+{
+    return r == -1 && errno == e;
+}
+
+int main(void)
+{
+    char buf[256];
+    /* The boot image. */
+    int fd = open("/manifest", O_RDONLY);
+    check(fd >= 0, "open a file of the boot image");
+    ssize_t n = read(fd, buf, 23);
+    check(n == 23 && memcmp(buf, "# Kestrel boot manifest", 23) == 0, "read it");
+    struct stat st;
+    check(fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 23, "fstat");
+    check(lseek(fd, 2, SEEK_SET) == 2 && read(fd, buf, 7) == 7 && memcmp(buf, "Kestrel", 7) == 0,
+          "lseek");
+    check(pread(fd, buf, 1, 0) == 1 && buf[0] == '#', "pread leaves the position");
+    check(read(fd, buf, 1) == 1 && buf[0] == ' ', "the position after pread");
+    errno = 0;
+    check(err_is(write(fd, "x", 1), EBADF), "write on a read-only descriptor: EBADF");
+    close(fd);
+    check(stat("/bin", &st) == 0 && S_ISDIR(st.st_mode), "stat a directory");
+    DIR *d = opendir("/");
+    int saw_bin = 0, saw_linux = 0, entries = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        entries++;
+        saw_bin |= strcmp(e->d_name, "bin") == 0 && e->d_type == DT_DIR;
+        saw_linux |= strcmp(e->d_name, "linux") == 0;
+    }
+    if (d)
+        closedir(d);
+    check(saw_bin && saw_linux && entries >= 4, "readdir of / lists bin and linux");
+    check(err_is(open("/nosuch", O_RDONLY), ENOENT), "a missing file: ENOENT");
+    check(err_is(open("/manifest/x", O_RDONLY), ENOTDIR), "a file as a directory: ENOTDIR");
+    check(err_is(open("/bin", O_WRONLY), EISDIR), "a directory for writing: EISDIR");
+
+    /* tmpfs. */
+    check(chdir("/tmp") == 0 && getcwd(buf, sizeof(buf)) && strcmp(buf, "/tmp") == 0,
+          "chdir and getcwd");
+    fd = open("a", O_RDWR | O_CREAT | O_EXCL, 0644);
+    check(fd >= 0, "create a file (relative to the working directory)");
+    static char big[100000];
+    for (size_t i = 0; i < sizeof(big); i++)
+        big[i] = (char)(i * 7 + 3);
+    check(write(fd, big, sizeof(big)) == (ssize_t)sizeof(big), "a 100,000-byte write");
+    static char back[100000];
+    check(lseek(fd, 0, SEEK_SET) == 0 && read(fd, back, sizeof(back)) == (ssize_t)sizeof(back) &&
+          memcmp(big, back, sizeof(big)) == 0, "read back the same bytes");
+    check(read(fd, back, 10) == 0, "then end of file");
+    check(fstat(fd, &st) == 0 && st.st_size == (off_t)sizeof(big), "its size");
+    check(ftruncate(fd, 10) == 0 && fstat(fd, &st) == 0 && st.st_size == 10, "ftruncate");
+    check(err_is(open("a", O_CREAT | O_EXCL | O_WRONLY, 0644), EEXIST), "O_EXCL: EEXIST");
+    int fd2 = dup(fd);
+    check(fd2 >= 0 && lseek(fd, 3, SEEK_SET) == 3 && lseek(fd2, 0, SEEK_CUR) == 3,
+          "dup shares the position");
+    pid_t c = fork();
+    if (c == 0) {
+        _exit(write(fd, "XY", 2) == 2 ? 0 : 1);
+    }
+    int ws = -1;
+    pid_t w = waitpid(c, &ws, 0);
+    off_t at = lseek(fd, 0, SEEK_CUR);
+    check(w == c && ws == 0 && at == 5, "so does fork: the child's write moved ours");
+    if (w != c || ws != 0 || at != 5)
+        printf("linux-fs: (waitpid %d status %#x position %ld)\n", (int)w, ws, (long)at);
+    close(fd2);
+    close(fd);
+    fd = open("a", O_WRONLY | O_APPEND);
+    check(fd >= 0 && write(fd, "end", 3) == 3 && lseek(fd, 0, SEEK_CUR) == 13, "O_APPEND");
+    close(fd);
+    check(mkdir("dir", 0755) == 0 && mkdir("dir/sub", 0755) == 0, "mkdir");
+    check(err_is(mkdir("dir", 0755), EEXIST), "mkdir again: EEXIST");
+    check(rename("a", "dir/b") == 0 && err_is(open("a", O_RDONLY), ENOENT) &&
+          stat("dir/b", &st) == 0 && st.st_size == 13, "rename");
+    check(err_is(rmdir("dir"), ENOTEMPTY), "rmdir of a full directory: ENOTEMPTY");
+    check(symlink("dir/b", "link") == 0 && readlink("link", buf, sizeof(buf)) == 5 &&
+          memcmp(buf, "dir/b", 5) == 0, "symlink and readlink");
+    fd = open("link", O_RDONLY);
+    check(fd >= 0 && read(fd, buf, 20) == 13 && memcmp(buf + 3, "XY", 2) == 0 &&
+          memcmp(buf + 10, "end", 3) == 0 && buf[0] == big[0],
+          "open through a relative link: the bytes of all the writes above");
+    if (fd >= 0)
+        close(fd);
+    check(lstat("link", &st) == 0 && S_ISLNK(st.st_mode), "lstat sees the link");
+    check(err_is(rename("/tmp/link", "/manifest2"), EXDEV), "rename across file systems: EXDEV");
+    check(unlink("link") == 0 && unlink("dir/b") == 0 && rmdir("dir/sub") == 0 &&
+          rmdir("dir") == 0, "unlink and rmdir");
+    check(err_is(unlink("dir"), ENOENT), "and they are gone");
+    fd = open("held", O_RDWR | O_CREAT, 0600);
+    check(fd >= 0 && write(fd, "kept", 4) == 4 && unlink("held") == 0 &&
+          pread(fd, buf, 4, 0) == 4 && memcmp(buf, "kept", 4) == 0,
+          "an unlinked file stays while open");
+    close(fd);
+
+    /* Hostile. */
+    check(err_is(open((const char *)8, O_RDONLY), EFAULT), "open(bad pointer): EFAULT");
+    fd = open("/manifest", O_RDONLY);
+    check(err_is(read(fd, (void *)8, 10), EFAULT), "read into a bad buffer: EFAULT");
+    close(fd);
+    fd = open("w", O_RDWR | O_CREAT, 0600);
+    check(err_is(write(fd, (void *)8, 10), EFAULT), "write from a bad buffer: EFAULT");
+    check(write(fd, "ok", 2) == 2, "and the file still works");
+    close(fd);
+    unlink("w");
+    check(err_is(read(9999, buf, 1), EBADF) && err_is(close(77), EBADF), "bad descriptors: EBADF");
+    static char longpath[5000];
+    memset(longpath, 'a', sizeof(longpath) - 1);
+    check(err_is(open(longpath, O_RDONLY), ENAMETOOLONG), "a path too long: ENAMETOOLONG");
+    check(err_is(stat((const char *)8, &st), EFAULT), "stat of a bad path pointer: EFAULT");
+    /* (a bad struct stat pointer faults in musl itself, which converts
+     * the kernel's struct into the caller's: as on Linux) */
+
+    if (!failed)
+        printf("linux-fs: ALL PASSED\n");
+    return failed;
+}
