@@ -99,7 +99,7 @@ static void release(int fd)
 
 /* The absolute, normalised form of PATH (relative to DIRFD's directory or
  * the working directory) in OUT (256 bytes); 0 or -errno. */
-static long abspath(long dirfd, const char *path, char *out)
+long lx_abspath(long dirfd, const char *path, char *out)
 {
     char tmp[512];
     const char *base = "";
@@ -169,6 +169,47 @@ static long mount_of(const char *path, char *rest)
 
 /* Opens the absolute path PATH: a connection to the open file, its reply
  * in REP; symbolic links to other servers are followed. */
+static long open_abs(const char *path, uint32_t flags, uint32_t mode, struct file_open_rep *rep);
+
+/* The whole of the file at absolute PATH into BUF (CAP bytes): its size,
+ * or -errno (-LX_EFBIG... as -LX_ENOMEM when it does not fit). */
+long lx_read_file(const char *path, void *buf, size_t cap)
+{
+    struct file_open_rep rep;
+    long c = open_abs(path, 0, 0, &rep);
+    if (c < 0)
+        return c;
+    long total = 0;
+    if ((rep.mode & LX_S_IFMT) != LX_S_IFREG)
+        total = (rep.mode & LX_S_IFMT) == LX_S_IFDIR ? -LX_EISDIR : -LX_EACCES;
+    while (total >= 0) {
+        if ((size_t)total == cap) {
+            total = -LX_ENOMEM;
+            break;
+        }
+        size_t want = cap - (size_t)total > (1u << 20) ? (1u << 20) : cap - (size_t)total;
+        struct file_read_req q = { .offset = (uint64_t)total, .len = (uint32_t)want };
+        struct file_read_rep rr;
+        long n = file_read(c, &q, &rr, (char *)buf + total, want);
+        if (n < 0)
+            total = lx_errno(n);
+        else if (n == 0)
+            break;
+        else
+            total += n;
+    }
+    k_handle_close(c);
+    return total;
+}
+
+/* At exec: descriptors marked close-on-exec go. */
+void lx_fd_exec(void)
+{
+    for (int i = 0; i < LX_NFD; i++)
+        if (fds[i].conn && (fds[i].fdflags & LX_FD_CLOEXEC))
+            release(i);
+}
+
 static long open_abs(const char *path, uint32_t flags, uint32_t mode, struct file_open_rep *rep)
 {
     char at[256], rest[256], redirect[256];
@@ -220,7 +261,7 @@ static long sys_openat(long dirfd, uint64_t upath, uint32_t flags, uint32_t mode
         return r;
     if (!path[0])
         return -LX_ENOENT;
-    if ((r = abspath(dirfd, path, abs)) < 0)
+    if ((r = lx_abspath(dirfd, path, abs)) < 0)
         return r;
     struct file_open_rep rep;
     long conn = open_abs(abs, flags, mode & ~lx.umask, &rep);
@@ -397,7 +438,7 @@ static long path_mount(long dirfd, uint64_t upath, char *rest, char *abs)
         return r;
     if (!path[0])
         return -LX_ENOENT;
-    if ((r = abspath(dirfd, path, abs)) < 0)
+    if ((r = lx_abspath(dirfd, path, abs)) < 0)
         return r;
     return mount_of(abs, rest);
 }
@@ -862,7 +903,7 @@ static long sys_chdir(uint64_t upath, long fd)
             return r;
         if (!path[0])
             return -LX_ENOENT;
-        if ((r = abspath(LX_AT_FDCWD, path, abs)) < 0)
+        if ((r = lx_abspath(LX_AT_FDCWD, path, abs)) < 0)
             return r;
         char rest[256];
         long m = mount_of(abs, rest);

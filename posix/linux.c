@@ -42,7 +42,7 @@ enum {
     LX_mmap = 9, LX_mprotect = 10, LX_munmap = 11, LX_brk = 12, LX_uname = 63,
     LX_getuid = 102, LX_getgid = 104, LX_setuid = 105, LX_setgid = 106, LX_geteuid = 107,
     LX_getegid = 108, LX_arch_prctl = 158, LX_set_tid_address = 218, LX_clock_gettime = 228,
-    LX_set_robust_list = 273, LX_prlimit64 = 302, LX_getrandom = 318,
+    LX_set_robust_list = 273, LX_execve = 59, LX_prlimit64 = 302, LX_getrandom = 318,
 };
 #define LX_ARCH_SET_FS 0x1002
 #define LX_TIOCGWINSZ 0x5413
@@ -272,6 +272,8 @@ long lx_syscall(struct lx_regs *r)
         return lx_prlimit(a2, a4);
     case LX_getrandom:
         return lx_getrandom(a1, a2);
+    case LX_execve:
+        return lx_execve(a1, a2, a3);
     default:
         return nosys(r->rax);
     }
@@ -396,7 +398,10 @@ static const char *load_elf(const uint8_t *f, size_t size, struct loaded *out)
 #define AT_RANDOM 25
 #define AT_EXECFN 31
 
-static uint64_t build_stack(const struct loaded *l, int argc, char **argv)
+/* The stack for ARGC strings of ARGV and ENVC of ENVP (copied onto it:
+ * they may lie anywhere); 0 when there is no room. */
+static uint64_t build_stack(const struct loaded *l, int argc, char *const *argv, int envc,
+                            char *const *envp)
 {
     long v = k_vmo_create((long)LX_STACK_SIZE, K_VMO_ANON, 0, 0);
     uint64_t base = LX_STACK_TOP - LX_STACK_SIZE;
@@ -404,20 +409,22 @@ static uint64_t build_stack(const struct loaded *l, int argc, char **argv)
                            (long)(K_PROT_READ | K_PROT_WRITE | base)) != (long)base)
         return 0;
     k_handle_close(v);
+    static uint64_t argp[LX_ARGS_MAX], envpp[LX_ARGS_MAX];
+    if (argc > LX_ARGS_MAX || envc > LX_ARGS_MAX)
+        return 0;
     char *s = (char *)LX_STACK_TOP;
-    static const char *envp[] = { "HOME=/", "PATH=/bin", "TERM=vt100" };
-    const int nenv = 3;
-    uint64_t argp[32], envpp[3];
-    if (argc > 32)
-        argc = 32;
-    for (int i = nenv - 1; i >= 0; i--) {
+    for (int i = envc - 1; i >= 0; i--) {
         size_t n = strlen(envp[i]) + 1;
+        if ((uint64_t)(s - n) < base + 65536)
+            return 0;
         s -= n;
         memcpy(s, envp[i], n);
         envpp[i] = (uint64_t)s;
     }
     for (int i = argc - 1; i >= 0; i--) {
         size_t n = strlen(argv[i]) + 1;
+        if ((uint64_t)(s - n) < base + 65536)
+            return 0;
         s -= n;
         memcpy(s, argv[i], n);
         argp[i] = (uint64_t)s;
@@ -432,20 +439,208 @@ static uint64_t build_stack(const struct loaded *l, int argc, char **argv)
         { AT_PHDR, l->phdr }, { AT_PHENT, sizeof(struct elf_phdr) }, { AT_PHNUM, l->phnum },
         { AT_PAGESZ, PAGE }, { AT_ENTRY, l->entry }, { AT_UID, 0 }, { AT_EUID, 0 },
         { AT_GID, 0 }, { AT_EGID, 0 }, { AT_SECURE, 0 }, { AT_RANDOM, random_at },
-        { AT_EXECFN, argp[0] }, { AT_NULL, 0 },
+        { AT_EXECFN, argc ? argp[0] : 0 }, { AT_NULL, 0 },
     };
-    size_t words = 1 + (size_t)argc + 1 + nenv + 1 + sizeof(aux) / 8;
+    size_t words = 1 + (size_t)argc + 1 + (size_t)envc + 1 + sizeof(aux) / 8;
     uint64_t *sp = (uint64_t *)(((uint64_t)s - words * 8) & ~15UL);
     uint64_t *w = sp;
     *w++ = (uint64_t)argc;
     for (int i = 0; i < argc; i++)
         *w++ = argp[i];
     *w++ = 0;
-    for (int i = 0; i < nenv; i++)
+    for (int i = 0; i < envc; i++)
         *w++ = envpp[i];
     *w++ = 0;
     memcpy(w, aux, sizeof(aux));
     return (uint64_t)sp;
+}
+
+/* ---- execve ---- */
+
+/* Where a program being executed is read to (inside our own image's
+ * room, so that it is not one of the program's mappings). */
+#define STAGE_VA (K_NATIVE_BASE + 0x08000000UL)
+#define STAGE_MAX (96UL << 20)
+#define STRINGS_MAX (128 * 1024)
+
+static char strings[STRINGS_MAX];
+static char *exec_argv[LX_ARGS_MAX + 4], *exec_envp[LX_ARGS_MAX];
+
+/* The program's NULL-terminated array of strings at UARR into our
+ * strings from *USED on; the count or -errno. */
+static long copy_strv(uint64_t uarr, char **out, int max, size_t *used)
+{
+    if (!uarr)
+        return 0;
+    for (int i = 0;; i++) {
+        uint64_t p;
+        if (!lx_copy_in(&p, uarr + (uint64_t)i * 8, 8))
+            return -LX_EFAULT;
+        if (!p)
+            return i;
+        if (i == max)
+            return -LX_E2BIG;
+        long r = lx_copy_str(strings + *used, STRINGS_MAX - *used, p);
+        if (r < 0)
+            return r == -LX_ENAMETOOLONG ? -LX_E2BIG : r;
+        out[i] = strings + *used;
+        *used += strlen(out[i]) + 1;
+    }
+}
+
+/* Everything of the old program goes: its mappings are every region
+ * outside our own image's room and our start-up stack. */
+static void unmap_program(void)
+{
+    static struct k_region reg[256];
+    long n = k_process_regions(0, (long)reg, 256);
+    for (long i = 0; i < n && i < 256; i++) {
+        uint64_t a = reg[i].start, e = a + reg[i].size;
+        if (a < NATIVE_END && e > K_NATIVE_BASE)
+            continue;
+        if ((uint64_t)(uintptr_t)rt_startup >= a && (uint64_t)(uintptr_t)rt_startup < e)
+            continue;
+        k_vm_unmap(0, (long)a, (long)reg[i].size);
+    }
+}
+
+long lx_execve(uint64_t upath, uint64_t uargv, uint64_t uenvp)
+{
+    static char path[256], abs[256];
+    long r = lx_copy_str(path, sizeof(path), upath);
+    if (r < 0)
+        return r;
+    if (!path[0])
+        return -LX_ENOENT;
+    size_t used = 0;
+    long argc = copy_strv(uargv, exec_argv + 2, LX_ARGS_MAX, &used);
+    if (argc < 0)
+        return argc;
+    long envc = copy_strv(uenvp, exec_envp, LX_ARGS_MAX, &used);
+    if (envc < 0)
+        return envc;
+    char **argv = exec_argv + 2;
+    if (strcmp(path, "/proc/self/exe") == 0)
+        memcpy(path, lx.exe, strlen(lx.exe) + 1);
+    long v = k_vmo_create((long)STAGE_MAX, K_VMO_ANON, 0, 0);
+    if (v < 0 || k_vmo_map(0, v, 0, (long)STAGE_MAX, (long)(K_PROT_READ | K_PROT_WRITE | STAGE_VA)) !=
+                     (long)STAGE_VA) {
+        if (v >= 0)
+            k_handle_close(v);
+        return -LX_ENOMEM;
+    }
+    k_handle_close(v);
+    const uint8_t *f = (const uint8_t *)STAGE_VA;
+    long size = 0;
+    /* #! scripts: the interpreter runs with the script's path (up to 4 deep). */
+    for (int depth = 0;; depth++) {
+        if ((r = lx_abspath(LX_AT_FDCWD, path, abs)) < 0)
+            goto fail;
+        size = lx_read_file(abs, (void *)STAGE_VA, STAGE_MAX);
+        if (size < 0) {
+            r = size;
+            goto fail;
+        }
+        if (size < 2 || f[0] != '#' || f[1] != '!')
+            break;
+        if (depth == 4) {
+            r = -LX_ELOOP;
+            goto fail;
+        }
+        size_t e = 2, lim = size < 256 ? (size_t)size : 256;
+        while (e < lim && f[e] != '\n')
+            e++;
+        static char line[256];
+        size_t k = 0;
+        for (size_t i = 2; i < e && k < sizeof(line) - 1; i++)
+            line[k++] = (char)f[i];
+        line[k] = 0;
+        char *interp = line;
+        while (*interp == ' ' || *interp == '\t')
+            interp++;
+        char *arg = interp;
+        while (*arg && *arg != ' ' && *arg != '\t')
+            arg++;
+        if (*arg) {
+            *arg++ = 0;
+            while (*arg == ' ' || *arg == '\t')
+                arg++;
+            char *end = arg + strlen(arg);
+            while (end > arg && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+                *--end = 0;
+        }
+        if (!*interp) {
+            r = -LX_ENOEXEC;
+            goto fail;
+        }
+        /* argv becomes: interp [arg] path argv[1..] */
+        int extra = *arg ? 2 : 1;
+        if (argv - exec_argv < extra) {
+            r = -LX_E2BIG;
+            goto fail;
+        }
+        size_t need = strlen(interp) + strlen(arg) + strlen(path) + 3;
+        if (used + need > STRINGS_MAX) {
+            r = -LX_E2BIG;
+            goto fail;
+        }
+        char *si = strings + used;
+        memcpy(si, interp, strlen(interp) + 1);
+        used += strlen(interp) + 1;
+        char *sp = strings + used;
+        memcpy(sp, path, strlen(path) + 1);
+        used += strlen(path) + 1;
+        if (argc > 0)
+            argv[0] = sp;
+        else
+            argv[argc++] = sp;
+        if (*arg) {
+            char *sa = strings + used;
+            memcpy(sa, arg, strlen(arg) + 1);
+            used += strlen(arg) + 1;
+            *--argv = sa;
+            argc++;
+        }
+        *--argv = si;
+        argc++;
+        memcpy(path, si, strlen(si) + 1);
+    }
+    /* The point of no return comes after the checks that need no mapping. */
+    struct elf_ehdr eh;
+    if ((size_t)size < sizeof(eh)) {
+        r = -LX_ENOEXEC;
+        goto fail;
+    }
+    memcpy(&eh, f, sizeof(eh));
+    if (memcmp(eh.ident, "\177ELF", 4) || eh.ident[4] != 2 || eh.machine != 62 || eh.type != 2) {
+        r = -LX_ENOEXEC;
+        goto fail;
+    }
+    unmap_program();
+    struct loaded l;
+    const char *why = load_elf(f, (size_t)size, &l);
+    if (why) {
+        printf("linux: execve %s: %s\n", abs, why);
+        k_process_exit(127);
+    }
+    k_vm_unmap(0, (long)STAGE_VA, (long)STAGE_MAX);
+    lx.brk_start = lx.brk_end = lx.brk_mapped = l.end;
+    size_t n = strnlen(abs, sizeof(lx.exe) - 1);
+    memcpy(lx.exe, abs, n);
+    lx.exe[n] = 0;
+    lx_fd_exec();
+    lx_proc_exec();
+    uint64_t sp = build_stack(&l, (int)argc, argv, (int)envc, exec_envp);
+    if (!sp) {
+        printf("linux: execve %s: no room for its arguments\n", abs);
+        k_process_exit(127);
+    }
+    lx.fs_base = 0;
+    k_thread_set_fs(0);
+    lx_start_program(l.entry, sp);
+fail:
+    k_vm_unmap(0, (long)STAGE_VA, (long)STAGE_MAX);
+    return r;
 }
 
 /* Our process id: the kernel stamps it on a pulse we send ourselves. */
@@ -493,7 +688,8 @@ int main(int argc, char **argv)
     lx.brk_start = lx.brk_end = lx.brk_mapped = l.end;
     lx.exe[0] = '/';
     memcpy(lx.exe + 1, argv[1], strnlen(argv[1], sizeof(lx.exe) - 2));
-    uint64_t sp = build_stack(&l, argc - 1, argv + 1);
+    static char *const envp[] = { "HOME=/", "PATH=/bin", "TERM=vt100" };
+    uint64_t sp = build_stack(&l, argc - 1, argv + 1, 3, envp);
     if (!sp) {
         printf("linux: %s: no memory for its stack\n", argv[1]);
         return 2;

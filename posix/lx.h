@@ -39,7 +39,9 @@
 #define LX_ENOSYS 38
 #define LX_ELOOP 40
 #define LX_ETIMEDOUT 110
+#define LX_E2BIG 7
 #define FILE_ERR_BASE 4096
+#define LX_ARGS_MAX 1024              /* strings in argv and in envp */
 
 /* open flags, fcntl, AT_*, file types. */
 #define LX_O_ACCMODE 3
@@ -116,9 +118,20 @@ long lx_fd_call(uint64_t nr, const uint64_t *a, bool *served);
 /* For fork: every descriptor's handle (HANDLES[i] for fd FDS[i]), at
  * most MAX; the count.  lx_fd_renumber gives each its number in the child. */
 unsigned lx_fd_handles(int *fds, long *handles, unsigned max);
+/* PATH (DIRFD-relative) made absolute and normal in OUT (256 bytes). */
+long lx_abspath(long dirfd, const char *path, char *out);
+/* The whole file at the absolute PATH into BUF: its size or -errno. */
+long lx_read_file(const char *path, void *buf, size_t cap);
+/* execve: close the descriptors marked close-on-exec. */
+void lx_fd_exec(void);
 void lx_fd_renumber(int fd, long handle);
 
+/* execve (posix/linux.c): does not return when it works. */
+long lx_execve(uint64_t upath, uint64_t uargv, uint64_t uenvp);
+
 /* Processes (posix/proc.c). */
+/* execve: signal handlers go back to their defaults (ignored stay ignored). */
+void lx_proc_exec(void);
 void lx_proc_init(void);
 long lx_proc_call(uint64_t nr, const uint64_t *a, struct lx_regs *r, bool *served);
 /* Waits for one pulse on our channel (a child's death is recorded on the

@@ -355,6 +355,13 @@ static long do_kill(int64_t pid, uint64_t signo)
     return pid > 0 ? -LX_ESRCH : 0;
 }
 
+void lx_proc_exec(void)
+{
+    for (int i = 1; i <= 64; i++)
+        if (sig.action[i][0] > 1)       /* a handler: back to SIG_DFL; SIG_IGN stays */
+            memset(sig.action[i], 0, sizeof(sig.action[i]));
+}
+
 long lx_proc_call(uint64_t nr, const uint64_t *a, struct lx_regs *r, bool *served)
 {
     *served = true;
