@@ -117,7 +117,17 @@ static void test_shipped_manifest(void)
     CHECK_EQ(parse_n(buf, n), 0);
     CHECK_EQ(m.nservices, 3);
     CHECK(manifest_find(&m, "log", 3) && manifest_find(&m, "procmgr", 7));
-    CHECK(manifest_find(&m, "console", 7) && !manifest_find(&m, "supervisor", 10));
+    CHECK(!manifest_find(&m, "supervisor", 10));
+    /* The UART driver gets exactly its device: IRQ 4, COM1's eight ports. */
+    const struct manifest_service *u = manifest_find(&m, "uart", 4);
+    CHECK(u != NULL);
+    CHECK_STR(u->program, "bin/uart");
+    CHECK_EQ(u->restart, MANIFEST_RESTART_ALWAYS);
+    CHECK(u->nirq == 1 && u->irq[0] == 4);
+    CHECK(u->nioport == 1 && u->ioport[0].start == 0x3f8 && u->ioport[0].end == 0x3ff);
+    CHECK_EQ(u->nmmio, 0);
+    CHECK(u->nnames == 1);
+    CHECK_STR(u->names[0], "/dev/uart");
 }
 
 static void test_errors_continue(void)
