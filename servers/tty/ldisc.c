@@ -467,10 +467,8 @@ static bool canon_special(struct ldisc *ld, uint8_t c, struct ldisc_events *ev)
         if (!room(ld, 1, true)) {
             drop(ld, ev);
         } else {
-            if (lflag(ld, LDISC_ECHO)) {
-                echo_first(ld);
+            if (lflag(ld, LDISC_ECHO))
                 echo_char(ld, c);
-            }
             line_end(ld, c, false, ev);
         }
     } else {
