@@ -664,10 +664,7 @@ size_t ldisc_echo_drain(struct ldisc *ld, uint8_t *dst, size_t cap)
     return n;
 }
 
-size_t ldisc_echo_pending(const struct ldisc *ld)
-{
-    return ld->echo_len;
-}
+size_t ldisc_echo_pending(const struct ldisc *ld) { return ld->echo_len; }
 
 size_t ldisc_output(struct ldisc *ld, const uint8_t *src, size_t n,
                     uint8_t *dst, size_t cap, size_t *consumed)
@@ -688,10 +685,7 @@ size_t ldisc_output(struct ldisc *ld, const uint8_t *src, size_t n,
     return s.len;
 }
 
-bool ldisc_stopped(const struct ldisc *ld)
-{
-    return ld->stopped;
-}
+bool ldisc_stopped(const struct ldisc *ld) { return ld->stopped; }
 
 int ldisc_tcxonc(struct ldisc *ld, int action, int *xchar, struct ldisc_events *ev)
 {
