@@ -105,7 +105,10 @@ $(BUILD)/linux/%: tests/linux/%.c lib/rt/rt.mk
 USER_ELFS := $(patsubst %,$(UBUILD)/%.elf,$(USER_PROGRAMS))
 
 .PHONY: user
-user: $(USER_ELFS)
+# servers/tty/ldisc.c has no server linking it yet: compiled freestanding
+# here so that it stays buildable for user space.
+user: $(USER_ELFS) $(UOBJ)/servers/tty/ldisc.o
+USER_DEPS += $(UOBJ)/servers/tty/ldisc.d
 
 # Rebuilt from scratch each time, so no stale file reaches the image.
 $(BUILD)/bootimage.stamp: $(BOOTIMAGE_FILES) $(USER_ELFS) $(LINUX_ELFS) $(wildcard $(BUSYBOX)) Makefile lib/rt/rt.mk

@@ -28,6 +28,7 @@ HOST_SRC_names   := lib/base/names.c
 HOST_SRC_manifest := lib/base/manifest.c lib/base/names.c
 HOST_SRC_proto   := lib/rt/proto.c
 HOST_SRC_protofuzz := lib/rt/proto.c
+HOST_SRC_ldisc   := servers/tty/ldisc.c
 
 # test name -> extra prerequisites and flags (the ELF test also parses
 # the real user program)
@@ -39,6 +40,9 @@ HOST_DEP_corefile := $(HOST_CRASH)
 HOST_FLAGS_corefile := -DCOREFILE_CRASH='"$(abspath $(HOST_CRASH))"'
 # the protocol fuzz test judges by the model the in-system fuzzer uses
 HOST_DEP_protofuzz := tests/user/protomodel.h
+# the line discipline lives with its server, servers/tty
+HOST_DEP_ldisc   := servers/tty/ldisc.h
+HOST_FLAGS_ldisc := -Iservers/tty
 # the manifest test also parses the shipped bootimage/manifest
 HOST_DEP_manifest   := bootimage/manifest
 HOST_FLAGS_manifest := -DTEST_MANIFEST='"$(abspath bootimage/manifest)"'
