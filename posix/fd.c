@@ -1052,6 +1052,12 @@ void lx_fd_init(void)
         install(c, LX_O_RDWR, rep.mode & LX_S_IFMT, "/dev/console", 0);
         dup_to(0, 1, 0);
         dup_to(0, 2, 0);
+        /* We lead a session of our own (posix/proc.c): the console becomes
+         * its controlling terminal, our group its foreground, as when a
+         * session leader opens a terminal on Linux. */
+        struct file_ioctl_req q = { .cmd = 0x540E };
+        struct file_ioctl_rep rr;
+        file_ioctl(c, &q, 0, 0, &rr, 0, 0);
         return;
     }
     fds[1] = (struct lx_file){ .conn = DEBUG_CONSOLE, .flags = LX_O_WRONLY, .mode = LX_S_IFCHR };

@@ -42,7 +42,7 @@ enum {
     LX_mmap = 9, LX_mprotect = 10, LX_munmap = 11, LX_brk = 12, LX_uname = 63,
     LX_getuid = 102, LX_getgid = 104, LX_setuid = 105, LX_setgid = 106, LX_geteuid = 107,
     LX_getegid = 108, LX_arch_prctl = 158, LX_set_tid_address = 218, LX_clock_gettime = 228,
-    LX_set_robust_list = 273, LX_execve = 59, LX_prlimit64 = 302, LX_getrandom = 318,
+    LX_set_robust_list = 273, LX_execve = 59, LX_prctl = 157, LX_rseq = 334, LX_prlimit64 = 302, LX_getrandom = 318,
 };
 #define LX_ARCH_SET_FS 0x1002
 #define LX_TIOCGWINSZ 0x5413
@@ -274,6 +274,15 @@ long lx_syscall(struct lx_regs *r)
         return lx_getrandom(a1, a2);
     case LX_execve:
         return lx_execve(a1, a2, a3);
+    case LX_rseq:
+        return -LX_ENOSYS;          /* no restartable sequences: glibc does without */
+    case LX_prctl:
+        if (a1 == 15 || a1 == 16) {  /* PR_SET_NAME, PR_GET_NAME: 16 bytes */
+            static char name[16];
+            bool ok = a1 == 15 ? lx_copy_in(name, a2, 15) : lx_copy_out(a2, name, 16);
+            return ok ? 0 : -LX_EFAULT;
+        }
+        return -LX_EINVAL;
     default:
         return nosys(r->rax);
     }

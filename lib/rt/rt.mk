@@ -80,6 +80,7 @@ $(call user_program,pmtest,tests/user/pmtest.c)
 $(call user_program,pmchild,tests/user/pmchild.c)
 $(call user_program,viewtest,tests/user/viewtest.c)
 $(call user_program,ramfs,servers/ramfs/ramfs.c)
+$(call user_program,tty,servers/tty/tty.c servers/tty/ldisc.c)
 $(call user_program,supertest,tests/user/supertest.c)
 $(call user_program,uarttest,tests/user/uarttest.c)
 $(call user_program,protofuzz,tests/user/protofuzz.c)
@@ -105,10 +106,7 @@ $(BUILD)/linux/%: tests/linux/%.c lib/rt/rt.mk
 USER_ELFS := $(patsubst %,$(UBUILD)/%.elf,$(USER_PROGRAMS))
 
 .PHONY: user
-# servers/tty/ldisc.c has no server linking it yet: compiled freestanding
-# here so that it stays buildable for user space.
-user: $(USER_ELFS) $(UOBJ)/servers/tty/ldisc.o
-USER_DEPS += $(UOBJ)/servers/tty/ldisc.d
+user: $(USER_ELFS)
 
 # Rebuilt from scratch each time, so no stale file reaches the image.
 $(BUILD)/bootimage.stamp: $(BOOTIMAGE_FILES) $(USER_ELFS) $(LINUX_ELFS) $(wildcard $(BUSYBOX)) Makefile lib/rt/rt.mk
@@ -119,6 +117,11 @@ $(BUILD)/bootimage.stamp: $(BOOTIMAGE_FILES) $(USER_ELFS) $(LINUX_ELFS) $(wildca
 	$(Q)mkdir -p $(BUILD)/bootimage/linux && cp $(LINUX_ELFS) $(BUILD)/bootimage/linux/
 	$(Q)test -x $(BUSYBOX) || { echo "$(BUSYBOX) is missing: run tools/setup (Debian's busybox-static)" >&2; exit 1; }
 	$(Q)cp $(BUSYBOX) $(BUILD)/bootimage/linux/busybox
+	$(Q)# busybox's applets as links in bin/ (where no native program has the name)
+	$(Q)cd $(BUILD)/bootimage && for a in $$($(BUSYBOX) --list); do \
+	    [ -e bin/$$a ] || ln -s ../linux/busybox bin/$$a; done
+	$(Q)mkdir -p $(BUILD)/bootimage/tmp $(BUILD)/bootimage/dev $(BUILD)/bootimage/proc \
+	    $(BUILD)/bootimage/root
 	$(Q)touch $@
 
 -include $(USER_DEPS)

@@ -278,7 +278,7 @@ static struct ocb *ocb_of(void)
 static long on_open(void *ctx, long rcvid, const struct file_open_req *req, const void *payload,
                     size_t len, struct file_open_rep *rep, struct proto_out *out)
 {
-    (void)ctx, (void)rcvid, (void)out;
+    (void)ctx, (void)rcvid, (void)out, (void)payload;
     if (len)
         return ERR(2);                  /* ENOENT: the terminal has nothing under it */
     struct ocb *o = calloc(1, sizeof(*o));
@@ -449,7 +449,7 @@ static long on_ioctl(void *ctx, long rcvid, const struct file_ioctl_req *req, co
             tty.pgrp = (uint64_t)o.i;
         break;
     case 0x540E:                        /* TIOCSCTTY: the caller's session takes it */
-        tty.sid = cur->info.pid;
+        tty.sid = tty.pgrp = cur->info.pid;     /* a session leader: its pid is its group */
         break;
     case 0x5422:                        /* TIOCNOTTY */
         break;
