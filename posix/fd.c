@@ -35,7 +35,7 @@ enum {
     NR_truncate = 76, NR_link = 86, NR_symlink = 88, NR_chmod = 90, NR_fchmod = 91,
     NR_chown = 92, NR_fchown = 93, NR_lchown = 94, NR_statfs = 137, NR_fstatfs = 138,
     NR_fchownat = 260, NR_linkat = 265, NR_symlinkat = 266, NR_fchmodat = 268,
-    NR_utimensat = 280,
+    NR_utimensat = 280, NR_pipe = 22, NR_pipe2 = 293, NR_sendfile = 40,
 };
 
 #define CONN_RIGHTS (K_RIGHT_SEND | K_RIGHT_DUP | K_RIGHT_TRANSFER)
@@ -310,7 +310,10 @@ static long sys_write(uint64_t fd, uint64_t buf, uint64_t len, uint64_t offset)
     }
     struct file_write_req q = { .offset = offset, .flags = f->flags & LX_O_NONBLOCK ? 1 : 0 };
     struct file_write_rep rep;
-    return lx_errno(file_write(f->conn, &q, (const void *)buf, (size_t)len, &rep));
+    long r = lx_errno(file_write(f->conn, &q, (const void *)buf, (size_t)len, &rep));
+    if (r == -LX_EPIPE)
+        lx_sigpipe();               /* SIGPIPE's default action ends us here */
+    return r;
 }
 
 static long sys_rwv(uint64_t fd, uint64_t uiov, uint64_t cnt, uint64_t offset, bool write)
@@ -695,6 +698,90 @@ static long sys_statfs(uint64_t upath, long fd, uint64_t ubuf)
     return lx_copy_out(ubuf, out, 120) ? 0 : -LX_EFAULT;
 }
 
+/* pipe: a new pipe's read end from the pipe server, then its write end
+ * by the number the server gave it. */
+static long sys_pipe2(uint64_t ufds, uint64_t flags)
+{
+    if (flags & ~(uint64_t)(LX_O_CLOEXEC | LX_O_NONBLOCK))
+        return -LX_EINVAL;
+    if (!lx_writable(ufds, 8))
+        return -LX_EFAULT;
+    struct file_open_rep rep;
+    long r = open_abs("/dev/pipe", 0, 0, &rep);
+    if (r < 0)
+        return r;
+    char path[48];
+    snprintf(path, sizeof(path), "/dev/pipe/%lu", (unsigned long)rep.ino);
+    struct file_open_rep wrep;
+    long w = open_abs(path, LX_O_WRONLY, 0, &wrep);
+    if (w < 0) {
+        k_handle_close(r);
+        return w;
+    }
+    uint32_t f = (uint32_t)flags;
+    long fr = install(r, f | 0, LX_S_IFIFO, 0, 0);
+    if (fr < 0) {
+        k_handle_close(w);
+        return fr;
+    }
+    long fw = install(w, f | LX_O_WRONLY, LX_S_IFIFO, 0, 0);
+    if (fw < 0) {
+        release((int)fr);
+        return fw;
+    }
+    int32_t out[2] = { (int32_t)fr, (int32_t)fw };
+    memcpy((void *)ufds, out, sizeof(out));
+    return 0;
+}
+
+/* sendfile: read and write through a buffer of ours (no server-to-server
+ * copy yet). */
+static long sys_sendfile(uint64_t out, uint64_t in, uint64_t uoff, uint64_t count)
+{
+    struct lx_file *fi = get(in), *fo = get(out);
+    if (!fi || !fo)
+        return -LX_EBADF;
+    uint64_t off = FILE_POS_CURRENT;
+    if (uoff) {
+        int64_t o;
+        if (!lx_copy_in(&o, uoff, 8))
+            return -LX_EFAULT;
+        if (o < 0)
+            return -LX_EINVAL;
+        off = (uint64_t)o;
+    }
+    static uint8_t buf[65536];
+    uint64_t done = 0;
+    while (done < count) {
+        size_t want = count - done < sizeof(buf) ? (size_t)(count - done) : sizeof(buf);
+        struct file_read_req q = { .offset = off == FILE_POS_CURRENT ? off : off + done,
+                                   .len = (uint32_t)want,
+                                   .flags = fi->flags & LX_O_NONBLOCK ? 1 : 0 };
+        struct file_read_rep rep;
+        long n = fi->conn == DEBUG_CONSOLE ? 0 : file_read(fi->conn, &q, &rep, buf, want);
+        if (n <= 0) {
+            if (n < 0 && !done)
+                return lx_errno(n);
+            break;
+        }
+        long w = sys_write(out, (uint64_t)(uintptr_t)buf, (uint64_t)n, FILE_POS_CURRENT);
+        if (w < 0) {
+            if (!done)
+                return w;
+            break;
+        }
+        done += (uint64_t)w;
+        if (w < n)
+            break;
+    }
+    if (uoff) {
+        int64_t o = (int64_t)(off + done);
+        if (!lx_copy_out(uoff, &o, 8))
+            return -LX_EFAULT;
+    }
+    return (long)done;
+}
+
 /* ---- descriptors ---- */
 
 static long dup_to(uint64_t fd, int to, uint32_t fdflags)
@@ -985,6 +1072,9 @@ long lx_fd_call(uint64_t nr, const uint64_t *a, bool *served)
         return sys_renameat((long)(int)a[0], a[1], (long)(int)a[2], a[3], (uint32_t)a[4]);
     case NR_readlink: return sys_readlinkat(LX_AT_FDCWD, a[0], a[1], a[2]);
     case NR_readlinkat: return sys_readlinkat((long)(int)a[0], a[1], a[2], a[3]);
+    case NR_sendfile: return sys_sendfile(a[0], a[1], a[2], a[3]);
+    case NR_pipe: return sys_pipe2(a[0], 0);
+    case NR_pipe2: return sys_pipe2(a[0], a[1]);
     case NR_link: return sys_linkat(LX_AT_FDCWD, a[0], LX_AT_FDCWD, a[1], false);
     case NR_linkat: return sys_linkat((long)(int)a[0], a[1], (long)(int)a[2], a[3], false);
     case NR_symlink: return sys_linkat(0, a[0], LX_AT_FDCWD, a[1], true);

@@ -42,7 +42,7 @@ enum {
     LX_mmap = 9, LX_mprotect = 10, LX_munmap = 11, LX_brk = 12, LX_uname = 63,
     LX_getuid = 102, LX_getgid = 104, LX_setuid = 105, LX_setgid = 106, LX_geteuid = 107,
     LX_getegid = 108, LX_arch_prctl = 158, LX_set_tid_address = 218, LX_clock_gettime = 228,
-    LX_set_robust_list = 273, LX_execve = 59, LX_prctl = 157, LX_rseq = 334, LX_prlimit64 = 302, LX_getrandom = 318,
+    LX_set_robust_list = 273, LX_execve = 59, LX_prctl = 157, LX_rseq = 334, LX_time = 201, LX_prlimit64 = 302, LX_getrandom = 318,
 };
 #define LX_ARCH_SET_FS 0x1002
 #define LX_TIOCGWINSZ 0x5413
@@ -190,6 +190,13 @@ static long lx_prlimit(uint64_t resource, uint64_t old)
     return old && !lx_copy_out(old, lim, sizeof(lim)) ? -LX_EFAULT : 0;
 }
 
+/* Wall-clock seconds since 1970: there is no real-time clock driver
+ * yet, so the time since boot from a fixed epoch (2026-01-01). */
+uint64_t lx_wall_seconds(void)
+{
+    return 1767225600ULL + (uint64_t)k_clock_get() / 1000000000;
+}
+
 /* Random bytes: xorshift seeded from the clock (not for keys: the kernel
  * has no entropy source yet). */
 static long lx_getrandom(uint64_t buf, uint64_t len)
@@ -264,6 +271,8 @@ long lx_syscall(struct lx_regs *r)
     case LX_clock_gettime: {
         long ns = k_clock_get();
         uint64_t ts[2] = { (uint64_t)ns / 1000000000, (uint64_t)ns % 1000000000 };
+        if (a1 == 0 || a1 == 5)     /* CLOCK_REALTIME(_COARSE): since boot, from the epoch */
+            ts[0] += lx_wall_seconds() - (uint64_t)ns / 1000000000;
         return lx_copy_out(a2, ts, sizeof(ts)) ? 0 : -LX_EFAULT;
     }
     case LX_set_robust_list:
@@ -274,6 +283,10 @@ long lx_syscall(struct lx_regs *r)
         return lx_getrandom(a1, a2);
     case LX_execve:
         return lx_execve(a1, a2, a3);
+    case LX_time: {
+        uint64_t t = lx_wall_seconds();
+        return a1 && !lx_copy_out(a1, &t, 8) ? -LX_EFAULT : (long)t;
+    }
     case LX_rseq:
         return -LX_ENOSYS;          /* no restartable sequences: glibc does without */
     case LX_prctl:

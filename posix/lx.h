@@ -105,6 +105,8 @@ bool lx_writable(uint64_t addr, size_t len);
 /* A NUL-terminated string of the program's into BUF (CAP bytes); 0 or
  * -LX_EFAULT / -LX_ENAMETOOLONG. */
 long lx_copy_str(char *buf, size_t cap, uint64_t addr);
+/* Seconds since 1970 (posix/linux.c). */
+uint64_t lx_wall_seconds(void);
 /* A Kestrel error (kernel's, or a file server's FILE_ERR) as -errno. */
 long lx_errno(long e);
 
@@ -132,6 +134,9 @@ long lx_execve(uint64_t upath, uint64_t uargv, uint64_t uenvp);
 /* Processes (posix/proc.c). */
 /* execve: signal handlers go back to their defaults (ignored stay ignored). */
 void lx_proc_exec(void);
+/* A write found no reader: SIGPIPE, whose default action ends us (a
+ * handler cannot run yet: then, and when ignored, the write fails EPIPE). */
+void lx_sigpipe(void);
 void lx_proc_init(void);
 long lx_proc_call(uint64_t nr, const uint64_t *a, struct lx_regs *r, bool *served);
 /* Waits for one pulse on our channel (a child's death is recorded on the

@@ -355,6 +355,12 @@ static long do_kill(int64_t pid, uint64_t signo)
     return pid > 0 ? -LX_ESRCH : 0;
 }
 
+void lx_sigpipe(void)
+{
+    if (sig.action[13][0] == 0 && !(sig.mask & (1ULL << 12)))
+        k_process_exit(LX_KILLED(13));
+}
+
 void lx_proc_exec(void)
 {
     for (int i = 1; i <= 64; i++)
@@ -456,7 +462,7 @@ long lx_proc_call(uint64_t nr, const uint64_t *a, struct lx_regs *r, bool *serve
             k_thread_sleep(1000000000L);
     case NR_gettimeofday: {
         long ns = k_clock_get();
-        uint64_t tv[2] = { (uint64_t)ns / 1000000000, (uint64_t)ns % 1000000000 / 1000 };
+        uint64_t tv[2] = { lx_wall_seconds(), (uint64_t)ns % 1000000000 / 1000 };
         return a[0] && !lx_copy_out(a[0], tv, sizeof(tv)) ? -LX_EFAULT : 0;
     }
     case NR_sysinfo: {
