@@ -21,7 +21,8 @@
     E(13, E_BUSY, "resource busy")                                            \
     E(14, E_NOENT, "no such file or entry")                                   \
     E(15, E_PERM, "not permitted")                                            \
-    E(16, E_INTR, "interrupted (the thread is being killed)")
+    E(16, E_INTR, "interrupted (the thread is being killed)")                \
+    E(17, E_INTERRUPTED, "interrupted: a pulse for the thread's personality came")
 
 enum kestrel_error {
 #define KESTREL_ERROR_ENUM(num, name, text) name = num,

@@ -31,6 +31,9 @@ enum k_msg_type {
     K_MSG_PULSE = 2,        /* a pulse: code and value only, no reply */
     K_MSG_DISCONNECT = 3,   /* the last handle to the connection with this badge is gone
                                (one made with K_CONN_REPORT_END); no reply */
+    K_MSG_UNBLOCK = 4,      /* the client whose receive id is in value was interrupted
+                               (chan_interrupts) while waiting for our reply: answer it
+                               soon (E_INTERRUPTED, or what is done); no reply to this */
 };
 
 /* chan_connect flags. */

@@ -20,6 +20,18 @@
  * rip (rcx and r11 are free for that).  A frame that cannot be written
  * kills the process (status K_EXIT_FAULT(14)).  Redirected calls do not
  * nest: the frame is always at the top of the thread's stack.
+ *
+ * Interruptions (signals): chan_interrupts(channel, thread) makes each
+ * pulse queued on the channel interrupt the thread.  A thread blocked in
+ * a send (not yet received), a receive on another channel or a sleep
+ * gets -E_INTERRUPTED; one waiting for a reply stays, and the server
+ * gets a K_MSG_UNBLOCK for it (it should answer soon).  A thread that
+ * runs the program (outside [lo, hi)) comes to ENTRY at its next return
+ * to user mode with kind K_REDIRECT_INTERRUPT: then nothing was called,
+ * every register is the program's (rcx and r11 too) and rip, rflags and
+ * rsp are in the frame.  The next redirected call of a thread that was
+ * interrupted while in the personality's own code carries
+ * K_REDIRECT_PENDING.  One interruption is reported once.
  */
 #ifndef KESTREL_ABI_PERSONALITY_H
 #define KESTREL_ABI_PERSONALITY_H
@@ -30,7 +42,11 @@ struct k_redirect {
     uint64_t rip;             /* where the program's call returns */
     uint64_t rflags;
     uint64_t rsp;             /* the program's stack pointer at the call */
-    uint64_t reserved;
+    uint64_t kind;            /* K_REDIRECT_* */
 };
+
+#define K_REDIRECT_CALL      0   /* a system call: rax is its number */
+#define K_REDIRECT_PENDING   1   /* a system call, and an interruption came meanwhile */
+#define K_REDIRECT_INTERRUPT 2   /* no call: the program was interrupted at rip */
 
 #endif

@@ -77,8 +77,9 @@
     /* processes built by their creator (fork, exec, loaders in user space) */ \
     SYSCALL(48, process_create, 3)    /* (name, len, const struct k_spawn * with the image handle) -> h of an empty process; handles[i].handle rewritten to the child's numbers */ \
     SYSCALL(49, thread_start, 3)      /* (process h, const struct k_regs *, const struct k_thread_attr *) -> thread h */ \
-    SYSCALL(50, vm_clone, 1)          /* (process h): its space gets a copy-on-write copy of all of ours (fork) */
+    SYSCALL(50, vm_clone, 1)          /* (process h): its space gets a copy-on-write copy of all of ours (fork) */ \
+    SYSCALL(51, chan_interrupts, 2)   /* (channel h, thread h or 0: self; -1: none): its pulses interrupt the thread */
 
-#define KESTREL_SYSCALL_COUNT 51
+#define KESTREL_SYSCALL_COUNT 52
 
 #endif

@@ -155,6 +155,8 @@ void channel_put(struct channel *ch)
         return;
     }
     struct process *creator = ch->creator;
+    if (ch->interrupts)
+        object_put(&ch->interrupts->obj);
     kmem_free(ch, sizeof(*ch));
     __atomic_sub_fetch(&channel_live, 1, __ATOMIC_RELAXED);
     object_put(&creator->obj);
@@ -684,7 +686,8 @@ long sys_msg_send(long h, long siov, long sparts, long riov, long rparts)
     return ret;
 }
 
-#define NONE_PENDING (-0x7fffffffL)   /* no receive id or error has these values */
+#define NONE_PENDING (-0x7fffffffL)
+#define PID_UNBLOCK (~0ULL)                /* a queued pulse that is an unblock report */   /* no receive id or error has these values */
 #define AGAIN        (-0x7ffffffeL)   /* the message was lost to the client's fault: receive again */
 
 /* The priority of the best pulse or ended connection.  ipc_lock held. */
@@ -713,6 +716,10 @@ static long take_pending(struct thread *t, struct channel *ch)
             t->ipc_info = (struct k_msg_info){ .type = K_MSG_PULSE, .priority = p.priority,
                                                .pid = p.pid, .code = p.code, .value = p.value,
                                                .badge = p.badge };
+            if (__builtin_expect(p.pid == PID_UNBLOCK, 0)) {
+                t->ipc_info.type = K_MSG_UNBLOCK;      /* the kernel's: no sender */
+                t->ipc_info.pid = 0;
+            }
             if (p.priority > t->prio)
                 t->prio = (uint8_t)p.priority;
             return 0;
@@ -1059,6 +1066,10 @@ COLD static int pulse_locked(struct connection *c, uint32_t code, uint64_t value
         ch->receivers = s->ipc_next;
         s->ipc_info = (struct k_msg_info){ .type = K_MSG_PULSE, .priority = prio, .pid = pid,
                                            .code = code, .value = value, .badge = c->badge };
+        if (__builtin_expect(pid == PID_UNBLOCK, 0)) {
+            s->ipc_info.type = K_MSG_UNBLOCK;
+            s->ipc_info.pid = 0;
+        }
         if (prio > s->prio)
             s->prio = (uint8_t)prio;
         wake_with(s, 0);
@@ -1073,6 +1084,8 @@ COLD static int pulse_locked(struct connection *c, uint32_t code, uint64_t value
         i--;
     }
     ch->pulses[i] = (struct pulse){ code, prio, value, pid, c->badge };
+    if (__builtin_expect(ch->interrupts != NULL, 0) && pid != PID_UNBLOCK)
+        ipc_interrupt_pulse(ch->interrupts);
     return 0;
 }
 
@@ -1176,6 +1189,91 @@ COLD long sys_chan_revoke(long h)
     return 0;
 }
 
+/* ---- interruptions (signals) ---- */
+
+static bool ipc_unlink(struct thread *t);
+
+/* Tells the server that client T, waiting for its reply, was interrupted:
+ * a K_MSG_UNBLOCK (value: T's receive id) on the channel T sent on, at
+ * T's priority.  Lost when the pulse queue is full: T then waits for the
+ * reply as it would have.  ipc_lock held. */
+COLD static void unblock_report(struct thread *t)
+{
+    struct channel *ch = t->ipc_chan;
+    if (!ch || ch->dead)
+        return;
+    struct connection fake = { .chan = ch, .badge = t->badge };
+    pulse_locked(&fake, 0, t->tid, t->prio, PID_UNBLOCK);
+}
+
+/* A thread in any wait it may leave early (a send not yet received, a
+ * receive, a sleep): taken out, its call fails with -E_INTERRUPTED.
+ * Waiting for a reply: the server is told (unblock_report) and the mark
+ * stays, for the personality to see when the reply comes.  ipc_lock held;
+ * true when T was taken out. */
+COLD static bool interrupt_wait(struct thread *t)
+{
+    switch (t->state) {
+    case T_SEND_BLOCKED:
+    case T_RECEIVE_BLOCKED:
+    case T_SLEEPING:
+        ipc_unlink(t);
+        thread_unmark(t, T_DIVERT);
+        return true;
+    case T_REPLY_BLOCKED:
+        unblock_report(t);
+        return false;
+    default:
+        return false;
+    }
+}
+
+/* A pulse was queued on a channel T is bound to.  ipc_lock held. */
+COLD void ipc_interrupt_pulse(struct thread *t)
+{
+    if (t->state == T_DEAD)
+        return;
+    thread_mark(t, T_DIVERT);
+    if (t->state == T_SEND_BLOCKED || t->state == T_RECEIVE_BLOCKED || t->state == T_SLEEPING) {
+        interrupt_wait(t);
+        wake_with(t, -E_INTERRUPTED);
+    } else if (t->state == T_REPLY_BLOCKED) {
+        interrupt_wait(t);
+    } else if (t->state == T_RUNNING && t->cpu != this_cpu()->id) {
+        sched_kick(t->cpu);            /* back to user mode soon: diverted there */
+    }
+}
+
+COLD long sys_chan_interrupts(long ch_h, long th_h)
+{
+    struct channel *ch;
+    int err = chan_lookup(ch_h, &ch);
+    if (err)
+        return err;
+    struct thread *t = NULL;
+    if (th_h == 0) {
+        t = current_thread();
+        object_get(&t->obj);
+    } else if (th_h != -1) {
+        struct kobject *o;
+        err = handle_get(&current_thread()->proc->handles, th_h, K_OBJ_THREAD, K_RIGHT_MANAGE,
+                         &o, NULL);
+        if (err) {
+            object_put(&ch->obj);
+            return err;
+        }
+        t = (struct thread *)o;
+    }
+    bool was = spin_lock_irqsave(&ipc_lock);
+    struct thread *old = ch->interrupts;
+    ch->interrupts = t;
+    spin_unlock_irqrestore(&ipc_lock, was);
+    if (old)
+        object_put(&old->obj);
+    object_put(&ch->obj);
+    return 0;
+}
+
 /* ---- killing and exiting (ipc_lock held) ---- */
 
 /* Takes T out of whatever it waits on; false when it waits on nothing
@@ -1225,11 +1323,19 @@ COLD void ipc_interrupt(struct thread *t)
 void ipc_block(struct thread *t)
 {
     if (__builtin_expect(t->killed, 0)) {
-        ipc_unlink(t);
-        t->state = T_RUNNING;
-        t->ipc_ret = -E_INTR;
-        spin_unlock(&ipc_lock);
-        return;
+        if (t->killed & T_KILLED) {
+            ipc_unlink(t);
+            t->state = T_RUNNING;
+            t->ipc_ret = -E_INTR;
+            spin_unlock(&ipc_lock);
+            return;
+        }
+        if (interrupt_wait(t)) {       /* interrupted on its way here */
+            t->state = T_RUNNING;
+            t->ipc_ret = -E_INTERRUPTED;
+            spin_unlock(&ipc_lock);
+            return;
+        }
     }
     sched_block(&ipc_lock);
 }

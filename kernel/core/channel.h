@@ -20,6 +20,10 @@
  * the list node) until a receiver takes it; the pulse queue's limit does
  * not apply.  Connections revoked before they end are not reported.
  *
+ * chan_interrupts binds a thread to a channel: every pulse queued there
+ * (not taken at once by a waiting receiver) interrupts the thread
+ * (ipc_interrupt_pulse): a signal for its personality.
+ *
  * Locking: ipc_lock (core/ipc.h) for all state below.
  */
 #ifndef KESTREL_CORE_CHANNEL_H
@@ -55,6 +59,7 @@ struct channel {
     unsigned npulses;
     struct pulse pulses[K_PULSE_QUEUE];   /* highest priority first */
     struct connection *closed, **closed_tail;   /* ended, to be reported (FIFO) */
+    struct thread *interrupts;    /* chan_interrupts: queued pulses interrupt it (a reference) */
 };
 
 struct connection {

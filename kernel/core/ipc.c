@@ -83,7 +83,7 @@ long ipc_join_thread(struct thread *target, long *status)
         irq_restore(was);
         t->join_thread = NULL;
         *status = t->ipc_ret;
-        return t->killed ? -E_INTR : 0;
+        return thread_killed(t) ? -E_INTR : 0;
     }
     spin_unlock_irqrestore(&ipc_lock, was);
     return ret;
@@ -111,5 +111,5 @@ long ipc_wait_process(struct process *p, long *status)
     irq_restore(was);
     t->join_proc = NULL;
     *status = t->ipc_ret;
-    return t->killed ? -E_INTR : 0;
+    return thread_killed(t) ? -E_INTR : 0;
 }

@@ -51,4 +51,8 @@ void ipc_timer_tick(void);          /* wakes expired sleepers; BSP tick */
 long ipc_join_thread(struct thread *target, long *status);
 long ipc_wait_process(struct process *p, long *status);
 
+/* A pulse was queued on a channel bound to T (chan_interrupts): T is
+ * interrupted.  ipc_lock held. */
+void ipc_interrupt_pulse(struct thread *t);
+
 #endif

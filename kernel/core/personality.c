@@ -10,6 +10,7 @@
 #include "core/thread.h"
 #include "core/vm.h"
 #include "arch/x86_64/percpu.h"
+#include "arch/x86_64/trap.h"
 #include "kestrel/errors.h"
 #include "kestrel/exception.h"
 #include "kestrel/personality.h"
@@ -35,7 +36,11 @@ long syscall_redirect(struct sysframe *f)
     uint64_t lo = p->pers_lo, hi = p->pers_hi;
     if (!entry || f->rcx - lo < hi - lo)
         return 0;
-    struct k_redirect r = { f->rcx, f->r11, f->rsp, 0 };
+    struct k_redirect r = { f->rcx, f->r11, f->rsp, K_REDIRECT_CALL };
+    if (__builtin_expect(t->killed & T_DIVERT, 0)) {
+        thread_unmark(t, T_DIVERT);    /* told now: the personality looks */
+        r.kind = K_REDIRECT_PENDING;
+    }
     uint64_t top = t->pers_stack ? t->pers_stack : f->rsp - 128;
     uint64_t at = (top - sizeof(r)) & ~15UL;
     irq_enable();
@@ -49,6 +54,37 @@ long syscall_redirect(struct sysframe *f)
     f->rcx = entry;
     f->rsp = at;
     return 1;
+}
+
+/* On the way back to user mode from an interrupt, T interrupted
+ * (chan_interrupts): if it runs the program (outside the personality's
+ * code), it goes to the personality's entry instead, every register kept,
+ * with a K_REDIRECT_INTERRUPT frame.  Interrupts off; on and off again
+ * around the frame's copy (it may fault in). */
+void personality_interrupt(struct trap_frame *tf)
+{
+    struct thread *t = current_thread();
+    struct process *p = t->proc;
+    uint64_t entry = __atomic_load_n(&p->pers_entry, __ATOMIC_ACQUIRE);
+    uint64_t lo = p->pers_lo, hi = p->pers_hi;
+    if (!entry || tf->rip - lo < hi - lo)
+        return;                          /* native, or in its own code: it is told later */
+    struct k_redirect r = { tf->rip, tf->rflags, tf->rsp, K_REDIRECT_INTERRUPT };
+    uint64_t top = t->pers_stack ? t->pers_stack : tf->rsp - 128;
+    uint64_t at = (top - sizeof(r)) & ~15UL;
+    irq_enable();
+    bool ok = top >= sizeof(r) && !copy_to_user((void *)at, &r, sizeof(r));
+    irq_disable();
+    if (!ok) {
+        kprintf("personality: process %lu thread %lu: no room for its interrupt frame at %#lx; "
+                "killed\n", p->pid, t->tid, at);
+        process_kill(p, K_EXIT_FAULT(14));
+        sched_user_return();             /* exits */
+        return;
+    }
+    thread_unmark(t, T_DIVERT);
+    tf->rip = entry;
+    tf->rsp = at;
 }
 
 long sys_personality_set(long entry, long lo, long hi)

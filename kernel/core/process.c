@@ -272,11 +272,11 @@ void process_user_fault(const struct k_exception *e, const char *what)
             return;
     }
     long status = K_EXIT_FAULT(e->vector);
-    struct connection *c = t->killed ? NULL : exception_conn(p);
+    struct connection *c = thread_killed(t) ? NULL : exception_conn(p);
     if (c) {
         long r = channel_kernel_send(c, e, sizeof(*e));
         object_put(&c->obj);
-        if (r == K_EXC_RESUME && !t->killed)
+        if (r == K_EXC_RESUME && !thread_killed(t))
             return;
         if (r > 0)
             status = r;
@@ -284,7 +284,7 @@ void process_user_fault(const struct k_exception *e, const char *what)
             kprintf("fault: exception handler of process %lu unreachable (error %ld)\n",
                     p->pid, -r);
     }
-    if (!t->killed)
+    if (!thread_killed(t))
         kprintf("fault: process %lu (%s) thread %lu: %s at rip %#lx, address %#lx, error %#x; "
                 "killed\n", p->pid, p->name, t->tid, what, e->rip, e->addr, e->error);
     process_kill(p, status);
@@ -412,7 +412,7 @@ void process_kill(struct process *p, long status)
         p->exit_status = status;
     }
     for (struct thread *t = p->threads; t; t = t->proc_next) {
-        t->killed = true;
+        thread_mark(t, T_KILLED);
         ipc_interrupt(t);
         /* Its exit is short kernel work: done at once, not when nothing
          * else wants the CPU (a busy CPU starved killed low threads). */
@@ -623,7 +623,7 @@ long process_spawn_user(long upath, long len, long uspawn)
     if (t) {
         h = handle_install(&current_thread()->proc->handles, &child->obj, CHILD_RIGHTS);
         if (h < 0)
-            t->killed = true;
+            thread_mark(t, T_KILLED);
         thread_start(t);
     }
     if (child)

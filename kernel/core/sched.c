@@ -353,7 +353,7 @@ void sched_user_return(void)
     while (this_cpu()->need_resched)
         schedule();
     struct thread *t = current_thread();
-    if (t->killed) {
+    if (thread_killed(t)) {
         irq_enable();
         thread_exit(-E_INTR);
     }

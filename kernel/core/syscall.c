@@ -195,7 +195,7 @@ long sys_thread_create(long entry, long stack, long arg, long uattr)
         return err;
     long h = handle_install(&self()->handles, &t->obj, K_RIGHTS_ALL);
     if (h < 0) {
-        t->killed = true;          /* never ran: exits at once when started */
+        thread_mark(t, T_KILLED);          /* never ran: exits at once when started */
     }
     thread_start(t);
     return h;
@@ -387,7 +387,7 @@ long sys_thread_start(long ph, long uregs, long uattr)
         return err;
     long h = handle_install(&self()->handles, &t->obj, K_RIGHTS_ALL);
     if (h < 0)
-        t->killed = true;           /* never runs: exits at once when started */
+        thread_mark(t, T_KILLED);           /* never runs: exits at once when started */
     thread_start(t);
     return h;
 }

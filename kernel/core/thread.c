@@ -142,7 +142,7 @@ void thread_first_return(void);
 void thread_first_return(void)
 {
     struct thread *t = current_thread();
-    if (t->killed) {
+    if (thread_killed(t)) {
         irq_enable();
         thread_exit(-E_INTR);
     }

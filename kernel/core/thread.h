@@ -23,6 +23,12 @@ struct process;
 struct channel;
 struct connection;
 
+#define T_KILLED 1u
+#define T_DIVERT 2u
+#define thread_killed(t) (__atomic_load_n(&(t)->killed, __ATOMIC_RELAXED) & T_KILLED)
+#define thread_mark(t, bit) __atomic_or_fetch(&(t)->killed, (uint8_t)(bit), __ATOMIC_RELAXED)
+#define thread_unmark(t, bit) __atomic_and_fetch(&(t)->killed, (uint8_t)~(bit), __ATOMIC_RELAXED)
+
 enum thread_state {
     T_NEW,                /* created, or between run queues (affinity change) */
     T_READY,
@@ -47,7 +53,9 @@ struct thread {
     uint64_t affinity;            /* CPU mask */
     unsigned cpu;
     volatile bool on_cpu;         /* context not yet saved: do not run elsewhere */
-    bool killed;                  /* exit at the next return to user mode */
+    uint8_t killed;               /* T_KILLED: exit at the next return to user mode;
+                                     T_DIVERT: interrupted (chan_interrupts), to be told.
+                                     Changed atomically; any bit takes the slow paths */
     bool last_of_process;         /* reaping it tears the process down */
     bool migrate;                 /* to be queued on another CPU after switching out */
     struct thread *rq_next, *rq_prev;

@@ -412,7 +412,7 @@ int vm_xfer(struct vm_space *s, uintptr_t other, uintptr_t cur, size_t n, bool t
         /* A long copy is preemptible between pages. */
         if (n && this_cpu()->need_resched)
             schedule();
-        if (n && t->killed)
+        if (n && thread_killed(t))
             return -3;
     }
     return 0;

@@ -1495,6 +1495,15 @@ static void op_vm_clone(struct fz *f)
     SC1(vm_clone, ph);
 }
 
+/* A channel's pulses interrupt a thread: ours, one from the pool, none. */
+static void op_chan_interrupts(struct fz *f)
+{
+    struct rng *r = &f->rng;
+    long ch = gen_handle(f, K_OBJ_CHANNEL);
+    long th = one_in(r, 3) ? 0 : one_in(r, 4) ? -1 : gen_handle(f, K_OBJ_THREAD);
+    SC2(chan_interrupts, ch, th);
+}
+
 static void spin_here(void)
 {
     for (;;)
@@ -2282,6 +2291,7 @@ static const struct op {
      * understood: an open defect (issue 9's note), kept out of make test
      * and the default campaign until it is fixed. */
     OP(create, 0),        OP(thread_start, 0),      OP(vm_clone, 1),
+    OP(chan_interrupts, 2),
 };
 #define NOPS (sizeof(ops) / sizeof(ops[0]))
 _Static_assert(NOPS <= 64, "only= keeps operations in a 64-bit mask");

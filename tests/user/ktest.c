@@ -1651,6 +1651,7 @@ static const struct utest tests[] = {
     { "vm_clone", test_vm_clone },
     { "chan_disconnect", test_chan_disconnect },
     { "srv_disconnect", test_srv_disconnect },
+    { "chan_interrupts", test_chan_interrupts },
     { "death_watch", test_death_watch },
     { "exception_resume", test_exception_resume },
     { "timer_pulses", test_timer_pulses },

@@ -182,3 +182,123 @@ static bool test_srv_disconnect(void)
     k_handle_close(ch);
     return true;
 }
+
+/* chan_interrupts: a pulse queued on the channel interrupts the bound
+ * thread: its sleep, its receive elsewhere or its unreceived send fails
+ * with E_INTERRUPTED; while it waits for a reply the server gets a
+ * K_MSG_UNBLOCK naming it. */
+struct intr_arg {
+    long ch, other, conn;
+    int what;                       /* 0 sleep, 1 receive elsewhere, 2 send, 3 send served */
+    long result;
+    long done_at;
+};
+
+static long intr_main(void *arg)
+{
+    struct intr_arg *a = arg;
+    if (a->what == 0)
+        a->result = k_thread_sleep(5000L * 1000000);
+    else if (a->what == 1)
+        a->result = rt_msg_receive(a->other, 0, 0, 0);
+    else
+        a->result = k_msg_send(a->conn, (long)"x", -1, 0, 0);
+    a->done_at = k_clock_get();
+    return 0;
+}
+
+static long intr_run(struct intr_arg *a, long pulse_conn, long *thread)
+{
+    struct rt_thread th;
+    long t = rt_thread_spawn(&th, intr_main, a, stack_a, sizeof(stack_a), 0);
+    if (t <= 0)
+        return -1;
+    *thread = t;
+    if (k_chan_interrupts(a->ch, t) != 0)
+        return -2;
+    k_thread_sleep(20 * 1000000);                  /* it blocks */
+    long sent = k_clock_get();
+    if (k_pulse_send(pulse_conn, 7, 0, 0) != 0)
+        return -3;
+    return sent;
+}
+
+static bool test_chan_interrupts(void)
+{
+    long ch = k_chan_create(0), pc = k_chan_connect(ch, 1, 0);
+    long other = k_chan_create(0), oc = k_chan_connect(other, 2, 0);
+    CHECK(ch > 0 && pc > 0 && other > 0 && oc > 0);
+    /* Hostile. */
+    CHECK_EQ(k_chan_interrupts(0x7fff1234, 0), -E_BADHANDLE);
+    CHECK_EQ(k_chan_interrupts(pc, 0), -E_WRONGTYPE);
+    CHECK_EQ(k_chan_interrupts(ch, pc), -E_WRONGTYPE);
+    CHECK_EQ(k_chan_interrupts(ch, 0x7fff1234), -E_BADHANDLE);
+    long norecv = k_handle_dup(ch, K_RIGHT_DUP);
+    CHECK_EQ(k_chan_interrupts(norecv, 0), -E_RIGHTS);
+    k_handle_close(norecv);
+
+    /* A sleep, a receive elsewhere, an unreceived send. */
+    for (int what = 0; what < 3; what++) {
+        struct intr_arg a = { ch, other, oc, what, 12345, 0 };
+        long t = 0;
+        long sent = intr_run(&a, pc, &t);
+        CHECK(sent > 0);
+        CHECK_EQ(rt_thread_join(t, 0), 0);
+        k_handle_close(t);
+        CHECK_EQ(a.result, -E_INTERRUPTED);
+        CHECK(a.done_at - sent < 1000L * 1000000);          /* at once, not at the end */
+        uint64_t badge;
+        CHECK_EQ(recv_type(ch, &badge), K_MSG_PULSE);        /* the pulse is still there */
+    }
+    /* The send was taken back: nothing waits on OTHER. */
+    CHECK_EQ(k_pulse_send(oc, 9, 0, 0), 0);
+    uint64_t badge = 0;
+    CHECK_EQ(recv_type(other, &badge), K_MSG_PULSE);
+
+    /* Waiting for a reply: the server hears, the client waits for it. */
+    struct intr_arg a = { ch, other, oc, 3, 12345, 0 };
+    struct rt_thread th;
+    long t = rt_thread_spawn(&th, intr_main, &a, stack_a, sizeof(stack_a), 0);
+    CHECK(t > 0 && k_chan_interrupts(ch, t) == 0);
+    struct k_msg_info info;
+    long rcvid = rt_msg_receive(other, 0, 0, &info);
+    CHECK(rcvid > 0);                              /* its message: it waits for the reply */
+    CHECK_EQ(k_pulse_send(pc, 7, 0, 0), 0);
+    memset(&info, 0, sizeof(info));
+    CHECK_EQ(rt_msg_receive(other, 0, 0, &info), 0);
+    CHECK_EQ(info.type, K_MSG_UNBLOCK);
+    CHECK_EQ((long)info.value, rcvid);
+    CHECK_EQ(info.pid, 0);
+    CHECK_EQ(info.badge, 2);
+    CHECK_EQ(a.result, 12345);                     /* still waiting */
+    CHECK_EQ(k_msg_reply(rcvid, 5, 0, 0), 0);
+    CHECK_EQ(rt_thread_join(t, 0), 0);
+    k_handle_close(t);
+    CHECK_EQ(a.result, 5);
+    CHECK_EQ(recv_type(ch, &badge), K_MSG_PULSE);
+    /* A forged report is a plain pulse: the type cannot be sent. */
+    CHECK_EQ(k_pulse_send(oc, 0, rcvid, 0), 0);
+    memset(&info, 0, sizeof(info));
+    CHECK_EQ(rt_msg_receive(other, 0, 0, &info), 0);
+    CHECK_EQ(info.type, K_MSG_PULSE);
+
+    /* Interrupted while running: the next block fails at once, once. */
+    CHECK_EQ(k_chan_interrupts(ch, 0), 0);
+    CHECK_EQ(k_pulse_send(pc, 8, 0, 0), 0);
+    long t0 = k_clock_get();
+    CHECK_EQ(k_thread_sleep(2000L * 1000000), -E_INTERRUPTED);
+    CHECK(k_clock_get() - t0 < 500L * 1000000);
+    CHECK_EQ(k_thread_sleep(1000000), 0);          /* told once */
+    /* A receive on the bound channel itself just gets the pulse. */
+    CHECK_EQ(recv_type(ch, &badge), K_MSG_PULSE);
+    /* Unbound: pulses wait quietly. */
+    CHECK_EQ(k_chan_interrupts(ch, -1), 0);
+    CHECK_EQ(k_pulse_send(pc, 9, 0, 0), 0);
+    CHECK_EQ(k_thread_sleep(20 * 1000000), 0);
+    CHECK_EQ(recv_type(ch, &badge), K_MSG_PULSE);
+    k_handle_close(oc);
+    k_handle_close(other);
+    k_handle_close(pc);
+    k_handle_close(ch);
+    return true;
+}

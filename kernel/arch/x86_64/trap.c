@@ -253,8 +253,11 @@ void trap_dispatch(struct trap_frame *tf)
             kprintf("warning: unexpected interrupt vector %u on cpu %u\n", vec, this_cpu()->id);
         if (vec != VEC_SPURIOUS)
             lapic_eoi();
-        if (tf->cs & 3)
+        if (tf->cs & 3) {
             sched_user_return();
+            if (__builtin_expect(current_thread()->killed & T_DIVERT, 0))
+                personality_interrupt(tf);
+        }
         return;
     }
     if (tf->cs & 3) {

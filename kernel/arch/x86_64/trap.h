@@ -20,6 +20,10 @@ struct trap_frame {
     uint64_t rip, cs, rflags, rsp, ss;
 };
 
+/* core/personality.c: an interrupted thread that runs its program goes to
+ * its personality's entry on this way back to user mode. */
+void personality_interrupt(struct trap_frame *tf);
+
 enum {
     VEC_PAGE_FAULT = 14,
     VEC_IRQ_BASE = 32,        /* IOAPIC-routed interrupts start here */
