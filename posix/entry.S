@@ -1,10 +1,14 @@
 /*
  * lx_entry: where the kernel sends every system call the Linux program
- * makes (abi/kestrel/personality.h).  rsp points at the kernel's struct
- * k_redirect on the personality stack; every register is the program's
- * but rcx and r11.  The registers are saved as a struct lx_regs, the call
- * is served in C (lx_syscall, posix/linux.c), and the program goes on
- * after its `syscall` with rax = the result, as on Linux.
+ * makes, and the program itself when it was interrupted for a signal
+ * (abi/kestrel/personality.h).  rsp points at the kernel's struct
+ * k_redirect on the personality stack.  The registers are saved as a
+ * struct lx_regs, the FPU/SSE state with fxsave (the personality's C code
+ * may use SSE registers; a Linux system call keeps them, and a signal
+ * handler's frame carries them), the call is served in C (lx_syscall,
+ * posix/linux.c), and the program goes on at the frame's rip with rax =
+ * the result and every other register as saved (rcx and r11 too, which
+ * matters when it was interrupted rather than calling).
  */
     .text
     .global lx_entry, lx_start_program, lx_resume
@@ -24,12 +28,20 @@ lx_entry:
     pushq %rcx
     pushq %rbx
     pushq %rax
-    movq %rsp, %rdi                 /* struct lx_regs * (rax first) */
-    subq $8, %rsp                   /* 16-byte alignment for the call */
+    movq %rsp, %rbx                 /* struct lx_regs * (rax first); callee-saved */
+    subq $512, %rsp
+    andq $-64, %rsp
+    fxsave64 (%rsp)
+    movq %rbx, %rdi
+    movq %rsp, %rsi                 /* the fxsave area */
     call lx_syscall
-    addq $8, %rsp
+    fxrstor64 (%rsp)
+    movq %rbx, %rsp
     movq %rax, 0(%rsp)
 lx_return:
+    /* rsp: the struct lx_regs, then the k_redirect frame (rip, rflags, rsp). */
+    movq 15*8(%rsp), %rax
+    movq %rax, lx_ret_rip(%rip)
     popq %rax
     popq %rbx
     popq %rcx
@@ -45,13 +57,10 @@ lx_return:
     popq %r13
     popq %r14
     popq %r15
-    /* rsp: the k_redirect frame again (rip, rflags, rsp). */
-    movq 8(%rsp), %r11
-    pushq %r11
+    pushq 8(%rsp)                   /* rflags, with no register to spare */
     popfq
-    movq 0(%rsp), %rcx
     movq 16(%rsp), %rsp
-    jmp *%rcx
+    jmp *lx_ret_rip(%rip)
 
 /* lx_start_program(entry, stack): the program's first instruction, with
  * the stack the ELF ABI describes and every other register 0 (rdx = 0:
@@ -81,3 +90,10 @@ lx_start_program:
 lx_resume:
     movq %rdi, %rsp
     jmp lx_return
+
+    .bss
+    .align 8
+/* Where the program goes on: read after every register is restored.  One
+ * thread per process so far; threads will need one each. */
+lx_ret_rip:
+    .quad 0

@@ -47,6 +47,7 @@ struct lx_file {
     uint32_t fdflags;               /* FD_CLOEXEC */
     uint32_t flags;                 /* O_ACCMODE | O_APPEND | O_NONBLOCK (this descriptor's) */
     uint32_t mode;                  /* S_IFMT of what it is */
+    bool tty;                       /* a terminal (its server sends us its signals) */
     uint64_t dir_cookie;            /* getdents64: the next entry's */
     char path[128];                 /* directories: where (for fchdir and *at) */
 };
@@ -67,6 +68,7 @@ long lx_errno(long e)
     case E_RIGHTS: case E_PERM: return -LX_EPERM;
     case E_NOENT: return -LX_ENOENT;
     case E_INTR: return -LX_EINTR;
+    case E_INTERRUPTED: return -LX_ERESTARTSYS;   /* a signal came: lx_syscall decides */
     case E_TIMEOUT: return -LX_ETIMEDOUT;
     case E_BUSY: return -LX_EBUSY;
     case E_FULL: return -LX_EAGAIN;
@@ -238,6 +240,8 @@ static long open_abs(const char *path, uint32_t flags, uint32_t mode, struct fil
     return -LX_ELOOP;
 }
 
+static void register_terminal(long conn);
+
 static long install(long conn, uint32_t flags, uint32_t mode, const char *path, int from)
 {
     int fd = lowest_free(from);
@@ -267,7 +271,12 @@ static long sys_openat(long dirfd, uint64_t upath, uint32_t flags, uint32_t mode
     long conn = open_abs(abs, flags, mode & ~lx.umask, &rep);
     if (conn < 0)
         return conn;
-    return install(conn, flags, rep.mode & LX_S_IFMT, abs, 0);
+    long fd = install(conn, flags, rep.mode & LX_S_IFMT, abs, 0);
+    if (fd >= 0 && (rep.oflags & 2)) {
+        fds[fd].tty = true;
+        register_terminal(conn);
+    }
+    return fd;
 }
 
 /* ---- data ---- */
@@ -956,6 +965,8 @@ static long sys_poll(uint64_t ufds, uint64_t n, long timeout_ms)
         long w = lx_wait_pulse(left);
         if (w < 0)
             return w;
+        if (w == 2)
+            return -LX_EINTR;           /* poll is not restarted after a handler */
     }
 }
 
@@ -1113,6 +1124,31 @@ long lx_fd_call(uint64_t nr, const uint64_t *a, bool *served)
     }
 }
 
+/* A terminal's signals (^C...) come to our channel: its server keeps a
+ * connection to it.  Once per process (a new one after fork). */
+static bool terminal_registered;
+
+static void register_terminal(long conn)
+{
+    if (terminal_registered || lx.self <= 0)
+        return;
+    struct file_signals_req q = { .code = 0x5349474e };     /* PULSE_SIGNAL */
+    struct file_signals_rep rep;
+    k_handle_attach(lx.self, K_RIGHT_SEND, 0);
+    if (file_signals(conn, &q, &rep) >= 0)
+        terminal_registered = true;
+}
+
+void lx_fd_fork_child(void)
+{
+    terminal_registered = false;
+    for (int i = 0; i < LX_NFD; i++)
+        if (fds[i].conn > 0 && fds[i].tty) {
+            register_terminal(fds[i].conn);
+            return;
+        }
+}
+
 unsigned lx_fd_handles(int *fdnums, long *handles, unsigned max)
 {
     unsigned n = 0;
@@ -1140,8 +1176,11 @@ void lx_fd_init(void)
     long c = open_abs("/dev/console", LX_O_RDWR, 0, &rep);
     if (c > 0) {
         install(c, LX_O_RDWR, rep.mode & LX_S_IFMT, "/dev/console", 0);
+        fds[0].tty = (rep.oflags & 2) != 0;
         dup_to(0, 1, 0);
         dup_to(0, 2, 0);
+        if (fds[0].tty)
+            register_terminal(c);
         /* We lead a session of our own (posix/proc.c): the console becomes
          * its controlling terminal, our group its foreground, as when a
          * session leader opens a terminal on Linux. */

@@ -52,7 +52,7 @@ enum {
 #define LX_MAP_FIXED 0x10
 #define LX_MAP_ANONYMOUS 0x20
 
-long lx_syscall(struct lx_regs *r);
+long lx_syscall(struct lx_regs *r, void *fx);
 extern char lx_entry[];
 _Noreturn void lx_start_program(uint64_t entry, uint64_t stack);
 
@@ -229,8 +229,42 @@ static long nosys(uint64_t nr)
     return -LX_ENOSYS;
 }
 
-long lx_syscall(struct lx_regs *r)
+static long serve(struct lx_regs *r, void *fx);
+
+/* Every redirected call, and every interruption of the program, comes
+ * here (posix/entry.S); FX is the program's saved FPU/SSE state.  Before
+ * the program goes on, pending signals act (lx_sig_deliver): a call they
+ * interrupted may fail with EINTR, start again after a handler
+ * (SA_RESTART), or simply go on when nothing ran. */
+long lx_syscall(struct lx_regs *r, void *fx)
 {
+    struct k_redirect *f = (struct k_redirect *)(r + 1);
+    if (f->kind == K_REDIRECT_INTERRUPT) {
+        bool restart;
+        long rax = (long)r->rax;
+        lx_sig_deliver(r, fx, rax, 0, &restart);
+        return (long)r->rax;        /* the program's, or the handler's 0 */
+    }
+    if (f->kind == K_REDIRECT_PENDING)
+        lx_sig_attend();
+    uint64_t nr = r->rax;
+    if (nr == 15)                   /* rt_sigreturn: the registers of before */
+        return lx_sigreturn(r, fx);
+    for (int tries = 0;; tries++) {
+        long ret = serve(r, fx);
+        if (ret != -LX_ERESTARTSYS && !lx_sig_attention())
+            return ret;
+        bool restart;
+        long rax = lx_sig_deliver(r, fx, ret, nr, &restart);
+        if (!restart || tries > 1000)
+            return restart ? -LX_EINTR : rax;
+        r->rax = nr;                /* nothing ran: the same call again */
+    }
+}
+
+static long serve(struct lx_regs *r, void *fx)
+{
+    (void)fx;
     uint64_t a[6] = { r->rdi, r->rsi, r->rdx, r->r10, r->r8, r->r9 };
     bool served;
     long ret = lx_fd_call(r->rax, a, &served);

@@ -94,7 +94,8 @@ struct lx_state {
     char exe[72];                   /* "/" + the program's path in the boot image */
     char cwd[256];                  /* absolute, no trailing slash but for "/" */
     uint8_t nosys_said[512 / 8];
-    long chan, self;                /* our channel (children's deaths) and a connection to it */
+    long chan, self;                /* our channel (signals, children's news) and a connection to it */
+    long parent;                    /* a connection to our parent's channel (0: none) */
 };
 extern struct lx_state lx;
 
@@ -126,6 +127,8 @@ long lx_abspath(long dirfd, const char *path, char *out);
 long lx_read_file(const char *path, void *buf, size_t cap);
 /* execve: close the descriptors marked close-on-exec. */
 void lx_fd_exec(void);
+/* In a new child: its own registration with its terminal. */
+void lx_fd_fork_child(void);
 void lx_fd_renumber(int fd, long handle);
 
 /* execve (posix/linux.c): does not return when it works. */
@@ -137,6 +140,14 @@ void lx_proc_exec(void);
 /* A write found no reader: SIGPIPE, whose default action ends us (a
  * handler cannot run yet: then, and when ignored, the write fails EPIPE). */
 void lx_sigpipe(void);
+/* Signals, before the program goes on (lx_syscall): RET is the call's
+ * result (-LX_ERESTARTSYS: interrupted), NR its number.  Returns what rax
+ * becomes; *RESTART: nothing to run, start the call again. */
+long lx_sig_deliver(struct lx_regs *r, void *fx, long ret, uint64_t nr, bool *restart);
+long lx_sigreturn(struct lx_regs *r, void *fx);
+bool lx_sig_attention(void);
+void lx_sig_attend(void);
+#define LX_ERESTARTSYS 512
 void lx_proc_init(void);
 long lx_proc_call(uint64_t nr, const uint64_t *a, struct lx_regs *r, bool *served);
 /* Waits for one pulse on our channel (a child's death is recorded on the

@@ -8,9 +8,18 @@
  * where the parent's `syscall` was).  A child's death reaches our channel
  * as a pulse (process_watch); wait4 reads them.
  *
- * Not yet: signals are recorded (rt_sigaction, rt_sigprocmask) but not
- * delivered; process groups and sessions are numbers kept here; execve
- * is still to come.
+ * Signals are pulses on our channel (PULSE_SIGNAL), which the kernel
+ * makes interrupt our thread (chan_interrupts): a blocked call returns
+ * E_INTERRUPTED (ERESTARTSYS here), a running program is diverted to
+ * lx_entry (K_REDIRECT_INTERRUPT).  Either way, before the program goes
+ * on, lx_sig_deliver runs the default action or builds the handler's
+ * frame on the program's stack (rt_sigframe, as Linux builds it), and
+ * rt_sigreturn undoes it.  Who can signal whom is who holds a connection
+ * to whose channel: a parent to its children (it makes their channels at
+ * fork), a child to its parent, the terminal to the processes that
+ * registered with it (its foreground group's take its signals).  Stops
+ * (SIGTSTP...) and continues are reported to the parent for wait4's
+ * WUNTRACED and WCONTINUED.
  */
 #include "lx.h"
 
@@ -30,7 +39,7 @@ enum {
     NR_exit = 60, NR_wait4 = 61, NR_kill = 62, NR_gettimeofday = 96, NR_sysinfo = 99,
     NR_setpgid = 109, NR_getppid = 110, NR_getpgrp = 111, NR_setsid = 112, NR_getpgid = 121,
     NR_getsid = 124, NR_sigaltstack = 131, NR_gettid = 186, NR_clock_nanosleep = 230,
-    NR_exit_group = 231, NR_tgkill = 234,
+    NR_exit_group = 231, NR_tgkill = 234, NR_rt_sigsuspend = 130, NR_rt_sigpending = 127,
 };
 
 #define CLONE_VM 0x100
@@ -45,6 +54,10 @@ enum {
 #define PULSE_HELLO 0x48454c4f       /* a new child says who it is (its pid) */
 #define PULSE_WAKE 0x57414b45        /* our own: the end of a non-blocking look */
 #define PULSE_NOTIFY 0x4e4f5449      /* a file server: a polled event (posix/fd.c) */
+#define PULSE_SIGNAL 0x5349474e      /* value: signal | process group << 8 (0: any) */
+#define PULSE_STOPPED 0x53544f50     /* a child stopped; value: the signal */
+#define PULSE_CONTINUED 0x434f4e54   /* a child continued */
+#define SIGBIT(s) (1ULL << ((s) - 1))
 
 /* A Linux-visible exit status: a signal's number for a process killed by
  * one (a fault: SIGSEGV, SIGBUS, SIGILL, SIGFPE), else code << 8. */
@@ -52,12 +65,45 @@ enum {
 
 struct child {
     long h;                         /* process handle; 0: free */
+    long sig;                       /* a connection to its channel: its signals */
     uint64_t pid, pgid;
     bool ended;
     long status;                    /* Kestrel exit status */
+    int stopped;                    /* the signal that stopped it, to report (WUNTRACED) */
+    bool continued;                 /* to report (WCONTINUED) */
 };
 #define MAX_CHILDREN 64
 static struct child kids[MAX_CHILDREN];
+
+static struct {
+    uint64_t action[65][4];         /* rt_sigaction's struct: handler, flags, restorer, mask */
+    uint64_t mask;                  /* blocked */
+    uint64_t pending;
+    bool attention;                 /* something may be pending: look before going on */
+    bool stopped, cont;
+} sig;
+
+static void sig_note(int s)
+{
+    if (s < 1 || s > 64)
+        return;
+    if (s == 18) {                  /* SIGCONT: ends a stop, whatever its action */
+        sig.cont = true;
+        sig.pending &= ~(SIGBIT(19) | SIGBIT(20) | SIGBIT(21) | SIGBIT(22));
+    }
+    if (s >= 19 && s <= 22)
+        sig.pending &= ~SIGBIT(18);
+    sig.pending |= SIGBIT(s);
+    sig.attention = true;
+}
+
+static struct child *kid_by_pid(uint64_t pid)
+{
+    for (int i = 0; i < MAX_CHILDREN; i++)
+        if (kids[i].h && kids[i].pid == pid)
+            return &kids[i];
+    return NULL;
+}
 
 static int wait_status(long st)
 {
@@ -90,6 +136,8 @@ static long take_pulse(long timeout_ns, uint64_t *hello_pid)
     for (;;) {
         struct k_msg_info info;
         long r = k_msg_receive(lx.chan, 0, 0, (long)&info);
+        if (r == -E_INTERRUPTED)
+            continue;               /* a stale mark: what came is in the queue */
         if (r < 0) {
             ret = lx_errno(r);
             break;
@@ -104,8 +152,32 @@ static long take_pulse(long timeout_ns, uint64_t *hello_pid)
         if (slot < MAX_CHILDREN && kids[slot].h) {
             kids[slot].ended = true;
             kids[slot].status = (long)info.value;
+            sig_note(17);           /* SIGCHLD */
             ret = 1;
             break;
+        }
+        if (info.code == PULSE_SIGNAL) {
+            uint64_t grp = info.value >> 8;
+            if (!grp || grp == lx.pgid)
+                sig_note((int)(info.value & 0xff));
+            if (sig.pending & ~sig.mask) {
+                ret = 2;            /* a signal: the caller may stop waiting */
+                break;
+            }
+            continue;
+        }
+        if (info.code == PULSE_STOPPED || info.code == PULSE_CONTINUED) {
+            struct child *c = kid_by_pid(info.pid);
+            if (c && info.code == PULSE_STOPPED)
+                c->stopped = (int)info.value, c->continued = false;
+            else if (c)
+                c->continued = true, c->stopped = 0;
+            if (c) {
+                sig_note(17);       /* SIGCHLD */
+                ret = 1;
+                break;
+            }
+            continue;
         }
         if (info.code == PULSE_HELLO && hello_pid) {
             *hello_pid = info.pid;
@@ -142,7 +214,7 @@ static struct {
     int fd[K_STARTUP_MAX_HANDLES];  /* -1: a start-up handle */
     uint64_t ctid;
     uint64_t flags;
-    long parent;                    /* the child's connection to our channel */
+    unsigned parent_at, signals_at; /* the entries of our channel's connection and its channel */
 } fork_info;
 
 static char fork_stack[16384] __attribute__((aligned(16)));
@@ -152,22 +224,32 @@ _Noreturn void lx_resume(void *regs_then_frame);
 
 static _Noreturn void fork_child(void)
 {
-    /* Our handles have the child's numbers now. */
-    for (unsigned i = 0; i < fork_info.n; i++) {
-        if (fork_info.fd[i] >= 0) {
+    /* Our handles have the child's numbers now; start-up entries the
+     * child was not given are gone. */
+    for (unsigned i = 0; i < fork_info.n; i++)
+        if (fork_info.fd[i] >= 0)
             lx_fd_renumber(fork_info.fd[i], fork_info.now[i]);
-            continue;
-        }
-        for (uint64_t j = 0; rt_startup && j < rt_startup->nhandles; j++)
-            if (rt_startup->handles[j].handle == fork_info.old[i])
-                rt_startup->handles[j].handle = fork_info.now[i];
+    for (uint64_t j = 0; rt_startup && j < rt_startup->nhandles; j++) {
+        struct k_startup_handle *h = &rt_startup->handles[j];
+        bool kept = false;
+        for (unsigned i = 0; i < fork_info.n && !kept; i++)
+            if (fork_info.fd[i] < 0 && i != fork_info.parent_at && i != fork_info.signals_at &&
+                h->handle == fork_info.old[i]) {
+                h->handle = fork_info.now[i];
+                kept = true;
+            }
+        if (!kept)
+            memset(h, 0, sizeof(*h));
     }
-    lx.self = (long)fork_info.now[fork_info.n - 1];      /* the parent's, for hello */
-    k_pulse_send(lx.self, PULSE_HELLO, 0, 0);
-    k_handle_close(lx.self);
-    lx.chan = k_chan_create(0);
-    lx.self = lx.chan > 0 ? k_chan_connect(lx.chan, (long)-1, 0) : -1;
+    lx.parent = (long)fork_info.now[fork_info.parent_at];
+    lx.chan = (long)fork_info.now[fork_info.signals_at];
+    lx.self = k_chan_connect(lx.chan, (long)-1, 0);
+    k_chan_interrupts(lx.chan, 0);
+    k_pulse_send(lx.parent, PULSE_HELLO, 0, 0);
     memset(kids, 0, sizeof(kids));
+    lx_fd_fork_child();
+    sig.pending = 0;
+    sig.attention = false;
     lx.ppid = lx.pid;
     lx.pid = 0;
     struct k_msg_info info = { 0 };            /* our pid: the kernel stamps it */
@@ -222,17 +304,30 @@ static long do_fork(struct lx_regs *r, uint64_t flags, uint64_t ctid)
         sh[n] = (struct k_spawn_handle){ (uint32_t)fdh[i], K_RIGHTS_SAME, "fd" };
         fork_info.fd[n] = fdn[i];
     }
+    /* Its channel (signals for it, its children's news) is made here, so
+     * that we keep a connection to it: that is how we signal it. */
+    long chc = k_chan_create(0), sigc = chc > 0 ? k_chan_connect(chc, (long)-1, 0) : -1;
+    if (sigc < 0) {
+        k_handle_close(chc);
+        return -LX_ENOMEM;
+    }
+    fork_info.parent_at = n;
     sh[n] = (struct k_spawn_handle){ (uint32_t)lx.self, K_RIGHT_SEND, "parent" };
-    fork_info.fd[n] = -1;
-    n++;
+    fork_info.fd[n++] = -1;
+    fork_info.signals_at = n;
+    sh[n] = (struct k_spawn_handle){ (uint32_t)chc, K_RIGHTS_SAME, "signals" };
+    fork_info.fd[n++] = -1;
     for (unsigned i = 0; i < n; i++)
         fork_info.old[i] = sh[i].handle;
     struct k_spawn sp = { .nhandles = n, .handles = sh,
                           .image = (uint32_t)rt_handle("bootfs") };
     const char *name = lx.exe[0] ? lx.exe + 1 : "linux";
     long p = k_process_create((long)name, (long)strlen(name), (long)&sp);
-    if (p < 0)
+    k_handle_close(chc);
+    if (p < 0) {
+        k_handle_close(sigc);
         return lx_errno(p);
+    }
     for (unsigned i = 0; i < n; i++)
         fork_info.now[i] = sh[i].handle;
     fork_info.n = n;
@@ -250,10 +345,11 @@ static long do_fork(struct lx_regs *r, uint64_t flags, uint64_t ctid)
     if (t < 0) {
         k_process_kill(p, 1);
         k_handle_close(p);
+        k_handle_close(sigc);
         return t == -E_NOMEM ? -LX_ENOMEM : -LX_EAGAIN;
     }
     k_handle_close(t);
-    kids[slot] = (struct child){ .h = p, .pgid = lx.pgid };
+    kids[slot] = (struct child){ .h = p, .sig = sigc, .pgid = lx.pgid };
     uint64_t pid = 0;
     while (!pid) {
         long got = take_pulse(-1, &pid);
@@ -266,11 +362,16 @@ static long do_fork(struct lx_regs *r, uint64_t flags, uint64_t ctid)
 
 /* ---- wait ---- */
 
+#define WUNTRACED 2
+#define WCONTINUED 8
+
 static long do_wait4(int64_t pid, uint64_t ustatus, uint64_t options)
 {
-    if (options & ~(uint64_t)(WNOHANG | 2 | 8 | 0x40000000 | 0x80000000))
+    if (options & ~(uint64_t)(WNOHANG | WUNTRACED | WCONTINUED | 0x40000000 | 0x80000000))
         return -LX_EINVAL;
-    for (;;) {
+    if (ustatus && !lx_writable(ustatus, 4))
+        return -LX_EFAULT;
+    for (bool looked = false;;) {
         bool any = false;
         for (int i = 0; i < MAX_CHILDREN; i++) {
             struct child *c = &kids[i];
@@ -283,39 +384,53 @@ static long do_wait4(int64_t pid, uint64_t ustatus, uint64_t options)
             if (pid < -1 && c->pgid != (uint64_t)-pid)
                 continue;
             any = true;
-            if (!c->ended)
+            int st;
+            if (c->ended) {
+                st = wait_status(c->status);
+            } else if (c->stopped && (options & WUNTRACED)) {
+                st = (c->stopped << 8) | 0x7f;
+                c->stopped = 0;
+            } else if (c->continued && (options & WCONTINUED)) {
+                st = 0xffff;
+                c->continued = false;
+            } else {
                 continue;
-            int st = wait_status(c->status);
-            if (ustatus && !lx_copy_out(ustatus, &st, sizeof(st)))
-                return -LX_EFAULT;
+            }
+            if (ustatus)
+                lx_copy_out(ustatus, &st, sizeof(st));
             long got = (long)c->pid;
-            k_handle_close(c->h);
-            memset(c, 0, sizeof(*c));
+            if (c->ended) {
+                k_handle_close(c->h);
+                if (c->sig > 0)
+                    k_handle_close(c->sig);
+                memset(c, 0, sizeof(*c));
+            }
             return got;
         }
         if (!any)
             return -LX_ECHILD;
         if (options & WNOHANG) {
+            if (looked)
+                return 0;
             /* Whatever has arrived, then our own wake behind it. */
             k_pulse_send(lx.self, PULSE_WAKE, 0, 1);
-            long got;
-            while ((got = take_pulse(-1, 0)) == 1)
+            while (take_pulse(-1, 0) >= 1)
                 ;
-            bool ended = false;
-            for (int i = 0; i < MAX_CHILDREN; i++)
-                ended |= kids[i].h && kids[i].ended;
-            if (!ended)
-                return 0;
-            options &= ~(uint64_t)WNOHANG;
+            looked = true;
             continue;
         }
         long got = take_pulse(-1, 0);
         if (got < 0)
             return got;
+        if (got == 2)
+            return -LX_ERESTARTSYS;     /* a signal to act on first */
     }
 }
 
 /* ---- the rest ---- */
+
+static void sig_poll(void);
+static bool deliverable(void);
 
 static long sleep_ns(uint64_t uts)
 {
@@ -325,34 +440,278 @@ static long sleep_ns(uint64_t uts)
     if (ts[0] < 0 || ts[1] < 0 || ts[1] >= 1000000000)
         return -LX_EINVAL;
     long ns = ts[0] > 1000000000L ? 1000000000L * 1000000000L : ts[0] * 1000000000L + ts[1];
-    k_thread_sleep(ns);
-    return 0;
+    long end = k_clock_get() + ns;
+    for (;;) {
+        long left = end - k_clock_get();
+        if (left <= 0 || k_thread_sleep(left) != -E_INTERRUPTED)
+            return 0;
+        sig_poll();
+        if (deliverable())
+            return -LX_EINTR;       /* nanosleep is not restarted (Linux) */
+    }
 }
 
-static struct {
-    uint64_t action[65][4];         /* rt_sigaction's struct, as given */
-    uint64_t mask;
-} sig;
+
+/* Sends SIG to child C: SIGKILL by the kernel, the others as a pulse on
+ * its channel (its personality acts on them). */
+static void signal_child(struct child *c, uint64_t signo)
+{
+    if (signo == 9)
+        k_process_kill(c->h, LX_KILLED(9));
+    else if (signo && c->sig > 0)
+        k_pulse_send(c->sig, PULSE_SIGNAL, (long)signo, 0);
+}
 
 static long do_kill(int64_t pid, uint64_t signo)
 {
     if (signo > 64)
         return -LX_EINVAL;
+    bool found = false;
     for (int i = 0; i < MAX_CHILDREN; i++) {
         struct child *c = &kids[i];
         if (!c->h || c->ended)
             continue;
         if ((pid > 0 && c->pid == (uint64_t)pid) || (pid < -1 && c->pgid == (uint64_t)-pid) ||
-            (pid == 0 && c->pgid == lx.pgid)) {
-            if (signo && signo != 17 && signo != 28 && signo != 18)
-                k_process_kill(c->h, LX_KILLED((long)signo));   /* the default action */
-            if (pid > 0)
-                return 0;
+            (pid == 0 && c->pgid == lx.pgid) || pid == -1) {
+            signal_child(c, signo);
+            found = true;
         }
     }
-    if (pid > 0 && (uint64_t)pid == lx.pid)
-        return signo ? (k_process_exit(LX_KILLED((long)signo)), 0) : 0;
-    return pid > 0 ? -LX_ESRCH : 0;
+    bool me = (pid > 0 && (uint64_t)pid == lx.pid) || pid == 0 || pid == -1 ||
+              (pid < -1 && (uint64_t)-pid == lx.pgid);
+    if (pid > 0 && (uint64_t)pid == lx.ppid && lx.parent > 0 && !found) {
+        if (signo)
+            k_pulse_send(lx.parent, PULSE_SIGNAL, (long)signo, 0);
+        return 0;
+    }
+    if (me && pid != -1) {
+        if (signo)
+            sig_note((int)signo);   /* delivered before the call returns */
+        return 0;
+    }
+    return found || pid == -1 ? 0 : -LX_ESRCH;
+}
+
+/* ---- delivery ---- */
+
+#define SIG_DFL 0
+#define SIG_IGN 1
+#define SA_NOCLDSTOP 1
+#define SA_SIGINFO 4
+#define SA_ONSTACK 0x08000000
+#define SA_RESTART 0x10000000
+#define SA_NODEFER 0x40000000
+#define SA_RESETHAND 0x80000000
+
+static bool default_ignores(int s)
+{
+    return s == 17 || s == 18 || s == 23 || s == 28;    /* CHLD CONT URG WINCH */
+}
+
+static bool default_stops(int s)
+{
+    return s >= 19 && s <= 22;                           /* STOP TSTP TTIN TTOU */
+}
+
+static bool default_cores(int s)
+{
+    return (s >= 3 && s <= 8) || s == 11 || s == 24 || s == 25 || s == 31;
+}
+
+/* Whether something pending would act now (not ignored, not blocked). */
+static bool deliverable(void)
+{
+    uint64_t p = sig.pending & ~sig.mask;
+    for (int s = 1; s <= 64; s++) {
+        if (!(p & SIGBIT(s)))
+            continue;
+        uint64_t h = sig.action[s][0];
+        if (h == SIG_IGN || (h == SIG_DFL && default_ignores(s)))
+            continue;
+        return true;
+    }
+    return false;
+}
+
+/* Stopped: our parent hears, and we wait for SIGCONT (SIGKILL ends us
+ * in the kernel). */
+static void stop_here(int s)
+{
+    if (lx.parent > 0)
+        k_pulse_send(lx.parent, PULSE_STOPPED, s, 0);
+    sig.cont = false;
+    while (!sig.cont)
+        if (take_pulse(-1, 0) < 0)
+            k_thread_sleep(10 * 1000000L);
+    if (lx.parent > 0)
+        k_pulse_send(lx.parent, PULSE_CONTINUED, 0, 0);
+}
+
+/* What is waiting on our channel, without waiting. */
+static void sig_poll(void)
+{
+    k_pulse_send(lx.self, PULSE_WAKE, 0, 1);
+    while (take_pulse(-1, 0) >= 1)
+        ;
+}
+
+/* struct ucontext and struct rt_sigframe as Linux x86-64 builds them. */
+struct lx_sigcontext {
+    uint64_t r8, r9, r10, r11, r12, r13, r14, r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip;
+    uint64_t eflags;
+    uint16_t cs, gs, fs, ss;
+    uint64_t err, trapno, oldmask, cr2;
+    uint64_t fpstate;
+    uint64_t reserved[8];
+};
+struct lx_ucontext {
+    uint64_t flags, link;
+    uint64_t ss_sp;
+    int32_t ss_flags, pad;
+    uint64_t ss_size;
+    struct lx_sigcontext mc;
+    uint64_t sigmask;
+};
+struct lx_siginfo {
+    int32_t signo, errno_, code, pad;
+    int32_t pid, uid;
+    uint8_t rest[104];
+};
+struct lx_sigframe {
+    uint64_t pretcode;
+    struct lx_ucontext uc;
+    struct lx_siginfo info;
+};
+_Static_assert(sizeof(struct lx_sigcontext) == 256, "struct sigcontext of x86-64 Linux");
+_Static_assert(sizeof(struct lx_siginfo) == 128, "siginfo_t");
+
+/* The handler of S runs next: its frame on the program's stack, the
+ * program's registers (R, FRAME) made the handler's.  RAX_AFTER is what
+ * the interrupted code finds in rax when the handler returns. */
+static bool setup_frame(int s, struct lx_regs *r, struct k_redirect *f, const void *fx,
+                        uint64_t rax_after, uint64_t rip_after)
+{
+    uint64_t *act = sig.action[s];
+    uint64_t sp = f->rsp - 128;                      /* the red zone stays */
+    sp = (sp - 512) & ~63UL;
+    uint64_t fpstate = sp;
+    if (!lx_copy_out(fpstate, fx, 512))
+        return false;
+    uint64_t at = ((sp - sizeof(struct lx_sigframe)) & ~15UL) - 8;
+    struct lx_sigframe fr;
+    memset(&fr, 0, sizeof(fr));
+    fr.pretcode = act[2];
+    fr.uc.mc = (struct lx_sigcontext){
+        .r8 = r->r8, .r9 = r->r9, .r10 = r->r10, .r11 = r->r11, .r12 = r->r12, .r13 = r->r13,
+        .r14 = r->r14, .r15 = r->r15, .rdi = r->rdi, .rsi = r->rsi, .rbp = r->rbp, .rbx = r->rbx,
+        .rdx = r->rdx, .rax = rax_after, .rcx = r->rcx, .rsp = f->rsp, .rip = rip_after,
+        .eflags = f->rflags, .cs = 0x33, .ss = 0x2b, .oldmask = sig.mask, .fpstate = fpstate };
+    fr.uc.sigmask = sig.mask;
+    fr.uc.ss_flags = 2;                              /* SS_DISABLE: no alternate stack */
+    fr.info.signo = s;
+    fr.info.code = 0;                                /* SI_USER */
+    if (!lx_copy_out(at, &fr, sizeof(fr)))
+        return false;
+    sig.mask |= act[3];
+    if (!(act[1] & SA_NODEFER))
+        sig.mask |= SIGBIT(s);
+    sig.mask &= ~(SIGBIT(9) | SIGBIT(19));
+    if (act[1] & SA_RESETHAND)
+        memset(act, 0, sizeof(sig.action[0]));
+    r->rdi = (uint64_t)s;
+    r->rsi = at + offsetof(struct lx_sigframe, info);
+    r->rdx = at + offsetof(struct lx_sigframe, uc);
+    r->rax = 0;
+    f->rip = act[0] ? act[0] : f->rip;
+    f->rsp = at;
+    f->rflags &= ~0x400UL;                           /* DF clear, as the ABI wants */
+    return true;
+}
+
+long lx_sig_deliver(struct lx_regs *r, void *fx, long ret, uint64_t nr, bool *restart)
+{
+    struct k_redirect *f = (struct k_redirect *)(r + 1);
+    *restart = false;
+    sig_poll();
+    sig.attention = false;
+    for (;;) {
+        uint64_t p = sig.pending & ~sig.mask;
+        int s = 0;
+        for (int i = 1; i <= 64 && !s; i++)
+            if (p & SIGBIT(i))
+                s = i;
+        if (!s)
+            break;
+        sig.pending &= ~SIGBIT(s);
+        uint64_t h = sig.action[s][0];
+        if (h == SIG_IGN)
+            continue;
+        if (h == SIG_DFL) {
+            if (default_ignores(s))
+                continue;
+            if (default_stops(s)) {
+                stop_here(s);
+                continue;
+            }
+            k_process_exit(LX_KILLED((long)s) | (default_cores(s) ? 0x80 : 0));
+        }
+        /* A handler.  An interrupted call either starts again after it
+         * (SA_RESTART: rip back over the `syscall`, rax the number again)
+         * or fails with EINTR. */
+        uint64_t rax_after = (uint64_t)ret, rip_after = f->rip;
+        if (ret == -LX_ERESTARTSYS) {
+            if (sig.action[s][1] & SA_RESTART) {
+                rip_after -= 2;
+                rax_after = nr;
+            } else {
+                rax_after = (uint64_t)-LX_EINTR;
+            }
+        }
+        if (!setup_frame(s, r, f, fx, rax_after, rip_after))
+            k_process_exit(LX_KILLED(11));           /* no room for the frame: SIGSEGV */
+        if (sig.pending & ~sig.mask)
+            sig.attention = true;                    /* the next at the handler's first call */
+        return 0;                                    /* the handler's rax */
+    }
+    if (ret == -LX_ERESTARTSYS) {
+        *restart = true;                             /* nothing ran: the call goes on */
+        return ret;
+    }
+    return ret;
+}
+
+/* rt_sigreturn: the context the handler's frame saved, back. */
+long lx_sigreturn(struct lx_regs *r, void *fx)
+{
+    struct k_redirect *f = (struct k_redirect *)(r + 1);
+    struct lx_ucontext uc;
+    if (!lx_copy_in(&uc, f->rsp, sizeof(uc)))       /* rsp: past the popped pretcode */
+        k_process_exit(LX_KILLED(11));
+    const struct lx_sigcontext *m = &uc.mc;
+    if (m->fpstate && !lx_copy_in(fx, m->fpstate, 512))
+        k_process_exit(LX_KILLED(11));
+    *r = (struct lx_regs){ .rax = m->rax, .rbx = m->rbx, .rcx = m->rcx, .rdx = m->rdx,
+                           .rsi = m->rsi, .rdi = m->rdi, .rbp = m->rbp, .r8 = m->r8,
+                           .r9 = m->r9, .r10 = m->r10, .r11 = m->r11, .r12 = m->r12,
+                           .r13 = m->r13, .r14 = m->r14, .r15 = m->r15 };
+    f->rip = m->rip;
+    f->rsp = m->rsp;
+    /* The arithmetic flags, DF, TF... are the program's; not IF or IOPL. */
+    f->rflags = (f->rflags & ~0x4dd5UL) | (m->eflags & 0x4dd5UL);
+    sig.mask = uc.sigmask & ~(SIGBIT(9) | SIGBIT(19));
+    if (sig.pending & ~sig.mask)
+        sig.attention = true;
+    return (long)m->rax;
+}
+
+bool lx_sig_attention(void)
+{
+    return sig.attention;
+}
+
+void lx_sig_attend(void)
+{
+    sig.attention = true;
 }
 
 void lx_sigpipe(void)
@@ -441,13 +800,24 @@ long lx_proc_call(uint64_t nr, const uint64_t *a, struct lx_regs *r, bool *serve
                 return -LX_EFAULT;
             sig.mask = a[0] == 0 ? sig.mask | set : a[0] == 1 ? sig.mask & ~set : set;
             sig.mask &= ~((1ULL << 8) | (1ULL << 18));      /* KILL and STOP stay open */
+            if (sig.pending & ~sig.mask)
+                sig.attention = true;
         }
         if (a[2] && !lx_copy_out(a[2], &old, 8))
             return -LX_EFAULT;
         return 0;
     }
     case NR_sigaltstack:
+        if (a[1]) {                 /* no alternate stack: SS_DISABLE */
+            uint64_t ss[3] = { 0, 2, 0 };
+            if (!lx_copy_out(a[1], ss, sizeof(ss)))
+                return -LX_EFAULT;
+        }
         return 0;
+    case NR_rt_sigpending: {
+        uint64_t p = sig.pending & sig.mask;
+        return a[1] != 8 ? -LX_EINVAL : lx_copy_out(a[0], &p, 8) ? 0 : -LX_EFAULT;
+    }
     case NR_sched_yield:
         k_thread_yield();
         return 0;
@@ -458,8 +828,26 @@ long lx_proc_call(uint64_t nr, const uint64_t *a, struct lx_regs *r, bool *serve
             return -LX_EINVAL;
         return sleep_ns(a[2]);
     case NR_pause:
-        for (;;)
-            k_thread_sleep(1000000000L);
+        for (;;) {
+            if (take_pulse(-1, 0) == 2 && deliverable())
+                return -LX_EINTR;
+        }
+    case NR_rt_sigsuspend: {
+        uint64_t m, old = sig.mask;
+        if (a[1] != 8)
+            return -LX_EINVAL;
+        if (!lx_copy_in(&m, a[0], 8))
+            return -LX_EFAULT;
+        sig.mask = m & ~(SIGBIT(9) | SIGBIT(19));
+        sig_poll();
+        while (!deliverable())
+            if (take_pulse(-1, 0) < 0)
+                break;
+        /* The handler runs with the suspended mask; the old one comes back
+         * with its sigreturn (setup_frame saves the mask it finds). */
+        (void)old;
+        return -LX_EINTR;
+    }
     case NR_gettimeofday: {
         long ns = k_clock_get();
         uint64_t tv[2] = { lx_wall_seconds(), (uint64_t)ns % 1000000000 / 1000 };
@@ -488,6 +876,7 @@ void lx_proc_init(void)
 {
     lx.chan = k_chan_create(0);
     lx.self = lx.chan > 0 ? k_chan_connect(lx.chan, (long)-1, 0) : -1;
+    k_chan_interrupts(lx.chan, 0);  /* its pulses are our signals */
     lx.pgid = lx.sid = lx.pid;
     lx.ppid = lx.pid == 1 ? 0 : 1;
 }

@@ -22,7 +22,7 @@
  * nest: the frame is always at the top of the thread's stack.
  *
  * Interruptions (signals): chan_interrupts(channel, thread) makes each
- * pulse queued on the channel interrupt the thread.  A thread blocked in
+ * pulse queued on the channel interrupt the thread (but its own pulses).  A thread blocked in
  * a send (not yet received), a receive on another channel or a sleep
  * gets -E_INTERRUPTED; one waiting for a reply stays, and the server
  * gets a K_MSG_UNBLOCK for it (it should answer soon).  A thread that

@@ -1084,7 +1084,10 @@ COLD static int pulse_locked(struct connection *c, uint32_t code, uint64_t value
         i--;
     }
     ch->pulses[i] = (struct pulse){ code, prio, value, pid, c->badge };
-    if (__builtin_expect(ch->interrupts != NULL, 0) && pid != PID_UNBLOCK)
+    /* A thread's own pulses do not interrupt it (it knows); the kernel's
+     * (pid 0) and other threads' do. */
+    if (__builtin_expect(ch->interrupts != NULL, 0) && pid != PID_UNBLOCK &&
+        !(pid && ch->interrupts == current_thread()))
         ipc_interrupt_pulse(ch->interrupts);
     return 0;
 }

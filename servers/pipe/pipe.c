@@ -459,7 +459,45 @@ static void on_disconnect(struct srv *s, void *data)
     maybe_free(p);
 }
 
-static const struct srv_ops ops = { .message = on_message, .disconnect = on_disconnect };
+/* A waiting reader or writer was interrupted (a signal): its call ends
+ * now, a writer's with what it has written. */
+static void on_pulse(struct srv *s, const struct k_msg_info *info)
+{
+    (void)s;
+    if (info->type != K_MSG_UNBLOCK)
+        return;
+    for (int i = 0; i < MAX_PIPES; i++) {
+        struct pipe *p = &pipes[i];
+        if (!p->used)
+            continue;
+        for (struct waiter **pp = &p->rq; *pp; pp = &(*pp)->next)
+            if ((uint64_t)(*pp)->rcvid == info->value) {
+                struct waiter *w = *pp;
+                *pp = w->next;
+                k_msg_error(w->rcvid, E_INTERRUPTED);
+                free(w);
+                return;
+            }
+        for (struct waiter **pp = &p->wq; *pp; pp = &(*pp)->next)
+            if ((uint64_t)(*pp)->rcvid == info->value) {
+                struct waiter *w = *pp;
+                *pp = w->next;
+                if (w->at) {
+                    uint64_t rep = 0;
+                    struct k_iov iov = { &rep, w->rep_len };
+                    k_msg_reply(w->rcvid, (long)w->at, (long)&iov, 1);
+                } else {
+                    k_msg_error(w->rcvid, E_INTERRUPTED);
+                }
+                free(w);
+                pump(p);
+                return;
+            }
+    }
+}
+
+static const struct srv_ops ops = { .message = on_message, .disconnect = on_disconnect,
+                                    .pulse = on_pulse };
 
 int main(int argc, char **argv)
 {

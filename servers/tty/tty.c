@@ -13,10 +13,12 @@
  * the terminal's lock; a read that must wait is parked and answered by
  * whichever thread makes it ready.
  *
- * Signals (^C, ^Z, ^\ with ISIG) are for the foreground process group;
- * until the personality can be told of a signal (issue 9: diverting a
- * thread), the terminal flushes as Linux does and reports the signal on
- * its log line once per kind.
+ * Signals (^C, ^Z, ^\ with ISIG; SIGWINCH) are for the foreground process
+ * group: every process that registered (file.proto's signals: the Linux
+ * personality does when it opens a terminal) gets a pulse naming the
+ * signal and the group, and those in the group act on it.  A read that
+ * waits when its reader is interrupted (K_MSG_UNBLOCK) is answered
+ * E_INTERRUPTED, its bytes left for the next read.
  *
  * Start-up handles: "chan" (from init), "procmgr" (to find /dev/uart).
  */
@@ -50,6 +52,7 @@
 #define S_IFCHR 0020000
 
 #define TIMER_CODE 0x54494d45          /* our VTIME timer */
+#define MAX_SIGNALLED 128              /* registered processes */
 #define MAX_WAITING 8                  /* parked reads */
 
 struct ocb {
@@ -76,6 +79,7 @@ static struct {
     long timer;                        /* for VTIME */
     struct ocb *ocbs[SRV_MAX_CLIENTS]; /* for poll arms */
     uint64_t rx_bytes, tx_bytes, reconnects;
+    struct { long conn; int32_t code; } sigs[MAX_SIGNALLED];
 } tty = { .pgrp = 0 };
 
 static struct srv server;
@@ -209,15 +213,26 @@ static void notify_input(void)
     }
 }
 
+/* Each signal in SIGNALS, for the foreground group, to every registered
+ * process; a registration whose process is gone is dropped. */
 static void signal_group(uint32_t signals)
 {
+    rt_lock(&tty.lock);
+    uint64_t grp = tty.pgrp;
     for (int s = 1; s < 32; s++) {
-        if (!(signals & (1u << s)) || (tty.said_signals & (1u << s)))
+        if (!(signals & (1u << s)))
             continue;
-        tty.said_signals |= 1u << s;
-        printf("tty: signal %d for process group %lu: not delivered yet (no signals in the "
-               "personality)\n", s, (unsigned long)tty.pgrp);
+        for (unsigned i = 0; i < MAX_SIGNALLED; i++) {
+            if (tty.sigs[i].conn <= 0)
+                continue;
+            long r = k_pulse_send(tty.sigs[i].conn, tty.sigs[i].code, (long)((uint64_t)s | grp << 8), 0);
+            if (r == -E_DEAD || r == -E_REVOKED || r == -E_BADHANDLE) {
+                k_handle_close(tty.sigs[i].conn);
+                tty.sigs[i].conn = 0;
+            }
+        }
     }
+    rt_unlock(&tty.lock);
 }
 
 /* ---- the reader thread ---- */
@@ -473,7 +488,7 @@ static long on_ioctl(void *ctx, long rcvid, const struct file_ioctl_req *req, co
         r = ERR(ENOTTY);
     }
     rt_unlock(&tty.lock);
-    if (ev.signals & ~(1u << 28))
+    if (ev.signals)
         signal_group(ev.signals);
     return r;
 }
@@ -501,7 +516,30 @@ static long on_notify(void *ctx, long rcvid, const struct file_notify_req *req,
     return 0;
 }
 
+static long on_signals(void *ctx, long rcvid, const struct file_signals_req *req,
+                       struct file_signals_rep *rep)
+{
+    (void)ctx, (void)rcvid, (void)rep;
+    if (!ocb_of())
+        return ERR(EBADF);
+    if (!cur->info.handle || req->flags)
+        return ERR(EINVAL);
+    rt_lock(&tty.lock);
+    long r = ERR(ENOMEM);
+    for (unsigned i = 0; i < MAX_SIGNALLED; i++)
+        if (tty.sigs[i].conn <= 0) {
+            tty.sigs[i].conn = cur->info.handle;
+            tty.sigs[i].code = req->code;
+            cur->info.handle = 0;           /* kept */
+            r = 0;
+            break;
+        }
+    rt_unlock(&tty.lock);
+    return r;
+}
+
 static const struct file_server table = {
+    .signals = on_signals,
     .open = on_open, .read = on_read, .write = on_write, .stat = on_stat, .seek = on_seek,
     .fsync = on_fsync, .ioctl = on_ioctl, .notify = on_notify,
 };
@@ -521,6 +559,20 @@ static long on_message(struct srv_msg *m)
 
 static void on_pulse(struct srv *s, const struct k_msg_info *info)
 {
+    if (info->type == K_MSG_UNBLOCK) {      /* a waiting reader was interrupted */
+        rt_lock(&tty.lock);
+        for (int i = 0; i < MAX_WAITING; i++)
+            if (tty.wait[i].rcvid && (uint64_t)tty.wait[i].rcvid == info->value) {
+                k_msg_error(tty.wait[i].rcvid, E_INTERRUPTED);
+                memmove(&tty.wait[i], &tty.wait[i + 1], sizeof(tty.wait[0]) * (size_t)(MAX_WAITING - 1 - i));
+                tty.wait[MAX_WAITING - 1].rcvid = 0;
+                if (i == 0 && tty.wait[0].rcvid)
+                    ldisc_reader_start(&tty.ld, &tty.wait[0].r, tty.wait[0].r.cap);
+                break;
+            }
+        rt_unlock(&tty.lock);
+        return;
+    }
     if (info->badge != s->self_badge || info->code != TIMER_CODE)
         return;
     rt_lock(&tty.lock);

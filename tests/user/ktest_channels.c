@@ -207,6 +207,13 @@ static long intr_main(void *arg)
     return 0;
 }
 
+static long intr_pulser(void *arg)
+{
+    struct intr_arg *a = arg;
+    a->result = k_pulse_send(a->ch, 8, 0, 0);
+    return 0;
+}
+
 static long intr_run(struct intr_arg *a, long pulse_conn, long *thread)
 {
     struct rt_thread th;
@@ -282,9 +289,19 @@ static bool test_chan_interrupts(void)
     CHECK_EQ(rt_msg_receive(other, 0, 0, &info), 0);
     CHECK_EQ(info.type, K_MSG_PULSE);
 
-    /* Interrupted while running: the next block fails at once, once. */
+    /* Our own pulses do not interrupt us. */
     CHECK_EQ(k_chan_interrupts(ch, 0), 0);
     CHECK_EQ(k_pulse_send(pc, 8, 0, 0), 0);
+    CHECK_EQ(k_thread_sleep(1000000), 0);
+    CHECK_EQ(recv_type(ch, &badge), K_MSG_PULSE);
+    /* Interrupted while not blocked (joining is not interruptible): the
+     * next block fails at once, once. */
+    struct intr_arg pa = { pc, 0, 0, 0, 0, 0 };
+    t = rt_thread_spawn(&th, intr_pulser, &pa, stack_a, sizeof(stack_a), 0);
+    CHECK(t > 0);
+    CHECK_EQ(rt_thread_join(t, 0), 0);
+    k_handle_close(t);
+    CHECK_EQ(pa.result, 0);
     long t0 = k_clock_get();
     CHECK_EQ(k_thread_sleep(2000L * 1000000), -E_INTERRUPTED);
     CHECK(k_clock_get() - t0 < 500L * 1000000);
