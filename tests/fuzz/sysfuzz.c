@@ -1511,8 +1511,12 @@ static void op_thread_start(struct fz *f)
         regs.rip = (uint64_t)(uintptr_t)spin_here;    /* runs only in a grandchild */
         regs.fs_base = 0;
     }
-    long t = SC3(thread_start, ph, one_in(r, 16) ? (long)gen_ptr(f, 8) : (long)&regs,
-                 one_in(r, 8) ? (long)gen_ptr(f, 16) : (long)&a);
+    /* A spinner's attributes are always ours: a hostile pointer (random
+     * bytes in a scratch buffer, or NULL for the caller's own priority)
+     * started one at up to the target's ceiling, where it starved the
+     * grandchild's watchdog and everything below it on that CPU. */
+    long ua = !spinner && one_in(r, 8) ? (long)gen_ptr(f, 16) : (long)&a;
+    long t = SC3(thread_start, ph, one_in(r, 16) ? (long)gen_ptr(f, 8) : (long)&regs, ua);
     if (t > 0 && spinner) {
         /* Not in the pool: thread_sched on it would raise a spinner above
          * everyone else of its CPU, which starves (fixed priorities) and
