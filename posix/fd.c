@@ -204,6 +204,20 @@ long lx_read_file(const char *path, void *buf, size_t cap)
     return total;
 }
 
+/* A connection to the open file at absolute PATH (no descriptor). */
+long lx_open_conn(const char *path, uint32_t flags)
+{
+    struct file_open_rep rep;
+    return open_abs(path, flags, 0, &rep);
+}
+
+long lx_conn_write(long conn, const void *buf, size_t len)
+{
+    struct file_write_req q = { .offset = FILE_POS_CURRENT };
+    struct file_write_rep rep;
+    return file_write(conn, &q, buf, len, &rep);
+}
+
 /* At exec: descriptors marked close-on-exec go. */
 void lx_fd_exec(void)
 {

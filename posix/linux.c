@@ -324,10 +324,18 @@ static long serve(struct lx_regs *r, void *fx)
     case LX_rseq:
         return -LX_ENOSYS;          /* no restartable sequences: glibc does without */
     case LX_prctl:
-        if (a1 == 15 || a1 == 16) {  /* PR_SET_NAME, PR_GET_NAME: 16 bytes */
-            static char name[16];
-            bool ok = a1 == 15 ? lx_copy_in(name, a2, 15) : lx_copy_out(a2, name, 16);
-            return ok ? 0 : -LX_EFAULT;
+        if (a1 == 15 || a1 == 16) {  /* PR_SET_NAME, PR_GET_NAME: 16 bytes, what ps shows */
+            char name[16] = { 0 };
+            if (a1 == 16)
+                return lx_copy_out(a2, lx.comm, 16) ? 0 : -LX_EFAULT;
+            for (size_t i = 0; i < 15; i++)
+                if (!lx_copy_in(&name[i], a2 + i, 1))
+                    return i ? 0 : -LX_EFAULT;
+                else if (!name[i])
+                    break;
+            memcpy(lx.comm, name, 16);
+            lx_proc_report();
+            return 0;
         }
         return -LX_EINVAL;
     default:
@@ -707,6 +715,8 @@ long lx_execve(uint64_t upath, uint64_t uargv, uint64_t uenvp)
     lx.exe[n] = 0;
     lx_fd_exec();
     lx_proc_exec();
+    lx_proc_describe(abs, (int)argc, argv);
+    lx_proc_report();
     uint64_t sp = build_stack(&l, (int)argc, argv, (int)envc, exec_envp);
     if (!sp) {
         printf("linux: execve %s: no room for its arguments\n", abs);
@@ -774,6 +784,8 @@ int main(int argc, char **argv)
     lx.pid = own_pid();
     lx_proc_init();
     lx_fd_init();
+    lx_proc_describe(argv[1], argc - 1, argv + 1);
+    lx_proc_report();
     if (k_personality_stack((long)(lx_stack + sizeof(lx_stack))) != 0 ||
         k_personality_set((long)lx_entry, (long)K_NATIVE_BASE, (long)NATIVE_END) != 0) {
         printf("linux: the kernel would not redirect our system calls\n");

@@ -96,6 +96,11 @@ struct lx_state {
     uint8_t nosys_said[512 / 8];
     long chan, self;                /* our channel (signals, children's news) and a connection to it */
     long parent;                    /* a connection to our parent's channel (0: none) */
+    long procfs;                    /* our /proc/self/kestrel (0: none yet) */
+    char comm[16];                  /* what ps shows */
+    char cmdline[1024];             /* argv, NUL-separated */
+    size_t cmdline_len;
+    char state;                     /* 'R' running, 'T' stopped */
 };
 extern struct lx_state lx;
 
@@ -127,6 +132,12 @@ long lx_abspath(long dirfd, const char *path, char *out);
 long lx_read_file(const char *path, void *buf, size_t cap);
 /* execve: close the descriptors marked close-on-exec. */
 void lx_fd_exec(void);
+/* A connection to the file at absolute PATH, and a write on one. */
+long lx_open_conn(const char *path, uint32_t flags);
+long lx_conn_write(long conn, const void *buf, size_t len);
+/* procfs learns what it shows of us (posix/proc.c): name, arguments, ids, state. */
+void lx_proc_describe(const char *comm, int argc, char *const *argv);
+void lx_proc_report(void);
 /* In a new child: its own registration with its terminal. */
 void lx_fd_fork_child(void);
 void lx_fd_renumber(int fd, long handle);

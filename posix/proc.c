@@ -248,6 +248,7 @@ static _Noreturn void fork_child(void)
     k_pulse_send(lx.parent, PULSE_HELLO, 0, 0);
     memset(kids, 0, sizeof(kids));
     lx_fd_fork_child();
+    lx.procfs = 0;                  /* the parent's: not ours (not passed) */
     sig.pending = 0;
     sig.attention = false;
     lx.ppid = lx.pid;
@@ -265,6 +266,7 @@ static _Noreturn void fork_child(void)
                           (long)(K_NATIVE_BASE + 0x10000000UL)) != 0)
         k_process_exit(K_EXIT_FAULT(6));
     k_thread_set_fs((long)lx.fs_base);
+    lx_proc_report();
     static struct { struct lx_regs r; struct k_redirect f; } resume;
     resume.r = fork_info.regs;
     resume.r.rax = 0;
@@ -539,12 +541,16 @@ static void stop_here(int s)
 {
     if (lx.parent > 0)
         k_pulse_send(lx.parent, PULSE_STOPPED, s, 0);
+    lx.state = 'T';
+    lx_proc_report();
     sig.cont = false;
     while (!sig.cont)
         if (take_pulse(-1, 0) < 0)
             k_thread_sleep(10 * 1000000L);
     if (lx.parent > 0)
         k_pulse_send(lx.parent, PULSE_CONTINUED, 0, 0);
+    lx.state = 'R';
+    lx_proc_report();
 }
 
 /* What is waiting on our channel, without waiting. */
@@ -720,6 +726,46 @@ void lx_sigpipe(void)
         k_process_exit(LX_KILLED(13));
 }
 
+/* ---- what /proc shows of us ---- */
+
+void lx_proc_describe(const char *comm, int argc, char *const *argv)
+{
+    const char *base = comm;
+    for (const char *c = comm; *c; c++)
+        if (*c == '/')
+            base = c + 1;
+    size_t n = strlen(base) < sizeof(lx.comm) - 1 ? strlen(base) : sizeof(lx.comm) - 1;
+    memcpy(lx.comm, base, n);
+    lx.comm[n] = 0;
+    lx.cmdline_len = 0;
+    for (int i = 0; i < argc; i++) {
+        size_t l = strlen(argv[i]) + 1;
+        if (lx.cmdline_len + l > sizeof(lx.cmdline))
+            break;
+        memcpy(lx.cmdline + lx.cmdline_len, argv[i], l);
+        lx.cmdline_len += l;
+    }
+}
+
+void lx_proc_report(void)
+{
+    if (lx.procfs <= 0) {
+        lx.procfs = lx_open_conn("/proc/self/kestrel", 1);
+        if (lx.procfs < 0) {
+            lx.procfs = -1;             /* no procfs: do not ask again */
+            return;
+        }
+    }
+    char rec[1200];
+    int n = snprintf(rec, 96, "%c %lu %lu %lu 1\n%s\n", lx.state ? lx.state : 'R',
+                     (unsigned long)lx.ppid, (unsigned long)lx.pgid, (unsigned long)lx.sid,
+                     lx.comm[0] ? lx.comm : "linux");
+    if (n <= 0 || n >= 96)
+        return;
+    memcpy(rec + n, lx.cmdline, lx.cmdline_len);
+    lx_conn_write(lx.procfs, rec, (size_t)n + lx.cmdline_len);
+}
+
 void lx_proc_exec(void)
 {
     for (int i = 1; i <= 64; i++)
@@ -769,6 +815,7 @@ long lx_proc_call(uint64_t nr, const uint64_t *a, struct lx_regs *r, bool *serve
         uint64_t who = a[0] ? a[0] : lx.pid, to = a[1] ? a[1] : who;
         if (who == lx.pid) {
             lx.pgid = to;
+            lx_proc_report();
             return 0;
         }
         for (int i = 0; i < MAX_CHILDREN; i++)
@@ -782,6 +829,7 @@ long lx_proc_call(uint64_t nr, const uint64_t *a, struct lx_regs *r, bool *serve
         if (lx.pgid == lx.pid)
             return -LX_EPERM;
         lx.sid = lx.pgid = lx.pid;
+        lx_proc_report();
         return (long)lx.sid;
     case NR_rt_sigaction:
         if (a[0] < 1 || a[0] > 64 || a[0] == 9 || a[0] == 19 || a[3] != 8)
@@ -860,7 +908,7 @@ long lx_proc_call(uint64_t nr, const uint64_t *a, struct lx_regs *r, bool *serve
         uint64_t si[14];
         memset(si, 0, sizeof(si));
         si[0] = (uint64_t)k_clock_get() / 1000000000;          /* uptime */
-        si[4] = ks.free_bytes;                                    /* totalram: not known here */
+        si[4] = ks.ram_bytes;                                     /* totalram */
         si[5] = ks.free_bytes;                                    /* freeram */
         ((uint16_t *)si)[40] = (uint16_t)ks.processes;           /* procs */
         ((uint32_t *)si)[26] = 1;                                 /* mem_unit */

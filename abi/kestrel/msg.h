@@ -88,10 +88,11 @@ struct k_sysinfo {
     uint64_t ncpus;
     uint64_t cpu;             /* the CPU the caller runs on */
     uint64_t ticks;           /* timer ticks on that CPU */
+    uint64_t ram_bytes;       /* all usable RAM */
 };
 
 _Static_assert(sizeof(struct k_iov) == 16, "k_iov layout");
-_Static_assert(sizeof(struct k_sysinfo) == 80, "k_sysinfo layout");
+_Static_assert(sizeof(struct k_sysinfo) == 88, "k_sysinfo layout");
 _Static_assert(sizeof(struct k_msg_info) == 64, "k_msg_info layout");
 _Static_assert(sizeof(struct k_thread_attr) == 16, "k_thread_attr layout");
 

@@ -130,6 +130,7 @@ long sys_sys_info(long what, long out)
         .ncpus = cpus_online(),
         .cpu = this_cpu()->id,
         .ticks = this_cpu()->ticks,
+        .ram_bytes = st.ram_bytes,
     };
     return copy_to_user((void *)out, &info, sizeof(info));
 }
