@@ -92,7 +92,7 @@ $(call user_program,linux,posix/linux.c posix/fd.c posix/proc.c posix/entry.S)
 # ---- static Linux programs (musl-gcc -static), run by bin/linux ----
 # tests/linux/NAME.c becomes $(BUILD)/linux/NAME and linux/NAME in the
 # boot image.
-LINUX_PROGRAMS := hello fuzz bench forktest fstest exectest
+LINUX_PROGRAMS := hello fuzz bench forktest fstest exectest pipetest devtest
 LINUX_CFLAGS := -static -O2 -Wall -Wextra -Werror
 LINUX_ELFS := $(patsubst %,$(BUILD)/linux/%,$(LINUX_PROGRAMS))
 # Debian's busybox-static, unmodified (installed by tools/setup), as
