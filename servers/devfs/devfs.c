@@ -24,8 +24,10 @@
  * /dev/uart stay with their servers, and the rest of /dev comes here.
  * readdir of /dev lists our devices and then those of the well-known
  * names (others[] below) that some other server has attached exactly
- * (resolving "/dev/NAME" gives an empty rest): ls /dev shows the
- * terminal too.  Their d_type is DT_UNKNOWN, so a reader that wants the
+ * (resolving "/dev/NAME" gives an empty rest) and that answer stat
+ * there: ls /dev shows the terminal (console, tty) too, but not
+ * /dev/pipe, /dev/log or /dev/uart, whose servers do not stat their
+ * mounts.  Their d_type is DT_UNKNOWN, so a reader that wants the
  * type stats them, which asks their own server.  Without a "procmgr"
  * start-up handle only our own names are listed.
  *
@@ -192,7 +194,8 @@ static uint32_t mode_of(const struct dev *d)
     return d->kind == DIR ? S_IFDIR | 0755 : S_IFCHR | 0666;
 }
 
-/* Whether another server has attached "/dev/NAME" itself. */
+/* Whether another server has attached "/dev/NAME" itself, and answers
+ * stat there (a listed name that ls cannot stat is an error on screen). */
 static bool attached_elsewhere(const char *name)
 {
     char path[32], rest[64];
@@ -200,11 +203,14 @@ static bool attached_elsewhere(const char *name)
     long c = rt_resolve(path, rest, sizeof(rest));
     if (c < 0)
         return false;
-    k_handle_close(c);
     const char *p = rest;
     while (*p == '/')
         p++;
-    return *p == 0;
+    struct file_stat_req q = { 0 };
+    struct file_stat_rep st;
+    bool ok = *p == 0 && file_stat(c, &q, "", 0, &st) >= 0;
+    k_handle_close(c);
+    return ok;
 }
 
 /* ---- messages ---- */
