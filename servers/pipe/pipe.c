@@ -97,26 +97,28 @@ static void arm_fire(struct pipe *p, int which)
     }
 }
 
-/* Bytes out of the ring into DST. */
-static uint32_t take(struct pipe *p, uint8_t *dst, uint32_t n)
+/* Answers the read RCVID with up to WANT bytes from the ring, written
+ * straight from it into the reader's buffer (in two pieces when they wrap)
+ * before they leave it: a reader with a bad buffer gets EFAULT and the
+ * bytes stay for the next read, as on Linux.  (Sent with the reply, a
+ * small reply's bad buffer would fail only in the reader, unseen here,
+ * and the bytes would be lost.)  Returns the bytes taken. */
+static uint32_t deliver(struct pipe *p, long rcvid, size_t rep_len, uint64_t want)
 {
-    if (n > p->len)
-        n = p->len;
-    for (uint32_t i = 0; i < n; i++)
-        dst[i] = p->buf[(p->head + i) % PIPE_SIZE];
+    uint32_t n = want < p->len ? (uint32_t)want : p->len;
+    uint32_t first = n < PIPE_SIZE - p->head ? n : PIPE_SIZE - p->head;
+    if ((first && k_msg_write(rcvid, (long)rep_len, (long)(p->buf + p->head), first) != first) ||
+        (n > first && k_msg_write(rcvid, (long)(rep_len + first), (long)p->buf, n - first) !=
+                          (long)(n - first))) {
+        k_msg_error(rcvid, E_FAULT);
+        return 0;
+    }
     p->head = (p->head + n) % PIPE_SIZE;
     p->len -= n;
-    return n;
-}
-
-static void reply_read(long rcvid, size_t rep_len, long status, const void *data, size_t n)
-{
     uint64_t rep = 0;
-    struct k_iov iov[2] = { { &rep, rep_len }, { (void *)data, n } };
-    if (status < 0)
-        k_msg_error(rcvid, -status);
-    else
-        k_msg_reply(rcvid, status, (long)iov, n ? 2 : 1);
+    struct k_iov iov = { &rep, rep_len };
+    k_msg_reply(rcvid, n, (long)&iov, 1);
+    return n;
 }
 
 /* Moves bytes of parked writers into the ring, answering those done;
@@ -135,12 +137,14 @@ static void pump(struct pipe *p)
             uint32_t n = w->len < room ? (uint32_t)w->len : room;
             uint8_t tmp[4096];
             uint32_t done = 0;
+            bool bad = false;
             while (done < n) {
                 uint32_t k = n - done < sizeof(tmp) ? n - done : (uint32_t)sizeof(tmp);
                 long got = k_msg_read(w->rcvid, (long)(w->payload_at + w->at + done), (long)tmp, k);
                 if (got != (long)k) {
                     n = done;
-                    w->len = 0;     /* the writer went away or lied: stop here */
+                    w->len = 0;     /* the writer went away or its buffer is bad: stop here */
+                    bad = true;
                     break;
                 }
                 for (uint32_t i = 0; i < k; i++)
@@ -151,7 +155,11 @@ static void pump(struct pipe *p)
             w->at += n;
             w->len -= n;
             moved |= n > 0;
-            if (w->len == 0) {
+            if (w->len == 0 && bad && w->at == 0) {
+                k_msg_error(w->rcvid, E_FAULT);     /* nothing of it went in */
+                p->wq = w->next;
+                free(w);
+            } else if (w->len == 0) {
                 uint64_t rep = 0;
                 struct k_iov iov = { &rep, w->rep_len };
                 k_msg_reply(w->rcvid, (long)w->at, (long)&iov, 1);
@@ -161,9 +169,7 @@ static void pump(struct pipe *p)
         }
         while (p->rq && (p->len || !p->writers)) {
             struct waiter *r = p->rq;
-            static uint8_t data[PIPE_SIZE];
-            uint32_t n = take(p, data, r->len < PIPE_SIZE ? (uint32_t)r->len : PIPE_SIZE);
-            reply_read(r->rcvid, r->rep_len, n, data, n);
+            uint32_t n = deliver(p, r->rcvid, r->rep_len, r->len);
             p->rq = r->next;
             free(r);
             moved |= n > 0;
@@ -268,12 +274,9 @@ static long on_read(void *ctx, long rcvid, const struct file_read_req *req,
     if (req->len == 0)
         return 0;
     if (p->len && !p->rq) {
-        static uint8_t data[PIPE_SIZE];
-        uint32_t n = take(p, data, req->len < PIPE_SIZE ? req->len : PIPE_SIZE);
-        out->data = data;
-        out->len = n;
+        deliver(p, rcvid, out->rep_len, req->len);
         pump(p);                    /* room for parked writers */
-        return n;
+        return PROTO_NO_REPLY;
     }
     if (!p->writers)
         return 0;                   /* end of file */

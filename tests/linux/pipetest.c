@@ -1,0 +1,294 @@
+/*
+ * pipetest: pipes through the Linux personality and servers/pipe (at
+ * /dev/pipe).  musl-gcc -static.  End of file and EPIPE across fork,
+ * writes larger than the pipe, SIGPIPE's default action, O_NONBLOCK and
+ * the partial-write rule, poll, pipe2's flags, dup2, hostile arguments.
+ * "linux-pipe: ok WHAT" per check that passed, "linux-pipe: FAIL WHAT"
+ * per one that did not, "linux-pipe: ALL PASSED" at the end when all did.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static int failed;
+
+static void check(int ok, const char *what)
+{
+    printf("linux-pipe: %s %s\n", ok ? "ok" : "FAIL", what);
+    fflush(stdout);
+    failed |= !ok;
+}
+
+static int err_is(long r, int e)
+{
+    return r == -1 && errno == e;
+}
+
+static long ms_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+}
+
+/* The child's exit status, or -1. */
+static int reap(pid_t c)
+{
+    int st = -1;
+    return waitpid(c, &st, 0) == c ? st : -1;
+}
+
+#define BIG 200000
+static unsigned char big[BIG], back[BIG];
+
+static void end_of_file(void)
+{
+    int p[2];
+    char buf[16];
+    check(pipe(p) == 0 && write(p[1], "abc", 3) == 3 && close(p[1]) == 0 &&
+          read(p[0], buf, sizeof(buf)) == 3 && memcmp(buf, "abc", 3) == 0 &&
+          read(p[0], buf, sizeof(buf)) == 0, "end of file after the writer closes");
+    close(p[0]);
+
+    /* The child closes its write end and lives on: the parent (whose own
+     * write end is closed) sees end of file then, not at the child's exit. */
+    if (pipe(p) != 0) {
+        check(0, "pipe");
+        return;
+    }
+    pid_t c = fork();
+    if (c == 0) {
+        close(p[0]);
+        int ok = write(p[1], "hi", 2) == 2;
+        close(p[1]);
+        usleep(300000);
+        _exit(ok ? 0 : 1);
+    }
+    close(p[1]);
+    ssize_t n = read(p[0], buf, sizeof(buf));
+    ssize_t e = n == 2 ? read(p[0], buf, sizeof(buf)) : -2;
+    int st = -1;
+    pid_t early = waitpid(c, &st, WNOHANG);
+    check(n == 2 && memcmp(buf, "hi", 2) == 0 && e == 0 && early == 0,
+          "across fork: the child closes, the parent reads end of file while it lives");
+    check(reap(c) == 0, "and the child ends well");
+    close(p[0]);
+}
+
+static void big_write(void)
+{
+    for (int i = 0; i < BIG; i++)
+        big[i] = (unsigned char)(i * 131 + i / 977);
+    int p[2];
+    if (pipe(p) != 0) {
+        check(0, "pipe");
+        return;
+    }
+    pid_t c = fork();
+    if (c == 0) {
+        close(p[1]);
+        size_t got = 0;
+        ssize_t n;
+        while (got < BIG && (n = read(p[0], back + got, BIG - got)) > 0)
+            got += (size_t)n;
+        int ok = got == BIG && memcmp(big, back, BIG) == 0 && read(p[0], back, 1) == 0;
+        _exit(ok ? 0 : 1);
+    }
+    close(p[0]);
+    ssize_t w = write(p[1], big, BIG);
+    close(p[1]);
+    check(w == BIG, "a 200,000-byte write into a 64 KiB pipe, whole");
+    check(reap(c) == 0, "read back in order by a forked reader, then end of file");
+}
+
+static void broken_pipe(void)
+{
+    int p[2];
+    signal(SIGPIPE, SIG_IGN);
+    check(pipe(p) == 0 && close(p[0]) == 0 && err_is(write(p[1], "x", 1), EPIPE),
+          "no reader left, SIGPIPE ignored: EPIPE");
+    close(p[1]);
+
+    /* A writer waiting on a full pipe whose reader leaves: what it wrote. */
+    if (pipe(p) != 0) {
+        check(0, "pipe");
+        return;
+    }
+    pid_t c = fork();
+    if (c == 0) {
+        close(p[1]);
+        usleep(100000);
+        _exit(read(p[0], back, 1000) == 1000 ? 0 : 1);
+    }
+    close(p[0]);
+    ssize_t w = write(p[1], big, BIG);
+    check(w > 1000 && w < BIG, "a writer parked on a full pipe whose reader leaves: a short count");
+    check(err_is(write(p[1], "x", 1), EPIPE), "then EPIPE");
+    check(reap(c) == 0, "(the reader read its 1000 bytes)");
+    close(p[1]);
+
+    /* The default action, in a child (which inherited SIG_IGN). */
+    if (pipe(p) != 0) {
+        check(0, "pipe");
+        return;
+    }
+    close(p[0]);
+    c = fork();
+    if (c == 0) {
+        signal(SIGPIPE, SIG_DFL);
+        write(p[1], "x", 1);
+        _exit(3);
+    }
+    close(p[1]);
+    int st = reap(c);
+    check(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGPIPE,
+          "SIGPIPE's default action: the writer dies of it");
+    if (!(st != -1 && WIFSIGNALED(st) && WTERMSIG(st) == SIGPIPE))
+        printf("linux-pipe: (status %#x)\n", st);
+}
+
+static void nonblocking(void)
+{
+    int p[2];
+    char buf[8192];
+    if (pipe2(p, O_NONBLOCK) != 0) {
+        check(0, "pipe2(O_NONBLOCK)");
+        return;
+    }
+    check((fcntl(p[0], F_GETFL) & O_NONBLOCK) && (fcntl(p[1], F_GETFL) & O_NONBLOCK),
+          "pipe2(O_NONBLOCK): both ends non-blocking");
+    check(err_is(read(p[0], buf, sizeof(buf)), EAGAIN), "a non-blocking read of an empty pipe: EAGAIN");
+    check(write(p[1], big, 100000) == 65536, "a non-blocking write of 100,000 bytes: the 65,536 that fit");
+    check(err_is(write(p[1], "x", 1), EAGAIN), "then a full pipe: EAGAIN");
+    check(read(p[0], buf, 100) == 100 && err_is(write(p[1], big, 4096), EAGAIN),
+          "a write of PIPE_BUF bytes with room for 100: EAGAIN (not split)");
+    check(read(p[0], buf, 3996) == 3996 && write(p[1], big, 5000) == 4096,
+          "a write of more than PIPE_BUF with room for 4096: those 4096");
+    size_t got = 0;
+    ssize_t n;
+    while ((n = read(p[0], buf, sizeof(buf))) > 0)
+        got += (size_t)n;
+    check(got == 65536 && err_is(n, EAGAIN), "drained: 65,536 bytes, then EAGAIN");
+    /* fcntl clears it: a blocking read then sees end of file. */
+    close(p[1]);
+    check(fcntl(p[0], F_SETFL, 0) == 0 && read(p[0], buf, 1) == 0,
+          "F_SETFL clears O_NONBLOCK; end of file");
+    close(p[0]);
+}
+
+static void polling(void)
+{
+    int p[2];
+    char c1;
+    if (pipe(p) != 0) {
+        check(0, "pipe");
+        return;
+    }
+    struct pollfd pf = { .fd = p[0], .events = POLLIN };
+    check(poll(&pf, 1, 0) == 0 && pf.revents == 0, "poll with timeout 0 on an empty pipe: 0");
+    long t0 = ms_now();
+    int r = poll(&pf, 1, 100);
+    long dt = ms_now() - t0;
+    check(r == 0 && dt >= 90 && dt < 2000, "poll with a 100 ms timeout: 0, in about that time");
+    if (!(r == 0 && dt >= 90 && dt < 2000))
+        printf("linux-pipe: (poll %d after %ld ms)\n", r, dt);
+    struct pollfd wf = { .fd = p[1], .events = POLLOUT };
+    check(poll(&wf, 1, 0) == 1 && (wf.revents & POLLOUT), "POLLOUT on an empty pipe's write end");
+    pid_t c = fork();
+    if (c == 0) {
+        close(p[0]);
+        usleep(50000);
+        int ok = write(p[1], "z", 1) == 1;
+        usleep(50000);
+        _exit(ok ? 0 : 1);                  /* its write end closes */
+    }
+    close(p[1]);
+    t0 = ms_now();
+    r = poll(&pf, 1, 5000);
+    dt = ms_now() - t0;
+    check(r == 1 && (pf.revents & POLLIN) && dt < 4000,
+          "poll wakes with POLLIN when a forked writer writes");
+    check(read(p[0], &c1, 1) == 1 && c1 == 'z', "and the byte is there");
+    r = poll(&pf, 1, 5000);
+    check(r == 1 && (pf.revents & POLLHUP), "POLLHUP once the writer has closed");
+    check(reap(c) == 0 && read(p[0], &c1, 1) == 0, "then end of file");
+    close(p[0]);
+
+    if (pipe(p) != 0)
+        return;
+    close(p[0]);
+    wf.fd = p[1];
+    check(poll(&wf, 1, 0) == 1 && (wf.revents & POLLERR), "POLLERR on a write end with no reader");
+    close(p[1]);
+}
+
+static void flags_and_dup(void)
+{
+    int p[2];
+    check(pipe2(p, O_CLOEXEC) == 0 && (fcntl(p[0], F_GETFD) & FD_CLOEXEC) &&
+          (fcntl(p[1], F_GETFD) & FD_CLOEXEC), "pipe2(O_CLOEXEC) sets FD_CLOEXEC on both");
+    close(p[0]);
+    close(p[1]);
+    check(pipe(p) == 0 && !(fcntl(p[0], F_GETFD) & FD_CLOEXEC) &&
+          !(fcntl(p[1], F_GETFD) & FD_CLOEXEC), "pipe() does not");
+    fflush(stdout);
+    int saved = dup(1);
+    int d = dup2(p[1], 1);
+    ssize_t w = write(1, "through 1", 9);
+    dup2(saved, 1);
+    close(saved);
+    char buf[16];
+    check(d == 1 && w == 9 && read(p[0], buf, sizeof(buf)) == 9 && memcmp(buf, "through 1", 9) == 0,
+          "dup2 of the write end onto 1, then write(1): the bytes come out of the pipe");
+    close(p[1]);
+    check(read(p[0], buf, 1) == 0, "closing the original leaves none: end of file");
+    close(p[0]);
+}
+
+static void hostile(void)
+{
+    int p[2];
+    int *volatile bad = (int *)8;           /* (hidden from the compiler's checks) */
+    check(err_is(pipe(bad), EFAULT), "pipe(bad pointer): EFAULT");
+    check(err_is(pipe2(p, 0x40000000), EINVAL), "pipe2(unknown flags): EINVAL");
+    if (pipe(p) != 0)
+        return;
+    char buf[8];
+    check(write(p[1], "abc", 3) == 3 && err_is(read(p[0], (void *)8, 3), EFAULT),
+          "read into a bad buffer: EFAULT");
+    check(read(p[0], buf, sizeof(buf)) == 3 && memcmp(buf, "abc", 3) == 0,
+          "and the bytes are still there");
+    check(err_is(write(p[1], (void *)8, 3), EFAULT), "write from a bad buffer: EFAULT");
+    check(err_is(write(p[1], (void *)8, 10000), EFAULT), "a long write from a bad buffer: EFAULT");
+    check(write(p[1], "ok", 2) == 2 && read(p[0], buf, sizeof(buf)) == 2 && memcmp(buf, "ok", 2) == 0,
+          "and the pipe still works");
+    check(err_is(write(p[0], "x", 1), EBADF), "write to the read end: EBADF");
+    check(err_is(read(p[1], buf, 1), EBADF), "read from the write end: EBADF");
+    check(err_is(lseek(p[0], 0, SEEK_SET), ESPIPE), "lseek on a pipe: ESPIPE");
+    check(err_is(pread(p[0], buf, 1, 0), ESPIPE), "pread on a pipe: ESPIPE");
+    check(err_is(open("/dev/pipe/1", O_WRONLY), EACCES) || err_is(open("/dev/pipe/1", O_WRONLY), ENOENT),
+          "another pipe's write end by its number: refused");
+    close(p[0]);
+    close(p[1]);
+}
+
+int main(void)
+{
+    end_of_file();
+    big_write();
+    broken_pipe();
+    nonblocking();
+    polling();
+    flags_and_dup();
+    hostile();
+    if (!failed)
+        printf("linux-pipe: ALL PASSED\n");
+    return failed;
+}
