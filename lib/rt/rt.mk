@@ -93,7 +93,7 @@ $(call user_program,linux,posix/linux.c posix/fd.c posix/proc.c posix/entry.S)
 # ---- static Linux programs (musl-gcc -static), run by bin/linux ----
 # tests/linux/NAME.c becomes $(BUILD)/linux/NAME and linux/NAME in the
 # boot image.
-LINUX_PROGRAMS := hello fuzz bench forktest fstest exectest sigtest pipetest devtest
+LINUX_PROGRAMS := hello fuzz bench forktest fstest exectest sigtest pipetest devtest proctest
 LINUX_CFLAGS := -static -O2 -Wall -Wextra -Werror
 LINUX_ELFS := $(patsubst %,$(BUILD)/linux/%,$(LINUX_PROGRAMS))
 # Debian's busybox-static, unmodified (installed by tools/setup), as
