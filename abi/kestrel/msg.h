@@ -13,7 +13,10 @@
 
 #define K_IOV_MAX 16              /* parts per send, receive or reply */
 #define K_MSG_MAX (64UL << 20)    /* bytes per message */
-#define K_PULSE_QUEUE 64          /* pulses a channel holds; then senders get E_FULL */
+#define K_PULSE_QUEUE 64          /* pulses a channel holds */
+#define K_PULSE_SENT_MAX 48       /* of them, pulse_send's; then E_FULL: the rest are kept for
+                                     the kernel's (interrupts, timers, death notices), so that
+                                     a client filling a driver's queue cannot stop its IRQs */
 #define K_SMALL_MSG 192           /* messages up to this size are staged in the kernel */
 #define K_PRIO_MIN 1              /* 0 belongs to the idle threads */
 #define K_PRIO_MAX 255

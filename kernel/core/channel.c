@@ -1075,7 +1075,8 @@ COLD static int pulse_locked(struct connection *c, uint32_t code, uint64_t value
         wake_with(s, 0);
         return 0;
     }
-    if (ch->npulses == K_PULSE_QUEUE)
+    if (ch->npulses == K_PULSE_QUEUE ||
+        (pid && pid != PID_UNBLOCK && ch->npulses >= K_PULSE_SENT_MAX))
         return -E_FULL;
     ch->npending++;
     unsigned i = ch->npulses++;

@@ -418,21 +418,33 @@ static bool test_receive_priority_order(void)
 static bool test_pulse_queue_overflow(void)
 {
     long ch = k_chan_create(0), conn = k_chan_connect(ch, 0, 0);
-    for (int i = 0; i < K_PULSE_QUEUE; i++)
+    for (int i = 0; i < K_PULSE_SENT_MAX; i++)
         CHECK_EQ(k_pulse_send(conn, i, i * 10, 1 + i % 7), 0);
     CHECK_EQ(k_pulse_send(conn, 999, 0, 0), -E_FULL);
     CHECK_EQ(k_pulse_send(conn, 999, 0, 200), -E_FULL);
+    /* The rest of the queue is the kernel's: a timer still gets through. */
+    long timer = k_timer_create(conn, 777, 7770);
+    CHECK(timer > 0);
+    CHECK_EQ(k_timer_set(timer, 1000000, 0), 0);
+    k_thread_sleep(20 * 1000000);
     unsigned last_prio = 255, got = 0;
     struct k_msg_info info;
-    for (int i = 0; i < K_PULSE_QUEUE; i++) {
+    bool timer_seen = false;
+    for (int i = 0; i < K_PULSE_SENT_MAX + 1; i++) {
         CHECK_EQ(rt_msg_receive(ch, 0, 0, &info), 0);
         CHECK(info.type == K_MSG_PULSE && info.code != 999);
+        if (info.code == 777) {
+            timer_seen = info.value == 7770 && info.pid == 0;
+            continue;
+        }
         CHECK(info.priority <= last_prio);
         CHECK_EQ(info.value, (long)info.code * 10);
         last_prio = info.priority;
         got++;
     }
-    CHECK_EQ(got, K_PULSE_QUEUE);
+    CHECK_EQ(got, K_PULSE_SENT_MAX);
+    CHECK(timer_seen);
+    k_handle_close(timer);
     CHECK_EQ(k_pulse_send(conn, 5, 6, 0), 0);              /* room again */
     CHECK_EQ(rt_msg_receive(ch, 0, 0, &info), 0);
     CHECK(info.code == 5 && info.value == 6);

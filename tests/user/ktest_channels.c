@@ -58,7 +58,7 @@ static bool test_chan_disconnect(void)
     int sent = 0;
     while (k_pulse_send(self, 2, 0, 0) == 0)
         sent++;
-    CHECK_EQ(sent, K_PULSE_QUEUE);
+    CHECK_EQ(sent, K_PULSE_SENT_MAX);
     CHECK_EQ(k_handle_close(e), 0);
     for (int i = 0; i < sent; i++)
         CHECK_EQ(recv_type(ch, &badge), K_MSG_PULSE);
