@@ -39,9 +39,37 @@ lx_entry:
     movq %rbx, %rsp
     movq %rax, 0(%rsp)
 lx_return:
-    /* rsp: the struct lx_regs, then the k_redirect frame (rip, rflags, rsp). */
-    movq 15*8(%rsp), %rax
-    movq %rax, lx_ret_rip(%rip)
+    /* rsp: the struct lx_regs, then the k_redirect frame (rip, rflags, rsp,
+     * kind).  After a call rcx and r11 are free (the `syscall` instruction
+     * clobbers them); after an interruption every register is the
+     * program's, so rip goes on the program's stack below its red zone
+     * (as a signal frame would) and `ret $128` takes it back off. */
+    cmpq $2, 15*8+24(%rsp)          /* K_REDIRECT_INTERRUPT */
+    je 1f
+    popq %rax
+    popq %rbx
+    popq %rcx
+    popq %rdx
+    popq %rsi
+    popq %rdi
+    popq %rbp
+    popq %r8
+    popq %r9
+    popq %r10
+    popq %r11
+    popq %r12
+    popq %r13
+    popq %r14
+    popq %r15
+    movq 8(%rsp), %r11
+    pushq %r11
+    popfq
+    movq 0(%rsp), %rcx
+    movq 16(%rsp), %rsp
+    jmp *%rcx
+1:  movq 15*8+16(%rsp), %rax        /* the program's rsp */
+    movq 15*8(%rsp), %rcx           /* its rip */
+    movq %rcx, -136(%rax)
     popq %rax
     popq %rbx
     popq %rcx
@@ -60,7 +88,8 @@ lx_return:
     pushq 8(%rsp)                   /* rflags, with no register to spare */
     popfq
     movq 16(%rsp), %rsp
-    jmp *lx_ret_rip(%rip)
+    leaq -136(%rsp), %rsp           /* lea: the flags stay */
+    ret $128
 
 /* lx_start_program(entry, stack): the program's first instruction, with
  * the stack the ELF ABI describes and every other register 0 (rdx = 0:
@@ -90,10 +119,3 @@ lx_start_program:
 lx_resume:
     movq %rdi, %rsp
     jmp lx_return
-
-    .bss
-    .align 8
-/* Where the program goes on: read after every register is restored.  One
- * thread per process so far; threads will need one each. */
-lx_ret_rip:
-    .quad 0

@@ -702,6 +702,7 @@ long lx_sigreturn(struct lx_regs *r, void *fx)
                            .r13 = m->r13, .r14 = m->r14, .r15 = m->r15 };
     f->rip = m->rip;
     f->rsp = m->rsp;
+    f->kind = K_REDIRECT_INTERRUPT;     /* back with every register, rcx and r11 too */
     /* The arithmetic flags, DF, TF... are the program's; not IF or IOPL. */
     f->rflags = (f->rflags & ~0x4dd5UL) | (m->eflags & 0x4dd5UL);
     sig.mask = uc.sigmask & ~(SIGBIT(9) | SIGBIT(19));
