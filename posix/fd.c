@@ -309,7 +309,11 @@ static long sys_read(uint64_t fd, uint64_t buf, uint64_t len, uint64_t offset)
     struct file_read_req q = { .offset = offset, .len = (uint32_t)len,
                                .flags = f->flags & LX_O_NONBLOCK ? 1 : 0 };
     struct file_read_rep rep;
-    return lx_errno(file_read(f->conn, &q, &rep, (void *)buf, (size_t)len));
+    long conn = f->conn;
+    lx_lock_give();                 /* a read may wait (a terminal, a pipe) */
+    long r = file_read(conn, &q, &rep, (void *)buf, (size_t)len);
+    lx_lock_take();
+    return lx_errno(r);
 }
 
 static long sys_write(uint64_t fd, uint64_t buf, uint64_t len, uint64_t offset)
@@ -333,7 +337,10 @@ static long sys_write(uint64_t fd, uint64_t buf, uint64_t len, uint64_t offset)
     }
     struct file_write_req q = { .offset = offset, .flags = f->flags & LX_O_NONBLOCK ? 1 : 0 };
     struct file_write_rep rep;
-    long r = lx_errno(file_write(f->conn, &q, (const void *)buf, (size_t)len, &rep));
+    long conn = f->conn;
+    lx_lock_give();                 /* a write may wait (a full pipe, a slow line) */
+    long r = lx_errno(file_write(conn, &q, (const void *)buf, (size_t)len, &rep));
+    lx_lock_take();
     if (r == -LX_EPIPE)
         lx_sigpipe();               /* SIGPIPE's default action ends us here */
     return r;

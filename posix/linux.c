@@ -42,7 +42,7 @@ enum {
     LX_mmap = 9, LX_mprotect = 10, LX_munmap = 11, LX_brk = 12, LX_uname = 63,
     LX_getuid = 102, LX_getgid = 104, LX_setuid = 105, LX_setgid = 106, LX_geteuid = 107,
     LX_getegid = 108, LX_arch_prctl = 158, LX_set_tid_address = 218, LX_clock_gettime = 228,
-    LX_set_robust_list = 273, LX_execve = 59, LX_prctl = 157, LX_rseq = 334, LX_time = 201, LX_prlimit64 = 302, LX_getrandom = 318,
+    LX_set_robust_list = 273, LX_execve = 59, LX_prctl = 157, LX_rseq = 334, LX_time = 201, LX_futex = 202, LX_prlimit64 = 302, LX_getrandom = 318,
 };
 #define LX_ARCH_SET_FS 0x1002
 #define LX_TIOCGWINSZ 0x5413
@@ -144,6 +144,87 @@ static long lx_mmap(uint64_t addr, uint64_t len, uint64_t prot, uint64_t flags, 
     return a < 0 ? lx_errno(a) : a;
 }
 
+/* The kernel protects and unmaps whole mappings only; Linux programs
+ * change parts (musl's guard page under a thread's stack, glibc's
+ * trims).  So a part becomes mappings of its own first: the pieces'
+ * bytes are copied into new memory objects that replace the mapping.
+ * Another thread touching those pages meanwhile would fault: the big
+ * lock does not stop the program's own code. */
+static long split_region(uint64_t addr, uint64_t len)
+{
+    struct k_region reg[256];
+    long n = k_process_regions(0, (long)reg, 256);
+    for (long i = 0; i < n && i < 256; i++) {
+        uint64_t s = reg[i].start, e = s + reg[i].size;
+        if (addr < s || addr >= e)
+            continue;
+        if (addr == s && addr + len == e)
+            return 0;                         /* a whole mapping already */
+        if (addr + len > e)
+            return -LX_EINVAL;                /* across mappings: not served */
+        if (s >= K_NATIVE_BASE && s < NATIVE_END)
+            return -LX_EINVAL;                /* ours */
+        if (!(reg[i].prot & K_PROT_READ))     /* readable for the copy: it goes anyway */
+            k_vm_protect(0, (long)s, (long)(e - s), K_PROT_READ);
+        uint64_t cut[4] = { s, addr, addr + len, e };
+        long vmo[3] = { -1, -1, -1 };
+        for (int k = 0; k < 3; k++) {
+            uint64_t sz = cut[k + 1] - cut[k];
+            if (!sz)
+                continue;
+            vmo[k] = k_vmo_create((long)sz, K_VMO_ANON, 0, 0);
+            long tmp = vmo[k] < 0 ? vmo[k] : k_vmo_map(0, vmo[k], 0, (long)sz, K_PROT_READ | K_PROT_WRITE);
+            if (tmp >= 0)
+                memcpy((void *)tmp, (const void *)cut[k], sz);   /* readable now (above) */
+            if (tmp < 0) {
+                for (int j = 0; j <= k; j++)
+                    if (vmo[j] >= 0)
+                        k_handle_close(vmo[j]);
+                if (tmp > 0)
+                    k_vm_unmap(0, tmp, (long)sz);
+                return -LX_ENOMEM;
+            }
+            k_vm_unmap(0, tmp, (long)sz);
+        }
+        k_vm_unmap(0, (long)s, (long)(e - s));
+        for (int k = 0; k < 3; k++) {
+            if (vmo[k] < 0)
+                continue;
+            uint64_t sz = cut[k + 1] - cut[k];
+            k_vmo_map(0, vmo[k], 0, (long)sz, (long)(reg[i].prot | cut[k]));
+            k_handle_close(vmo[k]);
+        }
+        return 0;
+    }
+    return -LX_EINVAL;
+}
+
+static long lx_mprotect(uint64_t addr, uint64_t len, uint64_t prot)
+{
+    len = (len + PAGE - 1) & ~(PAGE - 1);
+    if ((addr & (PAGE - 1)) || !len)
+        return len ? -LX_EINVAL : 0;
+    if (k_vm_protect(0, (long)addr, (long)len, (long)kprot(prot)) == 0)
+        return 0;
+    long r = split_region(addr, len);
+    if (r < 0)
+        return r;
+    return k_vm_protect(0, (long)addr, (long)len, (long)kprot(prot)) < 0 ? -LX_EINVAL : 0;
+}
+
+static long lx_munmap(uint64_t addr, uint64_t len)
+{
+    len = (len + PAGE - 1) & ~(PAGE - 1);
+    if ((addr & (PAGE - 1)) || !len)
+        return -LX_EINVAL;
+    if (k_vm_unmap(0, (long)addr, (long)len) == 0)
+        return 0;
+    long r = split_region(addr, len);
+    if (r < 0)
+        return r;
+    return k_vm_unmap(0, (long)addr, (long)len) < 0 ? -LX_EINVAL : 0;
+}
+
 /* The program break: grown by a mapping per step, never shrunk. */
 static long lx_brk(uint64_t want)
 {
@@ -236,7 +317,17 @@ static long serve(struct lx_regs *r, void *fx);
  * the program goes on, pending signals act (lx_sig_deliver): a call they
  * interrupted may fail with EINTR, start again after a handler
  * (SA_RESTART), or simply go on when nothing ran. */
+static long lx_syscall_locked(struct lx_regs *r, void *fx);
+
 long lx_syscall(struct lx_regs *r, void *fx)
+{
+    lx_lock_take();
+    long ret = lx_syscall_locked(r, fx);
+    lx_lock_give();
+    return ret;
+}
+
+static long lx_syscall_locked(struct lx_regs *r, void *fx)
 {
     struct k_redirect *f = (struct k_redirect *)(r + 1);
     if (f->kind == K_REDIRECT_INTERRUPT) {
@@ -278,9 +369,9 @@ static long serve(struct lx_regs *r, void *fx)
     case LX_mmap:
         return lx_mmap(a1, a2, a3, a4, (long)a5);
     case LX_munmap:
-        return k_vm_unmap(0, (long)a1, (long)((a2 + PAGE - 1) & ~(PAGE - 1))) < 0 ? -LX_EINVAL : 0;
+        return lx_munmap(a1, a2);
     case LX_mprotect:
-        return k_vm_protect(0, (long)a1, (long)a2, (long)kprot(a3)) < 0 ? -LX_EINVAL : 0;
+        return lx_mprotect(a1, a2, a3);
     case LX_brk:
         return lx_brk(a1);
     case LX_arch_prctl:
@@ -291,8 +382,10 @@ static long serve(struct lx_regs *r, void *fx)
         lx.fs_base = a2;
         return 0;
     case LX_set_tid_address:
-        lx.tid_address = a1;
-        return (long)lx.pid;
+        lx_thread_self()->clear_tid = a1;
+        return (long)lx_thread_self()->tid;
+    case LX_futex:
+        return lx_futex(a1, a2, a3, a4, a5, r->r9);
     case LX_getuid:
     case LX_getgid:
     case LX_geteuid:
@@ -724,6 +817,7 @@ long lx_execve(uint64_t upath, uint64_t uargv, uint64_t uenvp)
     }
     lx.fs_base = 0;
     k_thread_set_fs(0);
+    lx_lock_give();                 /* taken in lx_syscall, which we do not return to */
     lx_start_program(l.entry, sp);
 fail:
     k_vm_unmap(0, (long)STAGE_VA, (long)STAGE_MAX);
@@ -744,7 +838,7 @@ static uint64_t own_pid(void)
 
 /* Where redirected calls run (the native stack's top holds our start-up
  * block, which stays in use). */
-static char lx_stack[64 * 1024] __attribute__((aligned(16)));
+static char lx_stack[64 * 1024] __attribute__((aligned(65536)));   /* its base: the main thread's struct */
 
 void *lx_stack_top(void)
 {
@@ -782,6 +876,8 @@ int main(int argc, char **argv)
         return 2;
     }
     lx.pid = own_pid();
+    struct lx_thread *mt = (struct lx_thread *)lx_stack;
+    *mt = (struct lx_thread){ .tid = lx.pid, .main = true };
     lx_proc_init();
     lx_fd_init();
     lx_proc_describe(argv[1], argc - 1, argv + 1);

@@ -145,6 +145,24 @@ void lx_fd_renumber(int fd, long handle);
 /* execve (posix/linux.c): does not return when it works. */
 long lx_execve(uint64_t upath, uint64_t uargv, uint64_t uenvp);
 
+/* Threads and futexes (posix/thread.c).  Each thread's struct sits at the
+ * base of its 64 KiB personality stack block. */
+struct lx_thread {
+    uint64_t tid;
+    uint64_t clear_tid;             /* CLONE_CHILD_CLEARTID, set_tid_address */
+    long fchan, fself;              /* its futex channel and a connection to it */
+    long handle;                    /* its kernel thread (0: the main one) */
+    bool main;
+};
+struct lx_thread *lx_thread_self(void);
+void lx_lock_take(void);
+void lx_lock_give(void);
+void lx_lock_reset(void);
+long lx_futex(uint64_t addr, uint64_t op, uint64_t val, uint64_t uts, uint64_t addr2, uint64_t val3);
+long lx_thread_clone(struct lx_regs *r, uint64_t flags, uint64_t stack, uint64_t ptid,
+                     uint64_t ctid, uint64_t tls);
+_Noreturn void lx_thread_exit(long status);
+
 /* Processes (posix/proc.c). */
 /* execve: signal handlers go back to their defaults (ignored stay ignored). */
 void lx_proc_exec(void);

@@ -135,7 +135,9 @@ static long take_pulse(long timeout_ns, uint64_t *hello_pid)
     long ret = 0;
     for (;;) {
         struct k_msg_info info;
+        lx_lock_give();             /* others run while we wait */
         long r = k_msg_receive(lx.chan, 0, 0, (long)&info);
+        lx_lock_take();
         if (r == -E_INTERRUPTED)
             continue;               /* a stale mark: what came is in the queue */
         if (r < 0) {
@@ -259,8 +261,11 @@ static _Noreturn void fork_child(void)
     lx.pid = info.pid;
     if (fork_info.flags & CLONE_CHILD_SETTID && fork_info.ctid)
         lx_copy_out(fork_info.ctid, &(uint32_t){ (uint32_t)lx.pid }, 4);
-    if (fork_info.flags & CLONE_CHILD_CLEARTID)
-        lx.tid_address = fork_info.ctid;
+    /* One thread now, the main one, on the main personality stack. */
+    struct lx_thread *mt = (struct lx_thread *)((uintptr_t)lx_stack_top() - 65536);
+    *mt = (struct lx_thread){ .tid = lx.pid, .main = true,
+                              .clear_tid = fork_info.flags & CLONE_CHILD_CLEARTID ? fork_info.ctid : 0 };
+    lx_lock_reset();
     if (k_personality_stack((long)lx_stack_top()) != 0 ||
         k_personality_set((long)lx_entry, (long)K_NATIVE_BASE,
                           (long)(K_NATIVE_BASE + 0x10000000UL)) != 0)
@@ -445,7 +450,10 @@ static long sleep_ns(uint64_t uts)
     long end = k_clock_get() + ns;
     for (;;) {
         long left = end - k_clock_get();
-        if (left <= 0 || k_thread_sleep(left) != -E_INTERRUPTED)
+        lx_lock_give();
+        long slept = left > 0 ? k_thread_sleep(left) : 0;
+        lx_lock_take();
+        if (left <= 0 || slept != -E_INTERRUPTED)
             return 0;
         sig_poll();
         if (deliverable())
@@ -782,10 +790,13 @@ long lx_proc_call(uint64_t nr, const uint64_t *a, struct lx_regs *r, bool *serve
     case NR_vfork:
         return do_fork(r, 0, 0);
     case NR_clone:
-        /* glibc's fork: SIGCHLD | CHILD_SETTID | CHILD_CLEARTID, no new stack. */
+        /* A thread (pthread_create: VM|FS|FILES|SIGHAND|THREAD|SETTLS|...),
+         * or glibc's fork: SIGCHLD | CHILD_SETTID | CHILD_CLEARTID. */
+        if ((a[0] & (CLONE_VM | CLONE_THREAD)) == (CLONE_VM | CLONE_THREAD))
+            return lx_thread_clone(r, a[0], a[1], a[2], a[3], a[4]);
         if (a[0] & (CLONE_VM | CLONE_THREAD) && !(a[0] & CLONE_VFORK))
-            return -LX_ENOSYS;          /* threads: not yet */
-        if (a[1])
+            return -LX_EINVAL;          /* shared memory without a thread: not served */
+        if (a[1] && !(a[0] & CLONE_VFORK))
             return -LX_EINVAL;
         return do_fork(r, a[0], a[3]);
     case NR_wait4:
@@ -798,12 +809,14 @@ long lx_proc_call(uint64_t nr, const uint64_t *a, struct lx_regs *r, bool *serve
     case NR_tgkill:
         return nr == NR_kill ? do_kill((int64_t)(int)a[0], a[1]) : do_kill((int64_t)(int)a[1], a[2]);
     case NR_exit:
+        lx_thread_exit((long)(a[0] & 0xff));
     case NR_exit_group:
         k_process_exit((long)(a[0] & 0xff));
         return 0;
     case NR_getpid:
-    case NR_gettid:
         return (long)lx.pid;
+    case NR_gettid:
+        return (long)lx_thread_self()->tid;
     case NR_getppid:
         return (long)lx.ppid;
     case NR_getpgrp:

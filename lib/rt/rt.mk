@@ -89,12 +89,12 @@ $(call user_program,supertest,tests/user/supertest.c)
 $(call user_program,uarttest,tests/user/uarttest.c)
 $(call user_program,protofuzz,tests/user/protofuzz.c)
 $(call user_program,sysfuzz,tests/fuzz/sysfuzz.c)
-$(call user_program,linux,posix/linux.c posix/fd.c posix/proc.c posix/entry.S)
+$(call user_program,linux,posix/linux.c posix/fd.c posix/proc.c posix/thread.c posix/entry.S)
 
 # ---- static Linux programs (musl-gcc -static), run by bin/linux ----
 # tests/linux/NAME.c becomes $(BUILD)/linux/NAME and linux/NAME in the
 # boot image.
-LINUX_PROGRAMS := hello fuzz bench forktest fstest exectest sigtest pipetest devtest proctest ttywriter
+LINUX_PROGRAMS := hello fuzz bench forktest fstest exectest sigtest pipetest devtest proctest ttywriter threadtest
 LINUX_CFLAGS := -static -O2 -Wall -Wextra -Werror
 LINUX_ELFS := $(patsubst %,$(BUILD)/linux/%,$(LINUX_PROGRAMS))
 # Debian's busybox-static, unmodified (installed by tools/setup), as
@@ -104,7 +104,7 @@ BUSYBOX := /bin/busybox
 $(BUILD)/linux/%: tests/linux/%.c lib/rt/rt.mk
 	@mkdir -p $(dir $@)
 	@echo "  MUSLCC  $<"
-	$(Q)musl-gcc $(LINUX_CFLAGS) -o $@ $<
+	$(Q)musl-gcc $(LINUX_CFLAGS) -o $@ $< -lpthread
 
 # ---- outputs ----
 USER_ELFS := $(patsubst %,$(UBUILD)/%.elf,$(USER_PROGRAMS))
