@@ -173,17 +173,23 @@ static long mount_of(const char *path, char *rest)
  * in REP; symbolic links to other servers are followed. */
 static long open_abs(const char *path, uint32_t flags, uint32_t mode, struct file_open_rep *rep);
 
-/* The whole of the file at absolute PATH into BUF (CAP bytes): its size,
- * or -errno (-LX_EFBIG... as -LX_ENOMEM when it does not fit). */
-long lx_read_file(const char *path, void *buf, size_t cap)
+/* execve's reading of a program (posix/lx.h): the size from the open,
+ * then the whole file, a megabyte a message. */
+long lx_open_file(const char *path, uint64_t *size)
 {
     struct file_open_rep rep;
     long c = open_abs(path, 0, 0, &rep);
-    if (c < 0)
+    if (c < 0 || (rep.mode & LX_S_IFMT) == LX_S_IFREG) {
+        *size = c < 0 ? 0 : rep.size;
         return c;
+    }
+    k_handle_close(c);
+    return (rep.mode & LX_S_IFMT) == LX_S_IFDIR ? -LX_EISDIR : -LX_EACCES;
+}
+
+long lx_read_conn(long c, void *buf, size_t cap)
+{
     long total = 0;
-    if ((rep.mode & LX_S_IFMT) != LX_S_IFREG)
-        total = (rep.mode & LX_S_IFMT) == LX_S_IFDIR ? -LX_EISDIR : -LX_EACCES;
     while (total >= 0) {
         if ((size_t)total == cap) {
             total = -LX_ENOMEM;

@@ -634,9 +634,11 @@ static uint64_t build_stack(const struct loaded *l, int argc, char *const *argv,
 /* ---- execve ---- */
 
 /* Where a program being executed is read to (inside our own image's
- * room, so that it is not one of the program's mappings). */
+ * room, so that it is not one of the program's mappings), and the size
+ * of that mapping (0: none). */
 #define STAGE_VA (K_NATIVE_BASE + 0x08000000UL)
 #define STAGE_MAX (96UL << 20)
+static uint64_t stage_size;
 #define STRINGS_MAX (128 * 1024)
 
 static char strings[STRINGS_MAX];
@@ -662,6 +664,39 @@ static long copy_strv(uint64_t uarr, char **out, int max, size_t *used)
         out[i] = strings + *used;
         *used += strlen(out[i]) + 1;
     }
+}
+
+static void stage_drop(void)
+{
+    if (stage_size)
+        k_vm_unmap(0, (long)STAGE_VA, (long)stage_size);
+    stage_size = 0;
+}
+
+/* The file at ABS read to STAGE_VA, into a mapping made for it (the one
+ * before dropped): the size or -errno.  An anonymous memory object is
+ * allocated and zeroed whole when it is made, so the mapping is sized to
+ * the file, a page to spare to see its end (one of STAGE_MAX, 96 MiB, cost
+ * every exec 75 million instructions). */
+static long stage_file(const char *abs)
+{
+    stage_drop();
+    uint64_t size;
+    long c = lx_open_file(abs, &size);
+    if (c < 0)
+        return c;
+    uint64_t room = (size + PAGE) & ~(PAGE - 1);
+    long v = room <= STAGE_MAX ? k_vmo_create((long)room, K_VMO_ANON, 0, 0) : -1;
+    if (v < 0 || k_vmo_map(0, v, 0, (long)room, (long)(K_PROT_READ | K_PROT_WRITE | STAGE_VA)) !=
+                     (long)STAGE_VA) {
+        if (v >= 0)
+            k_handle_close(v);
+        k_handle_close(c);
+        return -LX_ENOMEM;
+    }
+    k_handle_close(v);
+    stage_size = room;
+    return lx_read_conn(c, (void *)STAGE_VA, room);
 }
 
 /* Everything of the old program goes: its mappings are every region
@@ -698,21 +733,13 @@ long lx_execve(uint64_t upath, uint64_t uargv, uint64_t uenvp)
     char **argv = exec_argv + 2;
     if (strcmp(path, "/proc/self/exe") == 0)
         memcpy(path, lx.exe, strlen(lx.exe) + 1);
-    long v = k_vmo_create((long)STAGE_MAX, K_VMO_ANON, 0, 0);
-    if (v < 0 || k_vmo_map(0, v, 0, (long)STAGE_MAX, (long)(K_PROT_READ | K_PROT_WRITE | STAGE_VA)) !=
-                     (long)STAGE_VA) {
-        if (v >= 0)
-            k_handle_close(v);
-        return -LX_ENOMEM;
-    }
-    k_handle_close(v);
     const uint8_t *f = (const uint8_t *)STAGE_VA;
     long size = 0;
     /* #! scripts: the interpreter runs with the script's path (up to 4 deep). */
     for (int depth = 0;; depth++) {
         if ((r = lx_abspath(LX_AT_FDCWD, path, abs)) < 0)
             goto fail;
-        size = lx_read_file(abs, (void *)STAGE_VA, STAGE_MAX);
+        size = stage_file(abs);
         if (size < 0) {
             r = size;
             goto fail;
@@ -801,7 +828,7 @@ long lx_execve(uint64_t upath, uint64_t uargv, uint64_t uenvp)
         printf("linux: execve %s: %s\n", abs, why);
         k_process_exit(127);
     }
-    k_vm_unmap(0, (long)STAGE_VA, (long)STAGE_MAX);
+    stage_drop();
     lx.brk_start = lx.brk_end = lx.brk_mapped = l.end;
     size_t n = strnlen(abs, sizeof(lx.exe) - 1);
     memcpy(lx.exe, abs, n);
@@ -820,7 +847,7 @@ long lx_execve(uint64_t upath, uint64_t uargv, uint64_t uenvp)
     lx_lock_give();                 /* taken in lx_syscall, which we do not return to */
     lx_start_program(l.entry, sp);
 fail:
-    k_vm_unmap(0, (long)STAGE_VA, (long)STAGE_MAX);
+    stage_drop();
     return r;
 }
 

@@ -128,8 +128,12 @@ long lx_fd_call(uint64_t nr, const uint64_t *a, bool *served);
 unsigned lx_fd_handles(int *fds, long *handles, unsigned max);
 /* PATH (DIRFD-relative) made absolute and normal in OUT (256 bytes). */
 long lx_abspath(long dirfd, const char *path, char *out);
-/* The whole file at the absolute PATH into BUF: its size or -errno. */
-long lx_read_file(const char *path, void *buf, size_t cap);
+/* A connection to the regular file at the absolute PATH, its size (as it
+ * opened) in *SIZE; or -errno. */
+long lx_open_file(const char *path, uint64_t *size);
+/* The open file C from offset 0 to its end into BUF (CAP bytes reached
+ * first: -ENOMEM), then C closed: the byte count or -errno. */
+long lx_read_conn(long c, void *buf, size_t cap);
 /* execve: close the descriptors marked close-on-exec. */
 void lx_fd_exec(void);
 /* A connection to the file at absolute PATH, and a write on one. */
