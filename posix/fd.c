@@ -301,6 +301,22 @@ static long sys_openat(long dirfd, uint64_t upath, uint32_t flags, uint32_t mode
 
 /* ---- data ---- */
 
+/* A background job reading its terminal gets SIGTTIN (which stops it by
+ * default) and the read again when it continues; EIO if it ignores or
+ * blocks the signal, as on Linux.  0: F may be read. */
+static long tty_read_check(struct lx_file *f)
+{
+    if (!f->tty)
+        return 0;
+    struct file_ioctl_req q = { .cmd = 0x540F };       /* TIOCGPGRP */
+    struct file_ioctl_rep rep;
+    int32_t fg = 0;
+    if (file_ioctl(f->conn, &q, 0, 0, &rep, &fg, sizeof(fg)) < 0 || fg <= 0 ||
+        (uint64_t)fg == lx.pgid)
+        return 0;
+    return lx_sig_tty_background(21);                   /* SIGTTIN */
+}
+
 static long sys_read(uint64_t fd, uint64_t buf, uint64_t len, uint64_t offset)
 {
     struct lx_file *f = get(fd);
@@ -310,6 +326,9 @@ static long sys_read(uint64_t fd, uint64_t buf, uint64_t len, uint64_t offset)
         return 0;
     if ((f->mode & LX_S_IFMT) == LX_S_IFDIR)
         return -LX_EISDIR;
+    long bg = tty_read_check(f);
+    if (bg)
+        return bg;
     if (len > 0x7ffff000)
         len = 0x7ffff000;
     struct file_read_req q = { .offset = offset, .len = (uint32_t)len,
@@ -777,6 +796,9 @@ static long sys_sendfile(uint64_t out, uint64_t in, uint64_t uoff, uint64_t coun
     struct lx_file *fi = get(in), *fo = get(out);
     if (!fi || !fo)
         return -LX_EBADF;
+    long bg = tty_read_check(fi);
+    if (bg)
+        return bg;
     uint64_t off = FILE_POS_CURRENT;
     if (uoff) {
         int64_t o;
@@ -807,8 +829,8 @@ static long sys_sendfile(uint64_t out, uint64_t in, uint64_t uoff, uint64_t coun
             break;
         }
         done += (uint64_t)w;
-        if (w < n)
-            break;
+        if (w < n || (size_t)n < want)
+            break;                  /* a short read (a terminal's line, a pipe): back to the caller */
     }
     if (uoff) {
         int64_t o = (int64_t)(off + done);

@@ -180,6 +180,9 @@ long lx_sig_deliver(struct lx_regs *r, void *fx, long ret, uint64_t nr, bool *re
 long lx_sigreturn(struct lx_regs *r, void *fx);
 bool lx_sig_attention(void);
 void lx_sig_attend(void);
+/* A background process touched its terminal: SIG (SIGTTIN, SIGTTOU) for
+ * its group and -LX_ERESTARTSYS, or -LX_EIO when it ignores or blocks it. */
+long lx_sig_tty_background(int sig);
 #define LX_ERESTARTSYS 512
 void lx_proc_init(void);
 long lx_proc_call(uint64_t nr, const uint64_t *a, struct lx_regs *r, bool *served);

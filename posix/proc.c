@@ -719,6 +719,14 @@ long lx_sigreturn(struct lx_regs *r, void *fx)
     return (long)m->rax;
 }
 
+long lx_sig_tty_background(int s)
+{
+    if (sig.action[s][0] == SIG_IGN || (sig.mask & SIGBIT(s)))
+        return -LX_EIO;
+    do_kill(-(int64_t)lx.pgid, (uint64_t)s);    /* our group: us and our children in it */
+    return -LX_ERESTARTSYS;
+}
+
 bool lx_sig_attention(void)
 {
     return sig.attention;
