@@ -469,7 +469,7 @@ static long on_message(struct srv_msg *m)
         memcpy(&h, m->data, sizeof(h));
         size_t at = sizeof(h) + sizeof(struct file_write_req);
         if (h.proto == FILE_PROTO_ID && h.msg == FILE_MSG_WRITE && h.version >= 1 &&
-            h.reserved == 0 && at + h.payload_len == m->info.send_len) {
+            h.version <= FILE_VERSION && h.reserved == 0 && at + h.payload_len == m->info.send_len) {
             struct file_write_rep rep = { 0 };
             proto_finish(m->rcvid, do_write(m->client, h.payload_len), &rep, sizeof(rep));
             return SRV_REPLIED;
