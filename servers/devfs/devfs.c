@@ -266,6 +266,11 @@ static long on_read(void *ctx, long rcvid, const struct file_read_req *req,
     static uint8_t buf[CHUNK];
     static bool zeroed;                     /* buf holds zeros (not random bytes) */
     uint32_t want = req->len < READ_MAX ? req->len : READ_MAX;
+    /* No more than the reader's buffer takes after the reply struct (a
+     * k_msg_write past it fails: the read would be E_FAULT). */
+    uint64_t room = cur->info.reply_len > out->rep_len ? cur->info.reply_len - out->rep_len : 0;
+    if (want > room)
+        want = (uint32_t)room;
     bool random = o->dev->kind == RANDOM;
     if (!random && !zeroed) {
         memset(buf, 0, sizeof(buf));
