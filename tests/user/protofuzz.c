@@ -54,8 +54,8 @@
  * correctly, the kernel's object counters must be back where they were
  * before (whatever the messages carried was closed, or kept on purpose and
  * released), and in launcher mode init's answers must agree with what it
- * was told.  Named checks (client_regressions, the end of launcher_main)
- * keep the bugs the campaign found fixed whatever the seed.
+ * was told.  Named checks (client_regressions, fs_regressions, the end of
+ * launcher_main) keep the bugs the campaign found fixed whatever the seed.
  *
  * Arguments: [SEED [COUNT [PROGRESS]]], or child SEED COUNT PROGRESS
  * (init appends them from its own: initargs=MANIFEST,SERVICE,0,SEED,COUNT).
@@ -1763,6 +1763,58 @@ static void fs_final_checks(void)
     }
 }
 
+/* Named checks of what the campaign found in the file servers: the early
+ * write paths of pipe and devfs (and ramfs's, the same code) took a write
+ * from a client newer than the protocol (E_NOSYS due) or with a reserved
+ * field set (E_INVAL due); devfs answered a read longer than the reader's
+ * buffer E_FAULT after writing part of it. */
+static void fs_regressions(void)
+{
+    static const struct { const char *path, *name; uint32_t flags; size_t len; } f[] = {
+        { "/tmp", "regress", 0x42, 600 }, { "/tmp", "regress", 0x42, 40 },
+        { "/dev/pipe", "", 0, 40 }, { "/dev", "null", 2, 40 }, { "/dev", "null", 2, 600 },
+    };
+    for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+        long mount = rt_resolve(f[i].path, NULL, 0);
+        long h = mount >= 0 ? fs_open(mount, f[i].name, f[i].flags, 0644) : mount;
+        char why[120];
+        for (int k = 0; k < 2 && h > 0; k++) {          /* version 2, then reserved 1 */
+            size_t body = sizeof(struct file_write_req), len = 16 + body + f[i].len;
+            memset(msgbuf, 'w', len);
+            put_hdr(msgbuf, FILE_PROTO_ID, k ? FILE_VERSION : FILE_VERSION + 1, FILE_MSG_WRITE,
+                    (uint32_t)f[i].len, k ? 1 : 0);
+            memset(msgbuf + 16, 0, body);
+            memset(msgbuf + 16, 0xff, 8);               /* at the position */
+            long r = k_msg_send(h, (long)msgbuf, -(long)len, (long)repbuf, -8);
+            snprintf(why, sizeof(why), "%s: a %zu-byte write %s: %ld", f[i].path, len,
+                     k ? "with reserved 1 not E_INVAL" : "of version 2 not E_NOSYS", r);
+            check("fs_write_header_checked", r == (k ? -E_INVAL : -E_NOSYS), why);
+        }
+        if (h > 0)
+            k_handle_close(h);
+        if (i == 0 && mount >= 0) {
+            struct file_unlink_req uq = { .flags = 0 };
+            struct file_unlink_rep up;
+            file_unlink(mount, &uq, "regress", 7, &up);
+        }
+        if (i == 3 && mount >= 0 && (h = fs_open(mount, "zero", 0, 0)) > 0) {
+            struct file_read_req rq = { .offset = ~0ULL, .len = 65536, .flags = 0 };
+            unsigned char buf[24];
+            memset(buf, 1, sizeof(buf));
+            struct k_proto_hdr hd = { FILE_PROTO_ID, FILE_VERSION, FILE_MSG_READ, 0, 0 };
+            memcpy(msgbuf, &hd, 16);
+            memcpy(msgbuf + 16, &rq, sizeof(rq));
+            long r = k_msg_send(h, (long)msgbuf, -(long)(16 + sizeof(rq)), (long)buf,
+                                -(long)sizeof(buf));
+            snprintf(why, sizeof(why), "/dev/zero: a 65536-byte read into 24 bytes: %ld", r);
+            check("devfs_read_clamped", r == 16 && buf[8] == 0 && buf[23] == 0, why);
+            k_handle_close(h);
+        }
+        if (mount >= 0)
+            k_handle_close(mount);
+    }
+}
+
 static long list(uint32_t index, struct supervisor_list_rep *rep)
 {
     struct supervisor_list_req req = { .index = index };
@@ -2083,6 +2135,7 @@ static int client_main(void)
     run_child();
     client_final_checks(started_ms);
     fs_final_checks();
+    fs_regressions();
     client_regressions();
     struct k_sysinfo after = settled(&before);
     compare_counters(&before, &after);
