@@ -1582,7 +1582,9 @@ static const char *fs_oracle(struct target *t, const struct pm_verdict *v, const
         uint32_t mode = 1;
         if (got >= 4)
             memcpy(&mode, rep, 4);
-        if (mode == 0)
+        if (got >= 4 && (mode == 0) != (r > 0))
+            return "open: a redirect (mode 0) whose status is not its path's length, or not one";
+        if (r > 0)          /* a redirect: status is the path's length (mode 0) */
             return handle > 0 ? "a redirect carried a connection" : NULL;
         return handle > 0 ? NULL : "open: no connection with the reply";
     }
