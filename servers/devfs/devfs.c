@@ -266,6 +266,11 @@ static long on_read(void *ctx, long rcvid, const struct file_read_req *req,
     static uint8_t buf[CHUNK];
     static bool zeroed;                     /* buf holds zeros (not random bytes) */
     uint32_t want = req->len < READ_MAX ? req->len : READ_MAX;
+    /* No more than the reader's buffer takes after the reply struct (a
+     * k_msg_write past it fails: the read would be E_FAULT). */
+    uint64_t room = cur->info.reply_len > out->rep_len ? cur->info.reply_len - out->rep_len : 0;
+    if (want > room)
+        want = (uint32_t)room;
     bool random = o->dev->kind == RANDOM;
     if (!random && !zeroed) {
         memset(buf, 0, sizeof(buf));
@@ -469,7 +474,7 @@ static long on_message(struct srv_msg *m)
         memcpy(&h, m->data, sizeof(h));
         size_t at = sizeof(h) + sizeof(struct file_write_req);
         if (h.proto == FILE_PROTO_ID && h.msg == FILE_MSG_WRITE && h.version >= 1 &&
-            h.reserved == 0 && at + h.payload_len == m->info.send_len) {
+            h.version <= FILE_VERSION && h.reserved == 0 && at + h.payload_len == m->info.send_len) {
             struct file_write_rep rep = { 0 };
             proto_finish(m->rcvid, do_write(m->client, h.payload_len), &rep, sizeof(rep));
             return SRV_REPLIED;

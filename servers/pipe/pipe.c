@@ -420,7 +420,7 @@ static long on_message(struct srv_msg *m)
         memcpy(&q, (const uint8_t *)m->data + sizeof(h), sizeof(q));
         size_t at = sizeof(h) + sizeof(q);
         if (h.proto == FILE_PROTO_ID && h.msg == FILE_MSG_WRITE && h.version >= 1 &&
-            h.reserved == 0 && at + h.payload_len == m->info.send_len) {
+            h.version <= FILE_VERSION && h.reserved == 0 && at + h.payload_len == m->info.send_len) {
             struct file_write_rep rep = { 0 };
             long r = do_write(m->client, &q, at, h.payload_len, sizeof(rep));
             proto_finish(m->rcvid, r, &rep, sizeof(rep));

@@ -10,7 +10,10 @@
  *     a well-formed one never E_NOSYS, its reply no longer than the reply
  *     struct of the client's version (the bytes past it keep a canary);
  *   - by what each message means (the oracles below): log's answers are
- *     all predictable, the supervisor's and procmgr's partly;
+ *     all predictable, the supervisor's and procmgr's partly, the file
+ *     servers' lightly (an error is FILE_ERR(errno), a message the server
+ *     does not do E_NOSYS, a read no longer than asked, an open carries a
+ *     connection);
  *   - by the server's life: a call failing with E_DEAD (the server died
  *     under it), a restart seen in the supervisor's list, or a call that
  *     does not return within HANG_S seconds (a watchdog thread) is a
@@ -21,7 +24,17 @@
  *              connections to procmgr, log and the supervisor's control
  *              interface; it fuzzes those three, and the supervisor again
  *              through its heartbeat connection (which may send pulses
- *              only: every message must get E_PERM);
+ *              only: every message must get E_PERM); and the file servers
+ *              (protocols/file.proto) found through procmgr: ramfs at
+ *              /tmp, pipe at /dev/pipe, devfs at /dev, procfs at /proc,
+ *              each on its mount connection and on files opened before
+ *              the campaign (tmp "fuzzfile" and "", a pipe's read end,
+ *              dev "zero" and "", proc "meminfo" and "").  Replies that
+ *              end in data (read, readdir, readlink, ioctl, open's
+ *              redirect) may be longer than the reply struct by it; the
+ *              open files are closed and /tmp emptied before the object
+ *              counters are compared, and each server must then answer a
+ *              fresh open, stat and read;
  *   child      the client spawns itself through procmgr (view /fuzz and
  *              /dev) once its own campaign is over: procmgr and log as a
  *              process sees them (a pid, a parent, a view; no names to
@@ -41,8 +54,8 @@
  * correctly, the kernel's object counters must be back where they were
  * before (whatever the messages carried was closed, or kept on purpose and
  * released), and in launcher mode init's answers must agree with what it
- * was told.  Named checks (client_regressions, the end of launcher_main)
- * keep the bugs the campaign found fixed whatever the seed.
+ * was told.  Named checks (client_regressions, fs_regressions, the end of
+ * launcher_main) keep the bugs the campaign found fixed whatever the seed.
  *
  * Arguments: [SEED [COUNT [PROGRESS]]], or child SEED COUNT PROGRESS
  * (init appends them from its own: initargs=MANIFEST,SERVICE,0,SEED,COUNT).
@@ -62,11 +75,13 @@
 #include "kestrel/rights.h"
 #include "kestrel/supervise.h"
 #include "kestrel/vm.h"
+#include "protocols/file.h"
 #include "protocols/launcher.h"
 #include "protocols/log.h"
 #include "protocols/procmgr.h"
 #include "protocols/supervisor.h"
 #include "rt/rt.h"
+#include "rt/service.h"
 #include "rt/stdio.h"
 #include "rt/thread.h"
 #include "protomodel.h"
@@ -438,7 +453,7 @@ static uint16_t random_version(struct target *t, unsigned msg, struct rng *r)
 }
 
 static const uint32_t protocol_ids[] = { LAUNCHER_PROTO_ID, LOG_PROTO_ID, PROCMGR_PROTO_ID,
-                                         SUPERVISOR_PROTO_ID, 0, 0xffffffffu };
+                                         SUPERVISOR_PROTO_ID, FILE_PROTO_ID, 0xffffffffu };
 
 /* One mutation of M[*LEN]. */
 static void mutate(struct target *t, struct rng *r, unsigned char *m, size_t *len)
@@ -590,12 +605,26 @@ static bool gives_handle(const struct target *t, unsigned msg, const void *rep, 
  * killed, waited for and closed). */
 static void received_handle(struct target *t, const struct pm_verdict *v, long h);
 
+/* May a well-formed message MSG to T be answered E_NOSYS (a file server
+ * that does not do it)? */
+static bool may_nosys(const struct target *t, unsigned msg);
+
+/* Does T take writes longer than its whole_max (a file server's early path)? */
+static bool takes_long_writes(const struct target *t);
+
+/* Where the canary must start in a reply of RES to V (CAP the buffer, GOT
+ * the reply struct's bytes in it): after the struct, or after the data
+ * that follows it for the messages whose reply ends in data. */
+static size_t reply_end(const struct target *t, const struct pm_verdict *v, long res, size_t cap,
+                        size_t got);
+
 /* Sends M[LEN] to T in random shapes, judges the answer. */
 static void send_one(struct target *t, uint64_t index, struct rng *r, unsigned char *m, size_t len)
 {
     struct pm_verdict v = pm_judge(t->d, m, len);
-    if (t->whole_max && len > t->whole_max)
-        v.err = E_TOOBIG;
+    if (t->whole_max && len > t->whole_max &&
+        !(v.err == 0 && v.msg == FILE_MSG_WRITE && takes_long_writes(t)))
+        v.err = E_TOOBIG;           /* (most file servers take writes of any length) */
     if (t->refuse)
         v.err = t->refuse;
     if (v.err == 0 && t->guard)
@@ -636,9 +665,9 @@ static void send_one(struct target *t, uint64_t index, struct rng *r, unsigned c
             why = "an error reply carried a handle";
     } else {
         t->wellformed++;
-        if (res == -E_NOSYS)
+        if (res == -E_NOSYS && !may_nosys(t, v.msg))
             why = "a well-formed message answered E_NOSYS";
-        else if (!canary_from(res >= 0 ? got : 0))
+        else if (!canary_from(res >= 0 ? reply_end(t, &v, res, cap, got) : 0))
             why = res >= 0 ? "a reply longer than the client version's reply struct"
                            : "an error reply wrote into the reply buffer";
         else if (h > 0 && (res < 0 || !gives_handle(t, v.msg, repbuf, got)))
@@ -692,6 +721,8 @@ static const char *msg_name(const struct target *t, unsigned msg)
         LOG_MESSAGES(NAME_OF)
     } else if (t->d == launcher_protocol()) {
         LAUNCHER_MESSAGES(NAME_OF)
+    } else if (t->d == file_protocol()) {
+        FILE_MESSAGES(NAME_OF)
     }
 #undef NAME_OF
     return "?";
@@ -1148,6 +1179,8 @@ static bool gives_handle(const struct target *t, unsigned msg, const void *rep, 
 {
     if (t->d == procmgr_protocol())
         return msg == PROCMGR_MSG_RESOLVE;
+    if (t->d == file_protocol())            /* an open's (not a redirect's) */
+        return msg == FILE_MSG_OPEN && (got < 4 || ((const uint32_t *)rep)[0] != 0);
     if (t->d == launcher_protocol())
         return msg == LAUNCHER_MSG_START ||
                (msg == LAUNCHER_MSG_ADOPT && (got < 4 || ((const uint32_t *)rep)[0] == 1));
@@ -1182,7 +1215,7 @@ static void pulse(struct target *t, struct rng *r)
 
 /* ---- the campaign ---- */
 
-static struct target *targets[5];
+static struct target *targets[20];
 static unsigned ntargets;
 static long t0;
 
@@ -1252,6 +1285,537 @@ static struct target t_beat = { "heartbeat", NULL, -1, 0, sup_fill, NULL, NULL, 
                                 0, 0, 0, 0 };
 static struct target t_launch = { "launcher", NULL, -1, 0, launch_fill, launch_oracle, NULL, 1,
                                   false, 0, 0, 0, 0, 0 };
+
+/* -- the file servers (protocols/file.proto): tmpfs, pipes, /dev, /proc -- */
+
+#define FERR(e) (-(4096L + (e)))    /* FILE_ERR(errno) */
+#define FBIT(m) (1u << FILE_MSG_##m)
+#define F_RAMFS (((1u << 20) - 1) << 1 & ~FBIT(SIGNALS))
+#define F_PIPE (FBIT(OPEN) | FBIT(READ) | FBIT(WRITE) | FBIT(STAT) | FBIT(SEEK) | FBIT(IOCTL) | \
+                FBIT(NOTIFY))
+#define F_DEVFS (FBIT(OPEN) | FBIT(READ) | FBIT(WRITE) | FBIT(SEEK) | FBIT(STAT) | FBIT(READDIR) | \
+                 FBIT(TRUNCATE) | FBIT(UTIMENS) | FBIT(FSYNC) | FBIT(STATFS) | FBIT(IOCTL) | \
+                 FBIT(NOTIFY))
+#define F_PROCFS (FBIT(OPEN) | FBIT(READ) | FBIT(WRITE) | FBIT(STAT) | FBIT(READDIR) | \
+                  FBIT(READLINK) | FBIT(SEEK) | FBIT(STATFS) | FBIT(NOTIFY) | FBIT(IOCTL))
+#define O_DIR_FLAG 0x10000
+
+/* One file.proto connection: a server's mount (OPEN NULL), or a file
+ * opened on it before the campaign. */
+struct fs_target {
+    struct target t;            /* first: a file target's struct target * is one of these */
+    const char *path;           /* the mount, resolved through procmgr */
+    const char *open;           /* NULL: the mount connection itself */
+    uint32_t oflags, omode;
+    uint32_t impl;              /* the messages the server does (the others: E_NOSYS) */
+    bool nowait;                /* reads and writes get flag 1 (a pipe would wait) */
+    bool long_writes;           /* writes of any length are taken (past whole_max) */
+};
+
+static const char *fs_oracle(struct target *t, const struct pm_verdict *v, const void *reqp,
+                             const unsigned char *pay, long r, const void *rep, size_t got,
+                             long handle);
+static void fs_fill(struct target *t, unsigned msg, struct rng *r, void *reqp,
+                    unsigned char *pay, size_t *plen);
+static void fs_guard(struct target *t, const struct pm_verdict *v, unsigned char *m);
+
+/* The servers' whole-message limits (their MSG_MAX; writes of any length). */
+#define WHOLE_RAMFS (16 + 64 + 2 * 4096 + 64)
+#define WHOLE_PIPE 512              /* lib/srv's SRV_BUFSIZE: its MSG_MAX is smaller */
+#define WHOLE_DEVFS (16 + 64 + 4096)
+#define WHOLE_PROCFS (16 + 64 + 4096 + 64)
+#define FS_T(name, whole, weight) { name, NULL, -1, whole, fs_fill, fs_oracle, fs_guard, weight, \
+                                    true, 0, 0, 0, 0, 0 }
+
+static struct fs_target fs_targets[] = {
+    { FS_T("tmp", WHOLE_RAMFS, 6), "/tmp", NULL, 0, 0, F_RAMFS, false, true },
+    { FS_T("tmp-file", WHOLE_RAMFS, 6), "/tmp", "fuzzfile", 0x42, 0644, F_RAMFS, false, true },
+    { FS_T("tmp-dir", WHOLE_RAMFS, 3), "/tmp", "", O_DIR_FLAG, 0, F_RAMFS, false, true },
+    { FS_T("pipe", WHOLE_PIPE, 6), "/dev/pipe", NULL, 0, 0, F_PIPE, true, true },
+    { FS_T("pipe-read", WHOLE_PIPE, 6), "/dev/pipe", "", 0, 0, F_PIPE, true, true },
+    { FS_T("dev", WHOLE_DEVFS, 6), "/dev", NULL, 0, 0, F_DEVFS, false, true },
+    { FS_T("dev-zero", WHOLE_DEVFS, 6), "/dev", "zero", 2, 0, F_DEVFS, false, true },
+    { FS_T("dev-dir", WHOLE_DEVFS, 3), "/dev", "", O_DIR_FLAG, 0, F_DEVFS, false, true },
+    { FS_T("proc", WHOLE_PROCFS, 6), "/proc", NULL, 0, 0, F_PROCFS, false, false },
+    { FS_T("proc-meminfo", WHOLE_PROCFS, 6), "/proc", "meminfo", 0, 0, F_PROCFS, false, false },
+    { FS_T("proc-dir", WHOLE_PROCFS, 3), "/proc", "", O_DIR_FLAG, 0, F_PROCFS, false, false },
+};
+#define NFS_TARGETS (sizeof(fs_targets) / sizeof(fs_targets[0]))
+
+static bool may_nosys(const struct target *t, unsigned msg)
+{
+    return t->d == file_protocol() && !(((const struct fs_target *)t)->impl & (1u << msg));
+}
+
+static bool takes_long_writes(const struct target *t)
+{
+    return t->d == file_protocol() && ((const struct fs_target *)t)->long_writes;
+}
+
+static size_t reply_end(const struct target *t, const struct pm_verdict *v, long res, size_t cap,
+                        size_t got)
+{
+    if (t->d != file_protocol())
+        return got;
+    size_t data = 0;
+    switch (v->msg) {
+    case FILE_MSG_READ:
+    case FILE_MSG_READDIR:
+    case FILE_MSG_READLINK:
+        data = (size_t)res;                 /* status: the data's bytes */
+        break;
+    case FILE_MSG_OPEN: {
+        uint32_t mode;
+        if (got < 4)
+            return cap;
+        memcpy(&mode, repbuf, 4);
+        if (mode == 0)
+            data = (size_t)res;             /* a redirect: the path, status its length */
+        break;
+    }
+    case FILE_MSG_IOCTL:
+        return cap;                         /* _IOR data of the request's own size */
+    default:
+        return got;
+    }
+    size_t end = v->rep_len + data;
+    return end < cap ? end : cap;
+}
+
+static const char *const fs_names[] = { "", "fuzzfile", "a", "a/b", "d", "d/x", "l", ".", "..",
+                                        "/abs", "a//b/", "zero", "null", "full", "random",
+                                        "meminfo", "self", "self/stat", "1", "0", "nosuch",
+                                        "d/../a", "x\x01y", "fuzzfile/x", "uptime", "mounts" };
+
+static size_t fs_path(struct rng *r, unsigned char *pay)
+{
+    if (chance(r, 10))
+        return 0;                           /* the directory itself (pipe: a new pipe) */
+    if (chance(r, 85)) {
+        const char *p = fs_names[below(r, sizeof(fs_names) / sizeof(fs_names[0]))];
+        size_t n = strlen(p);
+        memcpy(pay, p, n);
+        return n;
+    }
+    size_t n = chance(r, 80) ? below(r, 64) : below(r, 4200);
+    for (size_t i = 0; i < n; i++)
+        pay[i] = chance(r, 15) ? '/' : chance(r, 90) ? (unsigned char)('a' + below(r, 3))
+                                                      : (unsigned char)rnd(r);
+    return n;
+}
+
+/* Two paths "a NUL b" (rename, link, symlink). */
+static size_t fs_two(struct rng *r, unsigned char *pay)
+{
+    size_t n = fs_path(r, pay);
+    if (n > 2048)
+        n = 2048;
+    if (chance(r, 90))
+        pay[n++] = 0;
+    return n + fs_path(r, pay + n);
+}
+
+static uint64_t fs_offset(struct rng *r)
+{
+    return chance(r, 40) ? ~0ULL : chance(r, 70) ? below(r, 9000) : chance(r, 50) ? edgy(r) : rnd(r);
+}
+
+static void fs_fill(struct target *t, unsigned msg, struct rng *r, void *reqp,
+                    unsigned char *pay, size_t *plen)
+{
+    (void)t;
+    static const uint32_t oflags[] = { 0, 1, 2, 0x42, 0xc2, 0x242, 0x402, O_DIR_FLAG, 0x20000,
+                                       0x800, 0x41 };
+    static const uint32_t ioctls[] = { 0x541b, 0x5401, 0x540f, 0x5410, 0x5413, 0x5414, 0x5421 };
+    uint32_t mode = chance(r, 70) ? 0644 : edgy(r);
+    switch (msg) {
+    case FILE_MSG_OPEN: {
+        struct file_open_req *q = reqp;
+        q->flags = chance(r, 30) ? 0 : chance(r, 80) ? oflags[below(r, sizeof(oflags) /
+                                                                      sizeof(oflags[0]))]
+                                                      : edgy(r);
+        q->mode = mode;
+        *plen = fs_path(r, pay);
+        break;
+    }
+    case FILE_MSG_READ: {
+        struct file_read_req *q = reqp;
+        q->offset = fs_offset(r);
+        q->len = chance(r, 80) ? (uint32_t)below(r, 5000) : edgy(r);
+        q->flags = chance(r, 80) ? (uint32_t)below(r, 2) : edgy(r);
+        break;
+    }
+    case FILE_MSG_WRITE: {
+        struct file_write_req *q = reqp;
+        q->offset = fs_offset(r);
+        q->flags = chance(r, 80) ? (uint32_t)below(r, 2) : edgy(r);
+        *plen = chance(r, 95) ? below(r, 200) : below(r, 9000);
+        quiet_text(r, pay, *plen);
+        break;
+    }
+    case FILE_MSG_SEEK: {
+        struct file_seek_req *q = reqp;
+        q->offset = chance(r, 60) ? (int64_t)below(r, 9000) - 1000 : (int64_t)rnd(r);
+        q->whence = chance(r, 85) ? (uint32_t)below(r, 4) : edgy(r);
+        break;
+    }
+    case FILE_MSG_STAT: {
+        struct file_stat_req *q = reqp;
+        q->flags = chance(r, 80) ? (chance(r, 50) ? 0 : 0x100) : edgy(r);
+        *plen = chance(r, 40) ? 0 : fs_path(r, pay);
+        break;
+    }
+    case FILE_MSG_READDIR: {
+        struct file_readdir_req *q = reqp;
+        q->cookie = chance(r, 50) ? 0 : chance(r, 60) ? below(r, 40) : rnd(r);
+        q->len = chance(r, 80) ? (uint32_t)below(r, 4096) : edgy(r);
+        break;
+    }
+    case FILE_MSG_TRUNCATE: {
+        struct file_truncate_req *q = reqp;
+        q->size = chance(r, 80) ? below(r, 70000) : chance(r, 50) ? edgy(r) : rnd(r);
+        *plen = chance(r, 50) ? 0 : fs_path(r, pay);
+        break;
+    }
+    case FILE_MSG_UNLINK: {
+        struct file_unlink_req *q = reqp;
+        q->flags = chance(r, 80) ? (chance(r, 50) ? 0 : 0x200) : edgy(r);
+        *plen = fs_path(r, pay);
+        break;
+    }
+    case FILE_MSG_MKDIR: {
+        struct file_mkdir_req *q = reqp;
+        q->mode = chance(r, 70) ? 0755 : edgy(r);
+        *plen = fs_path(r, pay);
+        break;
+    }
+    case FILE_MSG_RENAME: {
+        struct file_rename_req *q = reqp;
+        q->flags = chance(r, 80) ? (uint32_t)below(r, 3) : edgy(r);
+        *plen = fs_two(r, pay);
+        break;
+    }
+    case FILE_MSG_LINK:
+    case FILE_MSG_SYMLINK:
+        *plen = fs_two(r, pay);
+        break;
+    case FILE_MSG_READLINK:
+        *plen = fs_path(r, pay);
+        break;
+    case FILE_MSG_CHMOD: {
+        struct file_chmod_req *q = reqp;
+        q->mode = mode;
+        *plen = chance(r, 50) ? 0 : fs_path(r, pay);
+        break;
+    }
+    case FILE_MSG_UTIMENS: {
+        struct file_utimens_req *q = reqp;
+        static const int64_t times[] = { -1, -2, 0, 1000000000, -3, INT64_MAX, INT64_MIN };
+        q->atime_ns = chance(r, 80) ? times[below(r, 7)] : (int64_t)rnd(r);
+        q->mtime_ns = chance(r, 80) ? times[below(r, 7)] : (int64_t)rnd(r);
+        q->flags = chance(r, 80) ? (chance(r, 50) ? 0 : 0x100) : edgy(r);
+        *plen = chance(r, 50) ? 0 : fs_path(r, pay);
+        break;
+    }
+    case FILE_MSG_FSYNC: {
+        struct file_fsync_req *q = reqp;
+        q->flags = chance(r, 80) ? (uint32_t)below(r, 2) : edgy(r);
+        break;
+    }
+    case FILE_MSG_IOCTL: {
+        struct file_ioctl_req *q = reqp;
+        q->cmd = chance(r, 80) ? ioctls[below(r, sizeof(ioctls) / sizeof(ioctls[0]))] : edgy(r);
+        q->arg = chance(r, 50) ? below(r, 64) : rnd(r);
+        *plen = chance(r, 50) ? 0 : below(r, 64);
+        for (size_t i = 0; i < *plen; i++)
+            pay[i] = (unsigned char)rnd(r);
+        break;
+    }
+    case FILE_MSG_NOTIFY: {
+        struct file_notify_req *q = reqp;
+        q->events = chance(r, 80) ? (uint32_t)below(r, 32) : edgy(r);
+        q->flags = chance(r, 80) ? (uint32_t)below(r, 2) : edgy(r);
+        q->code = (int32_t)(chance(r, 50) ? 0x3000 + below(r, 4) : rnd(r));
+        q->value = rnd(r);
+        break;
+    }
+    case FILE_MSG_SIGNALS: {
+        struct file_signals_req *q = reqp;
+        q->code = (int32_t)rnd(r);
+        q->flags = chance(r, 80) ? 0 : edgy(r);
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+/* Reads and writes of a pipe do not wait (nobody else writes or reads). */
+static void fs_guard(struct target *t, const struct pm_verdict *v, unsigned char *m)
+{
+    if (!((struct fs_target *)t)->nowait)
+        return;
+    if (v->msg == FILE_MSG_READ)
+        m[16 + 12] |= 1;
+    else if (v->msg == FILE_MSG_WRITE)
+        m[16 + 8] |= 1;
+}
+
+static bool file_error(long r)
+{
+    return r <= FERR(1) && r >= FERR(133);
+}
+
+static const char *fs_oracle(struct target *t, const struct pm_verdict *v, const void *reqp,
+                             const unsigned char *pay, long r, const void *rep, size_t got,
+                             long handle)
+{
+    (void)pay;
+    const struct fs_target *f = (const struct fs_target *)t;
+    if (!(f->impl & (1u << v->msg)))
+        return r == -E_NOSYS ? NULL : "a message the server does not do not answered E_NOSYS";
+    if (r < 0)
+        return file_error(r) || ONE_OF(r, -E_NOMEM, -E_FULL) ? NULL
+             : "an error neither FILE_ERR(errno) nor out of memory";
+    switch (v->msg) {
+    case FILE_MSG_OPEN: {
+        uint32_t mode = 1;
+        if (got >= 4)
+            memcpy(&mode, rep, 4);
+        if (got >= 4 && (mode == 0) != (r > 0))
+            return "open: a redirect (mode 0) whose status is not its path's length, or not one";
+        if (r > 0)          /* a redirect: status is the path's length (mode 0) */
+            return handle > 0 ? "a redirect carried a connection" : NULL;
+        return handle > 0 ? NULL : "open: no connection with the reply";
+    }
+    case FILE_MSG_READ: {
+        const struct file_read_req *q = reqp;
+        return (uint64_t)r <= q->len ? NULL : "read: more bytes than asked for";
+    }
+    case FILE_MSG_READDIR: {
+        const struct file_readdir_req *q = reqp;
+        return (uint64_t)r <= q->len ? NULL : "readdir: more bytes than asked for";
+    }
+    case FILE_MSG_WRITE:
+        return (uint64_t)r <= v->payload_len ? NULL : "write: more bytes than sent";
+    case FILE_MSG_STAT: {
+        const struct file_stat_rep *p = rep;
+        return got < 24 || p->mode != 0 ? NULL : "stat: mode 0";
+    }
+    }
+    return NULL;
+}
+
+/* Opens NAME (flags FLAGS) on MOUNT: the open file's connection or an error. */
+static long fs_open(long mount, const char *name, uint32_t flags, uint32_t mode)
+{
+    struct file_open_req q = { .flags = flags, .mode = mode };
+    struct file_open_rep p;
+    memset(&p, 0, sizeof(p));
+    long r = file_open(mount, &q, name, strlen(name), &p, NULL, 0);
+    long h = k_handle_received();
+    if (r < 0 || h <= 0 || p.mode == 0) {
+        if (h > 0)
+            k_handle_close(h);
+        return r < 0 ? r : -E_NOENT;
+    }
+    return h;
+}
+
+/* The file targets' connections: each server's mount through procmgr,
+ * and the files opened on them.  Those that cannot be had are left out. */
+static void fs_setup(void)
+{
+    for (size_t i = 0; i < NFS_TARGETS; i++) {
+        struct fs_target *f = &fs_targets[i];
+        f->t.d = file_protocol();
+        char rest[64];
+        long mount = rt_resolve(f->path, rest, sizeof(rest));
+        if (mount < 0 || rest[0]) {
+            printf("protofuzz: %s: %s does not resolve (%ld): left out\n", f->t.name, f->path,
+                   mount);
+            if (mount >= 0)
+                k_handle_close(mount);
+            continue;
+        }
+        if (f->open) {
+            long h = fs_open(mount, f->open, f->oflags, f->omode);
+            if (h > 0 && f->oflags & 0x40) {        /* created: with data (a VMO) from now on */
+                struct file_write_req wq = { .offset = 0, .flags = 0 };
+                struct file_write_rep wp;
+                file_write(h, &wq, "x", 1, &wp);
+            }
+            k_handle_close(mount);
+            if (h < 0) {
+                printf("protofuzz: %s: open of \"%s\" on %s: %ld: left out\n", f->t.name, f->open,
+                       f->path, h);
+                continue;
+            }
+            mount = h;
+        }
+        f->t.conn = mount;
+        targets[ntargets++] = &f->t;
+    }
+}
+
+/* Everything under DIR (relative to MOUNT) removed, DEPTH levels down. */
+static void tmp_clean(long mount, const char *dir, int depth)
+{
+    long d = fs_open(mount, dir, O_DIR_FLAG, 0);
+    if (d < 0)
+        return;
+    for (int round = 0; round < 1000; round++) {
+        unsigned char buf[2048];
+        struct file_readdir_req q = { .cookie = 0, .len = sizeof(buf) };
+        struct file_readdir_rep p;
+        long n = file_readdir(d, &q, &p, buf, sizeof(buf));
+        unsigned removed = 0, seen = 0;
+        for (long o = 0; n > 0 && o + 19 < n;) {
+            uint16_t reclen;
+            memcpy(&reclen, buf + o + 16, 2);
+            if (reclen < 20 || o + reclen > n)
+                break;
+            const char *name = (const char *)buf + o + 19;
+            uint8_t type = buf[o + 18];
+            o += reclen;
+            if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+                continue;
+            seen++;
+            char path[600];
+            int k = snprintf(path, sizeof(path), "%s%s%s", dir, dir[0] ? "/" : "", name);
+            if (k <= 0 || (size_t)k >= sizeof(path))
+                continue;
+            if (type == 4 && depth > 0)
+                tmp_clean(mount, path, depth - 1);
+            struct file_unlink_req uq = { .flags = type == 4 ? 0x200 : 0 };
+            struct file_unlink_rep up;
+            if (file_unlink(mount, &uq, path, (size_t)k, &up) == 0)
+                removed++;
+        }
+        if (!seen || !removed)
+            break;
+    }
+    k_handle_close(d);
+}
+
+/* After the campaign: the open files closed (what they hold released),
+ * /tmp emptied. */
+static void fs_cleanup(void)
+{
+    for (size_t i = 0; i < NFS_TARGETS; i++)
+        if (fs_targets[i].t.conn >= 0) {
+            k_handle_close(fs_targets[i].t.conn);
+            fs_targets[i].t.conn = -1;
+        }
+    long mount = rt_resolve("/tmp", NULL, 0);
+    if (mount >= 0) {
+        tmp_clean(mount, "", 4);
+        k_handle_close(mount);
+    }
+}
+
+/* Each file server still answers a valid open, stat and read (and tmpfs
+ * a write), through a fresh resolve. */
+static void fs_final_checks(void)
+{
+    static const struct { const char *path, *name; uint32_t flags; } f[] = {
+        { "/tmp", "check", 0x42 }, { "/dev/pipe", "", 0 }, { "/dev", "zero", 2 },
+        { "/proc", "meminfo", 0 },
+    };
+    for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+        char why[120];
+        long mount = rt_resolve(f[i].path, NULL, 0);
+        long h = mount >= 0 ? fs_open(mount, f[i].name, f[i].flags, 0644) : mount;
+        snprintf(why, sizeof(why), "%s: resolve and open of \"%s\": %ld", f[i].path, f[i].name, h);
+        check("fs_open", h > 0, why);
+        if (h > 0) {
+            long r = 0;
+            if (i == 0) {
+                struct file_write_req wq = { .offset = 0, .flags = 0 };
+                struct file_write_rep wp;
+                r = file_write(h, &wq, "hello", 5, &wp);
+                snprintf(why, sizeof(why), "%s: write: %ld", f[i].path, r);
+                check("fs_write", r == 5, why);
+            }
+            struct file_stat_req sq = { .flags = 0 };
+            struct file_stat_rep sp;
+            memset(&sp, 0, sizeof(sp));
+            r = file_stat(h, &sq, NULL, 0, &sp);
+            snprintf(why, sizeof(why), "%s: stat: %ld mode %o", f[i].path, r, sp.mode);
+            check("fs_stat", r == 0 && sp.mode != 0 && (i != 0 || sp.size == 5), why);
+            char buf[64];
+            memset(buf, 1, sizeof(buf));
+            struct file_read_req rq = { .offset = i == 0 ? 0 : ~0ULL, .len = 16, .flags = 1 };
+            struct file_read_rep rp;
+            r = file_read(h, &rq, &rp, buf, sizeof(buf));
+            snprintf(why, sizeof(why), "%s: read: %ld", f[i].path, r);
+            bool ok = i == 0 ? r == 5 && memcmp(buf, "hello", 5) == 0
+                    : i == 1 ? r == 0 || r == FERR(11)
+                    : i == 2 ? r == 16 && buf[0] == 0 && buf[15] == 0 : r > 0;
+            check("fs_read", ok, why);
+            k_handle_close(h);
+            if (i == 0) {
+                struct file_unlink_req uq = { .flags = 0 };
+                struct file_unlink_rep up;
+                check("fs_unlink", file_unlink(mount, &uq, "check", 5, &up) == 0, "/tmp: unlink");
+            }
+        }
+        if (mount >= 0)
+            k_handle_close(mount);
+    }
+}
+
+/* Named checks of what the campaign found in the file servers: the early
+ * write paths of pipe and devfs (and ramfs's, the same code) took a write
+ * from a client newer than the protocol (E_NOSYS due) or with a reserved
+ * field set (E_INVAL due); devfs answered a read longer than the reader's
+ * buffer E_FAULT after writing part of it. */
+static void fs_regressions(void)
+{
+    static const struct { const char *path, *name; uint32_t flags; size_t len; } f[] = {
+        { "/tmp", "regress", 0x42, 600 }, { "/tmp", "regress", 0x42, 40 },
+        { "/dev/pipe", "", 0, 40 }, { "/dev", "null", 2, 40 }, { "/dev", "null", 2, 600 },
+    };
+    for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+        long mount = rt_resolve(f[i].path, NULL, 0);
+        long h = mount >= 0 ? fs_open(mount, f[i].name, f[i].flags, 0644) : mount;
+        char why[120];
+        for (int k = 0; k < 2 && h > 0; k++) {          /* version 2, then reserved 1 */
+            size_t body = sizeof(struct file_write_req), len = 16 + body + f[i].len;
+            memset(msgbuf, 'w', len);
+            put_hdr(msgbuf, FILE_PROTO_ID, k ? FILE_VERSION : FILE_VERSION + 1, FILE_MSG_WRITE,
+                    (uint32_t)f[i].len, k ? 1 : 0);
+            memset(msgbuf + 16, 0, body);
+            memset(msgbuf + 16, 0xff, 8);               /* at the position */
+            long r = k_msg_send(h, (long)msgbuf, -(long)len, (long)repbuf, -8);
+            snprintf(why, sizeof(why), "%s: a %zu-byte write %s: %ld", f[i].path, len,
+                     k ? "with reserved 1 not E_INVAL" : "of version 2 not E_NOSYS", r);
+            check("fs_write_header_checked", r == (k ? -E_INVAL : -E_NOSYS), why);
+        }
+        if (h > 0)
+            k_handle_close(h);
+        if (i == 0 && mount >= 0) {
+            struct file_unlink_req uq = { .flags = 0 };
+            struct file_unlink_rep up;
+            file_unlink(mount, &uq, "regress", 7, &up);
+        }
+        if (i == 3 && mount >= 0 && (h = fs_open(mount, "zero", 0, 0)) > 0) {
+            struct file_read_req rq = { .offset = ~0ULL, .len = 65536, .flags = 0 };
+            unsigned char buf[24];
+            memset(buf, 1, sizeof(buf));
+            struct k_proto_hdr hd = { FILE_PROTO_ID, FILE_VERSION, FILE_MSG_READ, 0, 0 };
+            memcpy(msgbuf, &hd, 16);
+            memcpy(msgbuf + 16, &rq, sizeof(rq));
+            long r = k_msg_send(h, (long)msgbuf, -(long)(16 + sizeof(rq)), (long)buf,
+                                -(long)sizeof(buf));
+            snprintf(why, sizeof(why), "/dev/zero: a 65536-byte read into 24 bytes: %ld", r);
+            check("devfs_read_clamped", r == 16 && buf[8] == 0 && buf[23] == 0, why);
+            k_handle_close(h);
+        }
+        if (mount >= 0)
+            k_handle_close(mount);
+    }
+}
 
 static long list(uint32_t index, struct supervisor_list_rep *rep)
 {
@@ -1553,6 +2117,7 @@ static int client_main(void)
         targets[ntargets++] = &t_beat;
 
     struct k_sysinfo before = settled(NULL);
+    fs_setup();
     long started_ms = k_clock_get() / 1000000;
     for (unsigned i = 0; i < nservices; i++)        /* uptimes from now on */
         list(i, &services[i]);
@@ -1567,9 +2132,12 @@ static int client_main(void)
     campaign(&index);
     client_life_check(index);
     cur_target = "cleanup";
+    fs_cleanup();
     client_cleanup();           /* before the child: our zombies would fill procmgr's table */
     run_child();
     client_final_checks(started_ms);
+    fs_final_checks();
+    fs_regressions();
     client_regressions();
     struct k_sysinfo after = settled(&before);
     compare_counters(&before, &after);
