@@ -1,6 +1,6 @@
 #!/bin/sh
 # kestrel-run.sh: runs busybox's own test suite inside Kestrel (staged as
-# /testsuite/kestrel-run.sh by tools/busybox-suite, started by
+# /bb/testsuite/kestrel-run.sh by tools/busybox-suite, started by
 # bootimage/tests/suite.manifest).
 #
 #   kestrel-run.sh [APPLET...]     testsuite/runtest for those applets (all
@@ -10,18 +10,18 @@
 #                                  then ASH DONE ok= fail=
 #
 # The environment is the one Debian's build runs the suite in (debian/rules
-# TESTSUITE_ENV).  The busybox under test is /bb/busybox (a link to
-# /linux/busybox) with Debian's configuration of busybox-static as
-# /bb/.config.  Every result line goes to the console; the counts are
+# TESTSUITE_ENV), in the layout of its build tree: the busybox under
+# test is /bb/busybox (a link to /linux/busybox) with Debian's
+# configuration of busybox-static as /bb/.config.  Every result line goes to the console; the counts are
 # taken from a copy in /tmp.
 export PATH=/bin HOME=/root SHELL=/bin/sh ECHO=/bin/echo
 export SKIP_KNOWN_BUGS=y SKIP_INTERNET_TESTS=y LANG=C.UTF-8 LC_ALL=C.UTF-8
-export bindir=/bb tsdir=/testsuite
+export bindir=/bb tsdir=/bb/testsuite
 out=/tmp/kestrel-run.out
 
 if [ "$1" = --ash ]; then
     shift
-    cd /ash_test || exit 1
+    cd /bb/shell/ash_test || exit 1
     echo "ASH START"
     ./run-all "$@" 2>&1 | tee "$out"
     ok=$(grep -c ': ok$' "$out")
@@ -30,7 +30,7 @@ if [ "$1" = --ash ]; then
     exit 0
 fi
 
-cd /testsuite || exit 1
+cd /bb/testsuite || exit 1
 # --except A+B: every applet runtest would test (busybox, then the
 # applets busybox lists, in its order) but those; each one left out is
 # reported as SKIPPED.
