@@ -8,6 +8,7 @@
 #   make bench      benchmarks, as "bench NAME VALUE UNIT" lines
 #   make fuzz       the system call fuzzer under TCG (SEED= CALLS= SMP= RUNS= JOBS= FUZZARGS=)
 #   make fuzz-proto the protocol fuzzer, clients then init's launcher (SEED= COUNT= SMP=)
+#   make busybox-suite  busybox's own test suite inside Kestrel (and its ash tests)
 #   make gdb        boot halted with the gdbstub, then attach gdb
 #   make deps       install the Debian packages everything needs
 #
@@ -49,7 +50,7 @@ KOBJ := $(patsubst %.c,$(BUILD)/%.o,$(KSRC)) $(patsubst %.S,$(BUILD)/%.o,$(KASM)
 
 BOOTIMAGE_FILES := $(shell find bootimage -type f 2>/dev/null)
 
-.PHONY: all kernel run test bench gdb deps clean host-tests ship fuzz fuzz-proto
+.PHONY: all kernel run test bench gdb deps clean host-tests ship fuzz fuzz-proto suite-image busybox-suite
 all: kernel user $(BUILD)/bootimage.cpio
 kernel: $(BUILD)/kestrel.bin
 
@@ -118,8 +119,18 @@ gdb: deps all
 	@echo "In another terminal: gdb $(BUILD)/kestrel.elf -ex 'target remote :1234' -ex 'hbreak kmain' -ex continue"
 	tools/qemu --smp $(SMP) --mem $(MEM) --accel tcg --gdb --append "$(APPEND)"
 
-test: deps all host-tests
+test: deps all host-tests suite-image
 	tools/runtests
+
+# busybox's own test suite inside Kestrel (tools/busybox-suite, Debian's
+# source fetched once into build/busybox-src/): suite-image packs
+# build/bootimage-suite.cpio (make test boots a short run of it);
+# busybox-suite runs the whole suite, then shell/ash_test.
+suite-image: deps all
+	tools/busybox-suite --image-only
+
+busybox-suite: deps all
+	tools/busybox-suite; s=$$?; tools/busybox-suite --ash && exit $$s
 
 bench: deps all ship
 	tools/bench

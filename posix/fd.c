@@ -501,6 +501,30 @@ static long path_mount(long dirfd, uint64_t upath, char *rest, char *abs)
     return mount_of(abs, rest);
 }
 
+/* The attributes of the file at absolute ABS (REST under mount M, which
+ * is closed here).  A server answers ELOOP when the path meets an
+ * absolute symbolic link, which another server may hold: then the file
+ * is opened (O_PATH, which follows such links) and its connection asked. */
+static long stat_abs(long m, const char *abs, const char *rest, uint32_t flags,
+                     struct file_stat_rep *s)
+{
+    struct file_stat_req q = { .flags = flags & LX_AT_SYMLINK_NOFOLLOW };
+    long r = file_stat(m, &q, rest, strlen(rest), s);
+    k_handle_close(m);
+    if (r >= 0 || lx_errno(r) != -LX_ELOOP)
+        return r < 0 ? lx_errno(r) : 0;
+    struct file_open_rep rep;
+    uint32_t of = LX_O_PATH | LX_O_NOCTTY |
+                  (flags & LX_AT_SYMLINK_NOFOLLOW ? LX_O_NOFOLLOW : 0);
+    long c = open_abs(abs, of, 0, &rep);
+    if (c < 0)
+        return c;
+    struct file_stat_req none = { 0 };
+    r = file_stat(c, &none, 0, 0, s);
+    k_handle_close(c);
+    return r < 0 ? lx_errno(r) : 0;
+}
+
 static long sys_fstatat(long dirfd, uint64_t upath, uint64_t ubuf, uint32_t flags)
 {
     char first;
@@ -510,11 +534,9 @@ static long sys_fstatat(long dirfd, uint64_t upath, uint64_t ubuf, uint32_t flag
     long m = path_mount(dirfd, upath, rest, abs);
     if (m < 0)
         return m;
-    struct file_stat_req q = { .flags = flags & LX_AT_SYMLINK_NOFOLLOW };
     struct file_stat_rep s;
-    long r = file_stat(m, &q, rest, strlen(rest), &s);
-    k_handle_close(m);
-    return r < 0 ? lx_errno(r) : stat_out(&s, ubuf);
+    long r = stat_abs(m, abs, rest, flags, &s);
+    return r < 0 ? r : stat_out(&s, ubuf);
 }
 
 static long sys_faccessat(long dirfd, uint64_t upath)
@@ -523,11 +545,8 @@ static long sys_faccessat(long dirfd, uint64_t upath)
     long m = path_mount(dirfd, upath, rest, abs);
     if (m < 0)
         return m;
-    struct file_stat_req q = { 0 };
     struct file_stat_rep s;
-    long r = file_stat(m, &q, rest, strlen(rest), &s);
-    k_handle_close(m);
-    return r < 0 ? lx_errno(r) : 0;     /* we are root: it exists, we may */
+    return stat_abs(m, abs, rest, 0, &s);   /* we are root: it exists, we may */
 }
 
 static long sys_mkdirat(long dirfd, uint64_t upath, uint32_t mode)
