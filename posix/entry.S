@@ -10,6 +10,25 @@
  * the result and every other register as saved (rcx and r11 too, which
  * matters when it was interrupted rather than calling).
  */
+/* The struct lx_regs off the stack, rax first (the reverse of lx_entry's pushes). */
+.macro POP_REGS
+    popq %rax
+    popq %rbx
+    popq %rcx
+    popq %rdx
+    popq %rsi
+    popq %rdi
+    popq %rbp
+    popq %r8
+    popq %r9
+    popq %r10
+    popq %r11
+    popq %r12
+    popq %r13
+    popq %r14
+    popq %r15
+.endm
+
     .text
     .global lx_entry, lx_start_program, lx_resume
 lx_entry:
@@ -46,21 +65,7 @@ lx_return:
      * (as a signal frame would) and `ret $128` takes it back off. */
     cmpq $2, 15*8+24(%rsp)          /* K_REDIRECT_INTERRUPT */
     je 1f
-    popq %rax
-    popq %rbx
-    popq %rcx
-    popq %rdx
-    popq %rsi
-    popq %rdi
-    popq %rbp
-    popq %r8
-    popq %r9
-    popq %r10
-    popq %r11
-    popq %r12
-    popq %r13
-    popq %r14
-    popq %r15
+    POP_REGS
     movq 8(%rsp), %r11
     pushq %r11
     popfq
@@ -70,21 +75,7 @@ lx_return:
 1:  movq 15*8+16(%rsp), %rax        /* the program's rsp */
     movq 15*8(%rsp), %rcx           /* its rip */
     movq %rcx, -136(%rax)
-    popq %rax
-    popq %rbx
-    popq %rcx
-    popq %rdx
-    popq %rsi
-    popq %rdi
-    popq %rbp
-    popq %r8
-    popq %r9
-    popq %r10
-    popq %r11
-    popq %r12
-    popq %r13
-    popq %r14
-    popq %r15
+    POP_REGS
     pushq 8(%rsp)                   /* rflags, with no register to spare */
     popfq
     movq 16(%rsp), %rsp

@@ -1063,16 +1063,8 @@ static long sys_chdir(uint64_t upath, long fd)
             return -LX_ENOTDIR;
         memcpy(abs, f->path, strlen(f->path) + 1);
     } else {
-        char path[256];
-        long r = lx_copy_str(path, sizeof(path), upath);
-        if (r < 0)
-            return r;
-        if (!path[0])
-            return -LX_ENOENT;
-        if ((r = lx_abspath(LX_AT_FDCWD, path, abs)) < 0)
-            return r;
         char rest[256];
-        long m = mount_of(abs, rest);
+        long r, m = path_mount(LX_AT_FDCWD, upath, rest, abs);
         if (m < 0)
             return m;
         struct file_stat_req q = { 0 };

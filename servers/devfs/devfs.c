@@ -53,9 +53,10 @@
 #include "rt/service.h"
 #include "rt/stdio.h"
 #include "rt/syscall.h"
+#include "srv/filesrv.h"
 #include "srv/srv.h"
 
-#define ERR(e) (-(4096L + (e)))      /* FILE_ERR(errno) */
+#define ERR(e) FILE_ERR(e)
 #define ENOENT 2
 #define EBADF 9
 #define ENOMEM 12
@@ -340,26 +341,6 @@ static long on_stat(void *ctx, long rcvid, const struct file_stat_req *req, cons
     return 0;
 }
 
-/* One struct linux_dirent64 into BUF at *USED (CAP bytes): false if it
- * does not fit. */
-static bool dirent_put(uint8_t *buf, size_t cap, size_t *used, uint64_t ino, uint64_t next,
-                       uint8_t type, const char *name)
-{
-    size_t nl = strlen(name), reclen = (19 + nl + 1 + 7) & ~(size_t)7;
-    if (*used + reclen > cap)
-        return false;
-    uint8_t *p = buf + *used;
-    memset(p, 0, reclen);
-    memcpy(p, &ino, 8);
-    memcpy(p + 8, &next, 8);
-    uint16_t rl = (uint16_t)reclen;
-    memcpy(p + 16, &rl, 2);
-    p[18] = type;
-    memcpy(p + 19, name, nl);
-    *used += reclen;
-    return true;
-}
-
 /* Entries by cookie: 0 ".", 1 "..", 2..NDEVS our devices, then others[]
  * (each entry's off is its cookie + 1, so cookies are stable). */
 static long on_readdir(void *ctx, long rcvid, const struct file_readdir_req *req,
@@ -388,7 +369,7 @@ static long on_readdir(void *ctx, long rcvid, const struct file_readdir_req *req
             if (!attached_elsewhere(name))
                 continue;
         }
-        if (!dirent_put(buf, cap, &used, ino, k + 1, type, name)) {
+        if (!filesrv_dirent(buf, cap, &used, ino, k + 1, type, name)) {
             if (used == 0)
                 return ERR(EINVAL);
             break;
@@ -469,16 +450,12 @@ static long on_message(struct srv_msg *m)
     static uint64_t whole[(MSG_MAX + 7) / 8];
     cur = m;
     /* A write of any length: its header is all we need. */
-    if (m->len >= sizeof(struct k_proto_hdr) + sizeof(struct file_write_req)) {
-        struct k_proto_hdr h;
-        memcpy(&h, m->data, sizeof(h));
-        size_t at = sizeof(h) + sizeof(struct file_write_req);
-        if (h.proto == FILE_PROTO_ID && h.msg == FILE_MSG_WRITE && h.version >= 1 &&
-            h.version <= FILE_VERSION && h.reserved == 0 && at + h.payload_len == m->info.send_len) {
-            struct file_write_rep rep = { 0 };
-            proto_finish(m->rcvid, do_write(m->client, h.payload_len), &rep, sizeof(rep));
-            return SRV_REPLIED;
-        }
+    struct file_write_req q;
+    size_t at, len;
+    if (filesrv_write(m, &q, &at, &len)) {
+        struct file_write_rep rep = { 0 };
+        proto_finish(m->rcvid, do_write(m->client, len), &rep, sizeof(rep));
+        return SRV_REPLIED;
     }
     long r = srv_whole(m, whole, MSG_MAX);
     if (r < 0)

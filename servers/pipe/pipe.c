@@ -34,9 +34,10 @@
 #include "rt/rt.h"
 #include "rt/stdio.h"
 #include "rt/syscall.h"
+#include "srv/filesrv.h"
 #include "srv/srv.h"
 
-#define ERR(e) (-(4096L + (e)))
+#define ERR(e) FILE_ERR(e)
 #define ENOENT 2
 #define EBADF 9
 #define EAGAIN 11
@@ -413,19 +414,12 @@ static long on_message(struct srv_msg *m)
     cur = m;
     /* Writes are read from the writer as room appears: only their header
      * is needed here. */
-    if (m->len >= sizeof(struct k_proto_hdr) + sizeof(struct file_write_req)) {
-        struct k_proto_hdr h;
-        struct file_write_req q;
-        memcpy(&h, m->data, sizeof(h));
-        memcpy(&q, (const uint8_t *)m->data + sizeof(h), sizeof(q));
-        size_t at = sizeof(h) + sizeof(q);
-        if (h.proto == FILE_PROTO_ID && h.msg == FILE_MSG_WRITE && h.version >= 1 &&
-            h.version <= FILE_VERSION && h.reserved == 0 && at + h.payload_len == m->info.send_len) {
-            struct file_write_rep rep = { 0 };
-            long r = do_write(m->client, &q, at, h.payload_len, sizeof(rep));
-            proto_finish(m->rcvid, r, &rep, sizeof(rep));
-            return SRV_REPLIED;
-        }
+    struct file_write_req q;
+    size_t at, len;
+    if (filesrv_write(m, &q, &at, &len)) {
+        struct file_write_rep rep = { 0 };
+        proto_finish(m->rcvid, do_write(m->client, &q, at, len, sizeof(rep)), &rep, sizeof(rep));
+        return SRV_REPLIED;
     }
     long r = srv_whole(m, whole, MSG_MAX);
     if (r < 0)

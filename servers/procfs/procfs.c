@@ -34,9 +34,10 @@
 #include "rt/rt.h"
 #include "rt/stdio.h"
 #include "rt/syscall.h"
+#include "srv/filesrv.h"
 #include "srv/srv.h"
 
-#define ERR(e) (-(4096L + (e)))
+#define ERR(e) FILE_ERR(e)
 #define ENOENT 2
 #define EBADF 9
 #define ENOMEM 12
@@ -505,23 +506,6 @@ static long on_readlink(void *ctx, long rcvid, const struct file_readlink_req *r
     return ERR(EINVAL);
 }
 
-static size_t dirent(uint8_t *buf, size_t used, size_t cap, uint64_t ino, uint64_t next,
-                     uint8_t type, const char *name)
-{
-    size_t nl = strlen(name), reclen = (19 + nl + 1 + 7) & ~(size_t)7;
-    if (used + reclen > cap)
-        return 0;
-    uint8_t *p = buf + used;
-    memset(p, 0, reclen);
-    memcpy(p, &ino, 8);
-    memcpy(p + 8, &next, 8);
-    uint16_t rl = (uint16_t)reclen;
-    memcpy(p + 16, &rl, 2);
-    p[18] = type;
-    memcpy(p + 19, name, nl);
-    return reclen;
-}
-
 static long on_readdir(void *ctx, long rcvid, const struct file_readdir_req *req,
                        struct file_readdir_rep *rep, struct proto_out *out)
 {
@@ -564,13 +548,11 @@ static long on_readdir(void *ctx, long rcvid, const struct file_readdir_req *req
         } else {
             break;
         }
-        size_t n = dirent(buf, used, cap, c + 1, next, type, name);
-        if (!n) {
+        if (!filesrv_dirent(buf, cap, &used, c + 1, next, type, name)) {
             if (!used)
                 return ERR(EINVAL);
             break;
         }
-        used += n;
         c = next;
     }
     out->data = buf;

@@ -38,9 +38,10 @@
 #include "rt/rt.h"
 #include "rt/stdio.h"
 #include "rt/syscall.h"
+#include "srv/filesrv.h"
 #include "srv/srv.h"
 
-#define ERR(e) (-(4096L + (e)))      /* FILE_ERR(errno): file.proto's error for POSIX E* */
+#define ERR(e) FILE_ERR(e)
 #define EPERM 1
 #define ENOENT 2
 #define EIO 5
@@ -573,21 +574,11 @@ static long on_readdir(void *ctx, long rcvid, const struct file_readdir_req *req
             uint32_t t = e->node->mode & S_IFMT;
             type = t == S_IFDIR ? 4 : t == S_IFLNK ? 10 : t == S_IFREG ? 8 : 0;
         }
-        size_t nl = strlen(name), reclen = (19 + nl + 1 + 7) & ~(size_t)7;
-        if (used + reclen > cap) {
+        if (!filesrv_dirent(buf, cap, &used, ino, next, type, name)) {
             if (used == 0)
                 return ERR(EINVAL);
             break;
         }
-        uint8_t *p = buf + used;
-        memset(p, 0, reclen);
-        memcpy(p, &ino, 8);
-        memcpy(p + 8, &next, 8);
-        uint16_t rl = (uint16_t)reclen;
-        memcpy(p + 16, &rl, 2);
-        p[18] = type;
-        memcpy(p + 19, name, nl);
-        used += reclen;
         c = next;
         if (k >= 2)
             e = e->next;
@@ -918,19 +909,13 @@ static long on_message(struct srv_msg *m)
     static uint64_t whole[(MSG_MAX + 7) / 8];
     cur = m;
     /* A long write: its data goes from the writer into the file. */
-    if (m->info.send_len > m->len && m->len >= sizeof(struct k_proto_hdr) +
-                                                  sizeof(struct file_write_req)) {
-        struct k_proto_hdr h;
-        struct file_write_req q;
-        memcpy(&h, m->data, sizeof(h));
-        memcpy(&q, (const uint8_t *)m->data + sizeof(h), sizeof(q));
-        size_t at = sizeof(h) + sizeof(q);
-        if (h.proto == FILE_PROTO_ID && h.msg == FILE_MSG_WRITE && h.version >= 1 &&
-            h.version <= FILE_VERSION && h.reserved == 0 && at + h.payload_len == m->info.send_len) {
-            struct file_write_rep rep = { 0 };
-            long r = do_write(m->client, q.offset, m->data, m->len, at, h.payload_len);
-            return proto_finish(m->rcvid, r, &rep, sizeof(rep)) < 0 ? SRV_REPLIED : SRV_REPLIED;
-        }
+    struct file_write_req q;
+    size_t at, len;
+    if (m->info.send_len > m->len && filesrv_write(m, &q, &at, &len)) {
+        struct file_write_rep rep = { 0 };
+        long r = do_write(m->client, q.offset, m->data, m->len, at, len);
+        proto_finish(m->rcvid, r, &rep, sizeof(rep));
+        return SRV_REPLIED;
     }
     long r = srv_whole(m, whole, MSG_MAX);
     if (r < 0)

@@ -39,9 +39,10 @@
 #include "rt/stdio.h"
 #include "rt/syscall.h"
 #include "rt/thread.h"
+#include "srv/filesrv.h"
 #include "srv/srv.h"
 
-#define ERR(e) (-(4096L + (e)))      /* file.proto's FILE_ERR */
+#define ERR(e) FILE_ERR(e)
 #define EBADF 9
 #define EAGAIN 11
 #define ENOMEM 12
