@@ -101,6 +101,7 @@ struct lx_state {
     char cmdline[1024];             /* argv, NUL-separated */
     size_t cmdline_len;
     char state;                     /* 'R' running, 'T' stopped */
+    uint64_t affinity;              /* sched_setaffinity's CPUs (0: all), kept across fork and exec */
 };
 extern struct lx_state lx;
 

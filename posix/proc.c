@@ -39,7 +39,8 @@ enum {
     NR_exit = 60, NR_wait4 = 61, NR_kill = 62, NR_gettimeofday = 96, NR_sysinfo = 99,
     NR_setpgid = 109, NR_getppid = 110, NR_getpgrp = 111, NR_setsid = 112, NR_getpgid = 121,
     NR_getsid = 124, NR_sigaltstack = 131, NR_gettid = 186, NR_clock_nanosleep = 230,
-    NR_exit_group = 231, NR_tgkill = 234, NR_rt_sigsuspend = 130, NR_rt_sigpending = 127,
+    NR_exit_group = 231, NR_tgkill = 234, NR_clone3 = 435, NR_sched_setaffinity = 203,
+    NR_sched_getaffinity = 204, NR_rt_sigsuspend = 130, NR_rt_sigpending = 127,
 };
 
 #define CLONE_VM 0x100
@@ -48,6 +49,8 @@ enum {
 #define CLONE_CHILD_CLEARTID 0x200000
 #define CLONE_CHILD_SETTID 0x1000000
 #define CLONE_PARENT_SETTID 0x100000
+/* pidfds, namespaces, cgroups, CLONE_CLEAR_SIGHAND: refused (EINVAL) */
+#define CLONE_NOT_SERVED (0x1000ULL | 0x20000 | 0x7e000000 | 3ULL << 32)
 #define WNOHANG 1
 
 #define PULSE_DEATH 0x44450000       /* + the child's slot; value: its exit status */
@@ -271,6 +274,8 @@ static _Noreturn void fork_child(void)
                           (long)(K_NATIVE_BASE + 0x10000000UL)) != 0)
         k_process_exit(K_EXIT_FAULT(6));
     k_thread_set_fs((long)lx.fs_base);
+    if (lx.affinity)
+        k_thread_affinity(0, (long)lx.affinity);
     lx_proc_report();
     static struct { struct lx_regs r; struct k_redirect f; } resume;
     resume.r = fork_info.regs;
@@ -279,7 +284,13 @@ static _Noreturn void fork_child(void)
     lx_resume(&resume);
 }
 
-static long do_fork(struct lx_regs *r, uint64_t flags, uint64_t ctid)
+/* fork, vfork, and clone without CLONE_THREAD: STACK (0: the caller's)
+ * is where the child's stack pointer starts, as glibc's posix_spawn gives
+ * it (clone(CLONE_VM | CLONE_VFORK) on a stack of its own, then execve).
+ * The child's memory is a copy-on-write clone even then: what a vfork
+ * child writes is not seen by its parent (posix_spawn's child writes only
+ * when execve failed, and the parent sees that in its exit status, 127). */
+static long do_fork(struct lx_regs *r, uint64_t flags, uint64_t ctid, uint64_t stack)
 {
     int slot = -1;
     for (int i = 0; i < MAX_CHILDREN && slot < 0; i++)
@@ -340,6 +351,8 @@ static long do_fork(struct lx_regs *r, uint64_t flags, uint64_t ctid)
     fork_info.n = n;
     fork_info.regs = *r;
     memcpy(&fork_info.frame, r + 1, sizeof(fork_info.frame));
+    if (stack)
+        fork_info.frame.rsp = stack;
     fork_info.ctid = ctid;
     fork_info.flags = flags;
     long e = k_process_watch(p, lx.self, PULSE_DEATH + (uint32_t)slot);
@@ -790,23 +803,90 @@ void lx_proc_exec(void)
             memset(sig.action[i], 0, sizeof(sig.action[i]));
 }
 
+/* clone, clone3 without CLONE_THREAD: glibc's fork (SIGCHLD |
+ * CHILD_SETTID | CHILD_CLEARTID) or posix_spawn's vfork on its own stack.
+ * Memory shared with a process that is not a thread (CLONE_VM without
+ * CLONE_VFORK) is not served. */
+static long clone_process(struct lx_regs *r, uint64_t flags, uint64_t stack, uint64_t ctid)
+{
+    if (flags & (CLONE_THREAD | CLONE_NOT_SERVED))
+        return -LX_EINVAL;              /* CLONE_THREAD needs CLONE_VM (and SIGHAND) */
+    if (flags & CLONE_VM && !(flags & CLONE_VFORK))
+        return -LX_EINVAL;
+    return do_fork(r, flags, ctid, stack);
+}
+
+/* The CPUs there are, as a mask (at most 64). */
+static uint64_t all_cpus(void)
+{
+    struct k_sysinfo ks = { 0 };
+    k_sys_info(K_INFO_KERNEL_OBJECTS, (long)&ks);
+    return ks.ncpus >= 64 ? ~0ULL : ks.ncpus ? (1ULL << ks.ncpus) - 1 : 1;
+}
+
+/* sched_setaffinity and sched_getaffinity, for ourselves (pid 0 or ours,
+ * every thread: kept in lx.affinity and given to the threads and children
+ * made later).  Another process's CPUs are all of them: Kestrel pins only
+ * threads that asked; a negative pid is ESRCH. */
+static long affinity(bool set, int64_t pid, uint64_t len, uint64_t umask)
+{
+    uint64_t all = all_cpus(), m = 0;
+    if (pid < 0)
+        return -LX_ESRCH;
+    bool self = pid == 0 || (uint64_t)pid == lx.pid || (uint64_t)pid == lx_thread_self()->tid;
+    if (set) {
+        if (!self)
+            return -LX_EPERM;       /* another's: not served */
+        if (!lx_copy_in(&m, umask, len < 8 ? len : 8))
+            return -LX_EFAULT;
+        if (len < 8)
+            m &= (1ULL << (len * 8)) - 1;
+        m &= all;
+        if (!m)
+            return -LX_EINVAL;
+        if (k_thread_affinity(0, (long)m) < 0)
+            return -LX_EINVAL;
+        lx.affinity = m == all ? 0 : m;
+        return 0;
+    }
+    if (len * 8 < (uint64_t)(64 - __builtin_clzll(all)) || (len & 7))
+        return -LX_EINVAL;
+    m = self && lx.affinity ? lx.affinity : all;
+    if (!lx_copy_out(umask, &m, 8))
+        return -LX_EFAULT;
+    return 8;
+}
+
 long lx_proc_call(uint64_t nr, const uint64_t *a, struct lx_regs *r, bool *served)
 {
     *served = true;
     switch (nr) {
     case NR_fork:
     case NR_vfork:
-        return do_fork(r, 0, 0);
+        return do_fork(r, 0, 0, 0);
     case NR_clone:
         /* A thread (pthread_create: VM|FS|FILES|SIGHAND|THREAD|SETTLS|...),
          * or glibc's fork: SIGCHLD | CHILD_SETTID | CHILD_CLEARTID. */
         if ((a[0] & (CLONE_VM | CLONE_THREAD)) == (CLONE_VM | CLONE_THREAD))
             return lx_thread_clone(r, a[0], a[1], a[2], a[3], a[4]);
-        if (a[0] & (CLONE_VM | CLONE_THREAD) && !(a[0] & CLONE_VFORK))
-            return -LX_EINVAL;          /* shared memory without a thread: not served */
-        if (a[1] && !(a[0] & CLONE_VFORK))
+        return clone_process(r, a[0], a[1], a[3]);
+    case NR_clone3: {
+        /* struct clone_args: flags, pidfd, child_tid, parent_tid,
+         * exit_signal, stack, stack_size, tls, ... (size a[1]). */
+        uint64_t ca[8];
+        if (a[1] < 64 || a[1] > 4096)
             return -LX_EINVAL;
-        return do_fork(r, a[0], a[3]);
+        if (!lx_copy_in(ca, a[0], sizeof(ca)))
+            return -LX_EFAULT;
+        if ((ca[0] & (0xff | CLONE_NOT_SERVED)) || ca[4] > 64 || (ca[5] == 0) != (ca[6] == 0))
+            return -LX_EINVAL;
+        uint64_t top = ca[5] + ca[6], flags = ca[0] | ca[4];
+        if (top < ca[5])
+            return -LX_EINVAL;
+        if ((flags & (CLONE_VM | CLONE_THREAD)) == (CLONE_VM | CLONE_THREAD))
+            return lx_thread_clone(r, flags, top, ca[3], ca[2], ca[7]);
+        return clone_process(r, flags, top, ca[2]);
+    }
     case NR_wait4:
         if (a[3] && !lx_writable(a[3], 144))
             return -LX_EFAULT;
@@ -888,6 +968,9 @@ long lx_proc_call(uint64_t nr, const uint64_t *a, struct lx_regs *r, bool *serve
         uint64_t p = sig.pending & sig.mask;
         return a[1] != 8 ? -LX_EINVAL : lx_copy_out(a[0], &p, 8) ? 0 : -LX_EFAULT;
     }
+    case NR_sched_setaffinity:
+    case NR_sched_getaffinity:
+        return affinity(nr == NR_sched_setaffinity, (int64_t)(int)a[0], a[1], a[2]);
     case NR_sched_yield:
         k_thread_yield();
         return 0;

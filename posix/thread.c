@@ -217,6 +217,8 @@ static void thread_main(void *arg)
     k_personality_stack((long)((uintptr_t)t + BLOCK));
     if (s->flags & CLONE_SETTLS)
         k_thread_set_fs((long)s->tls);
+    if (lx.affinity)                /* a new thread runs where its process was put */
+        k_thread_affinity(0, (long)lx.affinity);
     lx_resume(&s->regs);
 }
 

@@ -26,8 +26,9 @@ static int same_bytes(const char *a, const char *b, size_t n)
     return 1;
 }
 
-/* Checks what can be checked without looking at components. */
-static int check_raw(const char *path, size_t len)
+/* Checks what can be checked without looking at components; CONTROL:
+ * bytes 1..31 and 127 are accepted (a file's name may hold them). */
+static int check_raw(const char *path, size_t len, int control)
 {
     if (!path || len == 0)
         return NAMES_EEMPTY;
@@ -37,7 +38,7 @@ static int check_raw(const char *path, size_t len)
         unsigned char c = (unsigned char)path[i];
         if (c == 0)
             return NAMES_ENUL;
-        if (c < 0x20 || c == 0x7f)
+        if (!control && (c < 0x20 || c == 0x7f))
             return NAMES_EBADCHAR;
     }
     return path[0] == '/' ? NAMES_OK : NAMES_ERELATIVE;
@@ -70,9 +71,9 @@ static int push_component(char *out, size_t outsize, size_t *o,
     return 1;
 }
 
-int names_normalize(const char *path, size_t len, char *out, size_t outsize)
+static int normalize(const char *path, size_t len, char *out, size_t outsize, int control)
 {
-    int r = check_raw(path, len);
+    int r = check_raw(path, len, control);
     if (r != NAMES_OK)
         return r;
     if (!out || outsize < 2)
@@ -98,6 +99,11 @@ int names_normalize(const char *path, size_t len, char *out, size_t outsize)
     }
     out[o] = 0;
     return (int)o;
+}
+
+int names_normalize(const char *path, size_t len, char *out, size_t outsize)
+{
+    return normalize(path, len, out, outsize, 0);
 }
 
 int names_covers(const char *prefix, size_t plen, const char *path, size_t len)
@@ -212,7 +218,7 @@ int names_resolve(const struct names_table *t, const struct names_view *view,
         return NAMES_EINVAL;
     r->count = 0;
     r->path_len = 0;
-    int n = names_normalize(path, len, r->path, sizeof(r->path));
+    int n = normalize(path, len, r->path, sizeof(r->path), 1);
     if (n < 0)
         return n;
     r->path_len = (size_t)n;

@@ -17,8 +17,11 @@
  *     error (NAMES_EABOVEROOT), never clamped to "/", so a client cannot
  *     name something it did not mean by piling up "..";
  *   - no trailing slash except for the root itself ("/a/" -> "/a");
- *   - bytes 0 (NAMES_ENUL), 1..31 and 127 (NAMES_EBADCHAR) are refused;
- *     bytes >= 128 (UTF-8) are accepted as they are.
+ *   - byte 0 is refused (NAMES_ENUL); so are 1..31 and 127
+ *     (NAMES_EBADCHAR) in prefixes (names_normalize, names_attach, views),
+ *     not in the paths resolved through them: a file's name may hold any
+ *     byte but 0 and '/', as on Linux, and the server that owns it sees
+ *     them; bytes >= 128 (UTF-8) are accepted as they are.
  *
  * Prefixes match whole components: "/dev" covers "/dev" and "/dev/x",
  * never "/devices".  "/" covers every path.

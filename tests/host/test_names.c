@@ -192,6 +192,12 @@ static void test_longest_prefix(void)
     CHECK_EQ(resolve(&t, NULL, "/"), 1);
     CHECK_STR(rest(0), "");
     CHECK_STR(res.path, "/");
+    /* a file's name may hold control bytes: resolved, handed on as they are;
+     * a prefix may not */
+    CHECK_EQ(resolve(&t, NULL, "/dev/a\x7f\tb"), 2);
+    CHECK_STR(rest(0), "a\x7f\tb");
+    CHECK_EQ(attach(&t, "/dev/a\x7f", 4, 0), NAMES_EBADCHAR);
+    CHECK_EQ(resolve(&t, NULL, "/dev/a\x7f/../.."), 1);
 }
 
 static void test_component_boundary(void)
