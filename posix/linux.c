@@ -749,9 +749,12 @@ long lx_execve(uint64_t upath, uint64_t uargv, uint64_t uenvp)
     const uint8_t *f = (const uint8_t *)STAGE_VA;
     long size = 0;
     /* #! scripts: the interpreter runs with the script's path (up to 4 deep). */
+    static char named[256];         /* what execve was given: its name is the process's (comm) */
     for (int depth = 0;; depth++) {
         if ((r = lx_abspath(LX_AT_FDCWD, path, abs)) < 0)
             goto fail;
+        if (depth == 0)
+            memcpy(named, abs, sizeof(named));
         size = stage_file(abs);
         if (size < 0) {
             r = size;
@@ -848,7 +851,7 @@ long lx_execve(uint64_t upath, uint64_t uargv, uint64_t uenvp)
     lx.exe[n] = 0;
     lx_fd_exec();
     lx_proc_exec();
-    lx_proc_describe(abs, (int)argc, argv);
+    lx_proc_describe(named, (int)argc, argv);
     lx_proc_report();
     uint64_t sp = build_stack(&l, (int)argc, argv, (int)envc, exec_envp);
     if (!sp) {

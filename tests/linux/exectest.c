@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <stdint.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,9 +58,12 @@ int main(int argc, char **argv)
             return 3;
         return CPU_COUNT(&set) == 1 && CPU_ISSET(0, &set) ? 43 : 4;
     }
-    if (argc >= 3 && strcmp(argv[1], "--script") == 0)
-        return strcmp(argv[2], "/tmp/script") == 0 && argc == 4 && strcmp(argv[3], "arg") == 0
-               ? 42 : 2;
+    if (argc >= 3 && strcmp(argv[1], "--script") == 0) {
+        char comm[17] = { 0 };      /* a script's process is named after the script, as on Linux */
+        prctl(PR_GET_NAME, comm);
+        return strcmp(argv[2], "/tmp/script") == 0 && argc == 4 && strcmp(argv[3], "arg") == 0 &&
+               strcmp(comm, "script") == 0 ? 42 : 2;
+    }
 
     char *env[] = { "KESTREL=yes", 0 };
     int fd = open("/manifest", O_RDONLY | O_CLOEXEC);
@@ -81,7 +85,7 @@ int main(int argc, char **argv)
     close(s);
     char *a3[] = { "script", "arg", 0 };
     st = run("/tmp/script", a3, env);
-    check(WIFEXITED(st) && WEXITSTATUS(st) == 42, "a #! script runs its interpreter with its path");
+    check(WIFEXITED(st) && WEXITSTATUS(st) == 42, "a #! script runs its interpreter with its path, named after the script");
 
     char *a4[] = { "x", 0 };
     st = run("/nosuch", a4, env);
