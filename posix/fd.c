@@ -35,7 +35,7 @@ enum {
     NR_truncate = 76, NR_link = 86, NR_symlink = 88, NR_chmod = 90, NR_fchmod = 91,
     NR_chown = 92, NR_fchown = 93, NR_lchown = 94, NR_statfs = 137, NR_fstatfs = 138,
     NR_fchownat = 260, NR_linkat = 265, NR_symlinkat = 266, NR_fchmodat = 268,
-    NR_utimensat = 280, NR_pipe = 22, NR_pipe2 = 293, NR_sendfile = 40,
+    NR_utimensat = 280, NR_mknod = 133, NR_mknodat = 259, NR_pipe = 22, NR_pipe2 = 293, NR_sendfile = 40,
 };
 
 #define CONN_RIGHTS (K_RIGHT_SEND | K_RIGHT_DUP | K_RIGHT_TRANSFER)
@@ -247,6 +247,19 @@ static long open_abs(const char *path, uint32_t flags, uint32_t mode, struct fil
         k_handle_close(m);
         if (r < 0)
             return lx_errno(r);
+        if (rep->mode && (rep->oflags & 8)) {
+            /* A FIFO: H is its connection at the pipe server, where the
+             * open is done (and may wait for the other end). */
+            if (h <= 0)
+                return -LX_EIO;
+            q.flags &= ~(uint32_t)(LX_O_CREAT | LX_O_EXCL | LX_O_TRUNC);
+            r = file_open(h, &q, "", 0, rep, 0, 0);
+            long e = r >= 0 ? k_handle_received() : -1;
+            k_handle_close(h);
+            if (r < 0)
+                return lx_errno(r);
+            return e > 0 ? e : -LX_EIO;
+        }
         if (rep->mode) {
             if (h <= 0)
                 return -LX_EIO;
@@ -560,6 +573,25 @@ static long sys_mkdirat(long dirfd, uint64_t upath, uint32_t mode)
     long r = file_mkdir(m, &q, rest, strlen(rest), &rep);
     k_handle_close(m);
     return lx_errno(r < 0 ? r : 0);
+}
+
+/* mknod: FIFOs and regular files (devices: EPERM, as for a process
+ * without CAP_MKNOD; the file server says so). */
+static long sys_mknodat(long dirfd, uint64_t upath, uint32_t mode, uint64_t dev)
+{
+    char rest[256], abs[256];
+    uint32_t type = mode & LX_S_IFMT;
+    if (type != 0 && type != LX_S_IFREG && type != 0010000 && type != 0020000 &&
+        type != 0060000 && type != 0140000)
+        return -LX_EINVAL;
+    long m = path_mount(dirfd, upath, rest, abs);
+    if (m < 0)
+        return m;
+    struct file_mknod_req q = { .mode = type | (mode & ~lx.umask & 07777), .dev = dev };
+    struct file_mknod_rep rep;
+    long r = file_mknod(m, &q, rest, strlen(rest), &rep);
+    k_handle_close(m);
+    return r == -E_NOSYS ? -LX_EPERM : lx_errno(r < 0 ? r : 0);
 }
 
 static long sys_unlinkat(long dirfd, uint64_t upath, uint32_t flags)
@@ -1134,6 +1166,8 @@ long lx_fd_call(uint64_t nr, const uint64_t *a, bool *served)
     case NR_fchdir: return sys_chdir(0, (long)a[0]);
     case NR_mkdir: return sys_mkdirat(LX_AT_FDCWD, a[0], (uint32_t)a[1]);
     case NR_mkdirat: return sys_mkdirat((long)(int)a[0], a[1], (uint32_t)a[2]);
+    case NR_mknod: return sys_mknodat(LX_AT_FDCWD, a[0], (uint32_t)a[1], a[2]);
+    case NR_mknodat: return sys_mknodat((long)(int)a[0], a[1], (uint32_t)a[2], a[3]);
     case NR_unlink: return sys_unlinkat(LX_AT_FDCWD, a[0], 0);
     case NR_rmdir: return sys_unlinkat(LX_AT_FDCWD, a[0], LX_AT_REMOVEDIR);
     case NR_unlinkat: return sys_unlinkat((long)(int)a[0], a[1], (uint32_t)a[2]);

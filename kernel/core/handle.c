@@ -26,7 +26,7 @@ int handle_table_init(struct handle_table *t)
     return 0;
 }
 
-void handle_table_destroy(struct handle_table *t)
+void handle_table_empty(struct handle_table *t)
 {
     for (;;) {
         struct kobject *obj = NULL;
@@ -43,6 +43,11 @@ void handle_table_destroy(struct handle_table *t)
             break;
         object_put(obj);
     }
+}
+
+void handle_table_destroy(struct handle_table *t)
+{
+    handle_table_empty(t);
     kmem_free(t->slots, t->cap * sizeof(struct handle_slot));
     t->slots = NULL;
     t->cap = 0;

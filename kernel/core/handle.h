@@ -33,6 +33,8 @@ struct handle_table {
 
 int handle_table_init(struct handle_table *t);
 /* Closes every handle (dropping the references) and frees the table. */
+/* Closes every handle in T (the table stays, empty); no lock held. */
+void handle_table_empty(struct handle_table *t);
 void handle_table_destroy(struct handle_table *t);
 
 /* Installs OBJ (taking a new reference) with RIGHTS; returns the handle

@@ -333,8 +333,18 @@ void process_thread_exiting(struct thread *t, long status)
     }
     t->last_of_process = last;
     if (last) {
-        if (p->state == P_ALIVE)
+        if (p->state == P_ALIVE) {
             p->exit_status = status;
+            p->state = P_DYING;   /* no thread can start in it now */
+        }
+        /* Its handles close before its death is told, as a POSIX parent
+         * expects: once wait returns, the child's pipe ends are closed. */
+        p->closing = true;
+        spin_unlock(&p->lock);
+        spin_unlock_irqrestore(&ipc_lock, was);
+        handle_table_empty(&p->handles);
+        was = spin_lock_irqsave(&ipc_lock);
+        spin_lock(&p->lock);
         mark_dead(p);
     }
     spin_unlock(&p->lock);
@@ -419,14 +429,22 @@ void process_kill(struct process *p, long status)
         if (t->prio < K_PRIO_MAX)
             sched_set_prio(t, K_PRIO_MAX);
     }
-    /* One made by process_create that never got a thread ends here. */
-    bool empty = p->nthreads == 0 && p->state != P_DEAD;
+    /* One made by process_create that never got a thread ends here: its
+     * handles closed first, then its death told, as for one that ran. */
+    bool empty = p->nthreads == 0 && p->state != P_DEAD && !p->closing;
     if (empty)
-        mark_dead(p);
+        p->closing = true;
     spin_unlock(&p->lock);
     spin_unlock_irqrestore(&ipc_lock, was);
-    if (empty)
+    if (empty) {
+        handle_table_empty(&p->handles);
+        was = spin_lock_irqsave(&ipc_lock);
+        spin_lock(&p->lock);
+        mark_dead(p);
+        spin_unlock(&p->lock);
+        spin_unlock_irqrestore(&ipc_lock, was);
         process_teardown(p);        /* what it held goes now, not with its last handle */
+    }
 }
 
 void process_destroy(struct process *p)

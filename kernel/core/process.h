@@ -37,6 +37,7 @@ struct process {
     struct handle_table handles;
     struct thread *threads;
     unsigned nthreads;
+    bool closing;                 /* its last thread is closing its handles: dead next */
     struct thread *waiters;       /* JOIN_BLOCKED in process_wait */
     struct thread *clients;       /* REPLY_BLOCKED on this process (ipc_lock) */
     struct process_watch *watches;    /* death pulses to send (ipc_lock) */

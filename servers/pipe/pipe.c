@@ -20,6 +20,16 @@
  * POLLOUT with room and a reader, POLLHUP with no writer left, POLLERR
  * with no reader left.
  *
+ * FIFOs (named pipes): open of "fifo" makes one and returns the FIFO's
+ * own connection, which a file system keeps for its FIFO node and gives
+ * to whoever opens the node (file.proto: oflags 8).  open "" on that
+ * connection, with the opener's flags, is the open of the FIFO, as on
+ * Linux: O_RDONLY waits for a writer to open, O_WRONLY for a reader
+ * (O_NONBLOCK: a reader goes on at once, a writer with no reader fails
+ * ENXIO), O_RDWR never waits and is both ends.  The data lasts while an
+ * end is open; the FIFO, while its connections or ends last.  Who may
+ * join a FIFO is who holds its connection: the file system decides.
+ *
  * Start-up handles: "chan" (from init).
  */
 #include <stdbool.h>
@@ -44,10 +54,13 @@
 #define ENOMEM 12
 #define EACCES 13
 #define EINVAL 22
+#define ENXIO 6
+#define ENOTDIR 20
 #define ENFILE 23
 #define ESPIPE 29
 #define EPIPE 32
 #define S_IFIFO 0010000
+#define O_NONBLOCK 04000
 
 #define PIPE_SIZE 65536
 #define PIPE_BUF 4096
@@ -63,8 +76,18 @@ struct waiter {
     uint64_t payload_at;            /* write: where its payload starts in the message */
 };
 
+/* An open of a FIFO waiting for its other end. */
+struct opener {
+    struct opener *next;
+    long rcvid;
+    uint8_t kind;                   /* END_READ or END_WRITE: what it will be */
+};
+
 struct pipe {
-    bool used, write_given;
+    bool used, write_given;         /* write_given: a writer has had its end (POLLHUP after) */
+    bool fifo;
+    uint32_t refs;                  /* FIFO: its connections */
+    struct opener *oq;              /* FIFO: opens waiting for the other end */
     uint32_t readers, writers;      /* open ends (descriptions, not descriptors) */
     uint32_t head, len;             /* ring */
     uint8_t *buf;
@@ -75,9 +98,13 @@ struct pipe {
     uint64_t serial;                /* its number is index + MAX_PIPES * serial */
 };
 
+#define END_READ 1
+#define END_WRITE 2
+#define END_FIFO 4                  /* a FIFO's connection: no data, opens */
+
 struct end {
     struct pipe *p;
-    bool write;
+    uint8_t kind;                   /* END_READ, END_WRITE or both (a FIFO's O_RDWR), END_FIFO */
 };
 
 static struct pipe pipes[MAX_PIPES];
@@ -186,6 +213,14 @@ static void maybe_free(struct pipe *p)
 {
     if (p->readers || p->writers || !p->used)
         return;
+    if (p->fifo) {                  /* no end open: what it held is gone, as on Linux */
+        free(p->buf);
+        p->buf = NULL;
+        p->head = p->len = 0;
+        p->write_given = false;
+        if (p->refs || p->oq)
+            return;
+    }
     for (int i = 0; i < 2; i++)
         if (p->arm_conn[i] > 0)
             k_handle_close(p->arm_conn[i]);
@@ -195,47 +230,123 @@ static void maybe_free(struct pipe *p)
     p->serial = serial;
 }
 
-static long new_end(struct pipe *p, bool write, struct file_open_rep *rep)
+/* A new connection of KIND to P, attached to the coming reply (REP);
+ * COUNTED: its reader or writer is counted already (a FIFO open that
+ * waited). */
+static long new_end(struct pipe *p, uint8_t kind, bool counted, struct file_open_rep *rep)
 {
     struct end *e = calloc(1, sizeof(*e));
     if (!e)
         return ERR(ENOMEM);
     e->p = p;
-    e->write = write;
+    e->kind = kind;
     long c = srv_client_new(&server, e);
     if (c < 0) {
         free(e);
         return ERR(ENOMEM);
     }
-    if (write)
+    if ((kind & END_WRITE) && !counted)
         p->writers++;
-    else
+    if ((kind & END_READ) && !counted)
         p->readers++;
+    if (kind & END_WRITE)
+        p->write_given = true;
+    if (kind & END_FIFO)
+        p->refs++;
     k_handle_attach(c, K_RIGHT_SEND | K_RIGHT_DUP | K_RIGHT_TRANSFER, 1);
     rep->mode = S_IFIFO | 0600;
     rep->ino = number(p);
     return 0;
 }
 
+static void end_gone(struct pipe *p, uint8_t kind);
+
+/* An end of KIND is opening on P: the opens waiting for one go on.  (Each
+ * answer carries its own new connection, so this runs before the opening
+ * end's connection is made: one attachment rides with one reply.) */
+static void release_openers(struct pipe *p, uint8_t kind)
+{
+    for (struct opener **pp = &p->oq; *pp;) {
+        struct opener *o = *pp;
+        if (!((o->kind == END_READ && (kind & END_WRITE)) ||
+              (o->kind == END_WRITE && (kind & END_READ)))) {
+            pp = &o->next;
+            continue;
+        }
+        *pp = o->next;
+        struct file_open_rep rep = { 0 };
+        long r = new_end(p, o->kind, true, &rep);
+        struct k_iov iov = { &rep, sizeof(rep) };
+        if (r < 0) {
+            k_msg_error(o->rcvid, r);
+            end_gone(p, o->kind);
+        } else {
+            k_msg_reply(o->rcvid, 0, (long)&iov, 1);    /* an opener gone: its end's close comes */
+        }
+        free(o);
+    }
+}
+
+/* open "" on a FIFO's connection, as Linux's open of a FIFO: a reader
+ * waits for a writer to open and a writer for a reader (each counted as
+ * its end meanwhile, so a non-blocking writer finds the waiting reader);
+ * with O_NONBLOCK a reader goes on at once and a writer with no reader
+ * fails ENXIO; O_RDWR is both ends and never waits. */
+static long fifo_open(struct pipe *p, uint32_t flags, long rcvid, struct file_open_rep *rep)
+{
+    uint32_t acc = flags & 3;
+    if (acc == 3)
+        return ERR(EINVAL);
+    uint8_t kind = acc == 0 ? END_READ : acc == 1 ? END_WRITE : END_READ | END_WRITE;
+    bool wait = (kind == END_READ && !p->writers && !(flags & O_NONBLOCK)) ||
+                (kind == END_WRITE && !p->readers);
+    if (wait && (flags & O_NONBLOCK))
+        return ERR(ENXIO);
+    if (!p->buf && !(p->buf = malloc(PIPE_SIZE)))
+        return ERR(ENOMEM);
+    if (wait) {
+        struct opener *o = calloc(1, sizeof(*o));
+        if (!o)
+            return ERR(ENOMEM);
+        *o = (struct opener){ .next = p->oq, .rcvid = rcvid, .kind = kind };
+        p->oq = o;
+        if (kind == END_READ)
+            p->readers++;
+        else
+            p->writers++;
+        return PROTO_NO_REPLY;
+    }
+    release_openers(p, kind);
+    return new_end(p, kind, false, rep);
+}
+
 static long on_open(void *ctx, long rcvid, const struct file_open_req *req, const void *payload,
                     size_t len, struct file_open_rep *rep, struct proto_out *out)
 {
-    (void)ctx, (void)rcvid, (void)out;
-    if (len == 0) {                 /* a new pipe: its read end */
+    (void)ctx, (void)out;
+    struct end *e = cur->client;
+    if (e && (e->kind & END_FIFO))
+        return len ? ERR(ENOENT) : fifo_open(e->p, req->flags, rcvid, rep);
+    if (e)
+        return ERR(ENOTDIR);        /* an end is not a directory */
+    bool fifo = len == 4 && memcmp(payload, "fifo", 4) == 0;
+    if (len == 0 || fifo) {         /* a new pipe: its read end; or a FIFO: its connection */
         if ((req->flags & 3) != 0)
             return ERR(EINVAL);
         for (int i = 0; i < MAX_PIPES; i++) {
             struct pipe *p = &pipes[i];
             if (p->used)
                 continue;
-            p->buf = malloc(PIPE_SIZE);
-            if (!p->buf)
+            p->buf = fifo ? NULL : malloc(PIPE_SIZE);       /* a FIFO's: at its first open */
+            if (!fifo && !p->buf)
                 return ERR(ENOMEM);
             p->used = true;
-            long r = new_end(p, false, rep);
+            p->fifo = fifo;
+            long r = new_end(p, fifo ? END_FIFO : END_READ, false, rep);
             if (r < 0) {
                 free(p->buf);
-                p->used = false;
+                p->buf = NULL;
+                p->used = p->fifo = false;
             }
             return r;
         }
@@ -249,12 +360,11 @@ static long on_open(void *ctx, long rcvid, const struct file_open_req *req, cons
         n = n * 10 + (uint64_t)(c - '0');
     }
     struct pipe *p = &pipes[n % MAX_PIPES];
-    if (!p->used || number(p) != n)
+    if (!p->used || p->fifo || number(p) != n)
         return ERR(ENOENT);
     if ((req->flags & 3) != 1 || p->write_given)
         return ERR(EACCES);         /* only its maker takes the write end, once */
-    p->write_given = true;
-    return new_end(p, true, rep);
+    return new_end(p, END_WRITE, false, rep);
 }
 
 static struct end *end_of(void)
@@ -267,7 +377,7 @@ static long on_read(void *ctx, long rcvid, const struct file_read_req *req,
 {
     (void)ctx, (void)rep;
     struct end *e = end_of();
-    if (!e || e->write)
+    if (!e || !(e->kind & END_READ))
         return ERR(EBADF);
     if (req->offset != POS_CURRENT)
         return ERR(ESPIPE);
@@ -298,7 +408,7 @@ static long on_read(void *ctx, long rcvid, const struct file_read_req *req,
 static long do_write(struct end *e, const struct file_write_req *req, size_t payload_at,
                      uint64_t len, size_t rep_len)
 {
-    if (!e || !e->write)
+    if (!e || !(e->kind & END_WRITE))
         return ERR(EBADF);
     if (req->offset != POS_CURRENT)
         return ERR(ESPIPE);
@@ -381,16 +491,19 @@ static long on_notify(void *ctx, long rcvid, const struct file_notify_req *req,
         return ERR(EBADF);
     struct pipe *p = e->p;
     uint32_t now = 0;
-    if (!e->write) {
+    if (e->kind & END_FIFO)
+        return ERR(EBADF);          /* not open yet */
+    if (e->kind & END_READ) {
         now |= p->len ? 1u : 0;
         now |= p->writers ? 0 : (p->write_given ? 16u : 0);       /* POLLHUP */
-    } else {
+    }
+    if (e->kind & END_WRITE) {
         now |= p->len < PIPE_SIZE && p->readers ? 4u : 0;
         now |= p->readers ? 0 : 8u;                                /* POLLERR */
     }
     rep->revents = now & (req->events | 0x18);
     if ((req->flags & 1) && !rep->revents && cur->info.handle) {
-        int which = e->write ? 1 : 0;
+        int which = (e->kind & END_WRITE) && !(req->events & 1) ? 1 : 0;
         if (p->arm_conn[which] > 0)
             k_handle_close(p->arm_conn[which]);
         p->arm_conn[which] = cur->info.handle;
@@ -428,14 +541,14 @@ static long on_message(struct srv_msg *m)
     return SRV_REPLIED;
 }
 
-static void on_disconnect(struct srv *s, void *data)
+/* An end of KIND closed (or a waiting open of it ended). */
+static void end_gone(struct pipe *p, uint8_t kind)
 {
-    (void)s;
-    struct end *e = data;
-    struct pipe *p = e->p;
-    if (e->write) {
+    if (kind & END_FIFO)
+        p->refs--;
+    if (kind & END_WRITE)
         p->writers--;
-    } else {
+    if (kind & END_READ) {
         p->readers--;
         if (!p->readers)            /* parked writers: EPIPE */
             while (p->wq) {
@@ -451,9 +564,18 @@ static void on_disconnect(struct srv *s, void *data)
                 free(w);
             }
     }
-    free(e);
     pump(p);                        /* readers see end of file */
     maybe_free(p);
+}
+
+static void on_disconnect(struct srv *s, void *data)
+{
+    (void)s;
+    struct end *e = data;
+    struct pipe *p = e->p;
+    uint8_t kind = e->kind;
+    free(e);
+    end_gone(p, kind);
 }
 
 /* A waiting reader or writer was interrupted (a signal): its call ends
@@ -467,6 +589,16 @@ static void on_pulse(struct srv *s, const struct k_msg_info *info)
         struct pipe *p = &pipes[i];
         if (!p->used)
             continue;
+        for (struct opener **pp = &p->oq; *pp; pp = &(*pp)->next)
+            if ((uint64_t)(*pp)->rcvid == info->value) {
+                struct opener *o = *pp;
+                *pp = o->next;
+                k_msg_error(o->rcvid, E_INTERRUPTED);
+                uint8_t kind = o->kind;
+                free(o);
+                end_gone(p, kind);
+                return;
+            }
         for (struct waiter **pp = &p->rq; *pp; pp = &(*pp)->next)
             if ((uint64_t)(*pp)->rcvid == info->value) {
                 struct waiter *w = *pp;

@@ -22,7 +22,14 @@
  * another server may hold it.  Path calls other than open that meet an
  * absolute link in the middle of a path get ELOOP.
  *
- * Start-up handles: "chan" (from init), "bootfs" (with --image).
+ * FIFOs (mknod S_IFIFO): the pipe server (/dev/pipe) holds their data
+ * and does their opens; a FIFO node keeps the FIFO's connection there
+ * (made at its first open, through procmgr) and open answers with a copy
+ * of it (file.proto: oflags 8).  Without a "procmgr" handle or a pipe
+ * server a FIFO can be made and listed but not opened (ENXIO).
+ *
+ * Start-up handles: "chan" (from init), "bootfs" (with --image),
+ * "procmgr" (optional: FIFOs).
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -36,6 +43,7 @@
 #include "protocols/file.h"
 #include "rt/malloc.h"
 #include "rt/rt.h"
+#include "rt/service.h"
 #include "rt/stdio.h"
 #include "rt/syscall.h"
 #include "srv/filesrv.h"
@@ -45,6 +53,7 @@
 #define EPERM 1
 #define ENOENT 2
 #define EIO 5
+#define ENXIO 6
 #define EBADF 9
 #define EAGAIN 11
 #define ENOMEM 12
@@ -68,6 +77,8 @@
 #define S_IFDIR 0040000
 #define S_IFREG 0100000
 #define S_IFLNK 0120000
+#define S_IFIFO 0010000
+#define O_PATH 010000000
 #define O_ACCMODE 3
 #define O_CREAT 0100
 #define O_EXCL 0200
@@ -89,6 +100,7 @@ struct node {
     struct node *parent;            /* directories */
     struct dirent *entries;         /* directories: in insertion order */
     uint32_t opens;                 /* open files on it */
+    long fifo;                      /* FIFOs: the FIFO's connection at the pipe server (0: none yet) */
     int64_t atime, mtime, ctime;
 };
 
@@ -157,6 +169,8 @@ static void node_maybe_free(struct node *n)
     if (n->nlink || n->opens || n == fs.root)
         return;
     data_free(n);
+    if (n->fifo > 0)
+        k_handle_close(n->fifo);
     fs.nodes--;
     free(n);
 }
@@ -374,6 +388,39 @@ static long open_node(struct node *n, uint32_t flags, struct file_open_rep *rep)
     return 0;
 }
 
+/* The open of a FIFO node: a copy of the FIFO's connection for the
+ * opener, who opens it there with its flags (file.proto). */
+static long open_fifo(struct node *n, struct file_open_rep *rep)
+{
+    if (n->fifo <= 0) {
+        static bool said;
+        char rest[8];
+        long m = rt_resolve("/dev/pipe", rest, sizeof(rest));
+        struct file_open_req q = { .flags = 0 };
+        struct file_open_rep r;
+        long e = m < 0 ? m : file_open(m, &q, "fifo", 4, &r, 0, 0);
+        long h = e >= 0 ? k_handle_received() : -1;
+        if (m >= 0)
+            k_handle_close(m);
+        if (h <= 0) {
+            if (!said)
+                printf("ramfs: a FIFO cannot open: no pipe server at /dev/pipe (%ld)\n", e < 0 ? e : h);
+            said = true;
+            return ERR(ENXIO);
+        }
+        n->fifo = h;
+    }
+    long c = k_handle_dup(n->fifo, K_RIGHT_SEND | K_RIGHT_TRANSFER);
+    if (c < 0)
+        return ERR(ENOMEM);
+    k_handle_attach(c, K_RIGHT_SEND, 1);
+    rep->mode = n->mode;
+    rep->oflags = 8;
+    rep->ino = n->ino;
+    rep->size = 0;
+    return 0;
+}
+
 static long on_open(void *ctx, long rcvid, const struct file_open_req *req, const void *payload,
                     size_t len, struct file_open_rep *rep, struct proto_out *out)
 {
@@ -417,6 +464,8 @@ static long on_open(void *ctx, long rcvid, const struct file_open_req *req, cons
         return ERR(EISDIR);
     if ((flags & O_TRUNC) && type == S_IFREG && (flags & O_ACCMODE) != 0)
         set_size(n, 0);
+    if (type == S_IFIFO && !(flags & O_PATH))
+        return open_fifo(n, rep);
     return open_node(n, flags, rep);
 }
 
@@ -432,7 +481,7 @@ static long on_read(void *ctx, long rcvid, const struct file_read_req *req,
     struct ocb *o = ocb_of();
     if (!o)
         return ERR(EBADF);
-    if ((o->flags & O_ACCMODE) == 1)
+    if ((o->flags & O_ACCMODE) == 1 || (o->node->mode & S_IFMT) == S_IFIFO)
         return ERR(EBADF);
     struct node *n = o->node;
     if ((n->mode & S_IFMT) == S_IFDIR)
@@ -458,8 +507,8 @@ static long do_write(struct ocb *o, uint64_t offset, const void *inbuf, size_t i
 {
     if (!o)
         return ERR(EBADF);
-    if ((o->flags & O_ACCMODE) == 0)
-        return ERR(EBADF);
+    if ((o->flags & O_ACCMODE) == 0 || (o->node->mode & S_IFMT) == S_IFIFO)
+        return ERR(EBADF);          /* a FIFO's data is the pipe server's */
     struct node *n = o->node;
     if ((n->mode & S_IFMT) == S_IFDIR)
         return ERR(EISDIR);
@@ -572,7 +621,7 @@ static long on_readdir(void *ctx, long rcvid, const struct file_readdir_req *req
                 break;
             name = e->name, ino = e->node->ino, next = e->cookie + 2;
             uint32_t t = e->node->mode & S_IFMT;
-            type = t == S_IFDIR ? 4 : t == S_IFLNK ? 10 : t == S_IFREG ? 8 : 0;
+            type = t == S_IFDIR ? 4 : t == S_IFLNK ? 10 : t == S_IFREG ? 8 : t == S_IFIFO ? 1 : 0;
         }
         if (!filesrv_dirent(buf, cap, &used, ino, next, type, name)) {
             if (used == 0)
@@ -610,6 +659,8 @@ static long on_truncate(void *ctx, long rcvid, const struct file_truncate_req *r
     }
     if ((n->mode & S_IFMT) == S_IFDIR)
         return ERR(EISDIR);
+    if ((n->mode & S_IFMT) != S_IFREG)
+        return ERR(EINVAL);
     return set_size(n, req->size);
 }
 
@@ -677,6 +728,19 @@ static long on_mkdir(void *ctx, long rcvid, const struct file_mkdir_req *req,
 {
     (void)ctx, (void)rcvid, (void)rep;
     return make_node(payload, len, S_IFDIR | (req->mode & 07777), 0, 0);
+}
+
+/* mknod: FIFOs and empty regular files; devices are /dev's (EPERM). */
+static long on_mknod(void *ctx, long rcvid, const struct file_mknod_req *req,
+                     const void *payload, size_t len, struct file_mknod_rep *rep)
+{
+    (void)ctx, (void)rcvid, (void)rep;
+    uint32_t type = req->mode & S_IFMT;
+    if (type == 0)
+        type = S_IFREG;
+    if (type != S_IFIFO && type != S_IFREG)
+        return type == 0020000 || type == 0060000 || type == 0140000 ? ERR(EPERM) : ERR(EINVAL);
+    return make_node(payload, len, type | (req->mode & 07777), 0, 0);
 }
 
 /* "A NUL B" payloads: the lengths of A and B. */
@@ -899,7 +963,7 @@ static const struct file_server table = {
     .readdir = on_readdir, .truncate = on_truncate, .unlink = on_unlink, .mkdir = on_mkdir,
     .rename = on_rename, .link = on_link, .symlink = on_symlink, .readlink = on_readlink,
     .chmod = on_chmod, .utimens = on_utimens, .fsync = on_fsync, .statfs = on_statfs,
-    .ioctl = on_ioctl, .notify = on_notify,
+    .ioctl = on_ioctl, .notify = on_notify, .mknod = on_mknod,
 };
 
 #define MSG_MAX (sizeof(struct k_proto_hdr) + 64 + 2 * PATH_MAX + 64)

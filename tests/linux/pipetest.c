@@ -2,7 +2,9 @@
  * pipetest: pipes through the Linux personality and servers/pipe (at
  * /dev/pipe).  musl-gcc -static.  End of file and EPIPE across fork,
  * writes larger than the pipe, SIGPIPE's default action, O_NONBLOCK and
- * the partial-write rule, poll, pipe2's flags, dup2, hostile arguments.
+ * the partial-write rule, poll, pipe2's flags, dup2, hostile arguments;
+ * FIFOs in /tmp (mkfifo: ramfs's node, the pipe server's data) with
+ * Linux's open rules.
  * "linux-pipe: ok WHAT" per check that passed, "linux-pipe: FAIL WHAT"
  * per one that did not, "linux-pipe: ALL PASSED" at the end when all did.
  */
@@ -13,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -279,6 +283,97 @@ static void hostile(void)
     close(p[1]);
 }
 
+static void on_usr1(int s)
+{
+    (void)s;
+}
+
+static void fifos(void)
+{
+    unlink("/tmp/fifo");
+    check(mkfifo("/tmp/fifo", 0600) == 0, "mkfifo in /tmp");
+    struct stat st;
+    check(stat("/tmp/fifo", &st) == 0 && S_ISFIFO(st.st_mode) && (st.st_mode & 0777) == 0600,
+          "stat: a FIFO, with its mode");
+    check(err_is(mkfifo("/tmp/fifo", 0600), EEXIST), "mkfifo again: EEXIST");
+    check(err_is(open("/tmp/fifo", O_WRONLY | O_NONBLOCK), ENXIO),
+          "FIFO: a non-blocking writer with no reader: ENXIO");
+    int r = open("/tmp/fifo", O_RDONLY | O_NONBLOCK);
+    char buf[32];
+    check(r >= 0 && read(r, buf, sizeof(buf)) == 0,
+          "FIFO: a non-blocking reader opens at once, and reads end of file (no writer)");
+    int w = open("/tmp/fifo", O_WRONLY | O_NONBLOCK);
+    check(w >= 0 && write(w, "hi", 2) == 2 && read(r, buf, sizeof(buf)) == 2 && memcmp(buf, "hi", 2) == 0,
+          "FIFO: with a reader a non-blocking writer opens, and the bytes pass");
+    struct stat fs;
+    check(fstat(w, &fs) == 0 && S_ISFIFO(fs.st_mode), "FIFO: fstat of an open end: a FIFO");
+    close(w);
+    close(r);
+
+    /* A blocking reader waits for a writer to open: the child marks the
+     * time it opens, well after we started to wait. */
+    unlink("/tmp/fifo-mark");
+    pid_t c = fork();
+    if (c == 0) {
+        struct timespec t = { 0, 300000000 };
+        nanosleep(&t, 0);
+        int m = open("/tmp/fifo-mark", O_WRONLY | O_CREAT, 0600);
+        close(m);
+        int fd = open("/tmp/fifo", O_WRONLY);
+        _exit(fd >= 0 && write(fd, "from the child", 14) == 14 ? 0 : 1);
+    }
+    r = open("/tmp/fifo", O_RDONLY);
+    check(r >= 0 && access("/tmp/fifo-mark", F_OK) == 0,
+          "FIFO: a blocking reader's open waits for a writer's");
+    ssize_t n = r >= 0 ? read(r, buf, sizeof(buf)) : -1;
+    check(n == 14 && memcmp(buf, "from the child", 14) == 0 && read(r, buf, sizeof(buf)) == 0,
+          "FIFO: the writer's bytes, then end of file when it is gone");
+    check(reap(c) == 0, "FIFO: the writer's child exits 0");
+    close(r);
+
+    /* A blocking writer waits for a reader. */
+    c = fork();
+    if (c == 0) {
+        int fd = open("/tmp/fifo", O_WRONLY);
+        _exit(fd >= 0 && write(fd, "w", 1) == 1 ? 0 : 1);
+    }
+    struct timespec t = { 0, 200000000 };
+    nanosleep(&t, 0);
+    r = open("/tmp/fifo", O_RDONLY);
+    check(r >= 0 && read(r, buf, 1) == 1 && buf[0] == 'w' && reap(c) == 0,
+          "FIFO: a blocking writer's open waits for a reader's");
+    close(r);
+
+    /* A signal ends a waiting open: EINTR (no SA_RESTART). */
+    struct sigaction sa = { 0 };
+    sa.sa_handler = on_usr1;
+    sigaction(SIGUSR1, &sa, 0);
+    pid_t me = getpid();
+    c = fork();
+    if (c == 0) {
+        nanosleep(&t, 0);
+        kill(me, SIGUSR1);
+        _exit(0);
+    }
+    check(err_is(open("/tmp/fifo", O_RDONLY), EINTR), "FIFO: a signal ends a waiting open: EINTR");
+    reap(c);
+    signal(SIGUSR1, SIG_DFL);
+
+    int rw = open("/tmp/fifo", O_RDWR);
+    check(rw >= 0 && write(rw, "xy", 2) == 2 && read(rw, buf, sizeof(buf)) == 2,
+          "FIFO: O_RDWR opens at once, both ends");
+    close(rw);
+    check(unlink("/tmp/fifo") == 0 && err_is(stat("/tmp/fifo", &st), ENOENT), "unlink a FIFO");
+
+    check(err_is(mknod("/tmp/dev", S_IFCHR | 0600, makedev(1, 3)), EPERM), "mknod of a device: EPERM");
+    check(mknod("/tmp/plain", S_IFREG | 0600, 0) == 0 && stat("/tmp/plain", &st) == 0 &&
+              S_ISREG(st.st_mode) && st.st_size == 0, "mknod S_IFREG: an empty file");
+    unlink("/tmp/plain");
+    const char *volatile bad = (const char *)8;
+    check(err_is(mknod(bad, S_IFIFO | 0600, 0), EFAULT), "mknod(bad pointer): EFAULT");
+    check(err_is(mknod("/tmp/odd", 0170000 | 0600, 0), EINVAL), "mknod of no known type: EINVAL");
+}
+
 int main(void)
 {
     end_of_file();
@@ -288,6 +383,7 @@ int main(void)
     polling();
     flags_and_dup();
     hostile();
+    fifos();
     if (!failed)
         printf("linux-pipe: ALL PASSED\n");
     return failed;

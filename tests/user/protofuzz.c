@@ -1290,7 +1290,7 @@ static struct target t_launch = { "launcher", NULL, -1, 0, launch_fill, launch_o
 
 #define FERR(e) (-(4096L + (e)))    /* FILE_ERR(errno) */
 #define FBIT(m) (1u << FILE_MSG_##m)
-#define F_RAMFS (((1u << 20) - 1) << 1 & ~FBIT(SIGNALS))
+#define F_RAMFS ((((1u << 20) - 1) << 1 & ~FBIT(SIGNALS)) | FBIT(MKNOD))
 #define F_PIPE (FBIT(OPEN) | FBIT(READ) | FBIT(WRITE) | FBIT(STAT) | FBIT(SEEK) | FBIT(IOCTL) | \
                 FBIT(NOTIFY))
 #define F_DEVFS (FBIT(OPEN) | FBIT(READ) | FBIT(WRITE) | FBIT(SEEK) | FBIT(STAT) | FBIT(READDIR) | \
@@ -1333,6 +1333,7 @@ static struct fs_target fs_targets[] = {
     { FS_T("tmp-dir", WHOLE_RAMFS, 3), "/tmp", "", O_DIR_FLAG, 0, F_RAMFS, false, true },
     { FS_T("pipe", WHOLE_PIPE, 6), "/dev/pipe", NULL, 0, 0, F_PIPE, true, true },
     { FS_T("pipe-read", WHOLE_PIPE, 6), "/dev/pipe", "", 0, 0, F_PIPE, true, true },
+    { FS_T("pipe-fifo", WHOLE_PIPE, 4), "/dev/pipe", "fifo", 0, 0, F_PIPE, true, true },
     { FS_T("dev", WHOLE_DEVFS, 6), "/dev", NULL, 0, 0, F_DEVFS, false, true },
     { FS_T("dev-zero", WHOLE_DEVFS, 6), "/dev", "zero", 2, 0, F_DEVFS, false, true },
     { FS_T("dev-dir", WHOLE_DEVFS, 3), "/dev", "", O_DIR_FLAG, 0, F_DEVFS, false, true },
@@ -1489,6 +1490,14 @@ static void fs_fill(struct target *t, unsigned msg, struct rng *r, void *reqp,
         *plen = fs_path(r, pay);
         break;
     }
+    case FILE_MSG_MKNOD: {
+        struct file_mknod_req *q = reqp;
+        static const uint32_t types[] = { 0010000, 0100000, 0, 0020000, 0060000, 0140000, 0170000 };
+        q->mode = chance(r, 80) ? types[below(r, 7)] | 0644 : edgy(r);
+        q->dev = chance(r, 80) ? 0 : rnd(r);
+        *plen = fs_path(r, pay);
+        break;
+    }
     case FILE_MSG_RENAME: {
         struct file_rename_req *q = reqp;
         q->flags = chance(r, 80) ? (uint32_t)below(r, 3) : edgy(r);
@@ -1559,6 +1568,8 @@ static void fs_guard(struct target *t, const struct pm_verdict *v, unsigned char
         m[16 + 12] |= 1;
     else if (v->msg == FILE_MSG_WRITE)
         m[16 + 8] |= 1;
+    else if (v->msg == FILE_MSG_OPEN)
+        m[16 + 1] |= 0x08;          /* O_NONBLOCK: a FIFO's open would wait for the other end */
 }
 
 static bool file_error(long r)
