@@ -354,6 +354,31 @@ static long sys_read(uint64_t fd, uint64_t buf, uint64_t len, uint64_t offset)
     return lx_errno(r);
 }
 
+long lx_fd_map_read(long fd, uint64_t offset, void *dst, size_t len, bool shared_write)
+{
+    struct lx_file *f = get((uint64_t)fd);
+    if (!f)
+        return -LX_EBADF;
+    if ((f->flags & LX_O_ACCMODE) == LX_O_WRONLY ||
+        (shared_write && (f->flags & LX_O_ACCMODE) != LX_O_RDWR))
+        return -LX_EACCES;
+    if (f->conn == DEBUG_CONSOLE || (f->mode & LX_S_IFMT) != LX_S_IFREG)
+        return -LX_ENODEV;
+    size_t done = 0;
+    while (done < len) {
+        size_t want = len - done > (1u << 20) ? (1u << 20) : len - done;
+        struct file_read_req q = { .offset = offset + done, .len = (uint32_t)want };
+        struct file_read_rep rep;
+        long n = file_read(f->conn, &q, &rep, (char *)dst + done, want);
+        if (n < 0)
+            return lx_errno(n);
+        if (n == 0)
+            break;                  /* past the end: the rest stays zero */
+        done += (size_t)n;
+    }
+    return (long)done;
+}
+
 static long sys_write(uint64_t fd, uint64_t buf, uint64_t len, uint64_t offset)
 {
     struct lx_file *f = get(fd);

@@ -128,20 +128,45 @@ static uint32_t kprot(uint64_t p)
 }
 
 /* Anonymous memory only (files need the file servers). */
-static long lx_mmap(uint64_t addr, uint64_t len, uint64_t prot, uint64_t flags, long fd)
+/* mmap.  Anonymous memory is a memory object of its own (the descriptor
+ * is not looked at, as on Linux).  A file's pages are a copy: private
+ * mappings (MAP_PRIVATE: a copy is what they are), and shared ones that
+ * cannot write (PROT_READ: what the file held when mapped; later writes
+ * to the file are not seen through it).  A shared writable mapping of a
+ * file, whose stores must reach the file, is not served (ENODEV, said
+ * once). */
+static long lx_mmap(uint64_t addr, uint64_t len, uint64_t prot, uint64_t flags, long fd,
+                    uint64_t off)
 {
-    if (!(flags & LX_MAP_ANONYMOUS) || fd != -1)
-        return -LX_ENOSYS;
     if (len == 0 || len > (1UL << 40) || (prot & LX_PROT_WRITE && prot & LX_PROT_EXEC))
         return -LX_EINVAL;
+    uint64_t type = flags & 3;      /* MAP_SHARED 1, MAP_PRIVATE 2, MAP_SHARED_VALIDATE 3 */
+    if (type == 0 || (off & (PAGE - 1)))
+        return -LX_EINVAL;
+    bool file = !(flags & LX_MAP_ANONYMOUS);
+    if (file && type != 2 && (prot & LX_PROT_WRITE)) {
+        static bool said;
+        if (!said)
+            printf("linux: mmap of a file MAP_SHARED and writable is not served yet (-ENODEV)\n");
+        said = true;
+        return (int)fd < 0 ? -LX_EBADF : -LX_ENODEV;
+    }
     len = (len + PAGE - 1) & ~(PAGE - 1);
     long v = k_vmo_create((long)len, K_VMO_ANON, 0, 0);
     if (v < 0)
         return lx_errno(v);
     uint64_t at = flags & LX_MAP_FIXED ? addr & ~(PAGE - 1) : 0;
-    long a = k_vmo_map(0, v, 0, (long)len, (long)(kprot(prot) | at));
+    long a = k_vmo_map(0, v, 0, (long)len,
+                       (long)((file ? K_PROT_READ | K_PROT_WRITE : kprot(prot)) | at));
     k_handle_close(v);
-    return a < 0 ? lx_errno(a) : a;
+    if (a < 0 || !file)
+        return a < 0 ? lx_errno(a) : a;
+    long n = lx_fd_map_read((long)(int)fd, off, (void *)a, (size_t)len, false);
+    if (n < 0 || k_vm_protect(0, a, (long)len, (long)kprot(prot)) < 0) {
+        k_vm_unmap(0, a, (long)len);
+        return n < 0 ? n : -LX_ENOMEM;
+    }
+    return a;
 }
 
 /* The kernel protects and unmaps whole mappings only; Linux programs
@@ -380,7 +405,7 @@ static long serve(struct lx_regs *r, void *fx)
     uint64_t a1 = a[0], a2 = a[1], a3 = a[2], a4 = a[3], a5 = a[4];
     switch (r->rax) {
     case LX_mmap:
-        return lx_mmap(a1, a2, a3, a4, (long)a5);
+        return lx_mmap(a1, a2, a3, a4, (long)a5, r->r9);
     case LX_munmap:
         return lx_munmap(a1, a2);
     case LX_mprotect:

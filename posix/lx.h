@@ -27,6 +27,7 @@
 #define LX_EBUSY 16
 #define LX_EEXIST 17
 #define LX_EXDEV 18
+#define LX_ENODEV 19
 #define LX_ENOTDIR 20
 #define LX_EISDIR 21
 #define LX_EINVAL 22
@@ -135,6 +136,10 @@ long lx_open_file(const char *path, uint64_t *size);
 /* The open file C from offset 0 to its end into BUF (CAP bytes reached
  * first: -ENOMEM), then C closed: the byte count or -errno. */
 long lx_read_conn(long c, void *buf, size_t cap);
+/* mmap of a file: LEN bytes of regular file FD from OFFSET into DST (the
+ * rest zero); SHARED_WRITE: it must be open for writing too.  Bytes read,
+ * or -errno (EBADF, EACCES, ENODEV: not a regular file). */
+long lx_fd_map_read(long fd, uint64_t offset, void *dst, size_t len, bool shared_write);
 /* execve: close the descriptors marked close-on-exec. */
 void lx_fd_exec(void);
 /* A connection to the file at absolute PATH, and a write on one. */

@@ -49,8 +49,9 @@ enum {
 #define CLONE_CHILD_CLEARTID 0x200000
 #define CLONE_CHILD_SETTID 0x1000000
 #define CLONE_PARENT_SETTID 0x100000
-/* pidfds, namespaces, cgroups, CLONE_CLEAR_SIGHAND: refused (EINVAL) */
-#define CLONE_NOT_SERVED (0x1000ULL | 0x20000 | 0x7e000000 | 3ULL << 32)
+/* pidfds, namespaces, cgroups: refused (EINVAL) */
+#define CLONE_NOT_SERVED (0x1000ULL | 0x20000 | 0x7e000000 | 1ULL << 33)
+#define CLONE_CLEAR_SIGHAND (1ULL << 32)
 #define WNOHANG 1
 
 #define PULSE_DEATH 0x44450000       /* + the child's slot; value: its exit status */
@@ -252,6 +253,8 @@ static _Noreturn void fork_child(void)
     k_chan_interrupts(lx.chan, 0);
     k_pulse_send(lx.parent, PULSE_HELLO, 0, 0);
     memset(kids, 0, sizeof(kids));
+    if (fork_info.flags & CLONE_CLEAR_SIGHAND)
+        lx_proc_exec();             /* handlers back to SIG_DFL, ignored stay ignored */
     lx_fd_fork_child();
     lx.procfs = 0;                  /* the parent's: not ours (not passed) */
     sig.pending = 0;
