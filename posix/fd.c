@@ -179,12 +179,12 @@ long lx_open_file(const char *path, uint64_t *size)
 {
     struct file_open_rep rep;
     long c = open_abs(path, 0, 0, &rep);
-    if (c < 0 || (rep.mode & LX_S_IFMT) == LX_S_IFREG) {
+    if (c < 0 || ((rep.mode & LX_S_IFMT) == LX_S_IFREG && (rep.mode & 0111))) {
         *size = c < 0 ? 0 : rep.size;
         return c;
     }
     k_handle_close(c);
-    return (rep.mode & LX_S_IFMT) == LX_S_IFDIR ? -LX_EISDIR : -LX_EACCES;
+    return -LX_EACCES;              /* not a regular file, or no execute bit: as Linux */
 }
 
 long lx_read_conn(long c, void *buf, size_t cap)

@@ -130,8 +130,9 @@ long lx_fd_call(uint64_t nr, const uint64_t *a, bool *served);
 unsigned lx_fd_handles(int *fds, long *handles, unsigned max);
 /* PATH (DIRFD-relative) made absolute and normal in OUT (256 bytes). */
 long lx_abspath(long dirfd, const char *path, char *out);
-/* A connection to the regular file at the absolute PATH, its size (as it
- * opened) in *SIZE; or -errno. */
+/* execve's open: a connection to the regular file at the absolute PATH
+ * with an execute bit, its size (as it opened) in *SIZE; or -errno
+ * (EACCES for a directory or a file without an execute bit, as Linux). */
 long lx_open_file(const char *path, uint64_t *size);
 /* The open file C from offset 0 to its end into BUF (CAP bytes reached
  * first: -ENOMEM), then C closed: the byte count or -errno. */
