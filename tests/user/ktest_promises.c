@@ -409,6 +409,7 @@ static struct {
     volatile long stop, ready;
     long late[16];
     long mid_copy;
+    long gap_ms;                    /* between pulses: a quarter of a copy (at least 3 ms) */
 } lc;
 
 static long lc_server(void *arg)
@@ -447,7 +448,7 @@ static long lc_pulser(void *arg)
     while (!lc.ready)
         k_thread_yield();
     for (int i = 0; i < 16; i++) {
-        spin_ms(3 + i % 4);
+        spin_ms(lc.gap_ms + i % 4);
         k_pulse_send(lc.hconn, 1, k_clock_get(), 200);
     }
     return 0;
@@ -493,6 +494,10 @@ static bool test_large_copy_preemptible(void)
     long t0 = k_clock_get();
     CHECK_EQ(k_msg_send(lc.conn, (long)lc.sbuf, -lc.size, 0, 0), 0);
     long d = k_clock_get() - t0;                   /* one copy, undisturbed */
+    /* The pulses span about four copies, however fast copies are here
+     * (under TCG a 32 MiB copy takes 15 to 200 ms, with the layout of
+     * physical memory): so several sends see them. */
+    lc.gap_ms = d / 4000000 > 3 ? d / 4000000 : 3;
     long w = rt_thread_spawn(&tw, lc_waiter, 0, stack_b, sizeof(stack_b), &high);
     long p = rt_thread_spawn(&tp, lc_pulser, 0, stack_c, sizeof(stack_c), &other);
     CHECK(w > 0 && p > 0);
