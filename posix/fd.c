@@ -872,9 +872,14 @@ static long sys_sendfile(uint64_t out, uint64_t in, uint64_t uoff, uint64_t coun
     struct lx_file *fi = get(in), *fo = get(out);
     if (!fi || !fo)
         return -LX_EBADF;
-    long bg = tty_read_check(fi);
-    if (bg)
-        return bg;
+    /* As on Linux, the input is a file (one that could be mapped): from a
+     * pipe or a terminal it is EINVAL, and programs copy with read and
+     * write instead (busybox does).  What was read and not written then
+     * could not be given back. */
+    if ((fi->mode & LX_S_IFMT) != LX_S_IFREG || fi->conn == DEBUG_CONSOLE)
+        return -LX_EINVAL;
+    if ((fi->flags & LX_O_ACCMODE) == LX_O_WRONLY)
+        return -LX_EBADF;
     uint64_t off = FILE_POS_CURRENT;
     if (uoff) {
         int64_t o;
@@ -900,13 +905,17 @@ static long sys_sendfile(uint64_t out, uint64_t in, uint64_t uoff, uint64_t coun
         }
         long w = sys_write(out, (uint64_t)(uintptr_t)buf, (uint64_t)n, FILE_POS_CURRENT);
         if (w < 0) {
+            if (off == FILE_POS_CURRENT)
+                sys_lseek(in, -n, 1);       /* none of it went out */
             if (!done)
                 return w;
             break;
         }
         done += (uint64_t)w;
+        if (w < n && off == FILE_POS_CURRENT)       /* the input's position: after what went out */
+            sys_lseek(in, (int64_t)w - n, 1);
         if (w < n || (size_t)n < want)
-            break;                  /* a short read (a terminal's line, a pipe): back to the caller */
+            break;                  /* a short write (a signal), or the end of the file */
     }
     if (uoff) {
         int64_t o = (int64_t)(off + done);

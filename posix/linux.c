@@ -379,8 +379,13 @@ static long lx_syscall_locked(struct lx_regs *r, void *fx)
     uint64_t nr = r->rax;
     if (nr == 15)                   /* rt_sigreturn: the registers of before */
         return lx_sigreturn(r, fx);
+    uint64_t a0 = r->rdi, a1 = r->rsi, a2 = r->rdx, a3 = r->r10;
     for (int tries = 0;; tries++) {
         long ret = serve(r, fx);
+        if (__builtin_expect(lx.trace, 0))
+            printf("trace %lu: %lu(%#lx, %#lx, %#lx, %#lx) = %ld\n", (unsigned long)lx.pid,
+                   (unsigned long)nr, (unsigned long)a0, (unsigned long)a1, (unsigned long)a2,
+                   (unsigned long)a3, ret);
         if (ret != -LX_ERESTARTSYS && !lx_sig_attention())
             return ret;
         bool restart;
@@ -768,6 +773,9 @@ long lx_execve(uint64_t upath, uint64_t uargv, uint64_t uenvp)
     long envc = copy_strv(uenvp, exec_envp, LX_ARGS_MAX, &used);
     if (envc < 0)
         return envc;
+    bool trace = false;             /* a system call trace on the console, for whoever debugs */
+    for (long i = 0; i < envc; i++)
+        trace |= strcmp(exec_envp[i], "KESTREL_TRACE=1") == 0;
     char **argv = exec_argv + 2;
     if (strcmp(path, "/proc/self/exe") == 0)
         memcpy(path, lx.exe, strlen(lx.exe) + 1);
@@ -876,6 +884,7 @@ long lx_execve(uint64_t upath, uint64_t uargv, uint64_t uenvp)
     lx.exe[n] = 0;
     lx_fd_exec();
     lx_proc_exec();
+    lx.trace = trace;
     lx_proc_describe(named, (int)argc, argv);
     lx_proc_report();
     uint64_t sp = build_stack(&l, (int)argc, argv, (int)envc, exec_envp);

@@ -103,6 +103,7 @@ struct lx_state {
     size_t cmdline_len;
     char state;                     /* 'R' running, 'T' stopped */
     uint64_t affinity;              /* sched_setaffinity's CPUs (0: all), kept across fork and exec */
+    bool trace;                     /* KESTREL_TRACE=1 in the environment at exec: each call said */
 };
 extern struct lx_state lx;
 
@@ -122,7 +123,7 @@ long lx_errno(long e);
 void *lx_stack_top(void);
 
 /* File descriptors (posix/fd.c). */
-#define LX_NFD 256
+#define LX_NFD 1024                 /* RLIMIT_NOFILE, as prlimit says (Linux's soft default) */
 void lx_fd_init(void);
 long lx_fd_call(uint64_t nr, const uint64_t *a, bool *served);
 /* For fork: every descriptor's handle (HANDLES[i] for fd FDS[i]), at

@@ -170,8 +170,7 @@ static void pump(struct pipe *p)
                 uint32_t k = n - done < sizeof(tmp) ? n - done : (uint32_t)sizeof(tmp);
                 long got = k_msg_read(w->rcvid, (long)(w->payload_at + w->at + done), (long)tmp, k);
                 if (got != (long)k) {
-                    n = done;
-                    w->len = 0;     /* the writer went away or its buffer is bad: stop here */
+                    n = done;       /* the writer went away or its buffer is bad: stop here */
                     bad = true;
                     break;
                 }
@@ -181,7 +180,7 @@ static void pump(struct pipe *p)
                 done += k;
             }
             w->at += n;
-            w->len -= n;
+            w->len = bad ? 0 : w->len - n;
             moved |= n > 0;
             if (w->len == 0 && bad && w->at == 0) {
                 k_msg_error(w->rcvid, E_FAULT);     /* nothing of it went in */

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -78,6 +79,34 @@ static void mmap_files(void)
                      0xffffffffL, 0);
     check(a > 0 && ((char *)a)[8191] == 0, "mmap MAP_ANONYMOUS with fd 0xffffffff: memory");
     unlink("/tmp/mapped");
+}
+
+/* sendfile from a file into a pipe: the position moves by what went out;
+ * with an offset pointer, the pointer moves and the position does not. */
+static void sendfile_file(void)
+{
+    static char data[10000], back[10000];
+    for (size_t i = 0; i < sizeof(data); i++)
+        data[i] = (char)(i * 7);
+    int fd = open("/tmp/sf", O_RDWR | O_CREAT | O_TRUNC, 0644);
+    int p[2];
+    if (fd < 0 || write(fd, data, sizeof(data)) != (ssize_t)sizeof(data) || pipe(p) != 0) {
+        check(0, "sendfile: a file and a pipe");
+        return;
+    }
+    lseek(fd, 0, SEEK_SET);
+    check(sendfile(p[1], fd, 0, 20000) == 10000 && lseek(fd, 0, SEEK_CUR) == 10000 &&
+              read(p[0], back, sizeof(back)) == 10000 && memcmp(back, data, sizeof(data)) == 0,
+          "sendfile file to pipe: the whole file, the position at its end");
+    off_t off = 5000;
+    check(sendfile(p[1], fd, &off, 20000) == 5000 && off == 10000 && lseek(fd, 0, SEEK_CUR) == 10000 &&
+              read(p[0], back, sizeof(back)) == 5000 && memcmp(back, data + 5000, 5000) == 0,
+          "sendfile with an offset: from there, the offset moves, the position does not");
+    check(err_is(sendfile(fd, p[0], 0, 10), EINVAL), "sendfile from a pipe: EINVAL");
+    close(p[0]);
+    close(p[1]);
+    close(fd);
+    unlink("/tmp/sf");
 }
 
 int main(void)
@@ -190,6 +219,7 @@ int main(void)
      * the kernel's struct into the caller's: as on Linux) */
 
     mmap_files();
+    sendfile_file();
     if (!failed)
         printf("linux-fs: ALL PASSED\n");
     return failed;

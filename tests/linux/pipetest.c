@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -110,6 +111,40 @@ static void big_write(void)
     close(p[1]);
     check(w == BIG, "a 200,000-byte write into a 64 KiB pipe, whole");
     check(reap(c) == 0, "read back in order by a forked reader, then end of file");
+}
+
+/* The other way round, as ash writes a long here-document: a forked
+ * writer's one write of memory it had before the fork, then its exit;
+ * the parent reads until end of file.  With USE_SENDFILE it tries
+ * sendfile first, as busybox cat does: from a pipe that is EINVAL (as on
+ * Linux), with nothing taken from the pipe. */
+static void writer_child(int use_sendfile)
+{
+    int p[2];
+    if (pipe(p) != 0) {
+        check(0, "pipe");
+        return;
+    }
+    pid_t c = fork();
+    if (c == 0) {
+        close(p[0]);
+        _exit(write(p[1], big, 120000) == 120000 ? 0 : 1);
+    }
+    close(p[1]);
+    if (use_sendfile) {
+        int null = open("/dev/null", O_WRONLY);
+        check(null >= 0 && err_is(sendfile(null, p[0], 0, 1 << 24), EINVAL),
+              "sendfile from a pipe: EINVAL, as on Linux");
+        close(null);
+    }
+    size_t got = 0;
+    ssize_t n;
+    while ((n = read(p[0], back + got, 65536)) > 0)
+        got += (size_t)n;
+    check(got == 120000 && memcmp(back, big, 120000) == 0,
+          "read from a pipe a forked writer filled: all 120,000 bytes in order, then end of file");
+    check(reap(c) == 0, "the writer's write was whole");
+    close(p[0]);
 }
 
 static void broken_pipe(void)
@@ -378,6 +413,8 @@ int main(void)
 {
     end_of_file();
     big_write();
+    writer_child(0);
+    writer_child(1);
     broken_pipe();
     nonblocking();
     polling();
