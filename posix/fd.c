@@ -97,6 +97,60 @@ static void release(int fd)
     memset(&fds[fd], 0, sizeof(fds[fd]));
 }
 
+/* ---- /proc/self/fd ---- */
+
+/* /proc/self/fd (and /proc/PID/fd for our pid, /dev/fd) lists our own
+ * descriptors, which only we know: the table is ours.  So it is served
+ * here, not by procfs.  An open directory of it is a descriptor with no
+ * connection (SELF_FD_DIR); each entry is a symbolic link to what the
+ * descriptor is.  Returns 0 for another path, 1 for the directory, 2 for
+ * an entry (*FD: its number, -1 when it is not open); *TAIL: what follows
+ * the entry ("" or "/..."). */
+#define SELF_FD_DIR (-3L)
+
+static int self_fd(const char *abs, long *fd, const char **tail)
+{
+    const char *p;
+    char pid[24];
+    snprintf(pid, sizeof(pid), "/proc/%lu/fd", (unsigned long)lx.pid);
+    if (strncmp(abs, "/proc/self/fd", 13) == 0)
+        p = abs + 13;
+    else if (strncmp(abs, "/proc/thread-self/fd", 20) == 0)
+        p = abs + 20;
+    else if (strncmp(abs, "/dev/fd", 7) == 0)
+        p = abs + 7;
+    else if (strncmp(abs, pid, strlen(pid)) == 0)
+        p = abs + strlen(pid);
+    else
+        return 0;
+    if (!*p)
+        return 1;
+    if (*p != '/' || p[1] < '0' || p[1] > '9')
+        return *p == '/' ? (*fd = -1, *tail = "", 2) : 0;
+    long n = 0;
+    for (p++; *p >= '0' && *p <= '9' && n < LX_NFD; p++)
+        n = n * 10 + (*p - '0');
+    if (*p && *p != '/')
+        return (*fd = -1, *tail = "", 2);
+    *fd = n < LX_NFD && fds[n].conn ? n : -1;
+    *tail = p;
+    return 2;
+}
+
+/* What the link of descriptor FD says: its path, or "pipe:[INO]" and the
+ * like for what has none. */
+static void self_fd_link(long fd, char *out, size_t cap)
+{
+    const struct lx_file *f = &fds[fd];
+    uint32_t t = f->mode & LX_S_IFMT;
+    if (f->path[0] && (t == LX_S_IFREG || t == LX_S_IFDIR || t == LX_S_IFCHR || t == 0))
+        snprintf(out, cap, "%s", f->path);
+    else if (f->conn == DEBUG_CONSOLE)
+        snprintf(out, cap, "/dev/console");
+    else
+        snprintf(out, cap, "%s:[%ld]", t == 0010000 ? "pipe" : "anon_inode", f->conn);
+}
+
 /* ---- paths ---- */
 
 /* The absolute, normalised form of PATH (relative to DIRFD's directory or
@@ -300,6 +354,38 @@ static long sys_openat(long dirfd, uint64_t upath, uint32_t flags, uint32_t mode
         return -LX_ENOENT;
     if ((r = lx_abspath(dirfd, path, abs)) < 0)
         return r;
+    long n;
+    const char *tail;
+    switch (self_fd(abs, &n, &tail)) {
+    case 1:
+        if (flags & LX_O_ACCMODE)
+            return -LX_EISDIR;
+        return install(SELF_FD_DIR, flags, LX_S_IFDIR, abs, 0);
+    case 2:
+        if (n < 0)
+            return -LX_ENOENT;
+        if (*tail || ((fds[n].mode & LX_S_IFMT) != LX_S_IFREG &&
+                      (fds[n].mode & LX_S_IFMT) != LX_S_IFDIR) || !fds[n].path[0]) {
+            if (*tail)              /* a path under the descriptor's directory */
+                snprintf(path, sizeof(path), "%s%s", fds[n].path, tail);
+            else {
+                /* a pipe, a terminal, a device: the same open file, as
+                 * Linux reopens a pipe (with the mode asked for) */
+                long h = fds[n].conn < 0 ? fds[n].conn : k_handle_dup(fds[n].conn, CONN_RIGHTS);
+                if (h < 0 && fds[n].conn > 0)
+                    return lx_errno(h);
+                long fd = install(h, flags, fds[n].mode, fds[n].path, 0);
+                if (fd >= 0)
+                    fds[fd].tty = fds[n].tty;
+                return fd;
+            }
+        } else {
+            snprintf(path, sizeof(path), "%s", fds[n].path);   /* a file: opened anew */
+        }
+        if ((r = lx_abspath(LX_AT_FDCWD, path, abs)) < 0)
+            return r;
+        break;
+    }
     struct file_open_rep rep;
     long conn = open_abs(abs, flags, mode & ~lx.umask, &rep);
     if (conn < 0)
@@ -448,6 +534,45 @@ static long sys_lseek(uint64_t fd, int64_t off, uint32_t whence)
     return r < 0 ? lx_errno(r) : (long)rep.position;
 }
 
+/* getdents64 of /proc/self/fd: ".", "..", then each open descriptor (a
+ * link); the cookie is the next descriptor's number + 2. */
+static long self_fd_readdir(struct lx_file *f, uint64_t buf, uint64_t len)
+{
+    static uint8_t out[4096];
+    size_t used = 0, cap = len < sizeof(out) ? (size_t)len : sizeof(out);
+    for (uint64_t c = f->dir_cookie; c < 2 + (uint64_t)LX_NFD; c++) {
+        char name[16];
+        uint8_t type = 4;
+        if (c == 0 || c == 1) {
+            snprintf(name, sizeof(name), c ? ".." : ".");
+        } else if (fds[c - 2].conn) {
+            snprintf(name, sizeof(name), "%lu", (unsigned long)(c - 2));
+            type = 10;                  /* DT_LNK */
+        } else {
+            continue;
+        }
+        size_t nl = strlen(name), rec = (19 + nl + 1 + 7) & ~7UL;
+        if (used + rec > cap) {
+            if (!used)
+                return -LX_EINVAL;
+            break;
+        }
+        uint64_t ino = 0x1000 + c, off = c + 1;
+        uint16_t r16 = (uint16_t)rec;
+        memset(out + used, 0, rec);
+        memcpy(out + used, &ino, 8);
+        memcpy(out + used + 8, &off, 8);
+        memcpy(out + used + 16, &r16, 2);
+        out[used + 18] = type;
+        memcpy(out + used + 19, name, nl);
+        used += rec;
+        f->dir_cookie = c + 1;
+    }
+    if (used && !lx_copy_out(buf, out, used))
+        return -LX_EFAULT;
+    return (long)used;
+}
+
 static long sys_getdents64(uint64_t fd, uint64_t buf, uint64_t len)
 {
     struct lx_file *f = get(fd);
@@ -459,6 +584,8 @@ static long sys_getdents64(uint64_t fd, uint64_t buf, uint64_t len)
         len = 65536;
     if (!lx_writable(buf, (size_t)len))
         return -LX_EFAULT;
+    if (f->conn == SELF_FD_DIR)
+        return self_fd_readdir(f, buf, len);
     struct file_readdir_req q = { .cookie = f->dir_cookie, .len = (uint32_t)len };
     struct file_readdir_rep rep;
     long r = file_readdir(f->conn, &q, &rep, (void *)buf, (size_t)len);
@@ -519,6 +646,11 @@ static long sys_fstat(uint64_t fd, uint64_t ubuf)
         return -LX_EBADF;
     if (f->conn == DEBUG_CONSOLE)
         return debug_stat(ubuf);
+    if (f->conn == SELF_FD_DIR) {
+        struct file_stat_rep d = { .mode = LX_S_IFDIR | 0500, .nlink = 2, .blksize = 1024,
+                                   .dev = 3, .ino = 0x1000 };
+        return stat_out(&d, ubuf);
+    }
     struct file_stat_req q = { 0 };
     struct file_stat_rep s;
     long r = file_stat(f->conn, &q, 0, 0, &s);
@@ -563,12 +695,55 @@ static long stat_abs(long m, const char *abs, const char *rest, uint32_t flags,
     return r < 0 ? lx_errno(r) : 0;
 }
 
+/* For the path calls that look at /proc/self/fd itself (stat, access,
+ * readlink): LX_NFD for the directory, an entry's descriptor, -ENOENT for
+ * an entry that is not open, -ENOSYS for any other path (ABS: the path,
+ * absolute). */
+static long self_fd_at(long dirfd, uint64_t upath, char *abs)
+{
+    char path[256];
+    long r = lx_copy_str(path, sizeof(path), upath);
+    if (r < 0)
+        return r;
+    if (!path[0])
+        return -LX_ENOENT;
+    if ((r = lx_abspath(dirfd, path, abs)) < 0)
+        return r;
+    long n;
+    const char *tail;
+    switch (self_fd(abs, &n, &tail)) {
+    case 1:
+        return LX_NFD;
+    case 2:
+        return n < 0 ? -LX_ENOENT : *tail ? -LX_ENOSYS : n;
+    default:
+        return -LX_ENOSYS;
+    }
+}
+
 static long sys_fstatat(long dirfd, uint64_t upath, uint64_t ubuf, uint32_t flags)
 {
     char first;
     if (flags & LX_AT_EMPTY_PATH && lx_copy_in(&first, upath, 1) && !first)
         return sys_fstat((uint64_t)dirfd, ubuf);
     char rest[256], abs[256];
+    long n = self_fd_at(dirfd, upath, abs);
+    if (n != -LX_ENOSYS) {              /* /proc/self/fd, or an entry of it */
+        if (n < 0)
+            return n;
+        if (n == LX_NFD) {
+            struct file_stat_rep d = { .mode = LX_S_IFDIR | 0500, .nlink = 2, .blksize = 1024,
+                                       .dev = 3, .ino = 0x1000 };
+            return stat_out(&d, ubuf);
+        }
+        if (!(flags & LX_AT_SYMLINK_NOFOLLOW))
+            return sys_fstat((uint64_t)n, ubuf);
+        char link[256];
+        self_fd_link(n, link, sizeof(link));
+        struct file_stat_rep l = { .mode = LX_S_IFLNK | 0700, .nlink = 1, .blksize = 1024,
+                                   .dev = 3, .ino = 0x1002 + (uint64_t)n, .size = strlen(link) };
+        return stat_out(&l, ubuf);
+    }
     long m = path_mount(dirfd, upath, rest, abs);
     if (m < 0)
         return m;
@@ -580,6 +755,9 @@ static long sys_fstatat(long dirfd, uint64_t upath, uint64_t ubuf, uint32_t flag
 static long sys_faccessat(long dirfd, uint64_t upath)
 {
     char rest[256], abs[256];
+    long n = self_fd_at(dirfd, upath, abs);
+    if (n != -LX_ENOSYS)
+        return n < 0 ? n : 0;
     long m = path_mount(dirfd, upath, rest, abs);
     if (m < 0)
         return m;
@@ -673,6 +851,15 @@ static long sys_readlinkat(long dirfd, uint64_t upath, uint64_t buf, uint64_t si
         return lx_copy_out(buf, lx.exe, n) ? (long)n : -LX_EFAULT;
     }
     char rest[256], abs[256];
+    long n = self_fd_at(dirfd, upath, abs);
+    if (n != -LX_ENOSYS) {
+        if (n < 0 || n == LX_NFD)
+            return n < 0 ? n : -LX_EINVAL;      /* the directory is no link */
+        char link[256];
+        self_fd_link(n, link, sizeof(link));
+        size_t k = strlen(link) < size ? strlen(link) : (size_t)size;
+        return lx_copy_out(buf, link, k) ? (long)k : -LX_EFAULT;
+    }
     long m = path_mount(dirfd, upath, rest, abs);
     if (m < 0)
         return m;
@@ -934,8 +1121,8 @@ static long dup_to(uint64_t fd, int to, uint32_t fdflags)
         return -LX_EBADF;
     if (to < 0 || to >= LX_NFD)
         return -LX_EBADF;
-    long h = f->conn == DEBUG_CONSOLE ? DEBUG_CONSOLE : k_handle_dup(f->conn, CONN_RIGHTS);
-    if (h < 0 && h != DEBUG_CONSOLE)
+    long h = f->conn < 0 ? f->conn : k_handle_dup(f->conn, CONN_RIGHTS);
+    if (h < 0 && f->conn > 0)
         return lx_errno(h);
     struct lx_file copy = *f;
     if (fds[to].conn)

@@ -109,6 +109,54 @@ static void sendfile_file(void)
     unlink("/tmp/sf");
 }
 
+/* /proc/self/fd and /dev/fd: our descriptors, from our own table. */
+static void self_fds(void)
+{
+    int fd = open("/tmp/selffd", O_RDWR | O_CREAT | O_TRUNC, 0644);
+    int p[2];
+    if (fd < 0 || write(fd, "0123456789", 10) != 10 || pipe(p) != 0) {
+        check(0, "/proc/self/fd: a file and a pipe");
+        return;
+    }
+    DIR *d = opendir("/proc/self/fd");
+    int seen0 = 0, seenfd = 0, seenbad = 0;
+    struct dirent *e;
+    char want[16];
+    snprintf(want, sizeof(want), "%d", fd);
+    while (d && (e = readdir(d))) {
+        seen0 |= strcmp(e->d_name, "0") == 0 || strcmp(e->d_name, "1") == 0;
+        seenfd |= strcmp(e->d_name, want) == 0 && e->d_type == DT_LNK;
+        seenbad |= strcmp(e->d_name, "77") == 0;
+    }
+    if (d)
+        closedir(d);
+    check(d && seen0 && seenfd && !seenbad, "readdir /proc/self/fd: our descriptors, as links");
+    char path[64], link[64];
+    snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(path, link, sizeof(link) - 1);
+    check(n == 11 && memcmp(link, "/tmp/selffd", 11) == 0, "readlink /proc/self/fd/N: the file's path");
+    struct stat st, lst;
+    check(stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 10 &&
+              lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode), "stat follows the link, lstat does not");
+    snprintf(path, sizeof(path), "/dev/fd/%d", fd);
+    int again = open(path, O_RDONLY);
+    char c = 0;
+    check(again >= 0 && read(again, &c, 1) == 1 && c == '0' && lseek(fd, 0, SEEK_CUR) == 10,
+          "open /dev/fd/N of a file: opened anew, its own position");
+    close(again);
+    snprintf(path, sizeof(path), "/dev/fd/%d", p[1]);
+    int w = open(path, O_WRONLY);
+    check(w >= 0 && write(w, "x", 1) == 1 && read(p[0], &c, 1) == 1 && c == 'x',
+          "open /dev/fd/N of a pipe: the same pipe");
+    close(w);
+    check(err_is(open("/proc/self/fd/77", O_RDONLY), ENOENT) && err_is(stat("/dev/fd/77", &st), ENOENT),
+          "a descriptor not open: ENOENT");
+    close(p[0]);
+    close(p[1]);
+    close(fd);
+    unlink("/tmp/selffd");
+}
+
 int main(void)
 {
     char buf[256];
@@ -220,6 +268,7 @@ int main(void)
 
     mmap_files();
     sendfile_file();
+    self_fds();
     if (!failed)
         printf("linux-fs: ALL PASSED\n");
     return failed;
