@@ -780,6 +780,14 @@ void lx_proc_describe(const char *comm, int argc, char *const *argv)
     }
 }
 
+/* The CPUs there are, as a mask (at most 64). */
+static uint64_t all_cpus(void)
+{
+    struct k_sysinfo ks = { 0 };
+    k_sys_info(K_INFO_KERNEL_OBJECTS, (long)&ks);
+    return ks.ncpus >= 64 ? ~0ULL : ks.ncpus ? (1ULL << ks.ncpus) - 1 : 1;
+}
+
 void lx_proc_report(void)
 {
     if (lx.procfs <= 0) {
@@ -789,11 +797,19 @@ void lx_proc_report(void)
             return;
         }
     }
-    char rec[1200];
-    int n = snprintf(rec, 96, "%c %lu %lu %lu 1\n%s\n", lx.state ? lx.state : 'R',
+    uint64_t ign = 0, cgt = 0;
+    for (int i = 1; i <= 64; i++)
+        if (sig.action[i][0] == 1)
+            ign |= SIGBIT(i);
+        else if (sig.action[i][0] > 1)
+            cgt |= SIGBIT(i);
+    char rec[1300];
+    int n = snprintf(rec, 200, "%c %lu %lu %lu 1 %lx %lx %lx %lx\n%s\n", lx.state ? lx.state : 'R',
                      (unsigned long)lx.ppid, (unsigned long)lx.pgid, (unsigned long)lx.sid,
+                     (unsigned long)sig.mask, (unsigned long)ign, (unsigned long)cgt,
+                     (unsigned long)(lx.affinity ? lx.affinity : all_cpus()),
                      lx.comm[0] ? lx.comm : "linux");
-    if (n <= 0 || n >= 96)
+    if (n <= 0 || n >= 200)
         return;
     memcpy(rec + n, lx.cmdline, lx.cmdline_len);
     lx_conn_write(lx.procfs, rec, (size_t)n + lx.cmdline_len);
@@ -819,18 +835,35 @@ static long clone_process(struct lx_regs *r, uint64_t flags, uint64_t stack, uin
     return do_fork(r, flags, ctid, stack);
 }
 
-/* The CPUs there are, as a mask (at most 64). */
-static uint64_t all_cpus(void)
+/* Another process's CPUs, from its /proc/PID/status (what it reported
+ * last; 0: no such process). */
+static uint64_t cpus_of(int64_t pid)
 {
-    struct k_sysinfo ks = { 0 };
-    k_sys_info(K_INFO_KERNEL_OBJECTS, (long)&ks);
-    return ks.ncpus >= 64 ? ~0ULL : ks.ncpus ? (1ULL << ks.ncpus) - 1 : 1;
+    char path[40];
+    snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+    long c = lx_open_conn(path, 0);
+    if (c < 0)
+        return 0;
+    static char text[2048];
+    long n = lx_read_conn(c, text, sizeof(text) - 1);
+    if (n <= 0)
+        return 0;
+    text[n] = 0;
+    const char *p = "";
+    for (long i = 0; i + 14 <= n && !*p; i++)
+        if (memcmp(text + i, "Cpus_allowed:\t", 14) == 0)
+            p = text + i + 14;
+    uint64_t m = 0;
+    for (; (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'); p++)
+        m = m << 4 | (uint64_t)(*p <= '9' ? *p - '0' : *p - 'a' + 10);
+    return m ? m : all_cpus();      /* listed, with no mask said: all */
 }
 
-/* sched_setaffinity and sched_getaffinity, for ourselves (pid 0 or ours,
- * every thread: kept in lx.affinity and given to the threads and children
- * made later).  Another process's CPUs are all of them: Kestrel pins only
- * threads that asked; a negative pid is ESRCH. */
+/* sched_setaffinity and sched_getaffinity.  Ours (pid 0 or ours, every
+ * thread) is kept in lx.affinity, given to the threads and children made
+ * later and reported to procfs; another process's is read from its
+ * /proc/PID/status (ESRCH when it is not there); setting another's is not
+ * served (EPERM). */
 static long affinity(bool set, int64_t pid, uint64_t len, uint64_t umask)
 {
     uint64_t all = all_cpus(), m = 0;
@@ -850,11 +883,14 @@ static long affinity(bool set, int64_t pid, uint64_t len, uint64_t umask)
         if (k_thread_affinity(0, (long)m) < 0)
             return -LX_EINVAL;
         lx.affinity = m == all ? 0 : m;
+        lx_proc_report();
         return 0;
     }
     if (len * 8 < (uint64_t)(64 - __builtin_clzll(all)) || (len & 7))
         return -LX_EINVAL;
-    m = self && lx.affinity ? lx.affinity : all;
+    m = self ? (lx.affinity ? lx.affinity : all) : cpus_of(pid);
+    if (!m)
+        return -LX_ESRCH;
     if (!lx_copy_out(umask, &m, 8))
         return -LX_EFAULT;
     return 8;

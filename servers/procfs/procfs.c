@@ -12,7 +12,8 @@
  * A Linux process tells procfs about itself by writing a record to
  * /proc/self/kestrel (the personality does, at start, after fork and
  * exec, and when its group or state changes): "STATE PPID PGID SID
- * NTHREADS\nCOMM\nARGV0\0ARGV1\0...".  The record is keyed by the
+ * NTHREADS [SIGBLK SIGIGN SIGCGT CPUS]\nCOMM\nARGV0\0ARGV1\0..." (the
+ * masks in hexadecimal, status's SigBlk, SigIgn, SigCgt, Cpus_allowed).  The record is keyed by the
  * writer's pid as the kernel reports it, so a process can describe only
  * itself, and it goes when the connection it was written through ends
  * (the process died).  Processes that never write (native services) are
@@ -62,6 +63,7 @@ struct proc {
     void *owner;                       /* the open file it was written through */
     char state;
     uint64_t ppid, pgid, sid, nthreads;
+    uint64_t sigblk, sigign, sigcgt, cpus;     /* as of its last registration; cpus 0: unknown */
     int64_t start_ns;
     char comm[16];
     char cmdline[1024];                /* NUL-separated */
@@ -205,9 +207,13 @@ static bool generate(struct proc *p, const char *name, struct text *t)
         const char *st = p->state == 'T' ? "T (stopped)" : p->state == 'S' ? "S (sleeping)"
                                                                             : "R (running)";
         put(t, "Name:\t%s\nState:\t%s\nTgid:\t%lu\nPid:\t%lu\nPPid:\t%lu\nUid:\t0\t0\t0\t0\n"
-               "Gid:\t0\t0\t0\t0\nThreads:\t%lu\n",
+               "Gid:\t0\t0\t0\t0\nThreads:\t%lu\nSigPnd:\t%016lx\nSigBlk:\t%016lx\n"
+               "SigIgn:\t%016lx\nSigCgt:\t%016lx\n",
             p->comm, st, (unsigned long)p->pid, (unsigned long)p->pid, (unsigned long)p->ppid,
-            (unsigned long)p->nthreads);
+            (unsigned long)p->nthreads, 0UL, (unsigned long)p->sigblk,
+            (unsigned long)p->sigign, (unsigned long)p->sigcgt);
+        if (p->cpus)
+            put(t, "Cpus_allowed:\t%lx\n", (unsigned long)p->cpus);
         return true;
     }
     if (strcmp(name, "cmdline") == 0) {
@@ -388,14 +394,15 @@ static long on_read(void *ctx, long rcvid, const struct file_read_req *req,
     return (long)n;
 }
 
-/* The registration: "STATE PPID PGID SID NTHREADS\nCOMM\nCMDLINE". */
+/* The registration: "STATE PPID PGID SID NTHREADS [SIGBLK SIGIGN SIGCGT
+ * CPUS]\nCOMM\nCMDLINE", the four in brackets hexadecimal masks. */
 static long do_register(struct ocb *o, const char *rec, size_t len)
 {
     if (!o || o->kind != K_REGISTER)
         return ERR(EBADF);
     if (len == 0 || len > RECORD_MAX)
         return ERR(EINVAL);
-    char head[96];
+    char head[160];
     const char *nl = memchr(rec, '\n', len < sizeof(head) ? len : sizeof(head));
     if (!nl)
         return ERR(EINVAL);
@@ -415,6 +422,24 @@ static long do_register(struct ocb *o, const char *rec, size_t len)
         while (*p >= '0' && *p <= '9')
             v[k] = v[k] * 10 + (uint64_t)(*p++ - '0');
     }
+    uint64_t m[4] = { 0 };
+    for (int k = 0; k < 4; k++) {
+        while (*p == ' ')
+            p++;
+        if (!*p)
+            break;
+        int digits = 0;
+        for (;; p++, digits++) {
+            int d = *p >= '0' && *p <= '9' ? *p - '0' : *p >= 'a' && *p <= 'f' ? *p - 'a' + 10 : -1;
+            if (d < 0)
+                break;
+            if (digits == 16)
+                return ERR(EINVAL);
+            m[k] = m[k] << 4 | (uint64_t)d;
+        }
+        if (!digits || (*p && *p != ' '))
+            return ERR(EINVAL);
+    }
     const char *comm = nl + 1, *end = rec + len;
     const char *nl2 = memchr(comm, '\n', (size_t)(end - comm));
     if (!nl2)
@@ -433,6 +458,7 @@ static long do_register(struct ocb *o, const char *rec, size_t len)
     pr->owner = o;
     pr->state = state;
     pr->ppid = v[0], pr->pgid = v[1], pr->sid = v[2], pr->nthreads = v[3] ? v[3] : 1;
+    pr->sigblk = m[0], pr->sigign = m[1], pr->sigcgt = m[2], pr->cpus = m[3];
     size_t cl = (size_t)(nl2 - comm) < sizeof(pr->comm) - 1 ? (size_t)(nl2 - comm)
                                                            : sizeof(pr->comm) - 1;
     memcpy(pr->comm, comm, cl);

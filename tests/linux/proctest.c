@@ -3,8 +3,11 @@
  * (musl-gcc -static).  "linux-proc: ok WHAT" / "FAIL WHAT", then
  * "ALL PASSED".
  */
+#define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,6 +122,32 @@ int main(int argc, char **argv)
     close(fd);
     check(open("/proc/99999/stat", O_RDONLY) == -1 && errno == ENOENT, "no such pid: ENOENT");
     check(slurp("/proc/self/stat", buf, sizeof(buf)) > 0, "and procfs still serves");
+
+    /* status: the signal masks and CPUs a child was given, as of its start */
+    signal(SIGUSR1, SIG_IGN);
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(0, &one);
+    sched_setaffinity(0, sizeof(one), &one);
+    c = fork();
+    if (c == 0) {
+        char st[2048];
+        int ok = slurp("/proc/self/status", st, sizeof(st)) > 0 && strstr(st, "SigIgn:\t0000000000000200\n");
+        cpu_set_t got;
+        CPU_ZERO(&got);
+        int aff = sched_getaffinity(getppid(), sizeof(got), &got) == 0 && CPU_COUNT(&got) == 1 &&
+                  CPU_ISSET(0, &got);
+        _exit((ok ? 0 : 1) | (aff ? 0 : 2));
+    }
+    int cst = -1;
+    waitpid(c, &cst, 0);
+    check(WIFEXITED(cst) && !(WEXITSTATUS(cst) & 1), "status: SigIgn shows an ignored SIGUSR1, inherited");
+    check(WIFEXITED(cst) && !(WEXITSTATUS(cst) & 2),
+          "sched_getaffinity of another process (the parent): from its status, CPU 0");
+    errno = 0;
+    check(sched_getaffinity(99999, sizeof(one), &one) == -1 && errno == ESRCH,
+          "sched_getaffinity of no such process: ESRCH");
+    signal(SIGUSR1, SIG_DFL);
 
     if (!failed)
         printf("linux-proc: ALL PASSED\n");
