@@ -1504,6 +1504,15 @@ void lx_fd_init(void)
         file_ioctl(c, &q, 0, 0, &rr, 0, 0);
         return;
     }
+    /* No terminal (a service, a test): input is /dev/null (or, without
+     * one, the kernel console, which reads as end of file), output the
+     * kernel console.  Standard input is never left closed: programs take
+     * the lowest free descriptor (a pipe would land on 0). */
+    c = open_abs("/dev/null", 0, 0, &rep);
+    if (c > 0)
+        install(c, 0, rep.mode & LX_S_IFMT, "/dev/null", 0);
+    else
+        fds[0] = (struct lx_file){ .conn = DEBUG_CONSOLE, .flags = 0, .mode = LX_S_IFCHR };
     fds[1] = (struct lx_file){ .conn = DEBUG_CONSOLE, .flags = LX_O_WRONLY, .mode = LX_S_IFCHR };
     fds[2] = fds[1];
 }

@@ -8,6 +8,8 @@
 #   kestrel-run.sh --except A+B    all of them but A and B (too slow here)
 #   kestrel-run.sh --ash [DIR...]  shell/ash_test/run-all (ash-* directories),
 #                                  then ASH DONE ok= fail=
+#   kestrel-run.sh --script        testsuite/script.sh (tools/busybox-suite
+#                                  --script FILE), sh -x in /tmp
 #
 # The environment is the one Debian's build runs the suite in (debian/rules
 # TESTSUITE_ENV), in the layout of its build tree: the busybox under
@@ -19,6 +21,13 @@ export SKIP_KNOWN_BUGS=y SKIP_INTERNET_TESTS=y LANG=C.UTF-8 LC_ALL=C.UTF-8
 export bindir=/bb tsdir=/bb/testsuite
 out=/tmp/kestrel-run.out
 
+if [ "$1" = --script ]; then
+    cd /tmp || exit 1
+    echo "SCRIPT START"
+    sh -x /bb/testsuite/script.sh 2>&1
+    echo "SCRIPT DONE"
+    exit 0
+fi
 if [ "$1" = --ash ]; then
     shift
     cd /bb/shell/ash_test || exit 1

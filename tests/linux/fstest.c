@@ -160,6 +160,8 @@ static void self_fds(void)
 int main(void)
 {
     char buf[256];
+    check(fcntl(0, F_GETFD) >= 0 && read(0, buf, 1) == 0,
+          "standard input with no terminal: open, and at its end (/dev/null)");
     /* The boot image. */
     int fd = open("/manifest", O_RDONLY);
     check(fd >= 0, "open a file of the boot image");
