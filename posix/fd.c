@@ -31,7 +31,7 @@ enum {
     NR_fchdir = 81, NR_rename = 82, NR_mkdir = 83, NR_rmdir = 84, NR_unlink = 87,
     NR_readlink = 89, NR_umask = 95, NR_getdents64 = 217, NR_openat = 257, NR_mkdirat = 258,
     NR_newfstatat = 262, NR_unlinkat = 263, NR_renameat = 264, NR_readlinkat = 267,
-    NR_faccessat = 269, NR_ppoll = 271, NR_dup3 = 292, NR_renameat2 = 316, NR_faccessat2 = 439,
+    NR_faccessat = 269, NR_ppoll = 271, NR_select = 23, NR_pselect6 = 270, NR_statx = 332, NR_dup3 = 292, NR_renameat2 = 316, NR_faccessat2 = 439,
     NR_truncate = 76, NR_link = 86, NR_symlink = 88, NR_chmod = 90, NR_fchmod = 91,
     NR_chown = 92, NR_fchown = 93, NR_lchown = 94, NR_statfs = 137, NR_fstatfs = 138,
     NR_fchownat = 260, NR_linkat = 265, NR_symlinkat = 266, NR_fchmodat = 268,
@@ -632,29 +632,32 @@ static long stat_out(const struct file_stat_rep *s, uint64_t ubuf)
     return lx_copy_out(ubuf, &st, sizeof(st)) ? 0 : -LX_EFAULT;
 }
 
-static long debug_stat(uint64_t ubuf)
-{
-    struct file_stat_rep s = { .mode = LX_S_IFCHR | 0620, .nlink = 1, .blksize = 1024,
-                               .rdev = (5u << 8) | 1 };
-    return stat_out(&s, ubuf);
-}
-
-static long sys_fstat(uint64_t fd, uint64_t ubuf)
+/* The attributes of descriptor FD into *S; 0 or -errno. */
+static long fstat_rep(uint64_t fd, struct file_stat_rep *s)
 {
     struct lx_file *f = get(fd);
     if (!f)
         return -LX_EBADF;
-    if (f->conn == DEBUG_CONSOLE)
-        return debug_stat(ubuf);
+    if (f->conn == DEBUG_CONSOLE) {
+        *s = (struct file_stat_rep){ .mode = LX_S_IFCHR | 0620, .nlink = 1, .blksize = 1024,
+                                     .rdev = (5u << 8) | 1 };
+        return 0;
+    }
     if (f->conn == SELF_FD_DIR) {
-        struct file_stat_rep d = { .mode = LX_S_IFDIR | 0500, .nlink = 2, .blksize = 1024,
-                                   .dev = 3, .ino = 0x1000 };
-        return stat_out(&d, ubuf);
+        *s = (struct file_stat_rep){ .mode = LX_S_IFDIR | 0500, .nlink = 2, .blksize = 1024,
+                                     .dev = 3, .ino = 0x1000 };
+        return 0;
     }
     struct file_stat_req q = { 0 };
+    long r = file_stat(f->conn, &q, 0, 0, s);
+    return r < 0 ? lx_errno(r) : 0;
+}
+
+static long sys_fstat(uint64_t fd, uint64_t ubuf)
+{
     struct file_stat_rep s;
-    long r = file_stat(f->conn, &q, 0, 0, &s);
-    return r < 0 ? lx_errno(r) : stat_out(&s, ubuf);
+    long r = fstat_rep(fd, &s);
+    return r < 0 ? r : stat_out(&s, ubuf);
 }
 
 /* A path call: the server of the path (DIRFD-relative) and the rest. */
@@ -721,35 +724,78 @@ static long self_fd_at(long dirfd, uint64_t upath, char *abs)
     }
 }
 
-static long sys_fstatat(long dirfd, uint64_t upath, uint64_t ubuf, uint32_t flags)
+/* fstatat's and statx's work: the attributes of the path into *S. */
+static long stat_at(long dirfd, uint64_t upath, uint32_t flags, struct file_stat_rep *s)
 {
     char first;
     if (flags & LX_AT_EMPTY_PATH && lx_copy_in(&first, upath, 1) && !first)
-        return sys_fstat((uint64_t)dirfd, ubuf);
+        return fstat_rep((uint64_t)dirfd, s);
     char rest[256], abs[256];
     long n = self_fd_at(dirfd, upath, abs);
     if (n != -LX_ENOSYS) {              /* /proc/self/fd, or an entry of it */
         if (n < 0)
             return n;
         if (n == LX_NFD) {
-            struct file_stat_rep d = { .mode = LX_S_IFDIR | 0500, .nlink = 2, .blksize = 1024,
-                                       .dev = 3, .ino = 0x1000 };
-            return stat_out(&d, ubuf);
+            *s = (struct file_stat_rep){ .mode = LX_S_IFDIR | 0500, .nlink = 2, .blksize = 1024,
+                                         .dev = 3, .ino = 0x1000 };
+            return 0;
         }
         if (!(flags & LX_AT_SYMLINK_NOFOLLOW))
-            return sys_fstat((uint64_t)n, ubuf);
+            return fstat_rep((uint64_t)n, s);
         char link[256];
         self_fd_link(n, link, sizeof(link));
-        struct file_stat_rep l = { .mode = LX_S_IFLNK | 0700, .nlink = 1, .blksize = 1024,
-                                   .dev = 3, .ino = 0x1002 + (uint64_t)n, .size = strlen(link) };
-        return stat_out(&l, ubuf);
+        *s = (struct file_stat_rep){ .mode = LX_S_IFLNK | 0700, .nlink = 1, .blksize = 1024,
+                                     .dev = 3, .ino = 0x1002 + (uint64_t)n, .size = strlen(link) };
+        return 0;
     }
     long m = path_mount(dirfd, upath, rest, abs);
     if (m < 0)
         return m;
+    return stat_abs(m, abs, rest, flags, s);
+}
+
+static long sys_fstatat(long dirfd, uint64_t upath, uint64_t ubuf, uint32_t flags)
+{
     struct file_stat_rep s;
-    long r = stat_abs(m, abs, rest, flags, &s);
+    long r = stat_at(dirfd, upath, flags, &s);
     return r < 0 ? r : stat_out(&s, ubuf);
+}
+
+/* statx: the same attributes in struct statx (256 bytes): all of the
+ * basic ones (STATX_BASIC_STATS 0x7ff) are there whatever the mask. */
+static long sys_statx(long dirfd, uint64_t upath, uint32_t flags, uint32_t mask, uint64_t ubuf)
+{
+    (void)mask;
+    if (flags & ~(uint32_t)(LX_AT_EMPTY_PATH | LX_AT_SYMLINK_NOFOLLOW | 0x800 | 0x6000))
+        return -LX_EINVAL;          /* AT_NO_AUTOMOUNT 0x800, AT_STATX_SYNC_TYPE 0x6000 */
+    struct file_stat_rep s;
+    long r = stat_at(dirfd, upath, flags, &s);
+    if (r < 0)
+        return r;
+    uint8_t x[256];
+    memset(x, 0, sizeof(x));
+    uint32_t head[2] = { 0x7ff, (uint32_t)s.blksize };     /* stx_mask, stx_blksize */
+    memcpy(x, head, sizeof(head));
+    memcpy(x + 16, &s.nlink, 4);
+    memcpy(x + 20, &s.uid, 4);
+    memcpy(x + 24, &s.gid, 4);
+    uint16_t mode = (uint16_t)s.mode;
+    memcpy(x + 28, &mode, 2);
+    memcpy(x + 32, &s.ino, 8);
+    memcpy(x + 40, &s.size, 8);
+    memcpy(x + 48, &s.blocks, 8);
+    int64_t t[3] = { s.atime_ns, s.ctime_ns, s.mtime_ns };     /* at 64 atime, 96 ctime, 112 mtime; 80 btime */
+    size_t at[3] = { 64, 96, 112 };
+    for (int i = 0; i < 3; i++) {
+        int64_t sec = t[i] / 1000000000;
+        uint32_t ns = (uint32_t)(t[i] % 1000000000);
+        memcpy(x + at[i], &sec, 8);
+        memcpy(x + at[i] + 8, &ns, 4);
+    }
+    uint32_t dev[4] = { (uint32_t)(s.rdev >> 8), (uint32_t)(s.rdev & 0xff), (uint32_t)(s.dev >> 8),
+                        (uint32_t)(s.dev & 0xff) };            /* rdev major, minor; dev major, minor */
+    memcpy(x + 128, dev, sizeof(dev));
+    return lx_copy_out(ubuf, x, sizeof(x)) ? 0 : -LX_EFAULT;
 }
 
 static long sys_faccessat(long dirfd, uint64_t upath)
@@ -1239,15 +1285,10 @@ struct lx_pollfd {
 };
 
 
-static long sys_poll(uint64_t ufds, uint64_t n, long timeout_ms)
+/* poll's work on our copy P of the program's array: the ready count, or
+ * -errno (EINTR after a handler). */
+static long poll_core(struct lx_pollfd *p, uint64_t n, long timeout_ms)
 {
-    if (n > LX_NFD)
-        return -LX_EINVAL;
-    struct lx_pollfd p[LX_NFD];
-    if (n && !lx_copy_in(p, ufds, n * sizeof(p[0])))
-        return -LX_EFAULT;
-    if (n && !lx_writable(ufds, n * sizeof(p[0])))
-        return -LX_EFAULT;
     long deadline = timeout_ms < 0 ? -1 : k_clock_get() + timeout_ms * 1000000L;
     for (int round = 0;; round++) {
         long ready = 0;
@@ -1274,21 +1315,97 @@ static long sys_poll(uint64_t ufds, uint64_t n, long timeout_ms)
             }
             ready += p[i].revents != 0;
         }
-        if (ready || timeout_ms == 0) {
-            lx_copy_out(ufds, p, n * sizeof(p[0]));
+        if (ready || timeout_ms == 0)
             return ready;
-        }
         long left = deadline < 0 ? -1 : deadline - k_clock_get();
-        if (deadline >= 0 && left <= 0) {
-            lx_copy_out(ufds, p, n * sizeof(p[0]));
+        if (deadline >= 0 && left <= 0)
             return 0;
-        }
         long w = lx_wait_pulse(left);
         if (w < 0)
             return w;
         if (w == 2)
             return -LX_EINTR;           /* poll is not restarted after a handler */
     }
+}
+
+static long sys_poll(uint64_t ufds, uint64_t n, long timeout_ms)
+{
+    if (n > LX_NFD)
+        return -LX_EINVAL;
+    struct lx_pollfd p[LX_NFD];
+    if (n && !lx_copy_in(p, ufds, n * sizeof(p[0])))
+        return -LX_EFAULT;
+    if (n && !lx_writable(ufds, n * sizeof(p[0])))
+        return -LX_EFAULT;
+    long r = poll_core(p, n, timeout_ms);
+    if (r >= 0)
+        lx_copy_out(ufds, p, n * sizeof(p[0]));
+    return r;
+}
+
+/* select and pselect6, as poll: each descriptor in a set becomes one
+ * pollfd (POLLIN for reading, POLLOUT for writing, POLLPRI for the
+ * exceptional set); ready ones stay in their sets, the rest are cleared.
+ * A descriptor that is not open is EBADF.  select's timeout is left with
+ * what remained, as on Linux. */
+static long sys_select(uint64_t nfds, uint64_t ur, uint64_t uw, uint64_t ue, long timeout_ms)
+{
+    if ((int64_t)nfds < 0 || nfds > LX_NFD)
+        return -LX_EINVAL;
+    uint64_t set[3][LX_NFD / 64] = { { 0 } };
+    uint64_t u[3] = { ur, uw, ue };
+    size_t bytes = (nfds + 63) / 64 * 8;
+    for (int k = 0; k < 3; k++)
+        if (u[k] && bytes && (!lx_copy_in(set[k], u[k], bytes) || !lx_writable(u[k], bytes)))
+            return -LX_EFAULT;
+    struct lx_pollfd p[LX_NFD];
+    uint64_t n = 0;
+    for (uint64_t fd = 0; fd < nfds; fd++) {
+        int16_t ev = 0;
+        for (int k = 0; k < 3; k++)
+            if (set[k][fd / 64] & (1ULL << (fd % 64)))
+                ev |= (int16_t)(k == 0 ? 1 : k == 1 ? 4 : 2);
+        if (!ev)
+            continue;
+        if (!get(fd))
+            return -LX_EBADF;
+        p[n++] = (struct lx_pollfd){ .fd = (int32_t)fd, .events = ev };
+    }
+    long r = poll_core(p, n, timeout_ms);
+    if (r < 0)
+        return r;
+    memset(set, 0, sizeof(set));
+    long count = 0;
+    for (uint64_t i = 0; i < n; i++) {
+        uint64_t fd = (uint64_t)p[i].fd, bit = 1ULL << (fd % 64);
+        int16_t re = p[i].revents;
+        bool in = (p[i].events & 1) && (re & (1 | 8 | 16)), out = (p[i].events & 4) && (re & (4 | 8)),
+             ex = (p[i].events & 2) && (re & 2);
+        set[0][fd / 64] |= in ? bit : 0;
+        set[1][fd / 64] |= out ? bit : 0;
+        set[2][fd / 64] |= ex ? bit : 0;
+        count += in + out + ex;
+    }
+    for (int k = 0; k < 3; k++)
+        if (u[k] && bytes)
+            lx_copy_out(u[k], set[k], bytes);
+    return count;
+}
+
+/* A timeval (select) or timespec (pselect6) in milliseconds, rounded up;
+ * -1: none (wait for ever). */
+static long timeout_ms_of(uint64_t ut, bool timespec, long *err)
+{
+    *err = 0;
+    if (!ut)
+        return -1;
+    int64_t t[2];
+    if (!lx_copy_in(t, ut, sizeof(t)))
+        return *err = -LX_EFAULT, 0;
+    int64_t sub = timespec ? 1000000000 : 1000000;
+    if (t[0] < 0 || t[1] < 0 || t[1] >= sub)
+        return *err = -LX_EINVAL, 0;
+    return t[0] * 1000 + (timespec ? (t[1] + 999999) / 1000000 : (t[1] + 999) / 1000);
 }
 
 static long sys_ppoll(uint64_t ufds, uint64_t n, uint64_t uts)
@@ -1362,6 +1479,7 @@ long lx_fd_call(uint64_t nr, const uint64_t *a, bool *served)
     case NR_lstat: return sys_fstatat(LX_AT_FDCWD, a[0], a[1], LX_AT_SYMLINK_NOFOLLOW);
     case NR_fstat: return sys_fstat(a[0], a[1]);
     case NR_newfstatat: return sys_fstatat((long)(int)a[0], a[1], a[2], (uint32_t)a[3]);
+    case NR_statx: return sys_statx((long)(int)a[0], a[1], (uint32_t)a[2], (uint32_t)a[3], a[4]);
     case NR_access: return sys_faccessat(LX_AT_FDCWD, a[0]);
     case NR_faccessat: case NR_faccessat2: return sys_faccessat((long)(int)a[0], a[1]);
     case NR_lseek: return sys_lseek(a[0], (int64_t)a[1], (uint32_t)a[2]);
@@ -1382,6 +1500,20 @@ long lx_fd_call(uint64_t nr, const uint64_t *a, bool *served)
         return dup_to(a[0], (int)a[1], a[2] & LX_O_CLOEXEC ? LX_FD_CLOEXEC : 0);
     case NR_poll: return sys_poll(a[0], a[1], (long)(int)a[2]);
     case NR_ppoll: return sys_ppoll(a[0], a[1], a[2]);
+    case NR_select:
+    case NR_pselect6: {
+        long err, ms = timeout_ms_of(a[4], nr == NR_pselect6, &err);
+        if (err)
+            return err;
+        long start = k_clock_get();
+        long r = sys_select(a[0], a[1], a[2], a[3], ms);
+        if (nr == NR_select && a[4] && ms > 0) {    /* what is left, as Linux writes back */
+            long left = ms * 1000000L - (k_clock_get() - start);
+            int64_t tv[2] = { left > 0 ? left / 1000000000 : 0, left > 0 ? left % 1000000000 / 1000 : 0 };
+            lx_copy_out(a[4], tv, sizeof(tv));
+        }
+        return r;
+    }
     case NR_getcwd: return sys_getcwd(a[0], a[1]);
     case NR_chdir: return sys_chdir(a[0], -1);
     case NR_fchdir: return sys_chdir(0, (long)a[0]);

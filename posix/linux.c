@@ -39,7 +39,8 @@
 
 /* Linux's numbers (arch/x86/entry/syscalls/syscall_64.tbl) and errors. */
 enum {
-    LX_mmap = 9, LX_mprotect = 10, LX_munmap = 11, LX_brk = 12, LX_uname = 63,
+    LX_mmap = 9, LX_mprotect = 10, LX_munmap = 11, LX_brk = 12, LX_uname = 63, LX_mremap = 25,
+    LX_getgroups = 115, LX_setgroups = 116, LX_sync = 162, LX_syncfs = 306, LX_restart_syscall = 219,
     LX_getuid = 102, LX_getgid = 104, LX_setuid = 105, LX_setgid = 106, LX_geteuid = 107,
     LX_getegid = 108, LX_arch_prctl = 158, LX_set_tid_address = 218, LX_clock_gettime = 228,
     LX_set_robust_list = 273, LX_execve = 59, LX_prctl = 157, LX_rseq = 334, LX_time = 201, LX_futex = 202, LX_prlimit64 = 302, LX_getrandom = 318,
@@ -250,6 +251,53 @@ static long lx_munmap(uint64_t addr, uint64_t len)
     return k_vm_unmap(0, (long)addr, (long)len) < 0 ? -LX_EINVAL : 0;
 }
 
+/* mremap: shrinking unmaps the tail; growing moves (MREMAP_MAYMOVE 1):
+ * new memory with the old protection, the old bytes copied in, the old
+ * mapping gone.  Growing in place and MREMAP_FIXED are not served
+ * (ENOMEM, EINVAL). */
+static long lx_mremap(uint64_t addr, uint64_t old, uint64_t len, uint64_t flags)
+{
+    old = (old + PAGE - 1) & ~(PAGE - 1);
+    len = (len + PAGE - 1) & ~(PAGE - 1);
+    if ((addr & (PAGE - 1)) || !len || !old || (flags & ~1ULL) || len > (1UL << 40))
+        return -LX_EINVAL;
+    if (len == old)
+        return (long)addr;
+    if (len < old) {
+        long r = lx_munmap(addr + len, old - len);
+        return r < 0 ? r : (long)addr;
+    }
+    if (!(flags & 1))
+        return -LX_ENOMEM;
+    struct k_region reg[256];
+    long n = k_process_regions(0, (long)reg, 256);
+    uint32_t prot = 0;
+    bool found = false;
+    for (long i = 0; i < n && i < 256 && !found; i++)
+        if (addr >= reg[i].start && addr + old <= reg[i].start + reg[i].size) {
+            found = reg[i].start < K_NATIVE_BASE || reg[i].start >= NATIVE_END;
+            prot = reg[i].prot;
+        }
+    if (!found)
+        return -LX_EFAULT;
+    long v = k_vmo_create((long)len, K_VMO_ANON, 0, 0);
+    if (v < 0)
+        return lx_errno(v);
+    long a = k_vmo_map(0, v, 0, (long)len, K_PROT_READ | K_PROT_WRITE);
+    k_handle_close(v);
+    if (a < 0)
+        return lx_errno(a);
+    if (!(prot & K_PROT_READ))
+        k_vm_protect(0, (long)addr, (long)old, K_PROT_READ);
+    memcpy((void *)a, (const void *)addr, old);
+    lx_munmap(addr, old);
+    if (k_vm_protect(0, a, (long)len, (long)prot) < 0) {
+        k_vm_unmap(0, a, (long)len);
+        return -LX_ENOMEM;
+    }
+    return a;
+}
+
 /* The program break: grown by a mapping per step, never shrunk. */
 static long lx_brk(uint64_t want)
 {
@@ -413,6 +461,23 @@ static long serve(struct lx_regs *r, void *fx)
         return lx_mmap(a1, a2, a3, a4, (long)a5, r->r9);
     case LX_munmap:
         return lx_munmap(a1, a2);
+    case LX_mremap:
+        return lx_mremap(a1, a2, a3, a4);
+    case LX_getgroups: {            /* root, in group root only */
+        uint32_t g = 0;
+        if ((int64_t)(int)a1 < 0)
+            return -LX_EINVAL;
+        if (a1 == 0)
+            return 1;
+        return lx_copy_out(a2, &g, 4) ? 1 : -LX_EFAULT;
+    }
+    case LX_setgroups:
+        return 0;                   /* authority is capabilities, not groups */
+    case LX_sync:
+    case LX_syncfs:
+        return 0;                   /* the file systems are memory: nothing to flush yet */
+    case LX_restart_syscall:
+        return -LX_EINTR;           /* our restarts never need it */
     case LX_mprotect:
         return lx_mprotect(a1, a2, a3);
     case LX_brk:

@@ -39,7 +39,8 @@ enum {
     NR_exit = 60, NR_wait4 = 61, NR_kill = 62, NR_gettimeofday = 96, NR_sysinfo = 99,
     NR_setpgid = 109, NR_getppid = 110, NR_getpgrp = 111, NR_setsid = 112, NR_getpgid = 121,
     NR_getsid = 124, NR_sigaltstack = 131, NR_gettid = 186, NR_clock_nanosleep = 230,
-    NR_exit_group = 231, NR_tgkill = 234, NR_clone3 = 435, NR_sched_setaffinity = 203,
+    NR_exit_group = 231, NR_tgkill = 234, NR_clone3 = 435, NR_sched_setaffinity = 203, NR_alarm = 37, NR_setitimer = 38,
+    NR_getitimer = 36, NR_times = 100, NR_getrusage = 98, NR_waitid = 247,
     NR_sched_getaffinity = 204, NR_rt_sigsuspend = 130, NR_rt_sigpending = 127,
 };
 
@@ -86,6 +87,12 @@ static struct {
     bool attention;                 /* something may be pending: look before going on */
     bool stopped, cont;
 } sig;
+
+/* ITIMER_REAL (alarm, setitimer; see itimer_set). */
+static struct {
+    long h;                         /* the timer (0: none made yet) */
+    int64_t deadline, period;       /* when it fires next (0: disarmed), and its period */
+} itimer;
 
 static void sig_note(int s)
 {
@@ -253,6 +260,7 @@ static _Noreturn void fork_child(void)
     k_chan_interrupts(lx.chan, 0);
     k_pulse_send(lx.parent, PULSE_HELLO, 0, 0);
     memset(kids, 0, sizeof(kids));
+    memset(&itimer, 0, sizeof(itimer));     /* the parent's timer is not ours */
     if (fork_info.flags & CLONE_CLEAR_SIGHAND)
         lx_proc_exec();             /* handlers back to SIG_DFL, ignored stay ignored */
     lx_fd_fork_child();
@@ -388,12 +396,10 @@ static long do_fork(struct lx_regs *r, uint64_t flags, uint64_t ctid, uint64_t s
 #define WUNTRACED 2
 #define WCONTINUED 8
 
-static long do_wait4(int64_t pid, uint64_t ustatus, uint64_t options)
+/* wait4 and waitid: a child in a reportable state (EXITED: ended ones
+ * count), its pid and its wait status in *ST; 0 with WNOHANG when none. */
+static long wait_core(int64_t pid, uint64_t options, bool exited, int *st_out)
 {
-    if (options & ~(uint64_t)(WNOHANG | WUNTRACED | WCONTINUED | 0x40000000 | 0x80000000))
-        return -LX_EINVAL;
-    if (ustatus && !lx_writable(ustatus, 4))
-        return -LX_EFAULT;
     for (bool looked = false;;) {
         bool any = false;
         for (int i = 0; i < MAX_CHILDREN; i++) {
@@ -408,7 +414,7 @@ static long do_wait4(int64_t pid, uint64_t ustatus, uint64_t options)
                 continue;
             any = true;
             int st;
-            if (c->ended) {
+            if (c->ended && exited) {
                 st = wait_status(c->status);
             } else if (c->stopped && (options & WUNTRACED)) {
                 st = (c->stopped << 8) | 0x7f;
@@ -419,10 +425,9 @@ static long do_wait4(int64_t pid, uint64_t ustatus, uint64_t options)
             } else {
                 continue;
             }
-            if (ustatus)
-                lx_copy_out(ustatus, &st, sizeof(st));
+            *st_out = st;
             long got = (long)c->pid;
-            if (c->ended) {
+            if (c->ended && exited) {
                 k_handle_close(c->h);
                 if (c->sig > 0)
                     k_handle_close(c->sig);
@@ -448,6 +453,56 @@ static long do_wait4(int64_t pid, uint64_t ustatus, uint64_t options)
         if (got == 2)
             return -LX_ERESTARTSYS;     /* a signal to act on first */
     }
+}
+
+static long do_wait4(int64_t pid, uint64_t ustatus, uint64_t options)
+{
+    if (options & ~(uint64_t)(WNOHANG | WUNTRACED | WCONTINUED | 0x40000000 | 0x80000000))
+        return -LX_EINVAL;
+    if (ustatus && !lx_writable(ustatus, 4))
+        return -LX_EFAULT;
+    int st = 0;
+    long r = wait_core(pid, options, true, &st);
+    if (r > 0 && ustatus)
+        lx_copy_out(ustatus, &st, sizeof(st));
+    return r;
+}
+
+/* waitid(idtype, id, siginfo, options): the same, told as a siginfo_t
+ * (si_signo SIGCHLD, si_code CLD_*, si_pid, si_status).  WNOWAIT (leave
+ * the child waitable) is not served: EINVAL. */
+static long do_waitid(uint64_t idtype, uint64_t id, uint64_t uinfo, uint64_t options)
+{
+    if (options & ~(uint64_t)(WNOHANG | WUNTRACED | WCONTINUED | 4 | 0x40000000 | 0x80000000) ||
+        !(options & (WUNTRACED | WCONTINUED | 4)))
+        return -LX_EINVAL;
+    int64_t pid = idtype == 0 ? -1 : idtype == 1 ? (int64_t)(int)id
+                : idtype == 2 ? (id ? -(int64_t)(int)id : 0) : 0;
+    if (idtype > 2 || (idtype == 1 && pid <= 0) || (idtype == 2 && (int64_t)(int)id < 0))
+        return -LX_EINVAL;
+    if (uinfo && !lx_writable(uinfo, 128))
+        return -LX_EFAULT;
+    int st = 0;
+    long r = wait_core(pid, options & ~4ULL, (options & 4) != 0, &st);
+    if (r < 0)
+        return r;
+    int32_t si[32];
+    memset(si, 0, sizeof(si));
+    if (r > 0) {
+        si[0] = 17;                 /* SIGCHLD */
+        si[4] = (int32_t)r;         /* si_pid */
+        if (st == 0xffff)
+            si[2] = 6, si[6] = 18;                              /* CLD_CONTINUED, SIGCONT */
+        else if ((st & 0xff) == 0x7f)
+            si[2] = 5, si[6] = (st >> 8) & 0xff;                /* CLD_STOPPED */
+        else if (st & 0x7f)
+            si[2] = st & 0x80 ? 3 : 2, si[6] = st & 0x7f;       /* CLD_DUMPED, CLD_KILLED */
+        else
+            si[2] = 1, si[6] = (st >> 8) & 0xff;                /* CLD_EXITED */
+    }
+    if (uinfo)
+        lx_copy_out(uinfo, si, sizeof(si));
+    return 0;
 }
 
 /* ---- the rest ---- */
@@ -822,6 +877,67 @@ void lx_proc_exec(void)
             memset(sig.action[i], 0, sizeof(sig.action[i]));
 }
 
+/* ITIMER_REAL (alarm, setitimer): a kernel timer whose pulse is SIGALRM
+ * on our own channel, so it interrupts us as any signal does.  Kept across
+ * exec; a child starts with none (fork_child), as on Linux.  The virtual
+ * and profiling timers would need CPU time accounting: EINVAL.  (The
+ * timer's state: itimer, above.) */
+
+static int64_t itimer_left(int64_t now)
+{
+    if (!itimer.deadline)
+        return 0;
+    if (itimer.deadline > now)
+        return itimer.deadline - now;
+    if (!itimer.period)
+        return 0;                   /* fired */
+    return itimer.period - (now - itimer.deadline) % itimer.period;
+}
+
+/* Arms it (VALUE 0: disarms); *OLD_VALUE, *OLD_PERIOD: what it was. */
+static long itimer_set(int64_t value, int64_t period, int64_t *old_value, int64_t *old_period)
+{
+    int64_t now = k_clock_get();
+    *old_value = itimer_left(now);
+    *old_period = itimer.period;
+    if (value && itimer.h <= 0) {
+        itimer.h = k_timer_create(lx.self, PULSE_SIGNAL, 14);     /* SIGALRM, for anyone */
+        if (itimer.h < 0) {
+            itimer.h = 0;
+            return -LX_EAGAIN;
+        }
+    }
+    if (period && period < 1000000)
+        period = 1000000;           /* the kernel's shortest period */
+    if (itimer.h > 0 && k_timer_set(itimer.h, value, value ? period : 0) < 0)
+        return -LX_EINVAL;
+    itimer.deadline = value ? now + value : 0;
+    itimer.period = value ? period : 0;
+    return 0;
+}
+
+/* struct itimerval (interval, then value; timevals) <-> nanoseconds. */
+static bool itimerval_in(uint64_t u, int64_t *value, int64_t *period)
+{
+    int64_t v[4];
+    if (!lx_copy_in(v, u, sizeof(v)))
+        return false;
+    if (v[0] < 0 || v[1] < 0 || v[1] >= 1000000 || v[2] < 0 || v[3] < 0 || v[3] >= 1000000)
+        return (*value = -1), true;
+    *period = v[0] * 1000000000 + v[1] * 1000;
+    *value = v[2] * 1000000000 + v[3] * 1000;
+    return true;
+}
+
+static bool itimerval_out(uint64_t u, int64_t value, int64_t period)
+{
+    int64_t v[4] = { period / 1000000000, period % 1000000000 / 1000, value / 1000000000,
+                     value % 1000000000 / 1000 };
+    if (value > 0 && !v[2] && !v[3])
+        v[3] = 1;                   /* some time left, less than a microsecond */
+    return lx_copy_out(u, v, sizeof(v));
+}
+
 /* clone, clone3 without CLONE_THREAD: glibc's fork (SIGCHLD |
  * CHILD_SETTID | CHILD_CLEARTID) or posix_spawn's vfork on its own stack.
  * Memory shared with a process that is not a thread (CLONE_VM without
@@ -932,6 +1048,8 @@ long lx_proc_call(uint64_t nr, const uint64_t *a, struct lx_regs *r, bool *serve
         if (a[3])
             memset((void *)a[3], 0, 144);
         return do_wait4((int64_t)(int)a[0], a[1], a[2]);
+    case NR_waitid:
+        return do_waitid(a[0], a[1], a[2], a[3]);
     case NR_kill:
     case NR_tgkill:
         return nr == NR_kill ? do_kill((int64_t)(int)a[0], a[1]) : do_kill((int64_t)(int)a[1], a[2]);
@@ -1006,6 +1124,43 @@ long lx_proc_call(uint64_t nr, const uint64_t *a, struct lx_regs *r, bool *serve
     case NR_rt_sigpending: {
         uint64_t p = sig.pending & sig.mask;
         return a[1] != 8 ? -LX_EINVAL : lx_copy_out(a[0], &p, 8) ? 0 : -LX_EFAULT;
+    }
+    case NR_alarm: {
+        int64_t ov, op;
+        long r = itimer_set((int64_t)(a[0] & 0xffffffff) * 1000000000, 0, &ov, &op);
+        return r < 0 ? r : (long)((ov + 999999999) / 1000000000);
+    }
+    case NR_setitimer: {
+        if (a[0] != 0)
+            return -LX_EINVAL;      /* ITIMER_VIRTUAL, ITIMER_PROF: not served */
+        int64_t v = 0, p = 0, ov, op;
+        if (a[1] && !itimerval_in(a[1], &v, &p))
+            return -LX_EFAULT;
+        if (v < 0)
+            return -LX_EINVAL;
+        if (a[2] && !lx_writable(a[2], 32))
+            return -LX_EFAULT;
+        long r = itimer_set(v, p, &ov, &op);
+        if (r == 0 && a[2])
+            itimerval_out(a[2], ov, op);
+        return r;
+    }
+    case NR_getitimer:
+        if (a[0] != 0)
+            return -LX_EINVAL;
+        return itimerval_out(a[1], itimer_left(k_clock_get()), itimer.period) ? 0 : -LX_EFAULT;
+    case NR_times: {
+        /* no CPU time accounting yet: the clock since boot, in ticks (100 Hz) */
+        uint64_t t[4] = { 0 };
+        if (a[0] && !lx_copy_out(a[0], t, sizeof(t)))
+            return -LX_EFAULT;
+        return k_clock_get() / 10000000;
+    }
+    case NR_getrusage: {
+        if ((int64_t)(int)a[0] < -1 || (int)a[0] > 1)
+            return -LX_EINVAL;
+        uint64_t ru[18] = { 0 };    /* no accounting yet: zeros */
+        return lx_copy_out(a[1], ru, sizeof(ru)) ? 0 : -LX_EFAULT;
     }
     case NR_sched_setaffinity:
     case NR_sched_getaffinity:

@@ -87,6 +87,40 @@ int main(void)
     errno = 0;
     check(waitpid(-1, 0, 0x7000) == -1 && errno == EINVAL, "bad options: EINVAL");
 
+    /* waitid: the same news as a siginfo_t */
+    c = fork();
+    if (c == 0)
+        _exit(7);
+    siginfo_t si;
+    memset(&si, 0xff, sizeof(si));
+    check(waitid(P_PID, (id_t)c, &si, WEXITED) == 0 && si.si_pid == c && si.si_signo == SIGCHLD &&
+              si.si_code == CLD_EXITED && si.si_status == 7, "waitid P_PID WEXITED: CLD_EXITED, status 7");
+    c = fork();
+    if (c == 0) {
+        pause();
+        _exit(0);
+    }
+    kill(c, SIGTERM);
+    check(waitid(P_ALL, 0, &si, WEXITED) == 0 && si.si_pid == c && si.si_code == CLD_KILLED &&
+              si.si_status == SIGTERM, "waitid P_ALL: CLD_KILLED by SIGTERM");
+    errno = 0;
+    check(waitid(P_ALL, 0, &si, WEXITED) == -1 && errno == ECHILD, "waitid with no child: ECHILD");
+    c = fork();
+    if (c == 0) {
+        pause();
+        _exit(0);
+    }
+    memset(&si, 0xff, sizeof(si));
+    check(waitid(P_PID, (id_t)c, &si, WEXITED | WNOHANG) == 0 && si.si_pid == 0,
+          "waitid WNOHANG with nothing to tell: 0, si_pid 0");
+    errno = 0;
+    check(waitid(P_PID, (id_t)c, &si, 0) == -1 && errno == EINVAL, "waitid with no state asked: EINVAL");
+    errno = 0;
+    check(waitid(P_PID, (id_t)c, (siginfo_t *)8, WEXITED) == -1 && errno == EFAULT,
+          "waitid with a bad pointer: EFAULT");
+    kill(c, SIGKILL);
+    waitpid(c, &st, 0);
+
     if (!failed)
         printf("linux-fork: ALL PASSED\n");
     return failed;

@@ -5,9 +5,11 @@
  * "linux-fs: ok WHAT" per check that passed, "linux-fs: FAIL WHAT" per
  * one that did not, "linux-fs: ALL PASSED" at the end when all did.
  */
+#define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,6 +159,66 @@ static void self_fds(void)
     unlink("/tmp/selffd");
 }
 
+/* struct statx, as Linux lays it out (this musl has no statx). */
+struct lx_statx_ts {
+    int64_t tv_sec;
+    uint32_t tv_nsec, pad;
+};
+struct lx_statx {
+    uint32_t stx_mask, stx_blksize;
+    uint64_t stx_attributes;
+    uint32_t stx_nlink, stx_uid, stx_gid;
+    uint16_t stx_mode, pad0;
+    uint64_t stx_ino, stx_size, stx_blocks, stx_attributes_mask;
+    struct lx_statx_ts stx_atime, stx_btime, stx_ctime, stx_mtime;
+    uint32_t stx_rdev_major, stx_rdev_minor, stx_dev_major, stx_dev_minor;
+    uint64_t spare[14];
+};
+_Static_assert(sizeof(struct lx_statx) == 256, "struct statx");
+#define STATX_BASIC_STATS 0x7ffU
+
+/* statx, and mremap's shrink and move. */
+static void statx_mremap(void)
+{
+    int fd = open("/tmp/sx", O_RDWR | O_CREAT | O_TRUNC, 0640);
+    check(fd >= 0 && write(fd, "12345", 5) == 5, "statx: a file");
+    close(fd);
+    struct lx_statx sx;
+    memset(&sx, 0, sizeof(sx));
+    struct stat st;
+    stat("/tmp/sx", &st);
+    check(syscall(SYS_statx, AT_FDCWD, "/tmp/sx", 0, STATX_BASIC_STATS, &sx) == 0 &&
+              (sx.stx_mask & STATX_BASIC_STATS) == STATX_BASIC_STATS && sx.stx_size == 5 &&
+              (sx.stx_mode & 07777) == 0640 && S_ISREG(sx.stx_mode) && sx.stx_ino == st.st_ino &&
+              sx.stx_mtime.tv_sec == st.st_mtime,
+          "statx: size, mode, inode and time as stat says");
+    errno = 0;
+    check(syscall(SYS_statx, AT_FDCWD, "/tmp/nosuch", 0, STATX_BASIC_STATS, &sx) == -1 && errno == ENOENT,
+          "statx of nothing: ENOENT");
+    errno = 0;
+    check(syscall(SYS_statx, AT_FDCWD, "/tmp/sx", 0, STATX_BASIC_STATS, (void *)8) == -1 && errno == EFAULT,
+          "statx with a bad buffer: EFAULT");
+    unlink("/tmp/sx");
+
+    char *p = mmap(0, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+        check(0, "mremap: a mapping");
+        return;
+    }
+    memset(p, 'm', 3 * 4096);
+    char *q = mremap(p, 3 * 4096, 8 * 4096, MREMAP_MAYMOVE);
+    int same = q != MAP_FAILED;
+    for (int i = 0; same && i < 3 * 4096; i++)
+        same = q[i] == 'm';
+    check(same && q[8 * 4096 - 1] == 0, "mremap MAYMOVE to grow: the bytes moved, the rest zero");
+    char *r = mremap(q, 8 * 4096, 4096, 0);
+    check(r == q && r[0] == 'm', "mremap to shrink: in place");
+    errno = 0;
+    check(mremap(r, 4096, 16 * 4096, 0) == MAP_FAILED && errno == ENOMEM,
+          "mremap to grow without MAYMOVE: ENOMEM (not in place)");
+    munmap(r, 4096);
+}
+
 int main(void)
 {
     char buf[256];
@@ -271,6 +333,7 @@ int main(void)
     mmap_files();
     sendfile_file();
     self_fds();
+    statx_mremap();
     if (!failed)
         printf("linux-fs: ALL PASSED\n");
     return failed;

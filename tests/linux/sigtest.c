@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -213,6 +214,38 @@ int main(void)
     check(kill(getpid(), 99) == -1 && errno == EINVAL, "kill with signal 99: EINVAL");
     errno = 0;
     check(kill(999999, SIGUSR1) == -1 && errno == ESRCH, "kill of nobody: ESRCH");
+
+    /* alarm and the real-time interval timer: SIGALRM */
+    handle(SIGALRM, 0);
+    got = 0;
+    check(alarm(1) == 0, "alarm(1): no alarm before");
+    check(alarm(5) == 1, "alarm again: about a second left of the first");
+    check(alarm(0) >= 4, "alarm(0): cancels, with what was left");
+    struct itimerval it = { { 0, 0 }, { 0, 100000 } }, oldt;
+    check(setitimer(ITIMER_REAL, &it, 0) == 0, "setitimer ITIMER_REAL 100 ms");
+    pause();
+    check(got == SIGALRM, "the timer's SIGALRM interrupts pause and runs the handler");
+    struct itimerval every = { { 0, 20000 }, { 0, 20000 } };
+    got = 0;
+    setitimer(ITIMER_REAL, &every, 0);
+    int ticks = 0;
+    for (int i = 0; i < 4; i++) {
+        got = 0;
+        pause();
+        ticks += got == SIGALRM;
+    }
+    check(getitimer(ITIMER_REAL, &oldt) == 0 && oldt.it_interval.tv_usec == 20000,
+          "getitimer: the period");
+    memset(&it, 0, sizeof(it));
+    setitimer(ITIMER_REAL, &it, &oldt);
+    check(ticks == 4, "a periodic timer: a SIGALRM every period");
+    errno = 0;
+    check(setitimer(ITIMER_VIRTUAL, &every, 0) == -1 && errno == EINVAL,
+          "ITIMER_VIRTUAL: EINVAL (not served)");
+    errno = 0;
+    check(setitimer(ITIMER_REAL, (struct itimerval *)8, 0) == -1 && errno == EFAULT,
+          "setitimer with a bad pointer: EFAULT");
+    signal(SIGALRM, SIG_DFL);
 
     if (!failed)
         printf("linux-sig: ALL PASSED\n");
