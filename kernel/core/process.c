@@ -342,6 +342,10 @@ void process_thread_exiting(struct thread *t, long status)
         p->closing = true;
         spin_unlock(&p->lock);
         spin_unlock_irqrestore(&ipc_lock, was);
+        /* With interrupts on, as a system call runs: closing a handle may
+         * take vm_lock (a memory object's last reference), and a thread
+         * that dies of a fault comes here from the trap with them off. */
+        irq_enable();
         handle_table_empty(&p->handles);
         was = spin_lock_irqsave(&ipc_lock);
         spin_lock(&p->lock);
