@@ -545,8 +545,17 @@ static long on_open(void *ctx, long rcvid, const struct file_open_req *req, cons
         path++, len--;
     while (len && path[len - 1] == '/')
         len--;
-    if (ocb_of())
-        return ocb_of()->kind == OCB_DIR && !len ? open_file(OCB_DIR, NULL, req->flags) : ERR(ENOTDIR);
+    if (ocb_of()) {                     /* relative to an open file: only the directory itself */
+        if (ocb_of()->kind != OCB_DIR)
+            return ERR(ENOTDIR);
+        if (len)
+            return pty_named(path, len) ? open_slave(pty_named(path, len), req->flags, rep)
+                                        : ERR(ENOENT);
+        long r = open_file(OCB_DIR, NULL, req->flags);
+        if (r == 0)
+            fill_open(rep, S_IFDIR | 0755, 0, 1);
+        return r;
+    }
     if (cur->info.badge == BADGE_PTMX) {
         if (len)
             return ERR(ENOTDIR);
