@@ -1236,7 +1236,26 @@ static const struct ioctl_kind ioctls[] = {
     { 0x541B, 0, 4, false },            /* FIONREAD */
     { 0x5422, 0, 0, true },             /* TIOCNOTTY */
     { 0x5429, 0, 4, false },            /* TIOCGSID */
+    { 0x80045430, 0, 4, false },        /* TIOCGPTN: a pty master's number */
+    { 0x40045431, 4, 0, false },        /* TIOCSPTLCK: (un)lock its slave */
+    { 0x5441, 0, 0, true },             /* TIOCGPTPEER: its slave opened (below) */
 };
+
+/* TIOCGPTPEER answered: the slave's open file came with the reply; it
+ * becomes the lowest free descriptor, with O_CLOEXEC and the access mode
+ * of FLAGS, as open() would make it. */
+static long open_peer(uint64_t flags)
+{
+    long conn = k_handle_received();
+    if (conn <= 0)
+        return -LX_EIO;
+    long fd = install(conn, (uint32_t)flags, LX_S_IFCHR, 0, 0);
+    if (fd >= 0) {
+        fds[fd].tty = true;
+        register_terminal(conn);
+    }
+    return fd;
+}
 
 static long sys_ioctl(uint64_t fd, uint32_t cmd, uint64_t arg)
 {
@@ -1270,9 +1289,13 @@ static long sys_ioctl(uint64_t fd, uint32_t cmd, uint64_t arg)
     long r = file_ioctl(f->conn, &q, in, k->in, &rep, out, k->out);
     if (r < 0)
         return lx_errno(r);
+    if (cmd == 0x5441)
+        return open_peer(arg);
     if (k->out && !lx_copy_out(arg, out, k->out))
         return -LX_EFAULT;
-    return (long)rep.value;
+    /* A request that answers through memory returns 0 on Linux, though
+     * the server gives its integer too (TIOCGPGRP's group). */
+    return k->out ? 0 : (long)rep.value;
 }
 
 /* poll: each descriptor's state from its server (notify); when none is
@@ -1572,28 +1595,30 @@ long lx_fd_call(uint64_t nr, const uint64_t *a, bool *served)
 }
 
 /* A terminal's signals (^C...) come to our channel: its server keeps a
- * connection to it.  Once per process (a new one after fork). */
-static bool terminal_registered;
-
+ * connection to it, one per process (a new registration from the same
+ * process replaces the old), so each terminal opened is told, and each a
+ * forked child holds (once per path: dups share theirs). */
 static void register_terminal(long conn)
 {
-    if (terminal_registered || lx.self <= 0)
+    if (lx.self <= 0)
         return;
     struct file_signals_req q = { .code = 0x5349474e };     /* PULSE_SIGNAL */
     struct file_signals_rep rep;
     k_handle_attach(lx.self, K_RIGHT_SEND, 0);
-    if (file_signals(conn, &q, &rep) >= 0)
-        terminal_registered = true;
+    file_signals(conn, &q, &rep);
 }
 
 void lx_fd_fork_child(void)
 {
-    terminal_registered = false;
-    for (int i = 0; i < LX_NFD; i++)
-        if (fds[i].conn > 0 && fds[i].tty) {
+    for (int i = 0; i < LX_NFD; i++) {
+        if (fds[i].conn <= 0 || !fds[i].tty)
+            continue;
+        bool told = false;
+        for (int j = 0; j < i && !told && fds[i].path[0]; j++)
+            told = fds[j].conn > 0 && fds[j].tty && strcmp(fds[j].path, fds[i].path) == 0;
+        if (!told)
             register_terminal(fds[i].conn);
-            return;
-        }
+    }
 }
 
 unsigned lx_fd_handles(int *fdnums, long *handles, unsigned max)

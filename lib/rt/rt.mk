@@ -81,6 +81,7 @@ $(call user_program,pmchild,tests/user/pmchild.c)
 $(call user_program,viewtest,tests/user/viewtest.c)
 $(call user_program,ramfs,servers/ramfs/ramfs.c)
 $(call user_program,tty,servers/tty/tty.c servers/tty/ldisc.c)
+$(call user_program,pty,servers/pty/pty.c servers/tty/ldisc.c)
 $(call user_program,pipe,servers/pipe/pipe.c)
 $(call user_program,procfs,servers/procfs/procfs.c)
 $(call user_program,uartkill,tests/user/uartkill.c)
@@ -94,7 +95,7 @@ $(call user_program,linux,posix/linux.c posix/fd.c posix/proc.c posix/thread.c p
 # ---- static Linux programs (musl-gcc -static), run by bin/linux ----
 # tests/linux/NAME.c becomes $(BUILD)/linux/NAME and linux/NAME in the
 # boot image.
-LINUX_PROGRAMS := hello fuzz bench forktest fstest exectest sigtest pipetest devtest proctest ttywriter threadtest
+LINUX_PROGRAMS := hello fuzz bench forktest fstest exectest sigtest pipetest devtest proctest ttywriter threadtest ptytest
 LINUX_CFLAGS := -static -O2 -Wall -Wextra -Werror
 LINUX_ELFS := $(patsubst %,$(BUILD)/linux/%,$(LINUX_PROGRAMS))
 # Debian's busybox-static, unmodified (installed by tools/setup), as

@@ -25,7 +25,10 @@
  * publish attaches a service's names= in procmgr, on the service's channel
  * and with the service's badge (so procmgr's policy applies), from a thread
  * of its own: a procmgr that is slow or hung must not stop init answering
- * the supervisor.
+ * the supervisor.  The connection attached for a service's k-th name
+ * (counting from 0) carries badge k, so a server with several names can
+ * tell which one a path was resolved under (servers/pty: /dev/ptmx and
+ * /dev/pts); servers with one name see badge 0 as before.
  *
  * The supervisor is restarted when it dies (after a backoff doubling from
  * 50 ms to 10 s); the services run on meanwhile.  init keeps each
@@ -280,7 +283,7 @@ static void publish_one(unsigned i, long pm_chan)
         struct procmgr_attach_req req = { .flags = 2 };   /* replace this service's own */
         memcpy(req.prefix, s->names[k], strlen(s->names[k]));
         struct procmgr_attach_rep rep;
-        long conn = k_chan_connect(chans[i], 0, 0);
+        long conn = k_chan_connect(chans[i], (long)k, 0);     /* badge: which name */
         long r = conn >= 0 ? k_handle_attach(conn, K_RIGHT_SEND | K_RIGHT_DUP | K_RIGHT_TRANSFER, 1)
                            : conn;
         if (r >= 0)

@@ -16,7 +16,8 @@
  * Signals (^C, ^Z, ^\ with ISIG; SIGWINCH) are for the foreground process
  * group: every process that registered (file.proto's signals: the Linux
  * personality does when it opens a terminal) gets a pulse naming the
- * signal and the group, and those in the group act on it.  A read that
+ * signal and the group, and those in the group act on it (one
+ * registration per process).  A read that
  * waits when its reader is interrupted (K_MSG_UNBLOCK) is answered
  * E_INTERRUPTED, its bytes left for the next read.
  *
@@ -80,7 +81,7 @@ static struct {
     long timer;                        /* for VTIME */
     struct ocb *ocbs[SRV_MAX_CLIENTS]; /* for poll arms */
     uint64_t rx_bytes, tx_bytes, reconnects;
-    struct { long conn; int32_t code; } sigs[MAX_SIGNALLED];
+    struct { long conn; int32_t code; uint64_t pid; } sigs[MAX_SIGNALLED];
 } tty = { .pgrp = 0 };
 
 static struct srv server;
@@ -517,6 +518,9 @@ static long on_notify(void *ctx, long rcvid, const struct file_notify_req *req,
     return 0;
 }
 
+/* One registration per process: a new one from the same process (the
+ * personality registers at each open of a terminal) replaces the old,
+ * whose connection may be of a past life of that pid. */
 static long on_signals(void *ctx, long rcvid, const struct file_signals_req *req,
                        struct file_signals_rep *rep)
 {
@@ -526,17 +530,24 @@ static long on_signals(void *ctx, long rcvid, const struct file_signals_req *req
     if (!cur->info.handle || req->flags)
         return ERR(EINVAL);
     rt_lock(&tty.lock);
-    long r = ERR(ENOMEM);
-    for (unsigned i = 0; i < MAX_SIGNALLED; i++)
-        if (tty.sigs[i].conn <= 0) {
-            tty.sigs[i].conn = cur->info.handle;
-            tty.sigs[i].code = req->code;
-            cur->info.handle = 0;           /* kept */
-            r = 0;
+    int slot = -1;
+    for (int i = 0; i < MAX_SIGNALLED; i++) {
+        if (tty.sigs[i].conn > 0 && tty.sigs[i].pid == cur->info.pid) {
+            k_handle_close(tty.sigs[i].conn);
+            slot = i;
             break;
         }
+        if (tty.sigs[i].conn <= 0 && slot < 0)
+            slot = i;
+    }
+    if (slot >= 0) {
+        tty.sigs[slot].conn = cur->info.handle;
+        tty.sigs[slot].code = req->code;
+        tty.sigs[slot].pid = cur->info.pid;
+        cur->info.handle = 0;           /* kept */
+    }
     rt_unlock(&tty.lock);
-    return r;
+    return slot >= 0 ? 0 : ERR(ENOMEM);
 }
 
 static const struct file_server table = {

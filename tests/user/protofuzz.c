@@ -1286,7 +1286,7 @@ static struct target t_beat = { "heartbeat", NULL, -1, 0, sup_fill, NULL, NULL, 
 static struct target t_launch = { "launcher", NULL, -1, 0, launch_fill, launch_oracle, NULL, 1,
                                   false, 0, 0, 0, 0, 0 };
 
-/* -- the file servers (protocols/file.proto): tmpfs, pipes, /dev, /proc -- */
+/* -- the file servers (protocols/file.proto): tmpfs, pipes, /dev, ptys, /proc -- */
 
 #define FERR(e) (-(4096L + (e)))    /* FILE_ERR(errno) */
 #define FBIT(m) (1u << FILE_MSG_##m)
@@ -1298,6 +1298,8 @@ static struct target t_launch = { "launcher", NULL, -1, 0, launch_fill, launch_o
                  FBIT(NOTIFY))
 #define F_PROCFS (FBIT(OPEN) | FBIT(READ) | FBIT(WRITE) | FBIT(STAT) | FBIT(READDIR) | \
                   FBIT(READLINK) | FBIT(SEEK) | FBIT(STATFS) | FBIT(NOTIFY) | FBIT(IOCTL))
+#define F_PTY (FBIT(OPEN) | FBIT(READ) | FBIT(WRITE) | FBIT(SEEK) | FBIT(STAT) | FBIT(READDIR) | \
+               FBIT(FSYNC) | FBIT(IOCTL) | FBIT(NOTIFY) | FBIT(SIGNALS))
 #define O_DIR_FLAG 0x10000
 
 /* One file.proto connection: a server's mount (OPEN NULL), or a file
@@ -1324,6 +1326,7 @@ static void fs_guard(struct target *t, const struct pm_verdict *v, unsigned char
 #define WHOLE_PIPE 512              /* lib/srv's SRV_BUFSIZE: its MSG_MAX is smaller */
 #define WHOLE_DEVFS (16 + 64 + 4096)
 #define WHOLE_PROCFS (16 + 64 + 4096 + 64)
+#define WHOLE_PTY (16 + 64 + 512)
 #define FS_T(name, whole, weight) { name, NULL, -1, whole, fs_fill, fs_oracle, fs_guard, weight, \
                                     true, 0, 0, 0, 0, 0 }
 
@@ -1337,6 +1340,9 @@ static struct fs_target fs_targets[] = {
     { FS_T("dev", WHOLE_DEVFS, 6), "/dev", NULL, 0, 0, F_DEVFS, false, true },
     { FS_T("dev-zero", WHOLE_DEVFS, 6), "/dev", "zero", 2, 0, F_DEVFS, false, true },
     { FS_T("dev-dir", WHOLE_DEVFS, 3), "/dev", "", O_DIR_FLAG, 0, F_DEVFS, false, true },
+    { FS_T("ptmx", WHOLE_PTY, 3), "/dev/ptmx", NULL, 0, 0, F_PTY, true, true },
+    { FS_T("ptmx-master", WHOLE_PTY, 6), "/dev/ptmx", "", 2, 0, F_PTY, true, true },
+    { FS_T("pts-dir", WHOLE_PTY, 3), "/dev/pts", "", O_DIR_FLAG, 0, F_PTY, true, true },
     { FS_T("proc", WHOLE_PROCFS, 6), "/proc", NULL, 0, 0, F_PROCFS, false, false },
     { FS_T("proc-meminfo", WHOLE_PROCFS, 6), "/proc", "meminfo", 0, 0, F_PROCFS, false, false },
     { FS_T("proc-dir", WHOLE_PROCFS, 3), "/proc", "", O_DIR_FLAG, 0, F_PROCFS, false, false },
