@@ -5,7 +5,7 @@
  * small values, huge ones, pointers into our memory, unmapped, kernel and
  * non-canonical addresses.  Calls that would end us on purpose (exit),
  * replace our own memory (munmap, mprotect, MAP_FIXED) or print (fd 1
- * and 2) are left out; pointers that are ours point into a buffer larger
+ * and 2), sleep (select's timeouts) or signal us later (alarm) are left out; pointers that are ours point into a buffer larger
  * than anything a call may write, as a program that overran its own
  * memory would corrupt itself on Linux too.  Ends with "linux-fuzz: done calls=N errors=E".
  *
@@ -61,13 +61,17 @@ int main(int argc, char **argv)
             nr == SYS_tgkill || nr == SYS_rt_sigreturn || nr == SYS_clone || nr == SYS_fork ||
             nr == SYS_vfork || nr == SYS_clone3 || nr == SYS_brk || nr == SYS_arch_prctl ||
             nr == SYS_set_tid_address || nr == SYS_pause || nr == SYS_nanosleep ||
-            nr == SYS_clock_nanosleep || nr == SYS_rt_sigsuspend || nr == SYS_read)
-            continue;
+            nr == SYS_clock_nanosleep || nr == SYS_rt_sigsuspend || nr == SYS_read ||
+            nr == SYS_select || nr == SYS_pselect6 || nr == SYS_alarm || nr == SYS_setitimer ||
+            nr == SYS_ppoll)
+            continue;                       /* (the last five would sleep, or end us with SIGALRM) */
         long a[6];
         for (int k = 0; k < 6; k++)
             a[k] = arg();
         if (nr == SYS_write || nr == SYS_writev || nr == SYS_pwrite64)
             a[0] = 3 + (long)(rnd() % 100);              /* never our output */
+        if (nr == SYS_poll)
+            a[2] = (long)(rnd() % 4);                    /* a few ms: descriptors may never be ready */
         if (nr == SYS_mmap) {
             a[1] = (long)(rnd() % (1 << 20));                /* not all of memory */
             a[3] &= ~0x10L;                                  /* not MAP_FIXED */
