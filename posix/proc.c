@@ -570,7 +570,22 @@ static long do_kill(int64_t pid, uint64_t signo)
             sig_note((int)signo);   /* delivered before the call returns */
         return 0;
     }
-    return found || pid == -1 ? 0 : -LX_ESRCH;
+    if (found || pid == -1)
+        return 0;
+    /* Who may signal whom is who holds a connection to whose channel: a
+     * process we are not related to, that exists (procfs lists it), is
+     * EPERM, as for a process another user owns on Linux; kill(pid, 0)
+     * thus still tells whether it is there. */
+    if (pid > 0) {
+        char path[40];
+        snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+        long c = lx_open_conn(path, 0);
+        if (c > 0) {
+            k_handle_close(c);
+            return -LX_EPERM;
+        }
+    }
+    return -LX_ESRCH;
 }
 
 /* ---- delivery ---- */

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static int failed;
@@ -148,6 +149,27 @@ int main(int argc, char **argv)
     check(sched_getaffinity(99999, sizeof(one), &one) == -1 && errno == ESRCH,
           "sched_getaffinity of no such process: ESRCH");
     signal(SIGUSR1, SIG_DFL);
+
+    /* kill of a process we are not related to: EPERM when it exists */
+    pid_t sib = fork();
+    if (sib == 0) {
+        pause();
+        _exit(0);
+    }
+    pid_t other = fork();
+    if (other == 0) {
+        struct timespec t = { 0, 100000000 };
+        nanosleep(&t, 0);           /* (its sibling has told procfs about itself) */
+        int e1 = kill(sib, 0) == -1 && errno == EPERM;
+        int e2 = kill(999999, 0) == -1 && errno == ESRCH;
+        _exit((e1 ? 0 : 1) | (e2 ? 0 : 2));
+    }
+    int ost = -1;
+    waitpid(other, &ost, 0);
+    check(WIFEXITED(ost) && !(WEXITSTATUS(ost) & 1), "kill of a sibling (no connection to it): EPERM");
+    check(WIFEXITED(ost) && !(WEXITSTATUS(ost) & 2), "kill of no such process: ESRCH");
+    kill(sib, SIGKILL);
+    waitpid(sib, &ost, 0);
 
     if (!failed)
         printf("linux-proc: ALL PASSED\n");
