@@ -22,6 +22,7 @@
 #include "rt/service.h"
 #include "rt/stdio.h"
 #include "rt/syscall.h"
+#include "srv/filesrv.h"
 
 enum {
     NR_read = 0, NR_write = 1, NR_open = 2, NR_close = 3, NR_stat = 4, NR_fstat = 5,
@@ -346,15 +347,23 @@ static long install(long conn, uint32_t flags, uint32_t mode, const char *path, 
     return fd;
 }
 
-static long sys_openat(long dirfd, uint64_t upath, uint32_t flags, uint32_t mode)
+/* The program's path UPATH (DIRFD-relative) in PATH and, absolute and
+ * normal, in ABS (256 bytes each); 0 or -errno (an empty path: ENOENT). */
+static long path_abs(long dirfd, uint64_t upath, char *path, char *abs)
 {
-    char path[256], abs[256];
-    long r = lx_copy_str(path, sizeof(path), upath);
+    long r = lx_copy_str(path, 256, upath);
     if (r < 0)
         return r;
     if (!path[0])
         return -LX_ENOENT;
-    if ((r = lx_abspath(dirfd, path, abs)) < 0)
+    return lx_abspath(dirfd, path, abs);
+}
+
+static long sys_openat(long dirfd, uint64_t upath, uint32_t flags, uint32_t mode)
+{
+    char path[256], abs[256];
+    long r = path_abs(dirfd, upath, path, abs);
+    if (r < 0)
         return r;
     long n;
     const char *tail;
@@ -544,30 +553,14 @@ static long self_fd_readdir(struct lx_file *f, uint64_t buf, uint64_t len)
     size_t used = 0, cap = len < sizeof(out) ? (size_t)len : sizeof(out);
     for (uint64_t c = f->dir_cookie; c < 2 + (uint64_t)LX_NFD; c++) {
         char name[16];
-        uint8_t type = 4;
-        if (c == 0 || c == 1) {
-            snprintf(name, sizeof(name), c ? ".." : ".");
-        } else if (fds[c - 2].conn) {
-            snprintf(name, sizeof(name), "%lu", (unsigned long)(c - 2));
-            type = 10;                  /* DT_LNK */
-        } else {
+        if (c >= 2 && !fds[c - 2].conn)
             continue;
-        }
-        size_t nl = strlen(name), rec = (19 + nl + 1 + 7) & ~7UL;
-        if (used + rec > cap) {
+        snprintf(name, sizeof(name), c == 0 ? "." : c == 1 ? ".." : "%lu", (unsigned long)(c - 2));
+        if (!filesrv_dirent(out, cap, &used, 0x1000 + c, c + 1, c < 2 ? 4 : 10 /* DT_LNK */, name)) {
             if (!used)
                 return -LX_EINVAL;
             break;
         }
-        uint64_t ino = 0x1000 + c, off = c + 1;
-        uint16_t r16 = (uint16_t)rec;
-        memset(out + used, 0, rec);
-        memcpy(out + used, &ino, 8);
-        memcpy(out + used + 8, &off, 8);
-        memcpy(out + used + 16, &r16, 2);
-        out[used + 18] = type;
-        memcpy(out + used + 19, name, nl);
-        used += rec;
         f->dir_cookie = c + 1;
     }
     if (used && !lx_copy_out(buf, out, used))
@@ -666,12 +659,8 @@ static long sys_fstat(uint64_t fd, uint64_t ubuf)
 static long path_mount(long dirfd, uint64_t upath, char *rest, char *abs)
 {
     char path[256];
-    long r = lx_copy_str(path, sizeof(path), upath);
+    long r = path_abs(dirfd, upath, path, abs);
     if (r < 0)
-        return r;
-    if (!path[0])
-        return -LX_ENOENT;
-    if ((r = lx_abspath(dirfd, path, abs)) < 0)
         return r;
     return mount_of(abs, rest);
 }
@@ -707,12 +696,8 @@ static long stat_abs(long m, const char *abs, const char *rest, uint32_t flags,
 static long self_fd_at(long dirfd, uint64_t upath, char *abs)
 {
     char path[256];
-    long r = lx_copy_str(path, sizeof(path), upath);
+    long r = path_abs(dirfd, upath, path, abs);
     if (r < 0)
-        return r;
-    if (!path[0])
-        return -LX_ENOENT;
-    if ((r = lx_abspath(dirfd, path, abs)) < 0)
         return r;
     long n;
     const char *tail;
