@@ -111,6 +111,21 @@ uint64_t pmm_alloc(struct pmm *p)
     return PMM_NONE;
 }
 
+/* The first free frame at or after F and below TOP (TOP when none): a
+ * word of 64 used frames is passed over at once. */
+static uint64_t next_free(const struct pmm *p, uint64_t f, uint64_t top)
+{
+    while (f < top) {
+        uint64_t free_bits = ~p->bitmap[f / 64] & (~0UL << (f % 64));
+        if (free_bits) {
+            f = f / 64 * 64 + (uint64_t)__builtin_ctzll(free_bits);
+            return f < top ? f : top;
+        }
+        f = (f / 64 + 1) * 64;
+    }
+    return top;
+}
+
 uint64_t pmm_alloc_contig(struct pmm *p, uint64_t count, uint64_t align, uint64_t limit)
 {
     if (count == 0 || align == 0 || (align & (align - 1)) || count > p->free)
@@ -118,7 +133,9 @@ uint64_t pmm_alloc_contig(struct pmm *p, uint64_t count, uint64_t align, uint64_
     uint64_t top = p->nframes;
     if (limit && (limit >> PAGE_SHIFT) < top)
         top = limit >> PAGE_SHIFT;
-    for (uint64_t start = 0; start < top && count <= top - start; start += align) {
+    if (count == 1 && align == 1 && top == p->nframes)
+        return pmm_alloc(p);            /* any frame: from the rotating hint */
+    for (uint64_t start = 0; start < top && count <= top - start;) {
         uint64_t i = 0;
         while (i < count && !test_bit(p, start + i))
             i++;
@@ -128,9 +145,9 @@ uint64_t pmm_alloc_contig(struct pmm *p, uint64_t count, uint64_t align, uint64_
             p->free -= count;
             return start << PAGE_SHIFT;
         }
-        /* skip past the used frame, keeping alignment */
-        uint64_t next = start + i + 1;
-        start = (next + align - 1) / align * align - align;
+        /* on past the used frame to the next free one, keeping alignment */
+        uint64_t next = next_free(p, start + i + 1, top);
+        start = (next + align - 1) / align * align;
     }
     return PMM_NONE;
 }

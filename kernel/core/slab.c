@@ -7,8 +7,9 @@
  * the full list; an empty slab is given back to the page provider at once
  * unless it is the cache's last partial slab (avoids thrashing).
  * kfree finds the slab (and so the cache) by rounding the address down to
- * its page, and checks the header's magic and the object's alignment
- * before touching anything.
+ * its page, and checks the header's magic, the object's alignment and its
+ * bit in the header's map of objects in use (a double free is caught
+ * without walking the free list) before touching anything.
  */
 #include "core/slab.h"
 
@@ -32,9 +33,11 @@ struct slab_page {
     void *free_list;
     unsigned inuse;
     unsigned pad;
+    uint64_t used[4];           /* a bit per object: handed out (16-byte objects: 251) */
 };
 
 #define HEADER ((sizeof(struct slab_page) + 15) & ~(size_t)15)
+_Static_assert((PAGE - HEADER) / 16 <= 64 * 4, "slab: the used map is too small for 16-byte objects");
 
 static void list_remove(struct slab_page **head, struct slab_page *s)
 {
@@ -98,6 +101,8 @@ void *slab_alloc(struct slab_cache *c)
     }
     void *o = s->free_list;
     s->free_list = *(void **)o;
+    size_t k = ((uintptr_t)o - (uintptr_t)s - HEADER) / c->size;
+    s->used[k / 64] |= 1UL << (k % 64);
     s->inuse++;
     if (!s->free_list) {
         list_remove(&c->partial, s);
@@ -114,16 +119,15 @@ static struct slab_page *slab_of(void *ptr)
     return (struct slab_page *)((uintptr_t)ptr & ~(uintptr_t)(PAGE - 1));
 }
 
-/* Is PTR the start of an object slot of S that is not on the free list? */
-static int valid_object(struct slab_cache *c, struct slab_page *s, void *ptr)
+/* Is PTR the start of an object slot of S that is handed out?  Its index
+ * in *K. */
+static int valid_object(struct slab_cache *c, struct slab_page *s, void *ptr, size_t *k)
 {
     uintptr_t off = (uintptr_t)ptr - (uintptr_t)s;
     if (off < HEADER || (off - HEADER) % c->size || (off - HEADER) / c->size >= c->per_slab)
         return 0;
-    for (void *f = s->free_list; f; f = *(void **)f)
-        if (f == ptr)
-            return 0;
-    return 1;
+    *k = (off - HEADER) / c->size;
+    return (int)(s->used[*k / 64] >> (*k % 64) & 1);
 }
 
 int slab_free(struct slab_cache *c, void *ptr)
@@ -132,10 +136,12 @@ int slab_free(struct slab_cache *c, void *ptr)
     if (!ptr || s->magic != SLAB_MAGIC || s->cache != c)
         return -1;
     spin_lock(&c->lock);
-    if (!valid_object(c, s, ptr)) {
+    size_t k;
+    if (!valid_object(c, s, ptr, &k)) {
         spin_unlock(&c->lock);
         return -1;
     }
+    s->used[k / 64] &= ~(1UL << (k % 64));
     bool was_full = s->free_list == NULL;
 #ifdef KESTREL_LOCKDEP
     /* Debug builds poison freed objects, so a use after free reads

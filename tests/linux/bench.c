@@ -20,6 +20,8 @@
  *   bench          every figure
  *   bench quick    every figure over a tenth of the operations (tools/runtests)
  *   bench exit     _exit(0) at once: the program fork_exec_wait runs
+ *   bench loop F   figure F (pipe, fork, exec, open, read, write) over and
+ *                  over, never ending: what tools/sampleprof samples
  *
  * Files: on Kestrel /tmp is servers/ramfs (tmpfs); on Linux it is a
  * directory of the initramfs, i.e. of rootfs, which is tmpfs (the statfs
@@ -155,6 +157,18 @@ static void bench_fork(const char *name, char *const argv[], long n)
     report(name, now() - t0, n);
 }
 
+static void bench_fork_exit(void)
+{
+    bench_fork("fork_exit_wait_insns", 0, 200 / scale);
+}
+
+static char *exit_argv[] = { "bench", "exit", 0 };
+
+static void bench_fork_exec(void)
+{
+    bench_fork("fork_exec_wait_insns", exit_argv, 100 / scale);
+}
+
 static int make_file(const char *path, long size)
 {
     static char buf[65536];
@@ -268,18 +282,34 @@ static void tell_tmp(void)
                (unsigned long)s.f_type);
 }
 
+static const struct figure {
+    const char *name;
+    void (*run)(void);
+} figures[] = {
+    { "getppid", bench_getppid }, { "pipe", bench_pipe }, { "fork", bench_fork_exit },
+    { "exec", bench_fork_exec }, { "open", bench_open_close }, { "read", bench_read },
+    { "write", bench_write },
+};
+
 int main(int argc, char **argv)
 {
-    static char *exit_argv[] = { "bench", "exit", 0 };
     if (argc > 1 && strcmp(argv[1], "exit") == 0)
         _exit(0);
+    if (argc > 2 && strcmp(argv[1], "loop") == 0) {
+        for (size_t i = 0; i < sizeof(figures) / sizeof(figures[0]); i++)
+            if (strcmp(argv[2], figures[i].name) == 0)
+                for (;;)
+                    figures[i].run();
+        printf("bench: no figure %s\n", argv[2]);
+        return 2;
+    }
     if (argc > 1 && strcmp(argv[1], "quick") == 0)
         scale = 10;
     tell_tmp();
     bench_getppid();
     bench_pipe();
-    bench_fork("fork_exit_wait_insns", 0, 200 / scale);
-    bench_fork("fork_exec_wait_insns", exit_argv, 100 / scale);
+    bench_fork_exit();
+    bench_fork_exec();
     bench_open_close();
     bench_read();
     bench_write();
