@@ -125,6 +125,14 @@ static void free_spares(struct share *s)
     }
 }
 
+static uint64_t count_touched(const struct vmo *v)
+{
+    uint64_t n = 0;
+    for (uint64_t i = 0; i < v->npages; i++)
+        n += v->pages[i] != 0;
+    return n;
+}
+
 struct vmo *vmo_clone(struct vmo *v, int *err)
 {
     if (v->kind != K_VMO_ANON) {
@@ -136,16 +144,32 @@ struct vmo *vmo_clone(struct vmo *v, int *err)
     uint8_t *cbits = kmem_zalloc(bitmap_bytes(v->npages));
     uint8_t *vbits = v->cow ? NULL : kmem_zalloc(bitmap_bytes(v->npages));
     struct share *spare = NULL;
+    uint64_t nspare = 0;
     bool ok = c && pages && cbits && (v->cow || vbits);
-    for (uint64_t i = 0; ok && i < v->npages; i++) {
-        struct share *e = kmalloc(sizeof(*e));
-        ok = e != NULL;
-        if (e) {
-            e->next = spare;
-            spare = e;
+    /* A share entry for each touched page (untouched ones stay untouched
+     * in both, each with its own reservation); pages are only ever
+     * touched, never untouched, so count again under the lock. */
+    for (;;) {
+        spin_lock(&vm_lock);
+        uint64_t need = count_touched(v);
+        if (!ok || need <= nspare)
+            break;
+        spin_unlock(&vm_lock);
+        for (; ok && nspare < need; nspare++) {
+            struct share *e = kmalloc(sizeof(*e));
+            ok = e != NULL;
+            if (e) {
+                e->next = spare;
+                spare = e;
+            }
         }
     }
+    /* vm_lock held */
+    uint64_t untouched = ok ? v->npages - count_touched(v) : 0;
+    if (ok && !frame_reserve(untouched))
+        ok = false;
     if (!ok) {
+        spin_unlock(&vm_lock);
         kfree(c);
         kmem_free(pages, v->npages * sizeof(uint64_t));
         kmem_free(cbits, bitmap_bytes(v->npages));
@@ -159,7 +183,6 @@ struct vmo *vmo_clone(struct vmo *v, int *err)
     c->npages = v->npages;
     c->pages = pages;
     c->cow = cbits;
-    spin_lock(&vm_lock);
     if (!v->cow) {
         v->cow = vbits;
         vbits = NULL;
@@ -168,6 +191,8 @@ struct vmo *vmo_clone(struct vmo *v, int *err)
     }
     for (uint64_t i = 0; i < v->npages; i++) {
         c->pages[i] = v->pages[i];
+        if (!v->pages[i])
+            continue;
         share_add(v->pages[i], &spare);
         v->cow[i / 8] |= (uint8_t)(1u << (i % 8));
         c->cow[i / 8] |= (uint8_t)(1u << (i % 8));
@@ -180,16 +205,23 @@ struct vmo *vmo_clone(struct vmo *v, int *err)
     return c;
 }
 
-/* Frees or unshares an anonymous object's frames (vmo_destroy). */
+/* Frees or unshares an anonymous object's frames (vmo_destroy), and gives
+ * back the reservations of its untouched pages. */
 void vmo_release_pages(struct vmo *v)
 {
+    uint64_t untouched = 0;
     spin_lock(&vm_lock);
     for (uint64_t i = 0; i < v->npages; i++) {
+        if (!v->pages[i]) {
+            untouched++;
+            continue;
+        }
         bool last = !vmo_page_cow(v, i) || share_drop(v->pages[i]);
         if (last)
             frame_free(v->pages[i]);
     }
     spin_unlock(&vm_lock);
+    frame_unreserve(untouched);
     kmem_free(v->cow, bitmap_bytes(v->npages));
     v->cow = NULL;
 }
@@ -244,16 +276,69 @@ bool vm_cow_break(struct vm_space *s, uintptr_t addr)
     return done;
 }
 
-void vm_prepare_write(struct vm_space *s, uintptr_t addr, size_t len)
+/* Maps page I of V, just given its frame, wherever V is mapped.  No TLB
+ * flush: a page that was not present is cached nowhere.  vm_lock held. */
+static void map_touched(struct vmo *v, uint64_t i)
 {
-    if (!__atomic_load_n(&s->cow_regions, __ATOMIC_RELAXED) || !len || !user_range_ok(addr, len))
+    uint64_t off = i * PAGE_SIZE;
+    for (struct vm_region *r = v->maps; r; r = r->vmo_next) {
+        if (off < r->offset || off - r->offset >= r->size)
+            continue;
+        uint64_t flags = (r->prot & K_PROT_WRITE ? PTE_W : 0) | (r->prot & K_PROT_EXEC ? 0 : pte_nx);
+        spin_lock(&r->space->lock);
+        if (!r->space->dead)
+            pt_map(r->space->pml4, r->start + (off - r->offset), v->pages[i], flags);
+        spin_unlock(&r->space->lock);
+    }
+}
+
+bool vm_fault_untouched(struct vm_space *s, uintptr_t addr, bool write, bool exec)
+{
+    spin_lock(&vm_lock);
+    spin_lock(&s->lock);
+    struct vm_region *r = s->dead ? NULL : region_at(s, addr);
+    struct vmo *v = r ? r->vmo : NULL;
+    uint64_t i = r ? (r->offset + (addr - r->start)) / PAGE_SIZE : 0;
+    bool allowed = r && v->kind == K_VMO_ANON && (r->prot & (K_PROT_READ | K_PROT_WRITE)) &&
+                   (!write || (r->prot & K_PROT_WRITE)) && (!exec || (r->prot & K_PROT_EXEC));
+    spin_unlock(&s->lock);
+    bool done = false;
+    if (allowed) {
+        if (!v->pages[i]) {
+            vmo_page_touch_locked(v, i);
+            map_touched(v, i);
+        }
+        done = true;     /* touched now, or by another thread meanwhile: retry */
+    }
+    spin_unlock(&vm_lock);
+    return done;
+}
+
+/* Untouched pages of [addr, addr+len) get their frames; WRITE: pages
+ * shared copy-on-write are broken too. */
+static void prepare(struct vm_space *s, uintptr_t addr, size_t len, bool write)
+{
+    if (!len || !user_range_ok(addr, len))
         return;
     for (uintptr_t a = addr & ~(PAGE_SIZE - 1); a < addr + len; a += PAGE_SIZE) {
         uint64_t pa, flags;
         spin_lock(&s->lock);
-        bool ro = !s->dead && pt_translate(s->pml4, a, &pa, &flags) && !(flags & PTE_W);
+        bool present = !s->dead && pt_translate(s->pml4, a, &pa, &flags);
+        bool ro = present && !(flags & PTE_W);
         spin_unlock(&s->lock);
-        if (ro)
+        if (!present)
+            vm_fault_untouched(s, a, write, false);
+        else if (ro && write)
             vm_cow_break(s, a);
     }
+}
+
+void vm_prepare_write(struct vm_space *s, uintptr_t addr, size_t len)
+{
+    prepare(s, addr, len, true);
+}
+
+void vm_prepare_read(struct vm_space *s, uintptr_t addr, size_t len)
+{
+    prepare(s, addr, len, false);
 }

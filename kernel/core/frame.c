@@ -20,6 +20,9 @@ uintptr_t phys_offset = KERNEL_VMA;
 static struct pmm pmm;
 static spinlock_t lock = SPINLOCK_INIT;
 static uint64_t ram_bytes, max_phys;
+/* Frames promised to anonymous memory objects' untouched pages
+ * (frame_reserve): never handed out by anything else. */
+static uint64_t reserved;
 static uint64_t bitmap_phys;
 
 #define LOW_RESERVED (1UL << 20)
@@ -107,7 +110,7 @@ void frame_use_direct_map(void)
 uint64_t frame_alloc(void)
 {
     bool was = spin_lock_irqsave(&lock);
-    uint64_t pa = pmm_alloc(&pmm);
+    uint64_t pa = pmm.free > reserved ? pmm_alloc(&pmm) : PMM_NONE;
     spin_unlock_irqrestore(&lock, was);
     return pa;
 }
@@ -130,8 +133,41 @@ uint64_t frame_alloc_zeroed(void)
 uint64_t frame_alloc_contig(uint64_t count, uint64_t align_frames)
 {
     bool was = spin_lock_irqsave(&lock);
-    uint64_t pa = pmm_alloc_contig(&pmm, count, align_frames, 0);
+    uint64_t pa = pmm.free >= reserved + count ? pmm_alloc_contig(&pmm, count, align_frames, 0)
+                                               : PMM_NONE;
     spin_unlock_irqrestore(&lock, was);
+    return pa;
+}
+
+bool frame_reserve(uint64_t count)
+{
+    bool was = spin_lock_irqsave(&lock);
+    bool ok = pmm.free >= reserved && pmm.free - reserved >= count;
+    if (ok)
+        reserved += count;
+    spin_unlock_irqrestore(&lock, was);
+    return ok;
+}
+
+void frame_unreserve(uint64_t count)
+{
+    bool was = spin_lock_irqsave(&lock);
+    if (count > reserved)
+        panic("memory: %lu reserved frames given back, %lu were reserved", count, reserved);
+    reserved -= count;
+    spin_unlock_irqrestore(&lock, was);
+}
+
+uint64_t frame_alloc_reserved(void)
+{
+    bool was = spin_lock_irqsave(&lock);
+    uint64_t pa = reserved ? pmm_alloc(&pmm) : PMM_NONE;
+    if (pa != PMM_NONE)
+        reserved--;
+    spin_unlock_irqrestore(&lock, was);
+    if (pa == PMM_NONE)
+        panic("memory: a reserved frame was not there (%lu reserved)", reserved);
+    frame_zero(pa);
     return pa;
 }
 
@@ -152,7 +188,8 @@ void frame_free(uint64_t phys)
 void frame_get_stats(struct frame_stats *st)
 {
     bool was = spin_lock_irqsave(&lock);
-    st->free_bytes = pmm.free << PAGE_SHIFT;
+    st->free_bytes = (pmm.free - reserved) << PAGE_SHIFT;     /* what can still be promised */
+    st->reserved_bytes = reserved << PAGE_SHIFT;
     spin_unlock_irqrestore(&lock, was);
     st->ram_bytes = ram_bytes;
     st->max_phys = max_phys;

@@ -6,6 +6,7 @@
 #ifndef KESTREL_CORE_FRAME_H
 #define KESTREL_CORE_FRAME_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/pmm.h"
@@ -20,10 +21,19 @@ void frame_zero(uint64_t phys);
 uint64_t frame_alloc_contig(uint64_t count, uint64_t align_frames);
 void frame_free(uint64_t phys);          /* panics on a double free */
 void frame_free_contig(uint64_t phys, uint64_t count);
+/* Reservations: COUNT frames promised (to an anonymous memory object's
+ * untouched pages), so that touching them later cannot run out of memory.
+ * Nothing else allocates a reserved frame.  frame_reserve is false when
+ * fewer are free; frame_alloc_reserved turns one promise into a zeroed
+ * frame (it cannot fail); frame_unreserve gives promises back. */
+bool frame_reserve(uint64_t count);
+void frame_unreserve(uint64_t count);
+uint64_t frame_alloc_reserved(void);
 
 struct frame_stats {
     uint64_t ram_bytes;       /* all usable RAM in the memory map */
-    uint64_t free_bytes;
+    uint64_t free_bytes;      /* free and not reserved */
+    uint64_t reserved_bytes;  /* promised to untouched pages */
     uint64_t max_phys;        /* end of the highest RAM region */
 };
 void frame_get_stats(struct frame_stats *st);

@@ -105,7 +105,7 @@ static int load_segment(struct process *p, const uint8_t *file, const struct elf
         uint64_t chunk = PAGE_SIZE - (at & (PAGE_SIZE - 1));
         if (chunk > s->filesz - done)
             chunk = s->filesz - done;
-        memcpy((uint8_t *)phys_to_virt(vmo_page_phys(v, at / PAGE_SIZE)) + (at & (PAGE_SIZE - 1)),
+        memcpy((uint8_t *)phys_to_virt(vmo_page_touch(v, at / PAGE_SIZE)) + (at & (PAGE_SIZE - 1)),
                file + s->offset + done, chunk);
         done += chunk;
     }
@@ -121,7 +121,7 @@ static uintptr_t build_startup(struct vmo *stack, int argc, const char *const *a
                                const struct k_startup *proto)
 {
     uint64_t top_page = stack->npages - 1;
-    uint8_t *page = phys_to_virt(vmo_page_phys(stack, top_page));
+    uint8_t *page = phys_to_virt(vmo_page_touch(stack, top_page));
     uintptr_t page_user = K_USER_STACK_TOP - PAGE_SIZE;
     struct k_startup *st = (struct k_startup *)page;
     *st = *proto;
@@ -263,6 +263,14 @@ void process_user_fault(const struct k_exception *e, const char *what)
 {
     struct thread *t = current_thread();
     struct process *p = t->proc;
+    /* The first touch of an untouched page is not an error. */
+    if (e->vector == 14 && !(e->error & 1)) {
+        irq_enable();
+        bool resolved = vm_fault_untouched(&p->vm, e->addr, e->error & 2, e->error & 16);
+        irq_disable();
+        if (resolved)
+            return;
+    }
     /* A write to a page shared copy-on-write is not an error. */
     if (e->vector == 14 && (e->error & 3) == 3) {
         irq_enable();

@@ -76,7 +76,9 @@ void vm_region_refresh(struct vm_region *r)
     for (uint64_t off = 0; off < r->size; off += PAGE_SIZE) {
         uint64_t i = (r->offset + off) / PAGE_SIZE;
         uint64_t f = vmo_page_cow(r->vmo, i) ? flags & ~PTE_W : flags;
-        pt_map(r->space->pml4, r->start + off, vmo_page_phys(r->vmo, i), f);
+        uint64_t pa = vmo_page_phys(r->vmo, i);
+        if (pa)                              /* untouched: mapped when first touched */
+            pt_map(r->space->pml4, r->start + off, pa, f);
     }
 }
 
@@ -248,7 +250,8 @@ long vm_map(struct vm_space *s, struct vmo *v, uint64_t offset, uint64_t size,
     for (uint64_t off = 0; off < size; off += PAGE_SIZE) {
         uint64_t i = (offset + off) / PAGE_SIZE;
         uint64_t f = vmo_page_cow(v, i) ? flags & ~PTE_W : flags;
-        if (pt_map(s->pml4, addr + off, vmo_page_phys(v, i), f)) {
+        uint64_t pa = vmo_page_phys(v, i);
+        if (pa && pt_map(s->pml4, addr + off, pa, f)) {
             unmap_pages(s, addr, off);
             spin_unlock(&s->lock);
             spin_unlock(&vm_lock);
@@ -326,34 +329,41 @@ int vm_protect(struct vm_space *s, uintptr_t addr, uint64_t size, uint32_t prot)
 }
 
 /* Copies LEN bytes between kernel BUF and user ADDR of S, page by page
- * through the direct map.  OUT: kernel -> user. */
+ * through the direct map, holding S's lock for one page at a time.  OUT:
+ * kernel -> user.  An untouched page is given its frame first. */
 static int copy_space(struct vm_space *s, uintptr_t addr, void *buf, size_t len, bool out)
 {
     if (!user_range_ok(addr, len))
         return -E_FAULT;
-    bool was = spin_lock_irqwait(&s->lock);
-    if (s->dead) {
-        spin_unlock_irqrestore(&s->lock, was);
-        return -E_DEAD;
-    }
     while (len) {
-        uint64_t pa, flags;
         size_t chunk = PAGE_SIZE - (addr & (PAGE_SIZE - 1));
         if (chunk > len)
             chunk = len;
-        if (!pt_translate(s->pml4, addr, &pa, &flags) || (out && !(flags & PTE_W))) {
+        for (int tries = 0;; tries++) {
+            bool was = spin_lock_irqwait(&s->lock);
+            if (s->dead) {
+                spin_unlock_irqrestore(&s->lock, was);
+                return -E_DEAD;
+            }
+            uint64_t pa, flags;
+            bool ok = pt_translate(s->pml4, addr, &pa, &flags) && (!out || (flags & PTE_W));
+            if (ok && out)
+                memcpy(phys_to_virt(pa), buf, chunk);
+            else if (ok)
+                memcpy(buf, phys_to_virt(pa), chunk);
             spin_unlock_irqrestore(&s->lock, was);
-            return -E_FAULT;
+            if (ok)
+                break;
+            /* untouched, then (for a write) shared copy-on-write */
+            if (tries == 0)
+                vm_fault_untouched(s, addr, out, false);
+            else if (tries > 1 || !out || !vm_cow_break(s, addr))
+                return -E_FAULT;
         }
-        if (out)
-            memcpy(phys_to_virt(pa), buf, chunk);
-        else
-            memcpy(buf, phys_to_virt(pa), chunk);
         addr += chunk;
         buf = (char *)buf + chunk;
         len -= chunk;
     }
-    spin_unlock_irqrestore(&s->lock, was);
     return 0;
 }
 
@@ -399,9 +409,19 @@ int vm_xfer(struct vm_space *s, uintptr_t other, uintptr_t cur, size_t n, bool t
         if (chunk > n)
             chunk = n;
         int r = xfer_chunk(s, other, cur, chunk, to_other);
-        if (r == -1 && !to_other && t->proc) {
-            /* Our own page may be shared copy-on-write: break it, once. */
-            vm_prepare_write(&t->proc->vm, cur, chunk);
+        if (r == -2) {          /* S's page may be untouched, or shared copy-on-write */
+            vm_fault_untouched(s, other, to_other, false);
+            r = xfer_chunk(s, other, cur, chunk, to_other);
+            if (r == -2 && to_other && vm_cow_break(s, other))
+                r = xfer_chunk(s, other, cur, chunk, to_other);
+        }
+        if (r == -1 && t->proc) {
+            /* Our own page may be untouched, or (to be written) shared
+             * copy-on-write: make it ready, once. */
+            if (to_other)
+                vm_prepare_read(&t->proc->vm, cur, chunk);
+            else
+                vm_prepare_write(&t->proc->vm, cur, chunk);
             r = xfer_chunk(s, other, cur, chunk, to_other);
         }
         if (r)

@@ -1,8 +1,10 @@
 /*
  * vm: a process's address space: its page tables and the list of regions
  * (a memory object mapped at an address with a protection).  Mappings are
- * made eagerly: every page of a region is in the page tables while the
- * region exists.
+ * made eagerly: every page of a region that has a frame is in the page
+ * tables while the region exists; an untouched anonymous page is not, and
+ * the first access to it (vm_fault_untouched) gives it a frame and maps it
+ * wherever its object is mapped.
  *
  * Locking (docs/decisions/0012-lock-order.md): vm_lock, then a space's
  * lock.  The space's lock covers the region list, the page tables and
@@ -91,9 +93,16 @@ int vm_xfer(struct vm_space *s, uintptr_t other, uintptr_t cur, size_t n, bool t
  * object is mapped.  True when the write can be retried.  Interrupts on,
  * no locks held. */
 bool vm_cow_break(struct vm_space *s, uintptr_t addr);
-/* Breaks COW ahead for [addr, addr+len) of the current space's user
- * memory (before a kernel copy that must not fault under a lock). */
+/* An access (WRITE, EXEC) to ADDR in S found no page: if ADDR is in a
+ * region that allows the access and its object's page is untouched, gives
+ * the page a zeroed frame and maps it wherever the object is mapped.  True
+ * when the access can be retried.  Interrupts on, no locks held. */
+bool vm_fault_untouched(struct vm_space *s, uintptr_t addr, bool write, bool exec);
+/* Before a kernel copy that must not fault under a lock: gives the
+ * untouched pages of [addr, addr+len) of S their frames and (for a write)
+ * breaks COW ahead. */
 void vm_prepare_write(struct vm_space *s, uintptr_t addr, size_t len);
+void vm_prepare_read(struct vm_space *s, uintptr_t addr, size_t len);
 /* Remaps region R's pages with the W bit only where the object's page is
  * private.  vm_lock held, space lock held. */
 void vm_region_refresh(struct vm_region *r);

@@ -4,15 +4,9 @@
 #include "core/frame.h"
 #include "core/kmem.h"
 #include "core/slab.h"
+#include "core/vm.h"
 #include "kestrel/errors.h"
 #include "kestrel/vm.h"
-
-static void free_anon(struct vmo *v, uint64_t n)
-{
-    for (uint64_t i = 0; i < n; i++)
-        frame_free(v->pages[i]);
-    kmem_free(v->pages, v->npages * sizeof(uint64_t));
-}
 
 static int fill(struct vmo *v, uint64_t phys)
 {
@@ -30,15 +24,13 @@ static int fill(struct vmo *v, uint64_t phys)
             frame_zero(v->phys + i * PAGE_SIZE);
         return 0;
     }
-    v->pages = kmem_alloc(v->npages * sizeof(uint64_t));
+    /* Anonymous: every page untouched (0), a frame reserved for each. */
+    v->pages = kmem_zalloc(v->npages * sizeof(uint64_t));
     if (!v->pages)
         return -E_NOMEM;
-    for (uint64_t i = 0; i < v->npages; i++) {
-        v->pages[i] = frame_alloc_zeroed();
-        if (v->pages[i] == PMM_NONE) {
-            free_anon(v, i);
-            return -E_NOMEM;
-        }
+    if (!frame_reserve(v->npages)) {
+        kmem_free(v->pages, v->npages * sizeof(uint64_t));
+        return -E_NOMEM;
     }
     return 0;
 }
@@ -72,6 +64,21 @@ struct vmo *vmo_create(uint64_t size, uint32_t kind, uint64_t phys, int *err)
 uint64_t vmo_page_phys(const struct vmo *v, uint64_t index)
 {
     return v->kind == K_VMO_ANON ? v->pages[index] : v->phys + index * PAGE_SIZE;
+}
+
+uint64_t vmo_page_touch_locked(struct vmo *v, uint64_t index)
+{
+    if (v->kind == K_VMO_ANON && !v->pages[index])
+        v->pages[index] = frame_alloc_reserved();
+    return vmo_page_phys(v, index);
+}
+
+uint64_t vmo_page_touch(struct vmo *v, uint64_t index)
+{
+    spin_lock(&vm_lock);
+    uint64_t pa = vmo_page_touch_locked(v, index);
+    spin_unlock(&vm_lock);
+    return pa;
 }
 
 void vmo_destroy(struct vmo *v)

@@ -1,7 +1,9 @@
 /*
- * vmo: memory objects.  An anonymous object owns zeroed frames, allocated
- * when it is created (no demand paging yet); a contiguous one owns one run
- * of frames (DMA); a physical one names a range it does not own (MMIO).
+ * vmo: memory objects.  An anonymous object's pages read as zeros; each
+ * gets its frame when it is first touched (a fault, or the kernel writing
+ * it), from frames reserved when the object was made, so touching never
+ * runs out of memory; a contiguous one owns one run of frames (DMA); a
+ * physical one names a range it does not own (MMIO).
  * Mappings (core/vm.c) hold references; the frames go back to the
  * allocator when the last reference is dropped.
  */
@@ -21,7 +23,7 @@ struct vmo {
     bool uncached;            /* device registers: mapped uncached */
     uint64_t npages;
     uint64_t phys;            /* PHYS and CONTIG: first frame */
-    uint64_t *pages;          /* ANON: one frame per page */
+    uint64_t *pages;          /* ANON: one frame per page, 0 while untouched (vm_lock) */
     uint8_t *cow;             /* ANON: bit set = page shared copy-on-write (vm_lock) */
     struct vm_region *maps;   /* where it is mapped (vm_lock) */
 };
@@ -38,7 +40,12 @@ void vmo_release_pages(struct vmo *v);
 
 /* Returns the object or NULL with *err set (-E_TOOBIG, -E_NOMEM, -E_INVAL). */
 struct vmo *vmo_create(uint64_t size, uint32_t kind, uint64_t phys, int *err);
+/* The frame of page INDEX (0: an untouched anonymous page). */
 uint64_t vmo_page_phys(const struct vmo *v, uint64_t index);
+/* The frame of page INDEX, given one (zeroed, from the reservation) if it
+ * was untouched.  The _locked form with vm_lock held. */
+uint64_t vmo_page_touch(struct vmo *v, uint64_t index);
+uint64_t vmo_page_touch_locked(struct vmo *v, uint64_t index);
 void vmo_destroy(struct vmo *v);
 
 #endif

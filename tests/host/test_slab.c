@@ -111,8 +111,8 @@ static void test_size_rounding(void)
         setup(&c, sizes[i][0]);
         CHECK_EQ(c.size, sizes[i][1]);
         CHECK(c.per_slab >= 1);
-        CHECK(c.per_slab * c.size + 32 <= PAGE);    /* room for a header */
-        CHECK((c.per_slab + 1) * c.size + 64 > PAGE);  /* and not wasteful */
+        CHECK(c.per_slab * c.size + 80 <= PAGE);    /* room for a header (with its used map) */
+        CHECK((c.per_slab + 1) * c.size + 96 > PAGE);  /* and not wasteful */
         teardown(&c);
     }
 }

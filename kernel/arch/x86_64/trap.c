@@ -222,19 +222,22 @@ static void user_fault(struct trap_frame *tf)
     sched_user_return();
 }
 
-/* The kernel wrote to user memory shared copy-on-write (a copy_to_user
- * with interrupts on): resolve it like the user's own write would be.
- * With interrupts off (under a spinlock) it cannot be; the copy fails and
- * its caller reports -E_FAULT (such copies break COW ahead of time). */
+/* The kernel touched an untouched user page, or wrote to user memory
+ * shared copy-on-write (a copy_to_user or copy_from_user with interrupts
+ * on): resolve it like the user's own access would be.  With interrupts
+ * off (under a spinlock) it cannot be; the copy fails and its caller
+ * reports -E_FAULT (such copies prepare their pages ahead of time). */
 static bool kernel_cow_fault(struct trap_frame *tf)
 {
     struct thread *t = this_cpu()->current;
     uintptr_t addr = read_cr2();
-    if ((tf->error & 3) != 3 || !(tf->rflags & 0x200) || !t || !t->proc ||
+    bool untouched = !(tf->error & 1);
+    if ((!untouched && (tf->error & 3) != 3) || !(tf->rflags & 0x200) || !t || !t->proc ||
         addr >= K_USER_TOP)
         return false;
     irq_enable();
-    bool resolved = vm_cow_break(&t->proc->vm, addr);
+    bool resolved = untouched ? vm_fault_untouched(&t->proc->vm, addr, tf->error & 2, false)
+                              : vm_cow_break(&t->proc->vm, addr);
     irq_disable();
     return resolved;
 }
