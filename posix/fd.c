@@ -53,6 +53,15 @@ struct lx_file {
     char path[128];                 /* directories: where (for fchdir and *at) */
 };
 static struct lx_file fds[LX_NFD];
+/* One past the highest descriptor ever used: the loops over the table stop
+ * there, so the rest of it stays untouched memory (not cloned by fork). */
+static int fd_end;
+
+static void used_fd(int fd)
+{
+    if (fd >= fd_end)
+        fd_end = fd + 1;
+}
 
 long lx_errno(long e)
 {
@@ -284,7 +293,7 @@ long lx_conn_write(long conn, const void *buf, size_t len)
 /* At exec: descriptors marked close-on-exec go. */
 void lx_fd_exec(void)
 {
-    for (int i = 0; i < LX_NFD; i++)
+    for (int i = 0; i < fd_end; i++)
         if (fds[i].conn && (fds[i].fdflags & LX_FD_CLOEXEC))
             release(i);
 }
@@ -339,6 +348,7 @@ static long install(long conn, uint32_t flags, uint32_t mode, const char *path, 
         k_handle_close(conn);
         return fd;
     }
+    used_fd(fd);
     fds[fd] = (struct lx_file){ .conn = conn, .mode = mode,
                                 .fdflags = flags & LX_O_CLOEXEC ? LX_FD_CLOEXEC : 0,
                                 .flags = flags & (LX_O_ACCMODE | LX_O_APPEND | LX_O_NONBLOCK) };
@@ -551,7 +561,7 @@ static long self_fd_readdir(struct lx_file *f, uint64_t buf, uint64_t len)
 {
     static uint8_t out[4096];
     size_t used = 0, cap = len < sizeof(out) ? (size_t)len : sizeof(out);
-    for (uint64_t c = f->dir_cookie; c < 2 + (uint64_t)LX_NFD; c++) {
+    for (uint64_t c = f->dir_cookie; c < 2 + (uint64_t)fd_end; c++) {
         char name[16];
         if (c >= 2 && !fds[c - 2].conn)
             continue;
@@ -1162,6 +1172,7 @@ static long dup_to(uint64_t fd, int to, uint32_t fdflags)
         release(to);
     copy.conn = h;
     copy.fdflags = fdflags;
+    used_fd(to);
     fds[to] = copy;
     return to;
 }
@@ -1597,7 +1608,7 @@ static void register_terminal(long conn)
 
 void lx_fd_fork_child(void)
 {
-    for (int i = 0; i < LX_NFD; i++) {
+    for (int i = 0; i < fd_end; i++) {
         if (fds[i].conn <= 0 || !fds[i].tty)
             continue;
         bool told = false;
@@ -1611,7 +1622,7 @@ void lx_fd_fork_child(void)
 unsigned lx_fd_handles(int *fdnums, long *handles, unsigned max)
 {
     unsigned n = 0;
-    for (int i = 0; i < LX_NFD && n < max; i++)
+    for (int i = 0; i < fd_end && n < max; i++)
         if (fds[i].conn > 0) {
             fdnums[n] = i;
             handles[n++] = fds[i].conn;
@@ -1621,8 +1632,10 @@ unsigned lx_fd_handles(int *fdnums, long *handles, unsigned max)
 
 void lx_fd_renumber(int fd, long handle)
 {
-    if (fd >= 0 && fd < LX_NFD)
+    if (fd >= 0 && fd < LX_NFD) {
+        used_fd(fd);
         fds[fd].conn = handle;
+    }
 }
 
 /* Descriptors 0, 1 and 2: the console's terminal, else the kernel's
@@ -1657,6 +1670,7 @@ void lx_fd_init(void)
         install(c, 0, rep.mode & LX_S_IFMT, "/dev/null", 0);
     else
         fds[0] = (struct lx_file){ .conn = DEBUG_CONSOLE, .flags = 0, .mode = LX_S_IFCHR };
+    used_fd(2);
     fds[1] = (struct lx_file){ .conn = DEBUG_CONSOLE, .flags = LX_O_WRONLY, .mode = LX_S_IFCHR };
     fds[2] = fds[1];
 }

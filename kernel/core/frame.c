@@ -117,9 +117,7 @@ uint64_t frame_alloc(void)
 
 void frame_zero(uint64_t phys)
 {
-    uint64_t *p = phys_to_virt(phys);
-    for (unsigned i = 0; i < PAGE_SIZE / 8; i++)
-        p[i] = 0;
+    memset(phys_to_virt(phys), 0, PAGE_SIZE);     /* rep stosq */
 }
 
 uint64_t frame_alloc_zeroed(void)
