@@ -308,7 +308,12 @@ bool vm_fault_untouched(struct vm_space *s, uintptr_t addr, bool write, bool exe
             vmo_page_touch_locked(v, i);
             map_touched(v, i);
         }
-        done = true;     /* touched now, or by another thread meanwhile: retry */
+        /* Retry if it is mapped here now (touched by another thread
+         * meanwhile, too); never a fault loop. */
+        uint64_t pa, flags;
+        spin_lock(&s->lock);
+        done = !s->dead && pt_translate(s->pml4, addr, &pa, &flags);
+        spin_unlock(&s->lock);
     }
     spin_unlock(&vm_lock);
     return done;

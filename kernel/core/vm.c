@@ -251,7 +251,10 @@ long vm_map(struct vm_space *s, struct vmo *v, uint64_t offset, uint64_t size,
         uint64_t i = (offset + off) / PAGE_SIZE;
         uint64_t f = vmo_page_cow(v, i) ? flags & ~PTE_W : flags;
         uint64_t pa = vmo_page_phys(v, i);
-        if (pa && pt_map(s->pml4, addr + off, pa, f)) {
+        /* An untouched page is mapped at its first touch, into tables
+         * made now (one check per 2 MiB of tables) */
+        bool table = off == 0 || ((addr + off) & ((2UL << 20) - 1)) == 0;
+        if (pa ? pt_map(s->pml4, addr + off, pa, f) : table && pt_prepare(s->pml4, addr + off)) {
             unmap_pages(s, addr, off);
             spin_unlock(&s->lock);
             spin_unlock(&vm_lock);

@@ -470,6 +470,11 @@ int pt_map(uint64_t pml4, uintptr_t va, uint64_t pa, uint64_t flags)
     return 0;
 }
 
+int pt_prepare(uint64_t pml4, uintptr_t va)
+{
+    return user_pte(pml4, va, true) ? 0 : -E_NOMEM;
+}
+
 uint64_t pt_unmap(uint64_t pml4, uintptr_t va)
 {
     uint64_t *pte = user_pte(pml4, va, false);

@@ -104,6 +104,9 @@ uint64_t paging_kernel_cr3(void);
 uint64_t pt_create(void);                    /* PML4 physical address or PMM_NONE */
 void pt_destroy(uint64_t pml4);              /* frees the lower-half tables only */
 int pt_map(uint64_t pml4, uintptr_t va, uint64_t pa, uint64_t flags);   /* 0 or -E_NOMEM */
+/* The tables down to VA's entry exist (for a page mapped later, when first
+ * touched, which must not run out of memory then): 0 or -E_NOMEM. */
+int pt_prepare(uint64_t pml4, uintptr_t va);
 uint64_t pt_unmap(uint64_t pml4, uintptr_t va);  /* old physical address, 0 if none */
 bool pt_translate(uint64_t pml4, uintptr_t va, uint64_t *pa, uint64_t *flags);
 extern uint64_t pte_nx;       /* PTE_NX when the CPU supports it, else 0 */
