@@ -86,16 +86,17 @@ struct k_regs {
 struct k_sysinfo {
     uint64_t kmalloc_objects; /* live kernel heap objects */
     uint64_t kmem_pages;      /* live large kernel allocations */
-    uint64_t free_bytes;      /* free physical memory */
+    uint64_t free_bytes;      /* free physical memory, less what is reserved */
     uint64_t threads, processes, channels, connections;
     uint64_t ncpus;
     uint64_t cpu;             /* the CPU the caller runs on */
     uint64_t ticks;           /* timer ticks on that CPU */
     uint64_t ram_bytes;       /* all usable RAM */
+    uint64_t reserved_bytes;  /* promised to memory objects' untouched pages */
 };
 
 _Static_assert(sizeof(struct k_iov) == 16, "k_iov layout");
-_Static_assert(sizeof(struct k_sysinfo) == 88, "k_sysinfo layout");
+_Static_assert(sizeof(struct k_sysinfo) == 96, "k_sysinfo layout");
 _Static_assert(sizeof(struct k_msg_info) == 64, "k_msg_info layout");
 _Static_assert(sizeof(struct k_thread_attr) == 16, "k_thread_attr layout");
 

@@ -131,6 +131,7 @@ long sys_sys_info(long what, long out)
         .cpu = this_cpu()->id,
         .ticks = this_cpu()->ticks,
         .ram_bytes = st.ram_bytes,
+        .reserved_bytes = st.reserved_bytes,
     };
     return copy_to_user((void *)out, &info, sizeof(info));
 }

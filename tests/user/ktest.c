@@ -1000,6 +1000,54 @@ static bool test_vmo_map(void)
     return true;
 }
 
+/* Untouched anonymous pages (decision 0017): an object reserves its frames
+ * when made (so one larger than free memory is refused), reads as zeros,
+ * and each page gets its frame at its first touch, by the user (read or
+ * write, through any view) or by the kernel; clones keep untouched pages
+ * apart. */
+static bool test_vmo_untouched(void)
+{
+    uint64_t free0 = sysinfo().free_bytes, res0 = sysinfo().reserved_bytes;
+    CHECK_EQ(k_vmo_create((long)(free0 + 64 * 4096), K_VMO_ANON, 0, 0), -E_NOMEM);
+    long v = k_vmo_create(64 * 4096, K_VMO_ANON, 0, 0);
+    CHECK(v >= 0);
+    uint64_t free1 = sysinfo().free_bytes, res1 = sysinfo().reserved_bytes;
+    CHECK(free1 <= free0 - 64 * 4096);           /* reserved, though nothing is touched */
+    CHECK(res1 >= res0 + 60 * 4096);             /* (our own stack may touch a page or two) */
+    long ro = k_vmo_map(0, v, 0, 64 * 4096, K_PROT_READ);
+    CHECK(ro > 0);
+    volatile uint64_t *r = (volatile uint64_t *)ro;
+    CHECK(r[0] == 0 && r[5 * 512 + 7] == 0);    /* a read touches a page: zeros */
+    volatile uint64_t *w = (volatile uint64_t *)k_vmo_map(0, v, 0, 64 * 4096,
+                                                          K_PROT_READ | K_PROT_WRITE);
+    CHECK((long)w > 0);
+    w[5 * 512 + 7] = 77;                         /* touched by the read: the same frame */
+    w[9 * 512] = 99;                             /* first touch by a write, seen in both views */
+    CHECK(r[5 * 512 + 7] == 77 && r[9 * 512] == 99);
+    /* the kernel's first touch (sys_info's copy_to_user into page 10) */
+    CHECK_EQ(k_sys_info(K_INFO_KERNEL_OBJECTS, (long)&w[10 * 512]), 0);
+    CHECK(r[10 * 512] != 0);
+    uint64_t res2 = sysinfo().reserved_bytes;    /* three pages touched: three promises kept */
+    CHECK(res2 + 3 * 4096 <= res1 && res2 >= res0 + 56 * 4096);
+    /* a clone: touched pages shared copy-on-write, untouched ones apart */
+    long c = k_vmo_clone(v);
+    CHECK(c > 0);
+    volatile uint64_t *b = (volatile uint64_t *)k_vmo_map(0, c, 0, 64 * 4096,
+                                                          K_PROT_READ | K_PROT_WRITE);
+    CHECK((long)b > 0 && b[9 * 512] == 99 && b[30 * 512] == 0);
+    w[30 * 512] = 1;                             /* the original's first touch */
+    b[40 * 512] = 2;                             /* the clone's */
+    CHECK(b[30 * 512] == 0 && w[40 * 512] == 0 && r[30 * 512] == 1 && b[40 * 512] == 2);
+    CHECK_EQ(k_vm_unmap(0, (long)b, 64 * 4096), 0);
+    CHECK_EQ(k_vm_unmap(0, (long)w, 64 * 4096), 0);
+    CHECK_EQ(k_vm_unmap(0, ro, 64 * 4096), 0);
+    k_handle_close(c);
+    k_handle_close(v);
+    uint64_t free2 = sysinfo().free_bytes;
+    CHECK(free2 + 16 * 4096 >= free0);           /* frames and reservations given back */
+    return true;
+}
+
 /* Copy-on-write clones: both sides see the old contents; a write by
  * either, the user's or the kernel's, is private to it. */
 static bool test_vmo_clone(void)
@@ -1652,6 +1700,7 @@ static const struct utest tests[] = {
     { "affinity_moves", test_affinity_moves },
     { "vmo_map", test_vmo_map },
     { "vmo_clone", test_vmo_clone },
+    { "vmo_untouched", test_vmo_untouched },
     { "more_hostile", test_more_hostile },
     { "handles_in_messages", test_handles_in_messages },
     { "process_read", test_process_read },
