@@ -125,14 +125,6 @@ static void free_spares(struct share *s)
     }
 }
 
-static uint64_t count_touched(const struct vmo *v)
-{
-    uint64_t n = 0;
-    for (uint64_t i = 0; i < v->npages; i++)
-        n += v->pages[i] != 0;
-    return n;
-}
-
 struct vmo *vmo_clone(struct vmo *v, int *err)
 {
     if (v->kind != K_VMO_ANON) {
@@ -148,10 +140,11 @@ struct vmo *vmo_clone(struct vmo *v, int *err)
     bool ok = c && pages && cbits && (v->cow || vbits);
     /* A share entry for each touched page (untouched ones stay untouched
      * in both, each with its own reservation); pages are only ever
-     * touched, never untouched, so count again under the lock. */
+     * touched, never untouched, so look again under the lock. */
+    uint64_t need = 0;
     for (;;) {
         spin_lock(&vm_lock);
-        uint64_t need = count_touched(v);
+        need = v->touched;
         if (!ok || need <= nspare)
             break;
         spin_unlock(&vm_lock);
@@ -165,7 +158,7 @@ struct vmo *vmo_clone(struct vmo *v, int *err)
         }
     }
     /* vm_lock held */
-    uint64_t untouched = ok ? v->npages - count_touched(v) : 0;
+    uint64_t untouched = ok ? v->npages - need : 0;
     if (ok && !frame_reserve(untouched))
         ok = false;
     if (!ok) {
@@ -182,6 +175,7 @@ struct vmo *vmo_clone(struct vmo *v, int *err)
     c->kind = K_VMO_ANON;
     c->npages = v->npages;
     c->pages = pages;
+    c->touched = need;
     c->cow = cbits;
     if (!v->cow) {
         v->cow = vbits;
@@ -189,8 +183,8 @@ struct vmo *vmo_clone(struct vmo *v, int *err)
         for (struct vm_region *r = v->maps; r; r = r->vmo_next)
             __atomic_add_fetch(&r->space->cow_regions, 1, __ATOMIC_RELAXED);
     }
+    memcpy(c->pages, v->pages, v->npages * sizeof(uint64_t));
     for (uint64_t i = 0; i < v->npages; i++) {
-        c->pages[i] = v->pages[i];
         if (!v->pages[i])
             continue;
         share_add(v->pages[i], &spare);
@@ -209,13 +203,12 @@ struct vmo *vmo_clone(struct vmo *v, int *err)
  * back the reservations of its untouched pages. */
 void vmo_release_pages(struct vmo *v)
 {
-    uint64_t untouched = 0;
     spin_lock(&vm_lock);
-    for (uint64_t i = 0; i < v->npages; i++) {
-        if (!v->pages[i]) {
-            untouched++;
+    uint64_t untouched = v->npages - v->touched;
+    for (uint64_t i = 0, left = v->touched; i < v->npages && left; i++) {
+        if (!v->pages[i])
             continue;
-        }
+        left--;
         bool last = !vmo_page_cow(v, i) || share_drop(v->pages[i]);
         if (last)
             frame_free(v->pages[i]);

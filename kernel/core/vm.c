@@ -73,12 +73,14 @@ void vm_region_refresh(struct vm_region *r)
     uint64_t flags = pte_flags(r->prot);
     if (r->vmo->uncached)
         flags |= PTE_PCD | PTE_PWT;
+    bool anon = r->vmo->kind == K_VMO_ANON;
     for (uint64_t off = 0; off < r->size; off += PAGE_SIZE) {
         uint64_t i = (r->offset + off) / PAGE_SIZE;
+        uint64_t pa = anon ? r->vmo->pages[i] : vmo_page_phys(r->vmo, i);
+        if (!pa)
+            continue;                        /* untouched: mapped when first touched */
         uint64_t f = vmo_page_cow(r->vmo, i) ? flags & ~PTE_W : flags;
-        uint64_t pa = vmo_page_phys(r->vmo, i);
-        if (pa)                              /* untouched: mapped when first touched */
-            pt_map(r->space->pml4, r->start + off, pa, f);
+        pt_map(r->space->pml4, r->start + off, pa, f);
     }
 }
 
@@ -247,14 +249,17 @@ long vm_map(struct vm_space *s, struct vmo *v, uint64_t offset, uint64_t size,
     uint64_t flags = pte_flags(prot);
     if (v->uncached)
         flags |= PTE_PCD | PTE_PWT;          /* device registers */
+    bool anon = v->kind == K_VMO_ANON;
     for (uint64_t off = 0; off < size; off += PAGE_SIZE) {
         uint64_t i = (offset + off) / PAGE_SIZE;
-        uint64_t f = vmo_page_cow(v, i) ? flags & ~PTE_W : flags;
-        uint64_t pa = vmo_page_phys(v, i);
+        uint64_t pa = anon ? v->pages[i] : vmo_page_phys(v, i);
         /* An untouched page is mapped at its first touch, into tables
          * made now (one check per 2 MiB of tables) */
         bool table = off == 0 || ((addr + off) & ((2UL << 20) - 1)) == 0;
-        if (pa ? pt_map(s->pml4, addr + off, pa, f) : table && pt_prepare(s->pml4, addr + off)) {
+        if (!pa && !table)
+            continue;
+        uint64_t f = vmo_page_cow(v, i) ? flags & ~PTE_W : flags;
+        if (pa ? pt_map(s->pml4, addr + off, pa, f) : pt_prepare(s->pml4, addr + off)) {
             unmap_pages(s, addr, off);
             spin_unlock(&s->lock);
             spin_unlock(&vm_lock);

@@ -68,8 +68,10 @@ uint64_t vmo_page_phys(const struct vmo *v, uint64_t index)
 
 uint64_t vmo_page_touch_locked(struct vmo *v, uint64_t index)
 {
-    if (v->kind == K_VMO_ANON && !v->pages[index])
+    if (v->kind == K_VMO_ANON && !v->pages[index]) {
         v->pages[index] = frame_alloc_reserved();
+        v->touched++;
+    }
     return vmo_page_phys(v, index);
 }
 

@@ -24,6 +24,7 @@ struct vmo {
     uint64_t npages;
     uint64_t phys;            /* PHYS and CONTIG: first frame */
     uint64_t *pages;          /* ANON: one frame per page, 0 while untouched (vm_lock) */
+    uint64_t touched;         /* ANON: pages that have a frame (vm_lock) */
     uint8_t *cow;             /* ANON: bit set = page shared copy-on-write (vm_lock) */
     struct vm_region *maps;   /* where it is mapped (vm_lock) */
 };
