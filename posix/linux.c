@@ -111,13 +111,21 @@ bool lx_copy_out(uint64_t addr, const void *src, size_t len)
 
 /* ---- calls ---- */
 
+/* A string of the program: read a page's part at a time (one call for
+ * most paths), never past the page its end is on, so a string that ends
+ * just before an unmapped page is read whole. */
 long lx_copy_str(char *buf, size_t cap, uint64_t addr)
 {
-    for (size_t i = 0; i < cap; i++) {
-        if (!lx_copy_in(&buf[i], addr + i, 1))
+    size_t i = 0;
+    while (i < cap) {
+        size_t n = PAGE - ((addr + i) & (PAGE - 1));
+        if (n > cap - i)
+            n = cap - i;
+        if (!lx_copy_in(&buf[i], addr + i, n))
             return -LX_EFAULT;
-        if (!buf[i])
-            return 0;
+        for (size_t end = i + n; i < end; i++)
+            if (!buf[i])
+                return 0;
     }
     return -LX_ENAMETOOLONG;
 }
