@@ -23,6 +23,7 @@ int handle_table_init(struct handle_table *t)
         return -E_NOMEM;
     t->cap = INITIAL_SLOTS;
     t->used = 0;
+    t->low = 0;
     return 0;
 }
 
@@ -38,6 +39,7 @@ void handle_table_empty(struct handle_table *t)
                 t->used--;
             }
         }
+        t->low = 0;
         spin_unlock(&t->lock);
         if (!obj)
             break;
@@ -87,13 +89,14 @@ long handle_install(struct handle_table *t, struct kobject *obj, uint32_t rights
     for (;;) {
         spin_lock(&t->lock);
         if (t->used < t->cap) {
-            for (uint32_t i = 0; i < t->cap; i++) {
+            for (uint32_t i = t->low; i < t->cap; i++) {
                 if (!t->slots[i].obj) {
                     object_get(obj);
                     t->slots[i].obj = obj;
                     t->slots[i].rights = rights;
                     t->slots[i].gen++;
                     t->used++;
+                    t->low = i + 1;
                     long v = slot_value(t, i);
                     spin_unlock(&t->lock);
                     return v;
@@ -134,6 +137,8 @@ int handle_close(struct handle_table *t, long h)
     struct kobject *obj = s->obj;
     s->obj = NULL;
     t->used--;
+    if ((uint32_t)(s - t->slots) < t->low)
+        t->low = (uint32_t)(s - t->slots);
     spin_unlock(&t->lock);
     object_put(obj);
     return 0;

@@ -29,6 +29,7 @@ struct handle_table {
     struct handle_slot *slots;
     uint32_t cap;             /* slots allocated */
     uint32_t used;
+    uint32_t low;             /* no free slot below it: installs search from here */
 };
 
 int handle_table_init(struct handle_table *t);
