@@ -17,7 +17,9 @@
 #include "base/string.h"
 #include "kestrel/errors.h"
 #include "kestrel/rights.h"
+#include "kestrel/vm.h"
 #include "protocols/file.h"
+#include "protocols/procmgr.h"
 #include "rt/rt.h"
 #include "rt/service.h"
 #include "rt/stdio.h"
@@ -235,6 +237,139 @@ static long mount_of(const char *path, char *rest)
     return m;
 }
 
+/* ---- resolutions kept for open ----
+ * A program opens the same few paths again and again (a shell's
+ * commands, /etc/passwd, a benchmark's file): open keeps procmgr's answer
+ * for the last MOUNT_KEPT paths, whole paths exactly as asked (a mount may
+ * sit at any component, so a shorter prefix says nothing of a longer
+ * path), with the connection to the server.  An answer is used only while
+ * procmgr's generation (a page of its, mapped read-only) is the one read
+ * before asking; a connection that has died (a server restarted) is
+ * dropped and the path resolved again.  They outlive exec (the program
+ * changes, the process and its handles do not).  A forked child starts
+ * with none: the connections are not its handles, and its copy of the
+ * page is not procmgr's. */
+#define MOUNT_KEPT 8
+
+struct mount_kept {
+    long conn;                      /* 0: unused */
+    uint64_t gen;
+    uint32_t last_use;
+    size_t len;                     /* of path */
+    char path[256], rest[256];
+};
+static struct mount_kept kept[MOUNT_KEPT];
+static uint32_t kept_clock;
+/* Where procmgr's page goes: in our own image's room (just below exec's
+ * staging area), where the program's mmap and munmap do not reach and
+ * exec leaves it. */
+#define NAMES_GEN_VA (K_NATIVE_BASE + 0x07fff000UL)
+static const volatile uint64_t *names_gen;  /* procmgr's page; NULL: not (yet) mapped */
+static uint64_t names_gen_at;               /* where it is (or a fork's stale copy) */
+static bool names_gen_asked;
+
+static bool names_gen_map(void)
+{
+    if (names_gen || names_gen_asked)
+        return names_gen != NULL;
+    names_gen_asked = true;
+    if (names_gen_at) {             /* a fork's child: its copy, stale, goes first */
+        k_vm_unmap(0, (long)names_gen_at, 4096);
+        names_gen_at = 0;
+    }
+    long pm = rt_handle("procmgr");
+    struct procmgr_generation_req q = { 0 };
+    struct procmgr_generation_rep rep;
+    if (pm < 0 || procmgr_generation(pm, &q, &rep) < 0)
+        return false;               /* an older procmgr: nothing is kept */
+    long vmo = k_handle_received();
+    long at = vmo > 0 ? k_vmo_map(0, vmo, 0, 4096, (long)(K_PROT_READ | NAMES_GEN_VA)) : -1;
+    if (vmo > 0)
+        k_handle_close(vmo);
+    if (at != (long)NAMES_GEN_VA)
+        return false;
+    names_gen_at = NAMES_GEN_VA;
+    names_gen = (const volatile uint64_t *)NAMES_GEN_VA;
+    return true;
+}
+
+static void kept_drop(struct mount_kept *k)
+{
+    if (k->conn > 0)
+        k_handle_close(k->conn);
+    k->conn = 0;
+}
+
+/* The kept connection for PATH (not to be closed by the caller) with
+ * its rest in REST, or 0 when none is kept and current. */
+static long mount_kept_find(const char *path, char *rest)
+{
+    if (!names_gen)
+        return 0;
+    uint64_t now = __atomic_load_n(names_gen, __ATOMIC_ACQUIRE);
+    size_t len = strlen(path);
+    for (int i = 0; i < MOUNT_KEPT; i++) {
+        struct mount_kept *k = &kept[i];
+        if (!k->conn || k->len != len || memcmp(k->path, path, len) != 0)
+            continue;
+        if (k->gen != now) {
+            kept_drop(k);
+            return 0;
+        }
+        k->last_use = ++kept_clock;
+        memcpy(rest, k->rest, strlen(k->rest) + 1);
+        return k->conn;
+    }
+    return 0;
+}
+
+/* PATH's server as mount_of says, kept (KEPT true: the caller must not
+ * close it) when the page is there and PATH fits. */
+static long mount_open(const char *path, char *rest, bool *is_kept)
+{
+    *is_kept = false;
+    long c = mount_kept_find(path, rest);
+    if (c > 0) {
+        *is_kept = true;
+        return c;
+    }
+    size_t len = strlen(path);
+    bool keep = len < sizeof(kept[0].path) && names_gen_map();
+    uint64_t before = keep ? __atomic_load_n(names_gen, __ATOMIC_ACQUIRE) : 0;
+    long m = mount_of(path, rest);
+    if (m < 0 || !keep)
+        return m;
+    struct mount_kept *k = &kept[0];
+    for (int i = 1; i < MOUNT_KEPT && k->conn; i++)
+        if (!kept[i].conn || kept[i].last_use < k->last_use)
+            k = &kept[i];
+    kept_drop(k);
+    *k = (struct mount_kept){ .conn = m, .gen = before, .last_use = ++kept_clock, .len = len };
+    memcpy(k->path, path, len + 1);
+    memcpy(k->rest, rest, strlen(rest) + 1);
+    *is_kept = true;
+    return m;
+}
+
+/* A kept connection that failed as dead: forgotten, so the next call
+ * resolves again. */
+static void mount_kept_dead(long conn)
+{
+    for (int i = 0; i < MOUNT_KEPT; i++)
+        if (kept[i].conn == conn)
+            kept_drop(&kept[i]);
+}
+
+/* A fork's child: none of the parent's kept connections are its handles,
+ * and its copy of procmgr's page no longer changes. */
+static void mount_kept_fork_child(void)
+{
+    for (int i = 0; i < MOUNT_KEPT; i++)
+        kept[i].conn = 0;
+    names_gen = NULL;               /* unmapped at the first open (names_gen_map) */
+    names_gen_asked = false;
+}
+
 /* Opens the absolute path PATH: a connection to the open file, its reply
  * in REP; symbolic links to other servers are followed. */
 static long open_abs(const char *path, uint32_t flags, uint32_t mode, struct file_open_rep *rep);
@@ -290,7 +425,10 @@ long lx_conn_write(long conn, const void *buf, size_t len)
     return file_write(conn, &q, buf, len, &rep);
 }
 
-/* At exec: descriptors marked close-on-exec go. */
+
+/* At exec: descriptors marked close-on-exec go (the resolutions kept
+ * stay: their connections and procmgr's page are ours, not the
+ * program's). */
 void lx_fd_exec(void)
 {
     for (int i = 0; i < fd_end; i++)
@@ -302,15 +440,22 @@ static long open_abs(const char *path, uint32_t flags, uint32_t mode, struct fil
 {
     char at[256], rest[256], redirect[256];
     memcpy(at, path, strlen(path) + 1);
-    for (int hops = 0; hops < 8; hops++) {
-        long m = mount_of(at, rest);
+    for (int hops = 0, retried = 0; hops < 8; hops++) {
+        bool is_kept;
+        long m = mount_open(at, rest, &is_kept);
         if (m < 0)
             return m;
         struct file_open_req q = { .flags = flags & ~(uint32_t)LX_O_CLOEXEC, .mode = mode };
         memset(rep, 0, sizeof(*rep));
         long r = file_open(m, &q, rest, strlen(rest), rep, redirect, sizeof(redirect) - 1);
         long h = r >= 0 && rep->mode ? k_handle_received() : -1;
-        k_handle_close(m);
+        if (!is_kept)
+            k_handle_close(m);
+        else if (r == -E_DEAD && !retried++) {
+            mount_kept_dead(m);     /* its server has gone: ask procmgr again */
+            hops--;
+            continue;
+        }
         if (r < 0)
             return lx_errno(r);
         if (rep->mode && (rep->oflags & 8)) {
@@ -1608,6 +1753,7 @@ static void register_terminal(long conn)
 
 void lx_fd_fork_child(void)
 {
+    mount_kept_fork_child();
     for (int i = 0; i < fd_end; i++) {
         if (fds[i].conn <= 0 || !fds[i].tty)
             continue;

@@ -14,7 +14,10 @@
  *   "irq", "ioport", "mmio"   resources narrowed to the listed ranges;
  *   "policy"      (procmgr only) every service's names= and view=,
  *                 read-only: a service may attach only the prefixes its
- *                 line names, and sees only its view.
+ *                 line names, and sees only its view;
+ *   "generation"  (procmgr only) the page where it counts changes of the
+ *                 name space, the same page for every life of procmgr, so
+ *                 that clients that keep resolutions see a restart too.
  * The supervisor gets its channel, a "launcher" connection to init and
  * the manifest ("manifest", read-only); the process handles it receives
  * from start can wait, kill and read a service, nothing else.
@@ -85,6 +88,7 @@ static long started[MANIFEST_SERVICES_MAX];    /* its clock */
 static bool ended_flag[MANIFEST_SERVICES_MAX]; /* the supervisor gave up on it */
 static long sup_chan;
 static long policy_vmo = -1;     /* procmgr's attach policy (make_policy) */
+static long gen_vmo = -1;        /* procmgr's generation page, kept across its lives */
 
 struct grant {
     struct k_spawn_handle h[MAX_HANDLES];
@@ -158,6 +162,9 @@ static void make_policy(void)
     policy_vmo = text_vmo(text, len);
     if (policy_vmo < 0)
         printf("init: no memory for procmgr's policy: %s\n", k_strerror(policy_vmo));
+    gen_vmo = k_vmo_create(4096, K_VMO_ANON, 0, 0);
+    if (gen_vmo < 0)
+        printf("init: no memory for procmgr's generation page: %s\n", k_strerror(gen_vmo));
 }
 
 /* The handles service S is granted; also reports grants that fail. */
@@ -167,6 +174,10 @@ static void build_grant(const struct manifest_service *s, unsigned index, struct
     if (strcmp(s->name, "procmgr") == 0 && policy_vmo >= 0)
         grant_add(g, k_handle_dup(policy_vmo, K_RIGHT_READ | K_RIGHT_MAP | K_RIGHT_TRANSFER),
                   K_RIGHT_READ | K_RIGHT_MAP, "policy");
+    if (strcmp(s->name, "procmgr") == 0 && gen_vmo >= 0)
+        grant_add(g, k_handle_dup(gen_vmo, K_RIGHT_READ | K_RIGHT_WRITE | K_RIGHT_MAP | K_RIGHT_DUP |
+                                               K_RIGHT_TRANSFER),
+                  K_RIGHT_READ | K_RIGHT_WRITE | K_RIGHT_MAP | K_RIGHT_TRANSFER, "generation");
     /* procmgr spawns processes: that takes the boot image (process_spawn's
      * capability); other services get it only with bootfs=1 (the image's
      * file server, a shell that forks). */

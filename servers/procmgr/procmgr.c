@@ -18,10 +18,18 @@
  * A service attaching with flag 2 (its new life after a restart) replaces
  * the mounts it already holds at that prefix rather than adding one.
  *
+ * The table's generation: a page only procmgr writes, counting changes to
+ * the table, bumped before an attach, replace or detach is answered.  A
+ * client that keeps resolutions (the Linux personality, for open) maps it
+ * read-only (message generation) and trusts a kept answer only while the
+ * count is the one it read before asking.  A view is fixed for a
+ * process's life, so only the table's changes count.
+ *
  * Processes (spawn, wait, kill, ps) are in proc.c; a process resolves
  * through its view (proc_view), the prefixes its parent gave it.
  *
- * Start-up handles: "chan", "policy", "log" (passed on to children).
+ * Start-up handles: "chan", "policy", "generation" (init's, kept across
+ * restarts), "log" (passed on to children).
  */
 #include <stdbool.h>
 
@@ -54,6 +62,32 @@ static long conns[NAMES_MOUNTS_MAX];        /* server id -> connection handle */
 static uint64_t owners[NAMES_MOUNTS_MAX];   /* server id -> badge of who attached it */
 static char mounted[NAMES_MOUNTS_MAX][NAMES_PREFIX_MAX + 1];
 static struct srv server;
+static long gen_vmo = -1;
+static volatile uint64_t *gen;              /* NULL: no page (out of memory at start) */
+
+static void table_changed(void)
+{
+    if (gen)
+        __atomic_store_n(gen, *gen + 1, __ATOMIC_RELEASE);
+}
+
+/* init's page ("generation"), the same for every life of ours: a restart
+ * starts from an empty table, and moves the count past what any client
+ * read from the last life.  Without it (a test playing init), a page of
+ * our own. */
+static void gen_init(void)
+{
+    gen_vmo = rt_handle("generation");
+    if (gen_vmo < 0)
+        gen_vmo = k_vmo_create(4096, K_VMO_ANON, 0, 0);
+    long at = gen_vmo >= 0 ? k_vmo_map(0, gen_vmo, 0, 4096, K_PROT_READ | K_PROT_WRITE) : -1;
+    if (at < 0) {
+        printf("procmgr: no page for the name space's generation (%ld): clients keep nothing\n", at);
+        return;
+    }
+    gen = (volatile uint64_t *)at;
+    table_changed();
+}
 
 static long name_error(int err)
 {
@@ -188,6 +222,7 @@ static long on_attach(void *ctx, long rcvid, const struct procmgr_attach_req *re
         if (conns[id] && owners[id] == info->badge && strcmp(mounted[id], norm) == 0) {
             k_handle_close(conns[id]);          /* the same service again: replace */
             conns[id] = info->handle;
+            table_changed();
             info->handle = 0;
             rep->mount = id;
             return 0;
@@ -203,6 +238,7 @@ static long on_attach(void *ctx, long rcvid, const struct procmgr_attach_req *re
     conns[id] = info->handle;
     owners[id] = info->badge;
     memcpy(mounted[id], norm, (size_t)nlen + 1);
+    table_changed();
     info->handle = 0;                           /* kept */
     rep->mount = id;
     return 0;
@@ -241,6 +277,18 @@ static long on_detach(void *ctx, long rcvid, const struct procmgr_detach_req *re
     names_detach(&table, req->mount);
     k_handle_close(conns[req->mount]);
     conns[req->mount] = 0;
+    table_changed();
+    return 0;
+}
+
+static long on_generation(void *ctx, long rcvid, const struct procmgr_generation_req *req,
+                          struct procmgr_generation_rep *rep)
+{
+    (void)ctx, (void)rcvid, (void)req;
+    if (!gen)
+        return -E_NOMEM;
+    rep->generation = *gen;
+    k_handle_attach(gen_vmo, K_RIGHT_READ | K_RIGHT_MAP, 0);
     return 0;
 }
 
@@ -256,7 +304,7 @@ static long on_message(struct srv_msg *m)
     struct procmgr_server tbl = {
         .ctx = &m->info, .attach = on_attach, .resolve = on_resolve, .detach = on_detach,
         .spawn = proc_spawn, .wait = proc_wait, .kill = proc_kill, .ps = proc_ps,
-        .getpid = proc_getpid, .core = proc_core,
+        .getpid = proc_getpid, .core = proc_core, .generation = on_generation,
     };
     procmgr_dispatch(&tbl, m->rcvid, m->data, m->len);
     return SRV_REPLIED;                         /* an unkept handle: srv closes it */
@@ -274,6 +322,7 @@ int main(int argc, char **argv)
 {
     (void)argc, (void)argv;
     names_init(&table);
+    gen_init();
     load_policy();
     proc_init(rt_handle("chan"));
     return srv_main(&server, "procmgr", &ops, 0);   /* one thread: the table has no lock */

@@ -4,7 +4,9 @@
  * servers (channels A, B, C), attaches /dev (A), /dev/console (B) and /dev
  * again (C, overlapping), and resolves: longest prefix, whole components,
  * overlapping mounts in order, detach, and hostile paths.  Which server a
- * returned connection leads to is checked by a pulse through it.  Prints
+ * returned connection leads to is checked by a pulse through it.  The
+ * generation page: read-only to clients, bumped by every attach and
+ * detach before they are answered, not by resolving.  Prints
  * TEST PASS/FAIL user.names.NAME lines; exits 0 if all passed.
  */
 #include "base/string.h"
@@ -81,6 +83,46 @@ static void test_resolution(void)
     check("resolve_no_such_candidate", resolve("/dev/null", 9, 5, rest, &count) == -E_NOENT);
 }
 
+/* The name space's generation (protocol version 3): a page mapped
+ * read-only whose count every change of the table moves, before the
+ * change is answered. */
+static volatile const uint64_t *gen_page(long *vmo_out)
+{
+    struct procmgr_generation_req q = { 0 };
+    struct procmgr_generation_rep rep = { 0 };
+    long r = procmgr_generation(pm, &q, &rep);
+    long vmo = r >= 0 ? k_handle_received() : -1;
+    *vmo_out = vmo;
+    check("generation_answered", r == 0 && vmo > 0 && rep.generation > 0);
+    long at = vmo > 0 ? k_vmo_map(0, vmo, 0, 4096, K_PROT_READ) : -1;
+    check("generation_maps_read_only", at > 0 && *(volatile uint64_t *)at == rep.generation);
+    return at > 0 ? (volatile const uint64_t *)at : NULL;
+}
+
+static void test_generation(void)
+{
+    long vmo;
+    volatile const uint64_t *g = gen_page(&vmo);
+    if (!g)
+        return;
+    check("generation_not_writable", vmo > 0 &&
+          k_vmo_map(0, vmo, 0, 4096, K_PROT_READ | K_PROT_WRITE) == -E_RIGHTS);
+    char rest[260];
+    uint32_t count;
+    uint64_t before = *g;
+    resolve("/dev/null", 9, 0, rest, &count);
+    check("generation_kept_by_resolve", *g == before);
+    long m = attach("/tmp/gen", 1, 0);
+    uint64_t attached = *g;
+    check("generation_moved_by_attach", m >= 0 && attached > before);
+    struct procmgr_detach_req d = { .mount = (uint32_t)m };
+    struct procmgr_detach_rep drep;
+    check("generation_moved_by_detach", procmgr_detach(pm, &d, &drep) == 0 && *g > attached);
+    uint64_t now = *g;
+    check("generation_kept_by_refused_attach", attach("/svc", 0, 0) == -E_PERM && *g == now);
+    k_handle_close(vmo);
+}
+
 static void test_hostile(void)
 {
     char rest[260];
@@ -142,6 +184,7 @@ int main(int argc, char **argv)
     check("view_policy_allows", procmgr_resolve(viewer, &vq, "/dev/console/x", 14, &vr) == 0);
     k_handle_close(k_handle_received());
     test_resolution();
+    test_generation();
     test_hostile();
     struct procmgr_detach_req d = { .mount = (uint32_t)b };
     struct procmgr_detach_rep drep;

@@ -1046,6 +1046,20 @@ static const char *pm_oracle(struct target *t, const struct pm_verdict *v, const
         if (child_mode)         /* the policy names services only */
             return ONE_OF(r, -E_INVAL, -E_PERM) ? NULL : "a process attached a name";
         return ONE_OF(r, 0, -E_INVAL, -E_PERM, -E_FULL) ? NULL : "attach: odd answer";
+    case PROCMGR_MSG_GENERATION: {
+        if (r != 0 || handle <= 0)
+            return "generation: no page";
+        /* the page is procmgr's alone to write */
+        if (k_vmo_map(0, handle, 0, 4096, K_PROT_READ | K_PROT_WRITE) != -E_RIGHTS)
+            return "generation: the page came writable";
+        long at = k_vmo_map(0, handle, 0, 4096, K_PROT_READ);
+        if (at < 0)
+            return "generation: the page does not map read-only";
+        uint64_t now = *(volatile uint64_t *)at;
+        k_vm_unmap(0, at, 4096);
+        return got < 8 || now >= ((const struct procmgr_generation_rep *)rep)->generation
+                   ? NULL : "generation: the page is behind the answer";
+    }
     case PROCMGR_MSG_RESOLVE:
         if (v->payload_len == 0)
             return r == -E_INVAL ? NULL : "resolve of an empty path not E_INVAL";
@@ -1178,7 +1192,7 @@ static void end_process(long p)
 static bool gives_handle(const struct target *t, unsigned msg, const void *rep, size_t got)
 {
     if (t->d == procmgr_protocol())
-        return msg == PROCMGR_MSG_RESOLVE;
+        return msg == PROCMGR_MSG_RESOLVE || msg == PROCMGR_MSG_GENERATION;
     if (t->d == file_protocol())            /* an open's (not a redirect's) */
         return msg == FILE_MSG_OPEN && (got < 4 || ((const uint32_t *)rep)[0] != 0);
     if (t->d == launcher_protocol())
