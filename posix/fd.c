@@ -247,8 +247,7 @@ static long mount_of(const char *path, char *rest)
  * before asking; a connection that has died (a server restarted) is
  * dropped and the path resolved again.  They outlive exec (the program
  * changes, the process and its handles do not).  A forked child starts
- * with none: the connections are not its handles, and its copy of the
- * page is not procmgr's. */
+ * with none (the connections are not its handles) but with the page. */
 #define MOUNT_KEPT 8
 
 struct mount_kept {
@@ -265,7 +264,6 @@ static uint32_t kept_clock;
  * exec leaves it. */
 #define NAMES_GEN_VA (K_NATIVE_BASE + 0x07fff000UL)
 static const volatile uint64_t *names_gen;  /* procmgr's page; NULL: not (yet) mapped */
-static uint64_t names_gen_at;               /* where it is (or a fork's stale copy) */
 static bool names_gen_asked;
 
 static bool names_gen_map(void)
@@ -273,10 +271,6 @@ static bool names_gen_map(void)
     if (names_gen || names_gen_asked)
         return names_gen != NULL;
     names_gen_asked = true;
-    if (names_gen_at) {             /* a fork's child: its copy, stale, goes first */
-        k_vm_unmap(0, (long)names_gen_at, 4096);
-        names_gen_at = 0;
-    }
     long pm = rt_handle("procmgr");
     struct procmgr_generation_req q = { 0 };
     struct procmgr_generation_rep rep;
@@ -288,7 +282,6 @@ static bool names_gen_map(void)
         k_handle_close(vmo);
     if (at != (long)NAMES_GEN_VA)
         return false;
-    names_gen_at = NAMES_GEN_VA;
     names_gen = (const volatile uint64_t *)NAMES_GEN_VA;
     return true;
 }
@@ -360,14 +353,13 @@ static void mount_kept_dead(long conn)
             kept_drop(&kept[i]);
 }
 
-/* A fork's child: none of the parent's kept connections are its handles,
- * and its copy of procmgr's page no longer changes. */
+/* A fork's child: none of the parent's kept connections are its handles.
+ * procmgr's page is made K_VMO_FORK_SHARED: the child's mapping is the
+ * page itself, current, and stays. */
 static void mount_kept_fork_child(void)
 {
     for (int i = 0; i < MOUNT_KEPT; i++)
         kept[i].conn = 0;
-    names_gen = NULL;               /* unmapped at the first open (names_gen_map) */
-    names_gen_asked = false;
 }
 
 /* Opens the absolute path PATH: a connection to the open file, its reply

@@ -46,7 +46,7 @@
     SYSCALL(24, pulse_send, 4)        /* (conn, code, value, priority) */      \
     SYSCALL(25, msg_reply_receive, 6) /* (rcvid, status, iov, parts, chan, struct k_msg_info *) */ \
     /* memory */                                                               \
-    SYSCALL(26, vmo_create, 4)        /* (size, kind, phys, mmio resource h) -> h */ \
+    SYSCALL(26, vmo_create, 4)        /* (size, kind (ANON may add K_VMO_FORK_SHARED: fork shares it), phys, mmio resource h) -> h */ \
     SYSCALL(27, vmo_map, 5)           /* (process h or 0, vmo h, offset, size, prot|addr) -> address */ \
     SYSCALL(28, vm_unmap, 3)          /* (process h or 0, address, size) */    \
     SYSCALL(29, vm_protect, 4)        /* (process h or 0, address, size, prot within the mapping's rights) */ \

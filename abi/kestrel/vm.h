@@ -6,6 +6,11 @@
 #define K_VMO_ANON   0     /* zero-filled memory */
 #define K_VMO_PHYS   1     /* a physical/MMIO range (needs a resource capability) */
 #define K_VMO_CONTIG 2     /* physically contiguous RAM, for DMA */
+/* vmo_create's kind may carry this flag (with K_VMO_ANON only): fork's
+ * vm_clone maps the object itself into the child, shared, instead of a
+ * copy-on-write clone (MAP_SHARED memory, a page another process keeps
+ * current). */
+#define K_VMO_FORK_SHARED 0x100u
 
 #define K_PROT_READ  1u
 #define K_PROT_WRITE 2u

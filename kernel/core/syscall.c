@@ -427,6 +427,9 @@ long sys_vmo_create(long size, long kind, long phys, long rh)
     reap_before_alloc();
     if (size <= 0)
         return -E_INVAL;
+    bool fork_shared = kind == (long)(K_VMO_ANON | K_VMO_FORK_SHARED);
+    if (fork_shared)
+        kind = K_VMO_ANON;
     if (kind == K_VMO_PHYS) {
         if (phys < 0 || (phys & 4095) || (uint64_t)size > K_VMO_MAX_SIZE)
             return -E_INVAL;
@@ -439,6 +442,7 @@ long sys_vmo_create(long size, long kind, long phys, long rh)
     if (!v)
         return err;
     v->uncached = kind == K_VMO_PHYS;
+    v->fork_shared = fork_shared;
     long h = handle_install(&self()->handles, &v->obj,
                             K_RIGHT_READ | K_RIGHT_WRITE | K_RIGHT_MAP | K_RIGHT_DUP | K_RIGHT_TRANSFER);
     object_put(&v->obj);
@@ -562,7 +566,7 @@ long sys_vmo_map(long ph, long vh, long offset, long size, long flags)
 /* fork's address space: every region of ours mapped at the same place
  * in the target's, anonymous memory as copy-on-write clones (an object
  * mapped twice here is cloned once, so the copies alias as ours do),
- * device memory shared.  Regions are gathered under our space's lock
+ * device memory and objects made K_VMO_FORK_SHARED shared.  Regions are gathered under our space's lock
  * with a reference on each object, then cloned and mapped without it
  * (vmo_clone takes vm_lock, which comes first).  If the target already
  * has a mapping where one of ours is, vm_map's error is returned and what
@@ -617,7 +621,7 @@ long sys_vm_clone(long ph)
                 object_get(&it->copy->obj);
             }
         if (!it->copy) {
-            if (it->vmo->kind == K_VMO_ANON) {
+            if (it->vmo->kind == K_VMO_ANON && !it->vmo->fork_shared) {
                 it->copy = vmo_clone(it->vmo, &err);
             } else {
                 it->copy = it->vmo;

@@ -21,6 +21,7 @@ struct vmo {
     struct kobject obj;
     uint32_t kind;            /* K_VMO_* */
     bool uncached;            /* device registers: mapped uncached */
+    bool fork_shared;         /* ANON made with K_VMO_FORK_SHARED: vm_clone shares it */
     uint64_t npages;
     uint64_t phys;            /* PHYS and CONTIG: first frame */
     uint64_t *pages;          /* ANON: one frame per page, 0 while untouched (vm_lock) */

@@ -162,7 +162,7 @@ static void make_policy(void)
     policy_vmo = text_vmo(text, len);
     if (policy_vmo < 0)
         printf("init: no memory for procmgr's policy: %s\n", k_strerror(policy_vmo));
-    gen_vmo = k_vmo_create(4096, K_VMO_ANON, 0, 0);
+    gen_vmo = k_vmo_create(4096, K_VMO_ANON | K_VMO_FORK_SHARED, 0, 0);   /* forks see it live */
     if (gen_vmo < 0)
         printf("init: no memory for procmgr's generation page: %s\n", k_strerror(gen_vmo));
 }

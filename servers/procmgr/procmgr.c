@@ -79,7 +79,7 @@ static void gen_init(void)
 {
     gen_vmo = rt_handle("generation");
     if (gen_vmo < 0)
-        gen_vmo = k_vmo_create(4096, K_VMO_ANON, 0, 0);
+        gen_vmo = k_vmo_create(4096, K_VMO_ANON | K_VMO_FORK_SHARED, 0, 0);
     long at = gen_vmo >= 0 ? k_vmo_map(0, gen_vmo, 0, 4096, K_PROT_READ | K_PROT_WRITE) : -1;
     if (at < 0) {
         printf("procmgr: no page for the name space's generation (%ld): clients keep nothing\n", at);

@@ -310,6 +310,14 @@ static bool vm_clone_scenario(void)
     CHECK((long)vc_alias_a > 0 && (long)vc_alias_b > 0 && vc_alias_a != vc_alias_b);
     *vc_alias_a = 5;
     vc_marker = 2;
+    /* made K_VMO_FORK_SHARED: the clone maps the object itself; a bad
+     * flag (with another kind, or unknown bits) is refused */
+    CHECK_EQ(k_vmo_create(4096, K_VMO_CONTIG | K_VMO_FORK_SHARED, 0, 0), -E_INVAL);
+    CHECK_EQ(k_vmo_create(4096, K_VMO_ANON | 0x200, 0, 0), -E_INVAL);
+    long shared = k_vmo_create(4096, K_VMO_ANON | K_VMO_FORK_SHARED, 0, 0);
+    volatile long *sh = (volatile long *)k_vmo_map(0, shared, 0, 4096, K_PROT_READ | K_PROT_WRITE);
+    CHECK((long)sh > 0);
+    *sh = 7;
 
     long weak = k_handle_dup(ch, K_RIGHT_TRANSFER | K_RIGHT_READ);
     struct k_spawn_handle same = { (uint32_t)weak, K_RIGHTS_SAME, "same" };
@@ -322,7 +330,10 @@ static bool vm_clone_scenario(void)
     CHECK_EQ(k_vm_clone(p), 0);
     vc_marker = 9;                                       /* after the clone: ours only */
     *vc_alias_a = 6;
+    *sh = 8;                                             /* seen by the child too */
     long v = 0;
+    CHECK_EQ(k_process_read(p, (long)sh, (long)&v, 8), 8);
+    CHECK_EQ(v, 8);
     CHECK_EQ(k_process_read(p, (long)&vc_marker, (long)&v, 8), 8);
     CHECK_EQ(v, 2);
     CHECK_EQ(k_process_read(p, (long)vc_alias_b, (long)&v, 8), 8);
@@ -351,6 +362,8 @@ static bool vm_clone_scenario(void)
     k_handle_close(in_way);
     k_vm_unmap(0, (long)vc_alias_a, 4096);
     k_vm_unmap(0, (long)vc_alias_b, 4096);
+    k_vm_unmap(0, (long)sh, 4096);
+    k_handle_close(shared);
     k_handle_close(alias);
     k_handle_close(ch);
     for (int i = 0; i < 3; i++) {
