@@ -316,8 +316,8 @@ static long mount_kept_find(const char *path, char *rest)
     return 0;
 }
 
-/* PATH's server as mount_of says, kept (KEPT true: the caller must not
- * close it) when the page is there and PATH fits. */
+/* PATH's server as mount_of says, kept when procmgr's page is there and
+ * PATH fits (*IS_KEPT true: the caller must not close it). */
 static long mount_open(const char *path, char *rest, bool *is_kept)
 {
     *is_kept = false;
@@ -416,7 +416,6 @@ long lx_conn_write(long conn, const void *buf, size_t len)
     struct file_write_rep rep;
     return file_write(conn, &q, buf, len, &rep);
 }
-
 
 /* At exec: descriptors marked close-on-exec go (the resolutions kept
  * stay: their connections and procmgr's page are ours, not the

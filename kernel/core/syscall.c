@@ -566,8 +566,9 @@ long sys_vmo_map(long ph, long vh, long offset, long size, long flags)
 /* fork's address space: every region of ours mapped at the same place
  * in the target's, anonymous memory as copy-on-write clones (an object
  * mapped twice here is cloned once, so the copies alias as ours do),
- * device memory and objects made K_VMO_FORK_SHARED shared.  Regions are gathered under our space's lock
- * with a reference on each object, then cloned and mapped without it
+ * device memory and objects made K_VMO_FORK_SHARED shared.  Regions are
+ * gathered under our space's lock with a reference on each object, then
+ * cloned and mapped without it
  * (vmo_clone takes vm_lock, which comes first).  If the target already
  * has a mapping where one of ours is, vm_map's error is returned and what
  * was mapped so far stays: the caller kills the half-made child. */

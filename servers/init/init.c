@@ -175,8 +175,7 @@ static void build_grant(const struct manifest_service *s, unsigned index, struct
         grant_add(g, k_handle_dup(policy_vmo, K_RIGHT_READ | K_RIGHT_MAP | K_RIGHT_TRANSFER),
                   K_RIGHT_READ | K_RIGHT_MAP, "policy");
     if (strcmp(s->name, "procmgr") == 0 && gen_vmo >= 0)
-        grant_add(g, k_handle_dup(gen_vmo, K_RIGHT_READ | K_RIGHT_WRITE | K_RIGHT_MAP | K_RIGHT_DUP |
-                                               K_RIGHT_TRANSFER),
+        grant_add(g, k_handle_dup(gen_vmo, K_RIGHT_READ | K_RIGHT_WRITE | K_RIGHT_MAP | K_RIGHT_TRANSFER),
                   K_RIGHT_READ | K_RIGHT_WRITE | K_RIGHT_MAP | K_RIGHT_TRANSFER, "generation");
     /* procmgr spawns processes: that takes the boot image (process_spawn's
      * capability); other services get it only with bootfs=1 (the image's
