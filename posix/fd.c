@@ -52,6 +52,7 @@ struct lx_file {
     uint32_t mode;                  /* S_IFMT of what it is */
     bool tty;                       /* a terminal (its server sends us its signals) */
     uint64_t dir_cookie;            /* getdents64: the next entry's */
+    struct lx_ring ring;            /* a pipe's end: its shared ring (posix/pipe.c) */
     char path[128];                 /* directories: where (for fchdir and *at) */
 };
 static struct lx_file fds[LX_NFD];
@@ -102,10 +103,32 @@ static int lowest_free(int from)
     return -LX_EMFILE;
 }
 
+/* A session at the pipe server that one of our rings has, or 0. */
+static long any_session(void)
+{
+    for (int i = 0; i < fd_end; i++)
+        if (fds[i].ring.session > 0)
+            return fds[i].ring.session;
+    return 0;
+}
+
 static void release(int fd)
 {
-    if (fds[fd].conn > 0)
-        k_handle_close(fds[fd].conn);
+    struct lx_file *f = &fds[fd];
+    long session = f->ring.session;
+    f->ring.session = 0;
+    if (f->conn > 0)
+        k_handle_close(f->conn);
+    /* Our rings read end of file and EPIPE from counts the server keeps:
+     * once it has heard of this close, they are new. */
+    if ((f->mode & LX_S_IFMT) == LX_S_IFIFO && f->conn > 0) {
+        long b = session > 0 ? session : any_session();
+        if (b > 0)
+            lx_ring_barrier(b);
+    }
+    if (session > 0)
+        k_handle_close(session);
+    lx_ring_drop(&f->ring);
     memset(&fds[fd], 0, sizeof(fds[fd]));
 }
 
@@ -587,6 +610,11 @@ static long sys_read(uint64_t fd, uint64_t buf, uint64_t len, uint64_t offset)
         return bg;
     if (len > 0x7ffff000)
         len = 0x7ffff000;
+    if ((f->mode & LX_S_IFMT) == LX_S_IFIFO && offset == FILE_POS_CURRENT) {
+        long n = lx_ring_read(&f->ring, f->conn, buf, len, (f->flags & LX_O_NONBLOCK) != 0);
+        if (n != LX_RING_NONE)
+            return n;
+    }
     struct file_read_req q = { .offset = offset, .len = (uint32_t)len,
                                .flags = f->flags & LX_O_NONBLOCK ? 1 : 0 };
     struct file_read_rep rep;
@@ -641,12 +669,28 @@ static long sys_write(uint64_t fd, uint64_t buf, uint64_t len, uint64_t offset)
         }
         return (long)done;
     }
+    long done = 0;
+    if ((f->mode & LX_S_IFMT) == LX_S_IFIFO && offset == FILE_POS_CURRENT) {
+        bool nonblock = (f->flags & LX_O_NONBLOCK) != 0;
+        long n = lx_ring_write(&f->ring, f->conn, buf, len, nonblock);
+        if (n == -LX_EPIPE)
+            lx_sigpipe();
+        if (n != LX_RING_NONE && (n < 0 || (uint64_t)n == len || nonblock))
+            return n;
+        if (n != LX_RING_NONE) {
+            done = n;               /* the ring is full: the rest waits at the server */
+            buf += (uint64_t)n;
+            len -= (uint64_t)n;
+        }
+    }
     struct file_write_req q = { .offset = offset, .flags = f->flags & LX_O_NONBLOCK ? 1 : 0 };
     struct file_write_rep rep;
     long conn = f->conn;
     lx_lock_give();                 /* a write may wait (a full pipe, a slow line) */
     long r = lx_errno(file_write(conn, &q, (const void *)buf, (size_t)len, &rep));
     lx_lock_take();
+    if (done)
+        return r < 0 ? done : done + r;
     if (r == -LX_EPIPE)
         lx_sigpipe();               /* SIGPIPE's default action ends us here */
     return r;
@@ -1304,6 +1348,7 @@ static long dup_to(uint64_t fd, int to, uint32_t fdflags)
     if (h < 0 && f->conn > 0)
         return lx_errno(h);
     struct lx_file copy = *f;
+    memset(&copy.ring, 0, sizeof(copy.ring));      /* its own, when it is used */
     if (fds[to].conn)
         release(to);
     copy.conn = h;
@@ -1745,6 +1790,9 @@ static void register_terminal(long conn)
 void lx_fd_fork_child(void)
 {
     mount_kept_fork_child();
+    for (int i = 0; i < fd_end; i++)
+        if (fds[i].ring.r || fds[i].ring.wait || fds[i].ring.wake)
+            lx_ring_fork_child(&fds[i].ring);
     for (int i = 0; i < fd_end; i++) {
         if (fds[i].conn <= 0 || !fds[i].tty)
             continue;

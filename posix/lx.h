@@ -104,6 +104,7 @@ struct lx_state {
     char state;                     /* 'R' running, 'T' stopped */
     uint64_t affinity;              /* sched_setaffinity's CPUs (0: all), kept across fork and exec */
     bool trace;                     /* KESTREL_TRACE=1 in the environment at exec: each call said */
+    bool ring_first;                /* KESTREL_PIPE_RING=first at exec: pipes' rings at once */
 };
 extern struct lx_state lx;
 
@@ -153,6 +154,33 @@ void lx_proc_report(void);
 /* In a new child: its own registration with its terminal. */
 void lx_fd_fork_child(void);
 void lx_fd_renumber(int fd, long handle);
+
+/* Pipes through their shared ring (posix/pipe.c), per descriptor. */
+struct pipe_ring;
+struct lx_ring {
+    struct pipe_ring *r;            /* mapped (PIPE_VA), or NULL */
+    long wait, chain;               /* a read end's wait channel, and our connection to it */
+    long wake;                      /* a write end's connection to the wait channel */
+    long session;                   /* our session at the server (ring, barrier) */
+    uint32_t token;                 /* the session's token for the writers' lock */
+    uint32_t gen;                   /* changes when the descriptor's ring does */
+    uint8_t uses;                   /* reads and writes by message so far */
+    bool off;                       /* no ring: messages always */
+};
+#define LX_RING_NONE (-0x7fff0000L)  /* not done: use a message */
+/* A read or write of LEN bytes at BUF on the pipe end whose connection is
+ * CONN: bytes, -errno (-LX_EPIPE: the caller raises SIGPIPE), or
+ * LX_RING_NONE when a message must do it.  A write may do part (the ring
+ * was short of room) and leave the rest to a message. */
+long lx_ring_read(struct lx_ring *x, long conn, uint64_t buf, uint64_t len, bool nonblock);
+long lx_ring_write(struct lx_ring *x, long conn, uint64_t buf, uint64_t len, bool nonblock);
+/* The descriptor closes: its ring and handles go. */
+void lx_ring_drop(struct lx_ring *x);
+/* After a pipe's end closed: a message on a SESSION at the pipe server,
+ * answered after it heard of the close (the header's counts are new). */
+void lx_ring_barrier(long session);
+/* In a fork's child: the handles were the parent's; the mapping stays. */
+void lx_ring_fork_child(struct lx_ring *x);
 
 /* execve (posix/linux.c): does not return when it works. */
 long lx_execve(uint64_t upath, uint64_t uargv, uint64_t uenvp);

@@ -44,7 +44,9 @@
 #include "rt/rt.h"
 #include "rt/stdio.h"
 #include "rt/syscall.h"
+#include "kestrel/vm.h"
 #include "srv/filesrv.h"
+#include "srv/pipering.h"
 #include "srv/srv.h"
 
 #define ERR(e) FILE_ERR(e)
@@ -62,8 +64,8 @@
 #define S_IFIFO 0010000
 #define O_NONBLOCK 04000
 
-#define PIPE_SIZE 65536
-#define PIPE_BUF 4096
+#define PIPE_SIZE PIPE_RING_SIZE
+#define PIPE_BUF PIPE_RING_BUF
 #define MAX_PIPES 512
 #define POS_CURRENT (~0ULL)
 
@@ -89,8 +91,10 @@ struct pipe {
     uint32_t refs;                  /* FIFO: its connections */
     struct opener *oq;              /* FIFO: opens waiting for the other end */
     uint32_t readers, writers;      /* open ends (descriptions, not descriptors) */
-    uint32_t head, len;             /* ring */
-    uint8_t *buf;
+    struct pipe_ring *ring;         /* the data (lib/srv/pipering.h); NULL: a FIFO no end has open */
+    long vmo;                       /* the ring's object */
+    long wait_chan, wait_conn;      /* where ring readers wait, and our connection to it */
+    struct end *sessions;           /* ring writers' sessions */
     struct waiter *rq, *wq;         /* parked reads and writes, oldest first */
     long arm_conn[2];               /* poll arms: [0] for input, [1] for output */
     int32_t arm_code[2];
@@ -101,19 +105,123 @@ struct pipe {
 #define END_READ 1
 #define END_WRITE 2
 #define END_FIFO 4                  /* a FIFO's connection: no data, opens */
+#define END_SESSION 8               /* a ring writer's session (message ring what 3) */
 
 struct end {
     struct pipe *p;
-    uint8_t kind;                   /* END_READ, END_WRITE or both (a FIFO's O_RDWR), END_FIFO */
+    uint8_t kind;                   /* END_READ, END_WRITE or both (a FIFO's O_RDWR), END_FIFO, END_SESSION */
+    uint32_t token;                 /* END_SESSION: its token for the ring's lock */
+    uint64_t serial;                /* END_SESSION: the pipe's serial when it began */
+    struct end *next;               /* END_SESSION: the pipe's next */
 };
 
 static struct pipe pipes[MAX_PIPES];
 static struct srv server;
 static struct srv_msg *cur;
+static uint32_t next_token = 1;
 
 static uint64_t number(const struct pipe *p)
 {
     return (uint64_t)(p - pipes) + MAX_PIPES * p->serial;
+}
+
+/* The ring's memory, wait channel and our connection to it. */
+static bool ring_make(struct pipe *p)
+{
+    p->vmo = k_vmo_create(PIPE_RING_BYTES, K_VMO_ANON | K_VMO_FORK_SHARED, 0, 0);
+    long at = p->vmo > 0 ? k_vmo_map(0, p->vmo, 0, PIPE_RING_BYTES, K_PROT_READ | K_PROT_WRITE)
+                         : -1;
+    p->wait_chan = at > 0 ? k_chan_create(0) : -1;
+    p->wait_conn = p->wait_chan > 0 ? k_chan_connect(p->wait_chan, 0, 0) : -1;
+    if (p->wait_conn <= 0) {
+        if (at > 0)
+            k_vm_unmap(0, at, PIPE_RING_BYTES);
+        for (long *h = &p->vmo; h <= &p->wait_conn; h++) {
+            if (*h > 0)
+                k_handle_close(*h);
+            *h = 0;
+        }
+        return false;
+    }
+    p->ring = (struct pipe_ring *)at;
+    p->ring->id = (uint32_t)number(p);
+    return true;
+}
+
+static void ring_free(struct pipe *p)
+{
+    if (!p->ring)
+        return;
+    k_vm_unmap(0, (long)p->ring, PIPE_RING_BYTES);
+    k_handle_close(p->vmo);
+    k_handle_close(p->wait_conn);
+    k_handle_close(p->wait_chan);
+    p->ring = NULL;
+    p->vmo = p->wait_chan = p->wait_conn = 0;
+}
+
+/* The bytes in the ring (*TAIL: where they start).  A holder of an end
+ * that broke the header (more than the ring holds) loses what was there:
+ * the ring is emptied. */
+static uint32_t used(struct pipe *p, uint32_t *tail)
+{
+    long n = pipe_ring_used(p->ring, tail);
+    if (n >= 0)
+        return (uint32_t)n;
+    uint32_t h = pipe_ring_load(&p->ring->head);
+    pipe_ring_store(&p->ring->tail, h);
+    *tail = h;
+    return 0;
+}
+
+static uint32_t used_now(struct pipe *p)
+{
+    uint32_t t;
+    return p->ring ? used(p, &t) : 0;
+}
+
+/* The counts ring clients read for end of file and EPIPE. */
+static void counts(struct pipe *p)
+{
+    if (p->ring) {
+        pipe_ring_store(&p->ring->readers, p->readers);
+        pipe_ring_store(&p->ring->writers, p->writers);
+    }
+}
+
+static void wake_readers(struct pipe *p)
+{
+    if (p->ring && pipe_ring_wake_readers(p->ring))
+        k_pulse_send(p->wait_conn, PIPE_RING_PULSE, 0, 0);
+}
+
+static bool live_session(struct pipe *p, uint32_t token)
+{
+    for (struct end *e = p->sessions; e; e = e->next)
+        if (e->token == token)
+            return true;
+    return false;
+}
+
+/* The writers' lock, for us: false when a client holds it (it pulses us
+ * when it lets go: CONTENDED).  A lock no session of the pipe holds (its
+ * header scribbled on) is broken. */
+static bool server_lock(struct pipe *p)
+{
+    struct pipe_ring *r = p->ring;
+    for (int i = 0; i < 64; i++) {
+        if (pipe_ring_lock(r, PIPE_RING_SERVER))
+            return true;
+        uint32_t held = pipe_ring_load(&r->wlock);
+        if (!held)
+            continue;
+        if (!live_session(p, held & ~PIPE_RING_CONTENDED))
+            pipe_ring_cas(&r->wlock, held, 0);      /* not a writer's: no one's */
+        else if ((held & PIPE_RING_CONTENDED) ||
+                 pipe_ring_cas(&r->wlock, held, held | PIPE_RING_CONTENDED))
+            return false;
+    }
+    return false;
 }
 
 static void arm_fire(struct pipe *p, int which)
@@ -130,81 +238,112 @@ static void arm_fire(struct pipe *p, int which)
  * before they leave it: a reader with a bad buffer gets EFAULT and the
  * bytes stay for the next read, as on Linux.  (Sent with the reply, a
  * small reply's bad buffer would fail only in the reader, unseen here,
- * and the bytes would be lost.)  Returns the bytes taken. */
-static uint32_t deliver(struct pipe *p, long rcvid, size_t rep_len, uint64_t want)
+ * and the bytes would be lost.)  The bytes leave by compare-and-swap of
+ * the tail, as clients' reads of the ring do.  Returns the bytes taken
+ * (0: end of file, answered), or -1 when there is nothing yet (not
+ * answered). */
+static long deliver(struct pipe *p, long rcvid, size_t rep_len, uint64_t want)
 {
-    uint32_t n = want < p->len ? (uint32_t)want : p->len;
-    uint32_t first = n < PIPE_SIZE - p->head ? n : PIPE_SIZE - p->head;
-    if ((first && k_msg_write(rcvid, (long)rep_len, (long)(p->buf + p->head), first) != first) ||
-        (n > first && k_msg_write(rcvid, (long)(rep_len + first), (long)p->buf, n - first) !=
-                          (long)(n - first))) {
-        k_msg_error(rcvid, E_FAULT);
-        return 0;
+    uint8_t *data = pipe_ring_data(p->ring);
+    for (;;) {
+        uint32_t t, n = used(p, &t);
+        if (n == 0 && p->writers)
+            return -1;
+        if (want < n)
+            n = (uint32_t)want;
+        uint32_t pos = t % PIPE_SIZE;
+        uint32_t first = n < PIPE_SIZE - pos ? n : PIPE_SIZE - pos;
+        if ((first && k_msg_write(rcvid, (long)rep_len, (long)(data + pos), first) != first) ||
+            (n > first && k_msg_write(rcvid, (long)(rep_len + first), (long)data, n - first) !=
+                              (long)(n - first))) {
+            k_msg_error(rcvid, E_FAULT);
+            return 0;
+        }
+        if (!pipe_ring_cas(&p->ring->tail, t, t + n))
+            continue;               /* a client of the ring took them first */
+        uint64_t rep = 0;
+        struct k_iov iov = { &rep, rep_len };
+        k_msg_reply(rcvid, n, (long)&iov, 1);
+        if (n && used_now(p))
+            wake_readers(p);        /* what is left is for a reader that waits */
+        return n;
     }
-    p->head = (p->head + n) % PIPE_SIZE;
-    p->len -= n;
-    uint64_t rep = 0;
-    struct k_iov iov = { &rep, rep_len };
-    k_msg_reply(rcvid, n, (long)&iov, 1);
-    return n;
 }
 
-/* Moves bytes of parked writers into the ring, answering those done;
- * then answers parked readers; repeats while something moved. */
+/* Moves bytes of parked writers into the ring (under the writers' lock),
+ * answering those done; then answers parked readers; repeats while
+ * something moved.  First it says what it waits for (srv_in, srv_out), so
+ * a ring client that changes the ring after the look below tells us. */
+static bool pump_writes(struct pipe *p)
+{
+    struct pipe_ring *r = p->ring;
+    if (!p->wq || !server_lock(p))
+        return false;
+    uint8_t *data = pipe_ring_data(r);
+    bool moved = false;
+    while (p->wq) {
+        struct waiter *w = p->wq;
+        uint32_t t, inside = used(p, &t);
+        uint32_t room = PIPE_SIZE - inside;
+        /* A write of up to PIPE_BUF goes in whole or waits. */
+        if (room == 0 || (w->len <= PIPE_BUF && room < w->len))
+            break;
+        uint32_t n = w->len < room ? (uint32_t)w->len : room;
+        uint32_t h = t + inside, pos = h % PIPE_SIZE;
+        uint32_t first = n < PIPE_SIZE - pos ? n : PIPE_SIZE - pos;
+        long off = (long)(w->payload_at + w->at);
+        long got = k_msg_read(w->rcvid, off, (long)(data + pos), first);
+        if (got == (long)first && n > first) {
+            long more = k_msg_read(w->rcvid, off + first, (long)data, n - first);
+            got += more > 0 ? more : 0;
+        }
+        bool bad = got != (long)n;      /* the writer went away or its buffer is bad: stop here */
+        if (got < 0)
+            got = 0;
+        pipe_ring_store(&r->head, h + (uint32_t)got);
+        w->at += (uint64_t)got;
+        w->len = bad ? 0 : w->len - n;
+        moved |= got > 0;
+        if (w->len == 0 && bad && w->at == 0) {
+            k_msg_error(w->rcvid, E_FAULT);     /* nothing of it went in */
+            p->wq = w->next;
+            free(w);
+        } else if (w->len == 0) {
+            uint64_t rep = 0;
+            struct k_iov iov = { &rep, w->rep_len };
+            k_msg_reply(w->rcvid, (long)w->at, (long)&iov, 1);
+            p->wq = w->next;
+            free(w);
+        }
+    }
+    pipe_ring_unlock(r);
+    if (moved)
+        wake_readers(p);
+    return moved;
+}
+
 static void pump(struct pipe *p)
 {
-    bool moved = true;
-    while (moved) {
-        moved = false;
-        while (p->wq && p->len < PIPE_SIZE) {
-            struct waiter *w = p->wq;
-            /* A write of up to PIPE_BUF goes in whole or waits. */
-            if (w->len <= PIPE_BUF && PIPE_SIZE - p->len < w->len)
-                break;
-            uint32_t room = PIPE_SIZE - p->len;
-            uint32_t n = w->len < room ? (uint32_t)w->len : room;
-            uint8_t tmp[4096];
-            uint32_t done = 0;
-            bool bad = false;
-            while (done < n) {
-                uint32_t k = n - done < sizeof(tmp) ? n - done : (uint32_t)sizeof(tmp);
-                long got = k_msg_read(w->rcvid, (long)(w->payload_at + w->at + done), (long)tmp, k);
-                if (got != (long)k) {
-                    n = done;       /* the writer went away or its buffer is bad: stop here */
-                    bad = true;
-                    break;
-                }
-                for (uint32_t i = 0; i < k; i++)
-                    p->buf[(p->head + p->len + i) % PIPE_SIZE] = tmp[i];
-                p->len += k;
-                done += k;
-            }
-            w->at += n;
-            w->len = bad ? 0 : w->len - n;
-            moved |= n > 0;
-            if (w->len == 0 && bad && w->at == 0) {
-                k_msg_error(w->rcvid, E_FAULT);     /* nothing of it went in */
-                p->wq = w->next;
-                free(w);
-            } else if (w->len == 0) {
-                uint64_t rep = 0;
-                struct k_iov iov = { &rep, w->rep_len };
-                k_msg_reply(w->rcvid, (long)w->at, (long)&iov, 1);
-                p->wq = w->next;
-                free(w);
-            }
-        }
-        while (p->rq && (p->len || !p->writers)) {
+    if (!p->ring)
+        return;
+    for (bool moved = true; moved;) {
+        pipe_ring_store(&p->ring->srv_in, p->rq || p->arm_conn[0] > 0);
+        pipe_ring_store(&p->ring->srv_out, p->wq || p->arm_conn[1] > 0);
+        moved = pump_writes(p);
+        while (p->rq) {
             struct waiter *r = p->rq;
-            uint32_t n = deliver(p, r->rcvid, r->rep_len, r->len);
+            long n = deliver(p, r->rcvid, r->rep_len, r->len);
+            if (n < 0)
+                break;
             p->rq = r->next;
             free(r);
             moved |= n > 0;
         }
     }
-    if (p->len || !p->writers)
+    uint32_t n = used_now(p);
+    if (n || !p->writers)
         arm_fire(p, 0);
-    if (p->len < PIPE_SIZE || !p->readers)
+    if (n < PIPE_SIZE || !p->readers)
         arm_fire(p, 1);
 }
 
@@ -213,9 +352,7 @@ static void maybe_free(struct pipe *p)
     if (p->readers || p->writers || !p->used)
         return;
     if (p->fifo) {                  /* no end open: what it held is gone, as on Linux */
-        free(p->buf);
-        p->buf = NULL;
-        p->head = p->len = 0;
+        ring_free(p);
         p->write_given = false;
         if (p->refs || p->oq)
             return;
@@ -223,7 +360,7 @@ static void maybe_free(struct pipe *p)
     for (int i = 0; i < 2; i++)
         if (p->arm_conn[i] > 0)
             k_handle_close(p->arm_conn[i]);
-    free(p->buf);
+    ring_free(p);
     uint64_t serial = p->serial + 1;
     memset(p, 0, sizeof(*p));
     p->serial = serial;
@@ -252,6 +389,7 @@ static long new_end(struct pipe *p, uint8_t kind, bool counted, struct file_open
         p->write_given = true;
     if (kind & END_FIFO)
         p->refs++;
+    counts(p);
     k_handle_attach(c, K_RIGHT_SEND | K_RIGHT_DUP | K_RIGHT_TRANSFER, 1);
     rep->mode = S_IFIFO | 0600;
     rep->ino = number(p);
@@ -301,7 +439,7 @@ static long fifo_open(struct pipe *p, uint32_t flags, long rcvid, struct file_op
                 (kind == END_WRITE && !p->readers);
     if (wait && (flags & O_NONBLOCK))
         return ERR(ENXIO);
-    if (!p->buf && !(p->buf = malloc(PIPE_SIZE)))
+    if (!p->ring && !ring_make(p))
         return ERR(ENOMEM);
     if (wait) {
         struct opener *o = calloc(1, sizeof(*o));
@@ -313,6 +451,7 @@ static long fifo_open(struct pipe *p, uint32_t flags, long rcvid, struct file_op
             p->readers++;
         else
             p->writers++;
+        counts(p);
         return PROTO_NO_REPLY;
     }
     release_openers(p, kind);
@@ -336,15 +475,13 @@ static long on_open(void *ctx, long rcvid, const struct file_open_req *req, cons
             struct pipe *p = &pipes[i];
             if (p->used)
                 continue;
-            p->buf = fifo ? NULL : malloc(PIPE_SIZE);       /* a FIFO's: at its first open */
-            if (!fifo && !p->buf)
+            if (!fifo && !ring_make(p))                     /* a FIFO's: at its first open */
                 return ERR(ENOMEM);
             p->used = true;
             p->fifo = fifo;
             long r = new_end(p, fifo ? END_FIFO : END_READ, false, rep);
             if (r < 0) {
-                free(p->buf);
-                p->buf = NULL;
+                ring_free(p);
                 p->used = p->fifo = false;
             }
             return r;
@@ -368,7 +505,8 @@ static long on_open(void *ctx, long rcvid, const struct file_open_req *req, cons
 
 static struct end *end_of(void)
 {
-    return cur->client;
+    struct end *e = cur->client;
+    return e && (e->kind & END_SESSION) ? NULL : e;     /* a session is no end */
 }
 
 static long on_read(void *ctx, long rcvid, const struct file_read_req *req,
@@ -383,8 +521,7 @@ static long on_read(void *ctx, long rcvid, const struct file_read_req *req,
     struct pipe *p = e->p;
     if (req->len == 0)
         return 0;
-    if (p->len && !p->rq) {
-        deliver(p, rcvid, out->rep_len, req->len);
+    if (!p->rq && deliver(p, rcvid, out->rep_len, req->len) >= 0) {
         pump(p);                    /* room for parked writers */
         return PROTO_NO_REPLY;
     }
@@ -400,6 +537,7 @@ static long on_read(void *ctx, long rcvid, const struct file_read_req *req,
     while (*pp)
         pp = &(*pp)->next;
     *pp = w;
+    pump(p);                        /* it may have come meanwhile; else we wait for it */
     return PROTO_NO_REPLY;
 }
 
@@ -416,7 +554,7 @@ static long do_write(struct end *e, const struct file_write_req *req, size_t pay
         return ERR(EPIPE);
     if (len == 0)
         return 0;
-    uint32_t room = PIPE_SIZE - p->len;
+    uint32_t room = PIPE_SIZE - used_now(p);
     if (req->flags & 1) {           /* do not wait */
         if (p->wq || room == 0 || (len <= PIPE_BUF && room < len))
             return ERR(EAGAIN);
@@ -452,7 +590,7 @@ static long on_stat(void *ctx, long rcvid, const struct file_stat_req *req, cons
     if (len || !e)
         return len ? ERR(ENOENT) : ERR(EBADF);
     *rep = (struct file_stat_rep){ .dev = 4, .ino = number(e->p), .mode = S_IFIFO | 0600,
-                                   .nlink = 1, .size = e->p->len, .blksize = PIPE_BUF };
+                                   .nlink = 1, .size = used_now(e->p), .blksize = PIPE_BUF };
     return 0;
 }
 
@@ -472,7 +610,7 @@ static long on_ioctl(void *ctx, long rcvid, const struct file_ioctl_req *req, co
         return ERR(EBADF);
     if (req->cmd == 0x541B) {       /* FIONREAD */
         static int32_t n;
-        n = (int32_t)e->p->len;
+        n = (int32_t)used_now(e->p);
         rep->value = (uint64_t)n;
         out->data = &n;
         out->len = sizeof(n);
@@ -493,11 +631,11 @@ static long on_notify(void *ctx, long rcvid, const struct file_notify_req *req,
     if (e->kind & END_FIFO)
         return ERR(EBADF);          /* not open yet */
     if (e->kind & END_READ) {
-        now |= p->len ? 1u : 0;
+        now |= used_now(p) ? 1u : 0;
         now |= p->writers ? 0 : (p->write_given ? 16u : 0);       /* POLLHUP */
     }
     if (e->kind & END_WRITE) {
-        now |= p->len < PIPE_SIZE && p->readers ? 4u : 0;
+        now |= used_now(p) < PIPE_SIZE && p->readers ? 4u : 0;
         now |= p->readers ? 0 : 8u;                                /* POLLERR */
     }
     rep->revents = now & (req->events | 0x18);
@@ -509,13 +647,59 @@ static long on_notify(void *ctx, long rcvid, const struct file_notify_req *req,
         cur->info.handle = 0;
         p->arm_code[which] = req->code;
         p->arm_value[which] = req->value;
+        pump(p);                    /* ring clients now tell us of changes (and it may be ready) */
     }
     return 0;
 }
 
+/* The ring, for a client that reads and writes it itself: the object, a
+ * read end's wait channel, a write end's connection to it, or a session
+ * (a connection whose end breaks the writers' lock it may hold; a message
+ * on it is answered after every end closed before it, which is how a
+ * client that closes an end knows the counts in the header are new). */
+static long on_ring(void *ctx, long rcvid, const struct file_ring_req *req,
+                    struct file_ring_rep *rep)
+{
+    (void)ctx, (void)rcvid;
+    struct end *e = end_of();
+    if (!e || (e->kind & (END_FIFO | END_SESSION)) || !e->p->ring)
+        return ERR(EBADF);
+    struct pipe *p = e->p;
+    switch (req->what) {
+    case PIPE_RING_MAP:
+        rep->id = p->ring->id;
+        return k_handle_attach(p->vmo, K_RIGHT_READ | K_RIGHT_WRITE | K_RIGHT_MAP, 0);
+    case PIPE_RING_WAIT:
+        return (e->kind & END_READ) ? k_handle_attach(p->wait_chan, K_RIGHT_RECEIVE, 0) : ERR(EBADF);
+    case PIPE_RING_WAKE:
+        return (e->kind & END_WRITE) ? k_handle_attach(p->wait_conn, K_RIGHT_SEND, 0) : ERR(EBADF);
+    case PIPE_RING_SESSION: {
+        struct end *se = calloc(1, sizeof(*se));
+        if (!se)
+            return ERR(ENOMEM);
+        *se = (struct end){ .p = p, .kind = END_SESSION, .token = next_token, .serial = p->serial,
+                            .next = p->sessions };
+        long c = srv_client_new(&server, se);
+        if (c < 0) {
+            free(se);
+            return ERR(ENFILE);
+        }
+        p->sessions = se;
+        next_token = next_token + 1 >= PIPE_RING_SERVER ? 1 : next_token + 1;
+        rep->token = se->token;
+        long a = k_handle_attach(c, K_RIGHT_SEND, 1);
+        if (a < 0)
+            k_handle_close(c);      /* its end comes, and the session goes */
+        return a;
+    }
+    default:
+        return ERR(EINVAL);
+    }
+}
+
 static const struct file_server table = {
     .open = on_open, .read = on_read, .write = on_write, .stat = on_stat, .seek = on_seek,
-    .ioctl = on_ioctl, .notify = on_notify,
+    .ioctl = on_ioctl, .notify = on_notify, .ring = on_ring,
 };
 
 #define MSG_MAX (sizeof(struct k_proto_hdr) + 64 + 256)
@@ -547,8 +731,12 @@ static void end_gone(struct pipe *p, uint8_t kind)
         p->refs--;
     if (kind & END_WRITE)
         p->writers--;
-    if (kind & END_READ) {
+    if (kind & END_READ)
         p->readers--;
+    counts(p);
+    if ((kind & END_WRITE) && !p->writers)
+        wake_readers(p);            /* ring readers see end of file */
+    if (kind & END_READ) {
         if (!p->readers)            /* parked writers: EPIPE */
             while (p->wq) {
                 struct waiter *w = p->wq;
@@ -567,10 +755,34 @@ static void end_gone(struct pipe *p, uint8_t kind)
     maybe_free(p);
 }
 
+/* A ring writer's session ended (its process died, or it closed its
+ * end): a lock it held is broken.  Bytes it had published stay; what it
+ * was copying had not been published. */
+static void session_gone(struct end *e)
+{
+    struct pipe *p = e->p;
+    if (p->serial == e->serial)
+        for (struct end **pp = &p->sessions; *pp; pp = &(*pp)->next)
+            if (*pp == e) {
+                *pp = e->next;
+                break;
+            }
+    if (p->serial == e->serial && p->ring) {
+        uint32_t held = pipe_ring_load(&p->ring->wlock);
+        if ((held & ~PIPE_RING_CONTENDED) == e->token && pipe_ring_cas(&p->ring->wlock, held, 0))
+            pump(p);
+    }
+    free(e);
+}
+
 static void on_disconnect(struct srv *s, void *data)
 {
     (void)s;
     struct end *e = data;
+    if (e->kind & END_SESSION) {
+        session_gone(e);
+        return;
+    }
     struct pipe *p = e->p;
     uint8_t kind = e->kind;
     free(e);
@@ -581,7 +793,12 @@ static void on_disconnect(struct srv *s, void *data)
  * now, a writer's with what it has written. */
 static void on_pulse(struct srv *s, const struct k_msg_info *info)
 {
-    (void)s;
+    if (info->type == K_MSG_PULSE && info->code == PIPE_RING_PULSE) {
+        struct end *e = srv_client_data(s, info->badge);   /* the end whose client changed the ring */
+        if (e && !(e->kind & (END_FIFO | END_SESSION)))
+            pump(e->p);
+        return;
+    }
     if (info->type != K_MSG_UNBLOCK)
         return;
     for (int i = 0; i < MAX_PIPES; i++) {

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/select.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
@@ -465,7 +466,204 @@ static void selecting(void)
     close(a[0]), close(a[1]), close(b[0]), close(b[1]);
 }
 
-int main(void)
+
+/* ---- the shared ring (lib/srv/pipering.h, posix/pipe.c) ---- */
+
+/* Gets a pipe's ring going: a descriptor's third use is the ring's. */
+static int warm(int p[2])
+{
+    char c = 0;
+    for (int i = 0; i < 3; i++)
+        if (write(p[1], "w", 1) != 1 || read(p[0], &c, 1) != 1 || c != 'w')
+            return 0;
+    return 1;
+}
+
+/* Bytes of every length up to 6000 down a pipe and back up another
+ * through a forked echo, compared. */
+static void ring_traffic(void)
+{
+    static unsigned char out[6000], in[6000];
+    int down[2], up[2];
+    if (pipe(down) || pipe(up)) {
+        check(0, "pipe");
+        return;
+    }
+    pid_t c = fork();
+    if (c == 0) {
+        close(down[1]);
+        close(up[0]);
+        static char buf[8192];
+        ssize_t n;
+        while ((n = read(down[0], buf, sizeof(buf))) > 0)
+            for (ssize_t at = 0, w; at < n; at += w)
+                if ((w = write(up[1], buf + at, (size_t)(n - at))) <= 0)
+                    _exit(1);
+        _exit(n == 0 ? 0 : 1);
+    }
+    close(down[0]);
+    close(up[1]);
+    int ok = 1;
+    for (int i = 0; i < 300 && ok; i++) {
+        size_t len = 1 + (size_t)(i * 37) % sizeof(out);
+        for (size_t j = 0; j < len; j++)
+            out[j] = (unsigned char)(i + j * 7);
+        ok = write(down[1], out, len) == (ssize_t)len;
+        size_t got = 0;
+        ssize_t n = 0;
+        while (ok && got < len && (n = read(up[0], in + got, len - got)) > 0)
+            got += (size_t)n;
+        ok = ok && got == len && memcmp(out, in, len) == 0;
+    }
+    close(down[1]);
+    check(ok, "300 messages of 1 to 6,000 bytes there and back, each the same");
+    check(reap(c) == 0 && read(up[0], in, 1) == 0, "the echo reads end of file and ends; then so do we");
+    close(up[0]);
+}
+
+/* Three writers of 4,096-byte blocks at once: no block is split or mixed
+ * (PIPE_BUF), and none is lost. */
+#define WRITERS 3
+#define BLOCKS 100
+static void atomic_writers(void)
+{
+    static unsigned char all[WRITERS * BLOCKS * 4096];
+    int p[2];
+    if (pipe(p) || !warm(p)) {
+        check(0, "pipe");
+        return;
+    }
+    pid_t c[WRITERS];
+    for (int w = 0; w < WRITERS; w++)
+        if ((c[w] = fork()) == 0) {
+            close(p[0]);
+            static unsigned char blk[4096];
+            memset(blk, 'A' + w, sizeof(blk));
+            for (int i = 0; i < BLOCKS; i++)
+                if (write(p[1], blk, sizeof(blk)) != (ssize_t)sizeof(blk))
+                    _exit(1);
+            _exit(0);
+        }
+    close(p[1]);
+    size_t got = 0;
+    ssize_t n;
+    while (got < sizeof(all) && (n = read(p[0], all + got, sizeof(all) - got)) > 0)
+        got += (size_t)n;
+    int whole = got == sizeof(all) && read(p[0], all, 0) == 0, count[WRITERS] = { 0 };
+    for (size_t b = 0; whole && b < got / 4096; b++) {
+        unsigned char v = all[b * 4096];
+        for (size_t j = 1; j < 4096 && whole; j++)
+            whole = all[b * 4096 + j] == v;
+        if (whole && v >= 'A' && v < 'A' + WRITERS)
+            count[v - 'A']++;
+    }
+    for (int w = 0; w < WRITERS; w++)
+        whole = whole && count[w] == BLOCKS;
+    check(whole, "3 writers at once: 300 blocks of 4,096 bytes, none split, mixed or lost");
+    int ended = 1;
+    for (int w = 0; w < WRITERS; w++)
+        ended &= reap(c[w]) == 0;
+    check(ended, "and each writer's writes all said they were done");
+    close(p[0]);
+}
+
+/* The ring's header, as the holder of an end may scribble on it: the
+ * slot (posix/pipe.c's PIPE_VA) whose id is the pipe's number. */
+static volatile uint32_t *ring_of(int fd)
+{
+    struct stat st;
+    int probe[2];
+    if (fstat(fd, &st) || pipe(probe))
+        return NULL;
+    volatile uint32_t *found = NULL;
+    for (int i = 0; i < 256 && !found; i++) {
+        char *a = (char *)0x75000000UL + (size_t)i * 0x20000;
+        char sink[40];
+        /* A write from memory that is not there is EFAULT, not a fault. */
+        if (write(probe[1], a, 40) == 40 && read(probe[0], sink, 40) == 40 &&
+            ((volatile uint32_t *)a)[9] == (uint32_t)st.st_ino)
+            found = (volatile uint32_t *)a;
+    }
+    close(probe[0]);
+    close(probe[1]);
+    return found;
+}
+
+static void on_alarm(int s)
+{
+    (void)s;
+}
+
+static void ring_hostile(void)
+{
+    int p[2], q[2];
+    char buf[8];
+    if (pipe(p) || !warm(p) || pipe(q) || !warm(q)) {
+        check(0, "pipe");
+        return;
+    }
+    volatile uint32_t *h = ring_of(p[0]);
+    check(h != NULL, "the pipe's ring is where the personality keeps rings");
+    if (!h)
+        return;
+    h[0] = h[1] + 0x100000;                 /* head: more than a ring holds */
+    check(err_is(read(p[0], buf, 1), EIO) && err_is(write(p[1], "x", 1), EIO),
+          "a ring whose header is broken: read and write EIO, no crash");
+    check(write(q[1], "q", 1) == 1 && read(q[0], buf, 1) == 1 && buf[0] == 'q',
+          "another pipe goes on");
+    struct pollfd pf = { p[0], POLLIN, 0 };
+    poll(&pf, 1, 0);                        /* the server looks, and empties it */
+    check(write(p[1], "z", 1) == 1 && read(p[0], buf, 1) == 1 && buf[0] == 'z',
+          "the server empties a broken ring: the pipe works again");
+    struct sigaction sa = { .sa_handler = on_alarm };
+    sigaction(SIGALRM, &sa, 0);
+    h[2] = 0x1234567;                       /* the writers' lock, held by no one */
+    alarm(5);
+    ssize_t w = write(p[1], "l", 1);
+    alarm(0);
+    check(w == 1 && read(p[0], buf, 1) == 1 && buf[0] == 'l',
+          "a writers' lock that no writer holds: the server breaks it, the write goes in");
+    h[3] = 1000;                            /* readers waiting that are not */
+    h[4] = 0;
+    int ok = 1;
+    for (int i = 0; i < 100 && ok; i++)     /* a wake-up pulse each: more than a channel keeps */
+        ok = write(p[1], "r", 1) == 1 && read(p[0], buf, 1) == 1 && buf[0] == 'r';
+    check(ok, "a header that lies about waiting readers: the pipe works on");
+    close(p[0]), close(p[1]), close(q[0]), close(q[1]);
+}
+
+/* A read waiting on the ring ends with a signal (EINTR), or goes on
+ * waiting with SA_RESTART. */
+static void ring_signals(void)
+{
+    int p[2];
+    char c = 0;
+    if (pipe(p) || !warm(p)) {
+        check(0, "pipe");
+        return;
+    }
+    struct sigaction sa = { .sa_handler = on_alarm };
+    sigaction(SIGALRM, &sa, 0);
+    alarm(1);
+    long t0 = ms_now();
+    ssize_t n = read(p[0], &c, 1);
+    check(err_is(n, EINTR) && ms_now() - t0 >= 800, "a signal ends a read waiting for a writer: EINTR");
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGALRM, &sa, 0);
+    pid_t k = fork();
+    if (k == 0) {
+        usleep(1500000);
+        _exit(write(p[1], "r", 1) == 1 ? 0 : 1);
+    }
+    alarm(1);
+    n = read(p[0], &c, 1);
+    check(n == 1 && c == 'r', "with SA_RESTART it waits on for the byte after the handler");
+    check(reap(k) == 0, "from the forked writer");
+    signal(SIGALRM, SIG_DFL);
+    close(p[0]), close(p[1]);
+}
+
+int main(int argc, char **argv)
 {
     end_of_file();
     big_write();
@@ -478,7 +676,22 @@ int main(void)
     hostile();
     fifos();
     selecting();
-    if (!failed)
-        printf("linux-pipe: ALL PASSED\n");
-    return failed;
+    ring_traffic();
+    atomic_writers();
+    ring_hostile();
+    ring_signals();
+    if (failed || argc > 1) {
+        if (!failed)
+            printf("linux-pipe: ALL PASSED\n");
+        return failed;
+    }
+    /* Again, with every pipe's ring from its first use (the first uses go
+     * by message otherwise): each check above, on the ring. */
+    printf("linux-pipe: again, rings from the first use\n");
+    fflush(stdout);
+    char *args[] = { argv[0], "ring", NULL };
+    char *env[] = { "KESTREL_PIPE_RING=first", NULL };
+    execve("/proc/self/exe", args, env);
+    check(0, "exec of ourselves, with rings from the first use");
+    return 1;
 }

@@ -76,6 +76,7 @@
 #include "kestrel/supervise.h"
 #include "kestrel/vm.h"
 #include "protocols/file.h"
+#include "srv/pipering.h"
 #include "protocols/launcher.h"
 #include "protocols/log.h"
 #include "protocols/procmgr.h"
@@ -1193,8 +1194,9 @@ static bool gives_handle(const struct target *t, unsigned msg, const void *rep, 
 {
     if (t->d == procmgr_protocol())
         return msg == PROCMGR_MSG_RESOLVE || msg == PROCMGR_MSG_GENERATION;
-    if (t->d == file_protocol())            /* an open's (not a redirect's) */
-        return msg == FILE_MSG_OPEN && (got < 4 || ((const uint32_t *)rep)[0] != 0);
+    if (t->d == file_protocol())            /* an open's (not a redirect's), a pipe's ring */
+        return (msg == FILE_MSG_OPEN && (got < 4 || ((const uint32_t *)rep)[0] != 0)) ||
+               msg == FILE_MSG_RING;
     if (t->d == launcher_protocol())
         return msg == LAUNCHER_MSG_START ||
                (msg == LAUNCHER_MSG_ADOPT && (got < 4 || ((const uint32_t *)rep)[0] == 1));
@@ -1306,7 +1308,7 @@ static struct target t_launch = { "launcher", NULL, -1, 0, launch_fill, launch_o
 #define FBIT(m) (1u << FILE_MSG_##m)
 #define F_RAMFS ((((1u << 20) - 1) << 1 & ~FBIT(SIGNALS)) | FBIT(MKNOD))
 #define F_PIPE (FBIT(OPEN) | FBIT(READ) | FBIT(WRITE) | FBIT(STAT) | FBIT(SEEK) | FBIT(IOCTL) | \
-                FBIT(NOTIFY))
+                FBIT(NOTIFY) | FBIT(RING))
 #define F_DEVFS (FBIT(OPEN) | FBIT(READ) | FBIT(WRITE) | FBIT(SEEK) | FBIT(STAT) | FBIT(READDIR) | \
                  FBIT(TRUNCATE) | FBIT(UTIMENS) | FBIT(FSYNC) | FBIT(STATFS) | FBIT(IOCTL) | \
                  FBIT(NOTIFY))
@@ -1609,6 +1611,17 @@ static const char *fs_oracle(struct target *t, const struct pm_verdict *v, const
         return file_error(r) || ONE_OF(r, -E_NOMEM, -E_FULL) ? NULL
              : "an error neither FILE_ERR(errno) nor out of memory";
     switch (v->msg) {
+    case FILE_MSG_RING: {
+        /* Only an end has a ring; a read end is given no writer's part. */
+        const struct file_ring_req *q = reqp;
+        if (handle <= 0)
+            return "ring: a success with no handle";
+        if (q->what > PIPE_RING_SESSION)
+            return "ring: a part that does not exist given";
+        if (strcmp(t->name, "pipe-read") != 0)
+            return "ring: given for what is not a pipe's end";
+        return q->what == PIPE_RING_WAKE ? "ring: a read end given a writer's part" : NULL;
+    }
     case FILE_MSG_OPEN: {
         uint32_t mode = 1;
         if (got >= 4)
