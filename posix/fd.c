@@ -1789,6 +1789,7 @@ static void register_terminal(long conn)
 
 void lx_fd_fork_child(void)
 {
+    lx_vm_changed();                /* a new space: its list is asked for anew */
     mount_kept_fork_child();
     for (int i = 0; i < fd_end; i++)
         if (fds[i].ring.r || fds[i].ring.wait || fds[i].ring.wake)

@@ -67,10 +67,77 @@ struct lx_state lx;
 
 /* ---- memory of the program, checked ---- */
 
+/* The mappings of our space as the kernel last listed them (-1: to be
+ * listed again).  Every change to them that could make a listed range go
+ * (an unmap, a protection) is made through vm_unmap and vm_protect below
+ * or followed by lx_vm_changed, always under the personality's lock; so
+ * while the list stands, a range it covers is there, and a check needs no
+ * system call.  A range it does not cover is looked up again. */
+static struct k_region regs[64];
+static long nregs = -1;
+
+void lx_vm_changed(void)
+{
+    nregs = -1;
+}
+
+static long vm_unmap(long space, long addr, long len)
+{
+    nregs = -1;
+    return k_vm_unmap(space, addr, len);
+}
+
+static long vm_protect(long space, long addr, long len, long prot)
+{
+    nregs = -1;
+    return k_vm_protect(space, addr, len, prot);
+}
+
+static bool covered(uint64_t addr, size_t len, uint32_t prot)
+{
+    uint64_t at = addr, end = addr + len;
+    for (int pass = 0; at < end && pass < 64; pass++) {
+        bool moved = false;
+        for (long i = 0; i < nregs; i++)
+            if (regs[i].start <= at && at < regs[i].start + regs[i].size &&
+                (regs[i].prot & prot) == prot) {
+                at = regs[i].start + regs[i].size;
+                moved = true;
+            }
+        if (!moved)
+            return false;
+    }
+    return at >= end;
+}
+
+bool lx_mem_ok(uint64_t addr, size_t len, bool write)
+{
+    if (addr + len < addr)
+        return false;
+    uint32_t prot = write ? K_PROT_WRITE : K_PROT_READ;
+    if (!len || (nregs >= 0 && covered(addr, len, prot)))
+        return true;
+    nregs = k_process_regions(0, (long)regs, 64);
+    if (nregs > 64)
+        nregs = 64;                 /* more than we keep: the rest are asked of the kernel */
+    return nregs >= 0 && covered(addr, len, prot);
+}
+
+bool lx_mem_listed(void)
+{
+    return nregs >= 0 && nregs < 64;
+}
+
 /* Copies LEN bytes from the program at ADDR; false when any is unmapped. */
 bool lx_copy_in(void *dst, uint64_t addr, size_t len)
 {
-    while (len) {
+    if (lx_mem_ok(addr, len, false)) {
+        memcpy(dst, (const void *)addr, len);
+        return true;
+    }
+    if (lx_mem_listed())
+        return false;               /* not mapped, or not readable (PROT_NONE) */
+    while (len) {                   /* the kernel finds out (and says no) */
         size_t n = len > 65536 ? 65536 : len;
         if (k_process_read(0, (long)addr, (long)dst, (long)n) != (long)n)
             return false;
@@ -82,23 +149,7 @@ bool lx_copy_in(void *dst, uint64_t addr, size_t len)
 /* Whether [addr, addr+len) lies in writable mappings of ours. */
 bool lx_writable(uint64_t addr, size_t len)
 {
-    static struct k_region reg[64];
-    long n = k_process_regions(0, (long)reg, 64);
-    if (addr + len < addr)
-        return false;
-    uint64_t at = addr, end = addr + len;
-    for (int pass = 0; at < end && pass < 64; pass++) {
-        bool moved = false;
-        for (long i = 0; i < n && i < 64; i++)
-            if (reg[i].start <= at && at < reg[i].start + reg[i].size &&
-                (reg[i].prot & K_PROT_WRITE)) {
-                at = reg[i].start + reg[i].size;
-                moved = true;
-            }
-        if (!moved)
-            return false;
-    }
-    return at >= end;
+    return lx_mem_ok(addr, len, true);
 }
 
 bool lx_copy_out(uint64_t addr, const void *src, size_t len)
@@ -171,8 +222,8 @@ static long lx_mmap(uint64_t addr, uint64_t len, uint64_t prot, uint64_t flags, 
     if (a < 0 || !file)
         return a < 0 ? lx_errno(a) : a;
     long n = lx_fd_map_read((long)(int)fd, off, (void *)a, (size_t)len, false);
-    if (n < 0 || k_vm_protect(0, a, (long)len, (long)kprot(prot)) < 0) {
-        k_vm_unmap(0, a, (long)len);
+    if (n < 0 || vm_protect(0, a, (long)len, (long)kprot(prot)) < 0) {
+        vm_unmap(0, a, (long)len);
         return n < 0 ? n : -LX_ENOMEM;
     }
     return a;
@@ -199,7 +250,7 @@ static long split_region(uint64_t addr, uint64_t len)
         if (s >= K_NATIVE_BASE && s < NATIVE_END)
             return -LX_EINVAL;                /* ours */
         if (!(reg[i].prot & K_PROT_READ))     /* readable for the copy: it goes anyway */
-            k_vm_protect(0, (long)s, (long)(e - s), K_PROT_READ);
+            vm_protect(0, (long)s, (long)(e - s), K_PROT_READ);
         uint64_t cut[4] = { s, addr, addr + len, e };
         long vmo[3] = { -1, -1, -1 };
         for (int k = 0; k < 3; k++) {
@@ -215,12 +266,12 @@ static long split_region(uint64_t addr, uint64_t len)
                     if (vmo[j] >= 0)
                         k_handle_close(vmo[j]);
                 if (tmp > 0)
-                    k_vm_unmap(0, tmp, (long)sz);
+                    vm_unmap(0, tmp, (long)sz);
                 return -LX_ENOMEM;
             }
-            k_vm_unmap(0, tmp, (long)sz);
+            vm_unmap(0, tmp, (long)sz);
         }
-        k_vm_unmap(0, (long)s, (long)(e - s));
+        vm_unmap(0, (long)s, (long)(e - s));
         for (int k = 0; k < 3; k++) {
             if (vmo[k] < 0)
                 continue;
@@ -238,12 +289,12 @@ static long lx_mprotect(uint64_t addr, uint64_t len, uint64_t prot)
     len = (len + PAGE - 1) & ~(PAGE - 1);
     if ((addr & (PAGE - 1)) || !len)
         return len ? -LX_EINVAL : 0;
-    if (k_vm_protect(0, (long)addr, (long)len, (long)kprot(prot)) == 0)
+    if (vm_protect(0, (long)addr, (long)len, (long)kprot(prot)) == 0)
         return 0;
     long r = split_region(addr, len);
     if (r < 0)
         return r;
-    return k_vm_protect(0, (long)addr, (long)len, (long)kprot(prot)) < 0 ? -LX_EINVAL : 0;
+    return vm_protect(0, (long)addr, (long)len, (long)kprot(prot)) < 0 ? -LX_EINVAL : 0;
 }
 
 static long lx_munmap(uint64_t addr, uint64_t len)
@@ -251,12 +302,12 @@ static long lx_munmap(uint64_t addr, uint64_t len)
     len = (len + PAGE - 1) & ~(PAGE - 1);
     if ((addr & (PAGE - 1)) || !len)
         return -LX_EINVAL;
-    if (k_vm_unmap(0, (long)addr, (long)len) == 0)
+    if (vm_unmap(0, (long)addr, (long)len) == 0)
         return 0;
     long r = split_region(addr, len);
     if (r < 0)
         return r;
-    return k_vm_unmap(0, (long)addr, (long)len) < 0 ? -LX_EINVAL : 0;
+    return vm_unmap(0, (long)addr, (long)len) < 0 ? -LX_EINVAL : 0;
 }
 
 /* mremap: shrinking unmaps the tail; growing moves (MREMAP_MAYMOVE 1):
@@ -296,11 +347,11 @@ static long lx_mremap(uint64_t addr, uint64_t old, uint64_t len, uint64_t flags)
     if (a < 0)
         return lx_errno(a);
     if (!(prot & K_PROT_READ))
-        k_vm_protect(0, (long)addr, (long)old, K_PROT_READ);
+        vm_protect(0, (long)addr, (long)old, K_PROT_READ);
     memcpy((void *)a, (const void *)addr, old);
     lx_munmap(addr, old);
-    if (k_vm_protect(0, a, (long)len, (long)prot) < 0) {
-        k_vm_unmap(0, a, (long)len);
+    if (vm_protect(0, a, (long)len, (long)prot) < 0) {
+        vm_unmap(0, a, (long)len);
         return -LX_ENOMEM;
     }
     return a;
@@ -660,7 +711,7 @@ static const char *load_elf_at(const uint8_t *f, size_t size, struct loaded *out
         uint32_t prot = (ph.flags & PF_R ? K_PROT_READ : 0) | (ph.flags & PF_W ? K_PROT_WRITE : 0) |
                         (ph.flags & PF_X ? K_PROT_EXEC : 0);
         for (unsigned k = 0; k < parts; k++)
-            if (k_vm_protect(0, (long)cut[k], (long)(cut[k + 1] - cut[k]), prot) < 0)
+            if (vm_protect(0, (long)cut[k], (long)(cut[k + 1] - cut[k]), prot) < 0)
                 return "cannot protect a segment";
         if (eh.phoff >= ph.offset && eh.phoff - ph.offset < ph.filesz)
             out->phdr = ph.vaddr + (eh.phoff - ph.offset);
@@ -785,7 +836,7 @@ static long copy_strv(uint64_t uarr, char **out, int max, size_t *used)
 static void stage_drop(void)
 {
     if (stage_size)
-        k_vm_unmap(0, (long)STAGE_VA, (long)stage_size);
+        vm_unmap(0, (long)STAGE_VA, (long)stage_size);
     stage_size = 0;
 }
 
@@ -827,7 +878,7 @@ static void unmap_program(void)
             continue;
         if ((uint64_t)(uintptr_t)rt_startup >= a && (uint64_t)(uintptr_t)rt_startup < e)
             continue;
-        k_vm_unmap(0, (long)a, (long)reg[i].size);
+        vm_unmap(0, (long)a, (long)reg[i].size);
     }
 }
 
@@ -1019,7 +1070,7 @@ int main(int argc, char **argv)
         printf("linux: %s: %s\n", argv[1], why);
         return 2;
     }
-    k_vm_unmap(0, img, (size + 4095) & ~4095L);
+    vm_unmap(0, img, (size + 4095) & ~4095L);
     lx.brk_start = lx.brk_end = lx.brk_mapped = l.end;
     lx.exe[0] = '/';
     memcpy(lx.exe + 1, argv[1], strnlen(argv[1], sizeof(lx.exe) - 2));

@@ -112,6 +112,13 @@ extern struct lx_state lx;
 bool lx_copy_in(void *dst, uint64_t addr, size_t len);
 bool lx_copy_out(uint64_t addr, const void *src, size_t len);
 bool lx_writable(uint64_t addr, size_t len);
+/* Whether [ADDR, ADDR+LEN) is mapped readable (WRITE: writable) for a
+ * plain copy; lx_vm_changed after any unmap or protection change. */
+bool lx_mem_ok(uint64_t addr, size_t len, bool write);
+/* After a false lx_mem_ok: the list was whole, so the answer is final
+ * (else the kernel may know of more mappings). */
+bool lx_mem_listed(void);
+void lx_vm_changed(void);
 /* A NUL-terminated string of the program's into BUF (CAP bytes); 0 or
  * -LX_EFAULT / -LX_ENAMETOOLONG. */
 long lx_copy_str(char *buf, size_t cap, uint64_t addr);

@@ -11,9 +11,10 @@
  * (KESTREL_PIPE_RING=first in exec's environment: the ring from the first
  * use, so that tests see it in every case.)
  *
- * The copies between the program's buffers and the ring go through the
- * kernel (process_read of our own space), so a bad pointer is EFAULT and
- * never a fault of the personality.  What the ring's header says is
+ * The copies between the program's buffers and the ring are plain copies
+ * where the personality's list of our mappings covers the buffer
+ * (lx_mem_ok), else through the kernel (process_read of our own space),
+ * so a bad pointer is EFAULT and never a fault of the personality.  What the ring's header says is
  * checked: another holder of the pipe could have written anything there.
  *
  * Where the rings go: in our own image's room (PIPE_VA), where the
@@ -80,6 +81,7 @@ void lx_ring_drop(struct lx_ring *x)
     drop_handles(x);
     if (x->r) {
         k_vm_unmap(0, (long)x->r, PIPE_RING_BYTES);
+        lx_vm_changed();
         slot_give(x->r);
     }
     memset(x, 0, sizeof(*x));
@@ -180,7 +182,21 @@ void lx_ring_barrier(long session)
 static long copy(struct pipe_ring *r, uint32_t pos, uint64_t addr, uint32_t len, bool out)
 {
     uint8_t *data = pipe_ring_data(r);
-    long done = 0;
+    if (lx_mem_ok(addr, len, out)) {            /* there: a plain copy */
+        uint32_t at = pos % PIPE_RING_SIZE;
+        uint32_t first = len < PIPE_RING_SIZE - at ? len : PIPE_RING_SIZE - at;
+        if (out) {
+            memcpy((void *)addr, data + at, first);
+            memcpy((void *)(addr + first), data, len - first);
+        } else {
+            memcpy(data + at, (const void *)addr, first);
+            memcpy(data, (const void *)(addr + first), len - first);
+        }
+        return len;
+    }
+    if (lx_mem_listed())
+        return 0;                               /* not mapped, or not for this */
+    long done = 0;                              /* the kernel finds out where it stops */
     while ((uint32_t)done < len) {
         uint32_t at = (pos + (uint32_t)done) % PIPE_RING_SIZE;
         uint32_t n = len - (uint32_t)done;

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stdint.h>
+#include <sys/mman.h>
 #include <sys/select.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
@@ -632,6 +633,36 @@ static void ring_hostile(void)
     close(p[0]), close(p[1]), close(q[0]), close(q[1]);
 }
 
+/* Buffers that were good and are not any more (unmapped, made read-only
+ * or inaccessible): EFAULT, though the personality copied to them a
+ * moment before without asking the kernel. */
+static void stale_mappings(void)
+{
+    int p[2];
+    char buf[4];
+    if (pipe(p) || !warm(p)) {
+        check(0, "pipe");
+        return;
+    }
+    char *m = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    check(m != MAP_FAILED && write(p[1], "abc", 3) == 3 && read(p[0], m, 3) == 3 &&
+          memcmp(m, "abc", 3) == 0 && write(p[1], m, 3) == 3 && read(p[0], buf, 3) == 3,
+          "a read into and a write from fresh memory");
+    munmap(m, 4096);
+    check(write(p[1], "def", 3) == 3 && err_is(read(p[0], m, 3), EFAULT),
+          "a read into the same memory, unmapped since: EFAULT");
+    check(err_is(write(p[1], m, 3), EFAULT), "a write from it: EFAULT");
+    check(read(p[0], buf, 3) == 3 && memcmp(buf, "def", 3) == 0, "and the bytes stayed");
+    m = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    check(m != MAP_FAILED && write(p[1], "ghi", 3) == 3 && read(p[0], m, 3) == 3 &&
+          mprotect(m, 4096, PROT_READ) == 0 && write(p[1], "jkl", 3) == 3 &&
+          err_is(read(p[0], m, 3), EFAULT), "a read into memory made read-only since: EFAULT");
+    check(mprotect(m, 4096, PROT_NONE) == 0 && err_is(write(p[1], m, 3), EFAULT),
+          "a write from memory made inaccessible since: EFAULT");
+    munmap(m, 4096);
+    close(p[0]), close(p[1]);
+}
+
 /* A read waiting on the ring ends with a signal (EINTR), or goes on
  * waiting with SA_RESTART. */
 static void ring_signals(void)
@@ -679,6 +710,7 @@ int main(int argc, char **argv)
     ring_traffic();
     atomic_writers();
     ring_hostile();
+    stale_mappings();
     ring_signals();
     if (failed || argc > 1) {
         if (!failed)
