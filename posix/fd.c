@@ -277,7 +277,7 @@ struct mount_kept {
     long conn;                      /* 0: unused */
     uint64_t gen;
     uint32_t last_use;
-    size_t len;                     /* of path */
+    size_t len, rest_len;           /* of path, of rest */
     char path[256], rest[256];
 };
 static struct mount_kept kept[MOUNT_KEPT];
@@ -318,12 +318,11 @@ static void kept_drop(struct mount_kept *k)
 
 /* The kept connection for PATH (not to be closed by the caller) with
  * its rest in REST, or 0 when none is kept and current. */
-static long mount_kept_find(const char *path, char *rest)
+static long mount_kept_find(const char *path, size_t len, char *rest)
 {
     if (!names_gen)
         return 0;
     uint64_t now = __atomic_load_n(names_gen, __ATOMIC_ACQUIRE);
-    size_t len = strlen(path);
     for (int i = 0; i < MOUNT_KEPT; i++) {
         struct mount_kept *k = &kept[i];
         if (!k->conn || k->len != len || memcmp(k->path, path, len) != 0)
@@ -333,7 +332,7 @@ static long mount_kept_find(const char *path, char *rest)
             return 0;
         }
         k->last_use = ++kept_clock;
-        memcpy(rest, k->rest, strlen(k->rest) + 1);
+        memcpy(rest, k->rest, k->rest_len + 1);
         return k->conn;
     }
     return 0;
@@ -341,15 +340,14 @@ static long mount_kept_find(const char *path, char *rest)
 
 /* PATH's server as mount_of says, kept when procmgr's page is there and
  * PATH fits (*IS_KEPT true: the caller must not close it). */
-static long mount_open(const char *path, char *rest, bool *is_kept)
+static long mount_open(const char *path, size_t len, char *rest, bool *is_kept)
 {
     *is_kept = false;
-    long c = mount_kept_find(path, rest);
+    long c = mount_kept_find(path, len, rest);
     if (c > 0) {
         *is_kept = true;
         return c;
     }
-    size_t len = strlen(path);
     bool keep = len < sizeof(kept[0].path) && names_gen_map();
     uint64_t before = keep ? __atomic_load_n(names_gen, __ATOMIC_ACQUIRE) : 0;
     long m = mount_of(path, rest);
@@ -360,9 +358,10 @@ static long mount_open(const char *path, char *rest, bool *is_kept)
         if (!kept[i].conn || kept[i].last_use < k->last_use)
             k = &kept[i];
     kept_drop(k);
-    *k = (struct mount_kept){ .conn = m, .gen = before, .last_use = ++kept_clock, .len = len };
+    *k = (struct mount_kept){ .conn = m, .gen = before, .last_use = ++kept_clock, .len = len,
+                              .rest_len = strlen(rest) };
     memcpy(k->path, path, len + 1);
-    memcpy(k->rest, rest, strlen(rest) + 1);
+    memcpy(k->rest, rest, k->rest_len + 1);
     *is_kept = true;
     return m;
 }
@@ -453,10 +452,11 @@ void lx_fd_exec(void)
 static long open_abs(const char *path, uint32_t flags, uint32_t mode, struct file_open_rep *rep)
 {
     char at[256], rest[256], redirect[256];
-    memcpy(at, path, strlen(path) + 1);
+    const char *cur = path;         /* the path, or where a redirect said */
+    size_t len = strlen(path);
     for (int hops = 0, retried = 0; hops < 8; hops++) {
         bool is_kept;
-        long m = mount_open(at, rest, &is_kept);
+        long m = mount_open(cur, len, rest, &is_kept);
         if (m < 0)
             return m;
         struct file_open_req q = { .flags = flags & ~(uint32_t)LX_O_CLOEXEC, .mode = mode };
@@ -494,6 +494,8 @@ static long open_abs(const char *path, uint32_t flags, uint32_t mode, struct fil
             return -LX_EIO;                 /* a redirect that says nowhere */
         redirect[r] = 0;
         memcpy(at, redirect, (size_t)r + 1);
+        cur = at;
+        len = (size_t)r;
     }
     return -LX_ELOOP;
 }
@@ -511,8 +513,9 @@ static long install(long conn, uint32_t flags, uint32_t mode, const char *path, 
     fds[fd] = (struct lx_file){ .conn = conn, .mode = mode,
                                 .fdflags = flags & LX_O_CLOEXEC ? LX_FD_CLOEXEC : 0,
                                 .flags = flags & (LX_O_ACCMODE | LX_O_APPEND | LX_O_NONBLOCK) };
-    if (path && strlen(path) < sizeof(fds[fd].path))
-        memcpy(fds[fd].path, path, strlen(path) + 1);
+    size_t n = path ? strlen(path) : sizeof(fds[fd].path);
+    if (n < sizeof(fds[fd].path))
+        memcpy(fds[fd].path, path, n + 1);
     return fd;
 }
 

@@ -93,9 +93,20 @@ static long vm_protect(long space, long addr, long len, long prot)
     return k_vm_protect(space, addr, len, prot);
 }
 
+static long last_hit;                /* the region the last check found */
+
 static bool covered(uint64_t addr, size_t len, uint32_t prot)
 {
     uint64_t at = addr, end = addr + len;
+    const struct k_region *h = &regs[last_hit];
+    if (last_hit < nregs && h->start <= at && end <= h->start + h->size && (h->prot & prot) == prot)
+        return true;
+    for (long i = 0; i < nregs; i++)
+        if (regs[i].start <= at && end <= regs[i].start + regs[i].size &&
+            (regs[i].prot & prot) == prot) {
+            last_hit = i;
+            return true;
+        }
     for (int pass = 0; at < end && pass < 64; pass++) {
         bool moved = false;
         for (long i = 0; i < nregs; i++)
@@ -172,6 +183,14 @@ long lx_copy_str(char *buf, size_t cap, uint64_t addr)
         size_t n = PAGE - ((addr + i) & (PAGE - 1));
         if (n > cap - i)
             n = cap - i;
+        if (lx_mem_ok(addr + i, n, false)) {        /* there: only what the string is */
+            size_t k = strnlen((const char *)(addr + i), n);
+            memcpy(&buf[i], (const char *)(addr + i), k < n ? k + 1 : n);
+            if (k < n)
+                return 0;
+            i += n;
+            continue;
+        }
         if (!lx_copy_in(&buf[i], addr + i, n))
             return -LX_EFAULT;
         for (size_t end = i + n; i < end; i++)
