@@ -53,6 +53,7 @@ struct lx_file {
     bool tty;                       /* a terminal (its server sends us its signals) */
     uint64_t dir_cookie;            /* getdents64: the next entry's */
     struct lx_ring ring;            /* a pipe's end: its shared ring (posix/pipe.c) */
+    struct lx_view view;            /* a regular file: its data, mapped (posix/view.c) */
     char path[128];                 /* directories: where (for fchdir and *at) */
 };
 static struct lx_file fds[LX_NFD];
@@ -129,6 +130,7 @@ static void release(int fd)
     if (session > 0)
         k_handle_close(session);
     lx_ring_drop(&f->ring);
+    lx_view_drop(&f->view);
     memset(&fds[fd], 0, sizeof(fds[fd]));
 }
 
@@ -613,6 +615,11 @@ static long sys_read(uint64_t fd, uint64_t buf, uint64_t len, uint64_t offset)
         return bg;
     if (len > 0x7ffff000)
         len = 0x7ffff000;
+    if ((f->mode & LX_S_IFMT) == LX_S_IFREG && offset != FILE_POS_CURRENT) {
+        long n = lx_view_pread(&f->view, f->conn, buf, len, offset);
+        if (n != LX_RING_NONE)
+            return n;
+    }
     if ((f->mode & LX_S_IFMT) == LX_S_IFIFO && offset == FILE_POS_CURRENT) {
         long n = lx_ring_read(&f->ring, f->conn, buf, len, (f->flags & LX_O_NONBLOCK) != 0);
         if (n != LX_RING_NONE)
@@ -1352,6 +1359,7 @@ static long dup_to(uint64_t fd, int to, uint32_t fdflags)
         return lx_errno(h);
     struct lx_file copy = *f;
     memset(&copy.ring, 0, sizeof(copy.ring));      /* its own, when it is used */
+    memset(&copy.view, 0, sizeof(copy.view));
     if (fds[to].conn)
         release(to);
     copy.conn = h;

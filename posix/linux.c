@@ -917,10 +917,10 @@ long lx_execve(uint64_t upath, uint64_t uargv, uint64_t uenvp)
     if (envc < 0)
         return envc;
     bool trace = false;             /* a system call trace on the console, for whoever debugs */
-    bool ring_first = false;        /* pipes' rings from a descriptor's first use (tests) */
+    bool shared_first = false;      /* rings and views from a descriptor's first use (tests) */
     for (long i = 0; i < envc; i++) {
         trace |= strcmp(exec_envp[i], "KESTREL_TRACE=1") == 0;
-        ring_first |= strcmp(exec_envp[i], "KESTREL_PIPE_RING=first") == 0;
+        shared_first |= strcmp(exec_envp[i], "KESTREL_SHARED=first") == 0;
     }
     char **argv = exec_argv + 2;
     if (strcmp(path, "/proc/self/exe") == 0)
@@ -1031,7 +1031,7 @@ long lx_execve(uint64_t upath, uint64_t uargv, uint64_t uenvp)
     lx_fd_exec();
     lx_proc_exec();
     lx.trace = trace;
-    lx.ring_first = ring_first;
+    lx.shared_first = shared_first;
     lx_proc_describe(named, (int)argc, argv);
     lx_proc_report();
     uint64_t sp = build_stack(&l, (int)argc, argv, (int)envc, exec_envp);

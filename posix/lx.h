@@ -104,7 +104,7 @@ struct lx_state {
     char state;                     /* 'R' running, 'T' stopped */
     uint64_t affinity;              /* sched_setaffinity's CPUs (0: all), kept across fork and exec */
     bool trace;                     /* KESTREL_TRACE=1 in the environment at exec: each call said */
-    bool ring_first;                /* KESTREL_PIPE_RING=first at exec: pipes' rings at once */
+    bool shared_first;              /* KESTREL_SHARED=first at exec: pipes' rings and files' views at once */
 };
 extern struct lx_state lx;
 
@@ -186,6 +186,17 @@ void lx_ring_drop(struct lx_ring *x);
 /* After a pipe's end closed: a message on a SESSION at the pipe server,
  * answered after it heard of the close (the header's counts are new). */
 void lx_ring_barrier(long session);
+/* A regular file's data mapped for pread with no message (posix/view.c). */
+struct lx_view {
+    const uint8_t *data;            /* mapped (VIEW_VA): the bytes, then the header page */
+    uint64_t bytes;
+    uint8_t uses;                   /* preads by message so far */
+    bool off;                       /* no view: messages always */
+};
+/* pread of LEN bytes at OFFSET into BUF from the open file CONN: bytes, or
+ * LX_RING_NONE when a message must do it. */
+long lx_view_pread(struct lx_view *v, long conn, uint64_t buf, uint64_t len, uint64_t offset);
+void lx_view_drop(struct lx_view *v);
 /* In a fork's child: the handles were the parent's; the mapping stays. */
 void lx_ring_fork_child(struct lx_ring *x);
 

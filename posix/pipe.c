@@ -8,8 +8,8 @@
  * before), for a write that must wait for room or for the writers' lock,
  * and for everything else (poll, FIONREAD, fstat, end of file, EPIPE),
  * which it learns of through the ring's header and our pulses.
- * (KESTREL_PIPE_RING=first in exec's environment: the ring from the first
- * use, so that tests see it in every case.)
+ * (KESTREL_SHARED=first in exec's environment: the ring from the first
+ * use, so that tests see it in every case; views too, posix/view.c.)
  *
  * The copies between the program's buffers and the ring are plain copies
  * where the personality's list of our mappings covers the buffer
@@ -78,6 +78,8 @@ static void drop_handles(struct lx_ring *x)
 
 void lx_ring_drop(struct lx_ring *x)
 {
+    if (!x->r && !x->wait && !x->chain && !x->wake && !x->session && !x->uses && !x->off)
+        return;                     /* never used (most descriptors) */
     drop_handles(x);
     if (x->r) {
         k_vm_unmap(0, (long)x->r, PIPE_RING_BYTES);
@@ -115,7 +117,7 @@ static bool ready(struct lx_ring *x, long conn, bool read)
         return false;
     if (x->r && x->session > 0 && (read ? x->wait > 0 : x->wake > 0))
         return true;
-    if (x->uses < USES_BY_MESSAGE && !lx.ring_first) {
+    if (x->uses < USES_BY_MESSAGE && !lx.shared_first) {
         x->uses++;
         return false;
     }

@@ -90,7 +90,7 @@ $(call user_program,supertest,tests/user/supertest.c)
 $(call user_program,uarttest,tests/user/uarttest.c)
 $(call user_program,protofuzz,tests/user/protofuzz.c)
 $(call user_program,sysfuzz,tests/fuzz/sysfuzz.c)
-$(call user_program,linux,posix/linux.c posix/fd.c posix/proc.c posix/thread.c posix/pipe.c posix/entry.S)
+$(call user_program,linux,posix/linux.c posix/fd.c posix/proc.c posix/thread.c posix/pipe.c posix/view.c posix/entry.S)
 
 # ---- static Linux programs (musl-gcc -static), run by bin/linux ----
 # tests/linux/NAME.c becomes $(BUILD)/linux/NAME and linux/NAME in the

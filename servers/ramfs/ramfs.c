@@ -46,6 +46,7 @@
 #include "rt/service.h"
 #include "rt/stdio.h"
 #include "rt/syscall.h"
+#include "srv/fileview.h"
 #include "srv/filesrv.h"
 #include "srv/srv.h"
 
@@ -150,10 +151,26 @@ static struct node *node_new(uint32_t mode)
     return n;
 }
 
+/* The header after a file's data (file.proto's view): NULL without an
+ * object of its own. */
+static struct file_view *view_of(struct node *n)
+{
+    return n->vmo ? (struct file_view *)(n->data + n->cap) : NULL;
+}
+
+/* Readers through a view learn the new size (after the bytes it covers). */
+static void view_size(struct node *n)
+{
+    struct file_view *v = view_of(n);
+    if (v)
+        __atomic_store_n(&v->size, n->size, __ATOMIC_RELEASE);
+}
+
 static void data_free(struct node *n)
 {
     if (n->vmo) {
-        k_vm_unmap(0, (long)n->data, (long)n->cap);
+        __atomic_store_n(&view_of(n)->moved, 1, __ATOMIC_SEQ_CST);     /* readers: ask again */
+        k_vm_unmap(0, (long)n->data, (long)(n->cap + FILE_VIEW_PAGE));
         k_handle_close(n->vmo);
         fs.bytes -= n->cap;
     }
@@ -187,8 +204,10 @@ static long reserve(struct node *n, uint64_t size)
         cap *= 2;
     if (fs.bytes - (n->vmo ? n->cap : 0) + cap > fs.max_bytes)
         return ERR(ENOSPC);
-    long v = k_vmo_create((long)cap, K_VMO_ANON, 0, 0);
-    long a = v < 0 ? v : k_vmo_map(0, v, 0, (long)cap, K_PROT_READ | K_PROT_WRITE);
+    /* The header page after the data (view); shared, not copied, by a
+     * reader's fork. */
+    long v = k_vmo_create((long)(cap + FILE_VIEW_PAGE), K_VMO_ANON | K_VMO_FORK_SHARED, 0, 0);
+    long a = v < 0 ? v : k_vmo_map(0, v, 0, (long)(cap + FILE_VIEW_PAGE), K_PROT_READ | K_PROT_WRITE);
     if (a < 0) {
         if (v >= 0)
             k_handle_close(v);
@@ -201,6 +220,7 @@ static long reserve(struct node *n, uint64_t size)
     n->data = (uint8_t *)a;
     n->cap = cap;
     fs.bytes += cap;
+    view_size(n);
     return 0;
 }
 
@@ -215,6 +235,7 @@ static long set_size(struct node *n, uint64_t size)
         /* shrinking an image file: the image stays as it is */
     }
     n->size = size;
+    view_size(n);
     n->mtime = n->ctime = now();
     return 0;
 }
@@ -527,8 +548,10 @@ static long do_write(struct ocb *o, uint64_t offset, const void *inbuf, size_t i
         if (got != (long)len)
             return got < 0 ? got : ERR(EIO);
     }
-    if (at + len > n->size)
+    if (at + len > n->size) {
         n->size = at + len;
+        view_size(n);
+    }
     if (offset == POS_CURRENT)
         o->pos = at + len;
     n->mtime = n->ctime = now();
@@ -958,12 +981,35 @@ static long on_notify(void *ctx, long rcvid, const struct file_notify_req *req,
     return 0;
 }
 
+/* The open file's data object, for reads with no message (a file of the
+ * boot image gets its own copy first). */
+static long on_view(void *ctx, long rcvid, const struct file_view_req *req,
+                    struct file_view_rep *rep)
+{
+    (void)ctx, (void)rcvid;
+    struct ocb *o = ocb_of();
+    if (!o)
+        return ERR(EBADF);
+    struct node *n = o->node;
+    if ((o->flags & O_ACCMODE) == 1 || (n->mode & S_IFMT) != S_IFREG)
+        return ERR(EBADF);
+    if (req->flags)
+        return ERR(EINVAL);
+    if (!n->vmo || n->image_data) {
+        long r = reserve(n, n->size ? n->size : 1);
+        if (r < 0)
+            return r;
+    }
+    rep->bytes = n->cap + FILE_VIEW_PAGE;
+    return k_handle_attach(n->vmo, K_RIGHT_READ | K_RIGHT_MAP, 0);
+}
+
 static const struct file_server table = {
     .open = on_open, .read = on_read, .write = on_write, .seek = on_seek, .stat = on_stat,
     .readdir = on_readdir, .truncate = on_truncate, .unlink = on_unlink, .mkdir = on_mkdir,
     .rename = on_rename, .link = on_link, .symlink = on_symlink, .readlink = on_readlink,
     .chmod = on_chmod, .utimens = on_utimens, .fsync = on_fsync, .statfs = on_statfs,
-    .ioctl = on_ioctl, .notify = on_notify, .mknod = on_mknod,
+    .ioctl = on_ioctl, .notify = on_notify, .mknod = on_mknod, .view = on_view,
 };
 
 #define MSG_MAX (sizeof(struct k_proto_hdr) + 64 + 2 * PATH_MAX + 64)

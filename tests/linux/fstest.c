@@ -219,6 +219,54 @@ static void statx_mremap(void)
     munmap(r, 4096);
 }
 
+/* pread of a file of /tmp through its view (posix/view.c): from the third
+ * on it is a copy out of ramfs's memory object, with no message.  What
+ * every write, growth, truncation and other descriptor does shows. */
+static void views(void)
+{
+    static unsigned char a[20000], b[20000];
+    for (size_t i = 0; i < sizeof(a); i++)
+        a[i] = (unsigned char)(i * 7 + i / 251);
+    int fd = open("/tmp/view", O_RDWR | O_CREAT | O_TRUNC, 0644);
+    check(fd >= 0 && write(fd, a, 5000) == 5000, "a file of 5,000 bytes in /tmp");
+    int ok = 1;
+    for (int i = 0; i < 6 && ok; i++) {
+        memset(b, 0, 5000);
+        ok = pread(fd, b, 5000, 0) == 5000 && memcmp(a, b, 5000) == 0;
+    }
+    check(ok, "six preads of it, the later ones through its view: what was written");
+    check(pread(fd, b, 100, 4950) == 50 && memcmp(b, a + 4950, 50) == 0 &&
+          pread(fd, b, 100, 5000) == 0 && pread(fd, b, 10, 1L << 40) == 0,
+          "a pread across the end is short; at or past it, 0");
+    check(pwrite(fd, "XYZ", 3, 10) == 3 && pread(fd, b, 3, 10) == 3 && memcmp(b, "XYZ", 3) == 0,
+          "a write in place is seen at once");
+    check(pwrite(fd, a, 20000, 0) == 20000 && pread(fd, b, 20000, 0) == 20000 &&
+          memcmp(a, b, 20000) == 0, "a file that outgrew its memory object: the view moves with it");
+    check(ftruncate(fd, 100) == 0 && pread(fd, b, 200, 0) == 100 && pread(fd, b, 10, 150) == 0,
+          "after truncation: the new size");
+    int w = open("/tmp/view", O_WRONLY);
+    check(w >= 0 && pwrite(w, "hello", 5, 0) == 5 && pread(fd, b, 5, 0) == 5 &&
+          memcmp(b, "hello", 5) == 0, "another descriptor's write is seen");
+    check(err_is(pread(w, b, 1, 0), EBADF), "pread of a write-only descriptor: EBADF");
+    check(err_is(pread(fd, (void *)8, 10, 0), EFAULT), "pread into a bad buffer: EFAULT");
+    pid_t c = fork();
+    if (c == 0) {
+        int good = pread(fd, b, 5, 0) == 5 && memcmp(b, "hello", 5) == 0;
+        usleep(200000);             /* meanwhile the parent grows the file */
+        good = good && pread(fd, b, 20000, 0) == 20000 && memcmp(a, b, 20000) == 0;
+        _exit(good ? 0 : 1);
+    }
+    usleep(50000);
+    ssize_t grew = pwrite(w, a, 20000, 0);
+    int st = -1;
+    waitpid(c, &st, 0);
+    check(grew == 20000 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+          "a forked child reads through the inherited view, and after the parent grew the file");
+    check(unlink("/tmp/view") == 0 && pread(fd, b, 5, 0) == 5, "unlinked, it reads while open");
+    close(w);
+    close(fd);
+}
+
 int main(void)
 {
     char buf[256];
@@ -334,6 +382,7 @@ int main(void)
     sendfile_file();
     self_fds();
     statx_mremap();
+    views();
     if (!failed)
         printf("linux-fs: ALL PASSED\n");
     return failed;

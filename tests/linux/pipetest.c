@@ -722,7 +722,7 @@ int main(int argc, char **argv)
     printf("linux-pipe: again, rings from the first use\n");
     fflush(stdout);
     char *args[] = { argv[0], "ring", NULL };
-    char *env[] = { "KESTREL_PIPE_RING=first", NULL };
+    char *env[] = { "KESTREL_SHARED=first", NULL };
     execve("/proc/self/exe", args, env);
     check(0, "exec of ourselves, with rings from the first use");
     return 1;

@@ -76,6 +76,7 @@
 #include "kestrel/supervise.h"
 #include "kestrel/vm.h"
 #include "protocols/file.h"
+#include "srv/fileview.h"
 #include "srv/pipering.h"
 #include "protocols/launcher.h"
 #include "protocols/log.h"
@@ -1196,7 +1197,7 @@ static bool gives_handle(const struct target *t, unsigned msg, const void *rep, 
         return msg == PROCMGR_MSG_RESOLVE || msg == PROCMGR_MSG_GENERATION;
     if (t->d == file_protocol())            /* an open's (not a redirect's), a pipe's ring */
         return (msg == FILE_MSG_OPEN && (got < 4 || ((const uint32_t *)rep)[0] != 0)) ||
-               msg == FILE_MSG_RING;
+               msg == FILE_MSG_RING || msg == FILE_MSG_VIEW;
     if (t->d == launcher_protocol())
         return msg == LAUNCHER_MSG_START ||
                (msg == LAUNCHER_MSG_ADOPT && (got < 4 || ((const uint32_t *)rep)[0] == 1));
@@ -1306,7 +1307,7 @@ static struct target t_launch = { "launcher", NULL, -1, 0, launch_fill, launch_o
 
 #define FERR(e) (-(4096L + (e)))    /* FILE_ERR(errno) */
 #define FBIT(m) (1u << FILE_MSG_##m)
-#define F_RAMFS ((((1u << 20) - 1) << 1 & ~FBIT(SIGNALS)) | FBIT(MKNOD))
+#define F_RAMFS ((((1u << 20) - 1) << 1 & ~FBIT(SIGNALS)) | FBIT(MKNOD) | FBIT(VIEW))
 #define F_PIPE (FBIT(OPEN) | FBIT(READ) | FBIT(WRITE) | FBIT(STAT) | FBIT(SEEK) | FBIT(IOCTL) | \
                 FBIT(NOTIFY) | FBIT(RING))
 #define F_DEVFS (FBIT(OPEN) | FBIT(READ) | FBIT(WRITE) | FBIT(SEEK) | FBIT(STAT) | FBIT(READDIR) | \
@@ -1611,6 +1612,17 @@ static const char *fs_oracle(struct target *t, const struct pm_verdict *v, const
         return file_error(r) || ONE_OF(r, -E_NOMEM, -E_FULL) ? NULL
              : "an error neither FILE_ERR(errno) nor out of memory";
     switch (v->msg) {
+    case FILE_MSG_VIEW: {
+        /* Only a regular file open for reading has one; the object holds
+         * at least its header page. */
+        const struct file_view_rep *vr = rep;
+        if (handle <= 0)
+            return "view: a success with no handle";
+        if (strcmp(t->name, "tmp-file") != 0)
+            return "view: given for what is not an open regular file";
+        return got >= sizeof(*vr) && (vr->bytes <= FILE_VIEW_PAGE || vr->bytes % FILE_VIEW_PAGE)
+                   ? "view: an object too small or not whole pages" : NULL;
+    }
     case FILE_MSG_RING: {
         /* Only an end has a ring; a read end is given no writer's part. */
         const struct file_ring_req *q = reqp;
