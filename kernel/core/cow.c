@@ -184,9 +184,8 @@ struct vmo *vmo_clone(struct vmo *v, int *err)
             __atomic_add_fetch(&r->space->cow_regions, 1, __ATOMIC_RELAXED);
     }
     memcpy(c->pages, v->pages, v->npages * sizeof(uint64_t));
-    for (uint64_t i = 0; i < v->npages; i++) {
-        if (!v->pages[i])
-            continue;
+    for (uint64_t i = vmo_next_touched(v, 0, v->npages); i < v->npages;
+         i = vmo_next_touched(v, i + 1, v->npages)) {
         share_add(v->pages[i], &spare);
         v->cow[i / 8] |= (uint8_t)(1u << (i % 8));
         c->cow[i / 8] |= (uint8_t)(1u << (i % 8));
@@ -205,9 +204,8 @@ void vmo_release_pages(struct vmo *v)
 {
     spin_lock(&vm_lock);
     uint64_t untouched = v->npages - v->touched;
-    for (uint64_t i = 0, left = v->touched; i < v->npages && left; i++) {
-        if (!v->pages[i])
-            continue;
+    for (uint64_t i = vmo_next_touched(v, 0, v->npages), left = v->touched;
+         i < v->npages && left; i = vmo_next_touched(v, i + 1, v->npages)) {
         left--;
         bool last = !vmo_page_cow(v, i) || share_drop(v->pages[i]);
         if (last)

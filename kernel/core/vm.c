@@ -73,14 +73,19 @@ void vm_region_refresh(struct vm_region *r)
     uint64_t flags = pte_flags(r->prot);
     if (r->vmo->uncached)
         flags |= PTE_PCD | PTE_PWT;
-    bool anon = r->vmo->kind == K_VMO_ANON;
-    for (uint64_t off = 0; off < r->size; off += PAGE_SIZE) {
-        uint64_t i = (r->offset + off) / PAGE_SIZE;
-        uint64_t pa = anon ? r->vmo->pages[i] : vmo_page_phys(r->vmo, i);
-        if (!pa)
-            continue;                        /* untouched: mapped when first touched */
-        uint64_t f = vmo_page_cow(r->vmo, i) ? flags & ~PTE_W : flags;
-        pt_map(r->space->pml4, r->start + off, pa, f);
+    uint64_t first = r->offset / PAGE_SIZE, end = first + r->size / PAGE_SIZE;
+    if (r->vmo->kind == K_VMO_ANON) {        /* untouched pages: mapped when first touched */
+        for (uint64_t i = vmo_next_touched(r->vmo, first, end); i < end;
+             i = vmo_next_touched(r->vmo, i + 1, end)) {
+            uint64_t f = vmo_page_cow(r->vmo, i) ? flags & ~PTE_W : flags;
+            pt_map(r->space->pml4, r->start + (i - first) * PAGE_SIZE, r->vmo->pages[i], f);
+        }
+        return;
+    }
+    for (uint64_t i = first; i < end; i++) {
+        uint64_t pa = vmo_page_phys(r->vmo, i);
+        if (pa)
+            pt_map(r->space->pml4, r->start + (i - first) * PAGE_SIZE, pa, flags);
     }
 }
 
@@ -250,22 +255,27 @@ long vm_map(struct vm_space *s, struct vmo *v, uint64_t offset, uint64_t size,
     if (v->uncached)
         flags |= PTE_PCD | PTE_PWT;          /* device registers */
     bool anon = v->kind == K_VMO_ANON;
-    for (uint64_t off = 0; off < size; off += PAGE_SIZE) {
-        uint64_t i = (offset + off) / PAGE_SIZE;
+    uint64_t first = offset / PAGE_SIZE, end = first + size / PAGE_SIZE;
+    /* An untouched page is mapped at its first touch, into tables made
+     * now (one per 2 MiB); an anonymous object's untouched runs are
+     * skipped eight pages at a time. */
+    int fail = 0;
+    for (uint64_t off = 0; off < size && !fail;
+         off = (((addr + off) | ((2UL << 20) - 1)) + 1) - addr)
+        fail = pt_prepare(s->pml4, addr + off);
+    for (uint64_t i = anon ? vmo_next_touched(v, first, end) : first; i < end && !fail;
+         i = anon ? vmo_next_touched(v, i + 1, end) : i + 1) {
         uint64_t pa = anon ? v->pages[i] : vmo_page_phys(v, i);
-        /* An untouched page is mapped at its first touch, into tables
-         * made now (one check per 2 MiB of tables) */
-        bool table = off == 0 || ((addr + off) & ((2UL << 20) - 1)) == 0;
-        if (!pa && !table)
-            continue;
-        uint64_t f = vmo_page_cow(v, i) ? flags & ~PTE_W : flags;
-        if (pa ? pt_map(s->pml4, addr + off, pa, f) : pt_prepare(s->pml4, addr + off)) {
-            unmap_pages(s, addr, off);
-            spin_unlock(&s->lock);
-            spin_unlock(&vm_lock);
-            kfree(r);
-            return -E_NOMEM;
-        }
+        if (pa)
+            fail = pt_map(s->pml4, addr + (i - first) * PAGE_SIZE, pa,
+                          vmo_page_cow(v, i) ? flags & ~PTE_W : flags);
+    }
+    if (fail) {
+        unmap_pages(s, addr, size);
+        spin_unlock(&s->lock);
+        spin_unlock(&vm_lock);
+        kfree(r);
+        return -E_NOMEM;
     }
     object_get(&v->obj);
     *r = (struct vm_region){ NULL, addr, size, v, offset, prot, max_prot, s, NULL };

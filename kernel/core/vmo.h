@@ -35,6 +35,23 @@ static inline bool vmo_page_cow(const struct vmo *v, uint64_t i)
     return v->cow && (v->cow[i / 8] >> (i % 8) & 1);
 }
 
+/* The first page index in [I, END) of the anonymous object V that has a
+ * frame, or END: eight entries at a time over untouched runs (an object
+ * is mostly untouched: stacks, heaps, bss).  vm_lock held. */
+static inline uint64_t vmo_next_touched(const struct vmo *v, uint64_t i, uint64_t end)
+{
+    const uint64_t *p = v->pages;
+    for (; i < end && (i & 7); i++)
+        if (p[i])
+            return i;
+    while (i + 8 <= end && !(p[i] | p[i + 1] | p[i + 2] | p[i + 3] | p[i + 4] | p[i + 5] |
+                             p[i + 6] | p[i + 7]))
+        i += 8;
+    while (i < end && !p[i])
+        i++;
+    return i;
+}
+
 /* A copy-on-write clone of the anonymous object V (core/cow.c). */
 struct vmo *vmo_clone(struct vmo *v, int *err);
 /* Gives back an anonymous object's frames, or its share of them. */

@@ -347,9 +347,14 @@ static void free_level(uint64_t table_pa, int level)
 {
     uint64_t *t = phys_to_virt(table_pa);
     if (level > 1) {
-        for (unsigned i = 0; i < 512; i++)
-            if (t[i] & PTE_P)
-                free_level(t[i] & PTE_ADDR, level - 1);
+        for (unsigned g = 0; g < 512; g += 8) {     /* most of a table is empty: 8 at a look */
+            if (!((t[g] | t[g + 1] | t[g + 2] | t[g + 3] | t[g + 4] | t[g + 5] | t[g + 6] |
+                   t[g + 7]) & PTE_P))
+                continue;
+            for (unsigned i = g; i < g + 8; i++)
+                if (t[i] & PTE_P)
+                    free_level(t[i] & PTE_ADDR, level - 1);
+        }
     }
     frame_free(table_pa);
 }
@@ -429,9 +434,12 @@ int pt_set_entry(uint64_t pml4, bool redirect, bool *fresh)
 void pt_destroy(uint64_t pml4)
 {
     uint64_t *t = phys_to_virt(pml4);
-    for (unsigned i = 0; i < 256; i++)
-        if (t[i] & PTE_P)
-            free_level(t[i] & PTE_ADDR, 3);
+    for (unsigned g = 0; g < 256; g += 8)
+        if ((t[g] | t[g + 1] | t[g + 2] | t[g + 3] | t[g + 4] | t[g + 5] | t[g + 6] | t[g + 7]) &
+            PTE_P)
+            for (unsigned i = g; i < g + 8; i++)
+                if (t[i] & PTE_P)
+                    free_level(t[i] & PTE_ADDR, 3);
     if (iobm_private(t)) {
         uint64_t *pt = iobm_pt(t);
         frame_free(pt[0] & PTE_ADDR);
