@@ -176,6 +176,8 @@ struct vmo *vmo_clone(struct vmo *v, int *err)
     c->npages = v->npages;
     c->pages = pages;
     c->touched = need;
+    c->touch_lo = v->touch_lo;
+    c->touch_hi = v->touch_hi;
     c->cow = cbits;
     if (!v->cow) {
         v->cow = vbits;

@@ -75,10 +75,11 @@ void vm_region_refresh(struct vm_region *r)
         flags |= PTE_PCD | PTE_PWT;
     uint64_t first = r->offset / PAGE_SIZE, end = first + r->size / PAGE_SIZE;
     if (r->vmo->kind == K_VMO_ANON) {        /* untouched pages: mapped when first touched */
+        struct pt_cursor c = { .pml4 = r->space->pml4 };
         for (uint64_t i = vmo_next_touched(r->vmo, first, end); i < end;
              i = vmo_next_touched(r->vmo, i + 1, end)) {
             uint64_t f = vmo_page_cow(r->vmo, i) ? flags & ~PTE_W : flags;
-            pt_map(r->space->pml4, r->start + (i - first) * PAGE_SIZE, r->vmo->pages[i], f);
+            pt_map_run(&c, r->start + (i - first) * PAGE_SIZE, r->vmo->pages[i], f);
         }
         return;
     }
@@ -263,12 +264,13 @@ long vm_map(struct vm_space *s, struct vmo *v, uint64_t offset, uint64_t size,
     for (uint64_t off = 0; off < size && !fail;
          off = (((addr + off) | ((2UL << 20) - 1)) + 1) - addr)
         fail = pt_prepare(s->pml4, addr + off);
+    struct pt_cursor c = { .pml4 = s->pml4 };
     for (uint64_t i = anon ? vmo_next_touched(v, first, end) : first; i < end && !fail;
          i = anon ? vmo_next_touched(v, i + 1, end) : i + 1) {
         uint64_t pa = anon ? v->pages[i] : vmo_page_phys(v, i);
         if (pa)
-            fail = pt_map(s->pml4, addr + (i - first) * PAGE_SIZE, pa,
-                          vmo_page_cow(v, i) ? flags & ~PTE_W : flags);
+            fail = pt_map_run(&c, addr + (i - first) * PAGE_SIZE, pa,
+                              vmo_page_cow(v, i) ? flags & ~PTE_W : flags);
     }
     if (fail) {
         unmap_pages(s, addr, size);

@@ -70,7 +70,10 @@ uint64_t vmo_page_touch_locked(struct vmo *v, uint64_t index)
 {
     if (v->kind == K_VMO_ANON && !v->pages[index]) {
         v->pages[index] = frame_alloc_reserved();
-        v->touched++;
+        if (!v->touched++ || index < v->touch_lo)
+            v->touch_lo = index;
+        if (index >= v->touch_hi)
+            v->touch_hi = index + 1;
     }
     return vmo_page_phys(v, index);
 }

@@ -26,6 +26,7 @@ struct vmo {
     uint64_t phys;            /* PHYS and CONTIG: first frame */
     uint64_t *pages;          /* ANON: one frame per page, 0 while untouched (vm_lock) */
     uint64_t touched;         /* ANON: pages that have a frame (vm_lock) */
+    uint64_t touch_lo, touch_hi;  /* ANON: every page with a frame is in [lo, hi) (vm_lock) */
     uint8_t *cow;             /* ANON: bit set = page shared copy-on-write (vm_lock) */
     struct vm_region *maps;   /* where it is mapped (vm_lock) */
 };
@@ -41,15 +42,18 @@ static inline bool vmo_page_cow(const struct vmo *v, uint64_t i)
 static inline uint64_t vmo_next_touched(const struct vmo *v, uint64_t i, uint64_t end)
 {
     const uint64_t *p = v->pages;
-    for (; i < end && (i & 7); i++)
+    uint64_t stop = end < v->touch_hi ? end : v->touch_hi;     /* none past the range */
+    if (i < v->touch_lo)
+        i = v->touch_lo;
+    for (; i < stop && (i & 7); i++)
         if (p[i])
             return i;
-    while (i + 8 <= end && !(p[i] | p[i + 1] | p[i + 2] | p[i + 3] | p[i + 4] | p[i + 5] |
-                             p[i + 6] | p[i + 7]))
+    while (i + 8 <= stop && !(p[i] | p[i + 1] | p[i + 2] | p[i + 3] | p[i + 4] | p[i + 5] |
+                              p[i + 6] | p[i + 7]))
         i += 8;
-    while (i < end && !p[i])
+    while (i < stop && !p[i])
         i++;
-    return i;
+    return i < stop ? i : end;
 }
 
 /* A copy-on-write clone of the anonymous object V (core/cow.c). */

@@ -478,6 +478,19 @@ int pt_map(uint64_t pml4, uintptr_t va, uint64_t pa, uint64_t flags)
     return 0;
 }
 
+int pt_map_run(struct pt_cursor *c, uintptr_t va, uint64_t pa, uint64_t flags)
+{
+    if (!c->pt || (va >> 21) != c->va2m) {
+        uint64_t *pte = user_pte(c->pml4, va, true);
+        if (!pte)
+            return -E_NOMEM;
+        c->pt = pte - ((va >> 12) & 511);
+        c->va2m = va >> 21;
+    }
+    c->pt[(va >> 12) & 511] = (pa & PTE_ADDR) | flags | PTE_P | PTE_U;
+    return 0;
+}
+
 int pt_prepare(uint64_t pml4, uintptr_t va)
 {
     return user_pte(pml4, va, true) ? 0 : -E_NOMEM;

@@ -107,6 +107,15 @@ int pt_map(uint64_t pml4, uintptr_t va, uint64_t pa, uint64_t flags);   /* 0 or 
 /* The tables down to VA's entry exist (for a page mapped later, when first
  * touched, which must not run out of memory then): 0 or -E_NOMEM. */
 int pt_prepare(uint64_t pml4, uintptr_t va);
+/* pt_map for the pages of a run, in one hold of the space's lock (tables
+ * do not go meanwhile): the cursor keeps the last level-1 table, so pages
+ * in the same 2 MiB take no walk.  Start it with { .pml4 = PML4 }. */
+struct pt_cursor {
+    uint64_t pml4;
+    uintptr_t va2m;               /* va >> 21 of the table */
+    uint64_t *pt;                 /* NULL: none yet */
+};
+int pt_map_run(struct pt_cursor *c, uintptr_t va, uint64_t pa, uint64_t flags);
 uint64_t pt_unmap(uint64_t pml4, uintptr_t va);  /* old physical address, 0 if none */
 bool pt_translate(uint64_t pml4, uintptr_t va, uint64_t *pa, uint64_t *flags);
 extern uint64_t pte_nx;       /* PTE_NX when the CPU supports it, else 0 */
