@@ -36,6 +36,10 @@ static uintptr_t kstack_next = KSTACK_AREA;
 static bool has_1g_pages;
 static uint64_t iobm_deny;           /* a frame of all ones: every port denied */
 static uint64_t entry_native, entry_redirect;    /* the two syscall entry pages */
+/* The slot's PML4 entry that every space sharing the deny-all bitmap with
+ * the redirecting entry uses (Linux processes): the kernel's has the
+ * native one.  A space with ports of its own has its own tables. */
+static uint64_t redirect_slot;
 extern char syscall_entry[], syscall_entry_redirect[];
 static bool tss_alias_ready;
 
@@ -128,6 +132,12 @@ static void iobm_init(void)
     copy[0] = 0xe9;
     memcpy(copy + 1, &rel, 4);
     *walk(kernel_pml4, K_ENTRY_VA, 1) = entry_native | PTE_P;
+    uint64_t pdpt = new_table(), pd = new_table(), pt = new_table();
+    memcpy(phys_to_virt(pt), table_of(table_of(table_of(kernel_pml4[IOBM_SLOT])[0])[0]), PAGE_SIZE);
+    ((uint64_t *)phys_to_virt(pt))[(K_ENTRY_VA - IOBM_VA) / PAGE_SIZE] = entry_redirect | PTE_P;
+    ((uint64_t *)phys_to_virt(pd))[0] = pt | PTE_P | PTE_W;
+    ((uint64_t *)phys_to_virt(pdpt))[0] = pd | PTE_P | PTE_W;
+    redirect_slot = pdpt | PTE_P | PTE_W;
 }
 
 uintptr_t paging_tss_linear(const void *tss)
@@ -364,7 +374,8 @@ static void free_level(uint64_t table_pa, int level)
  * accessed bit in the copy it walks). */
 static bool iobm_private(const uint64_t *pml4)
 {
-    return (pml4[IOBM_SLOT] & PTE_ADDR) != (kernel_pml4[IOBM_SLOT] & PTE_ADDR);
+    uint64_t a = pml4[IOBM_SLOT] & PTE_ADDR;
+    return a != (kernel_pml4[IOBM_SLOT] & PTE_ADDR) && a != (redirect_slot & PTE_ADDR);
 }
 
 static uint64_t *iobm_pt(uint64_t *pml4)
@@ -373,8 +384,8 @@ static uint64_t *iobm_pt(uint64_t *pml4)
     return table_of(table_of(pdpt[0])[0]);
 }
 
-/* Gives space T its own tables for the slot (a copy of the shared
- * ones: every port denied, the native entry).  0 or -E_NOMEM. */
+/* Gives space T its own tables for the slot (a copy of the shared ones
+ * it had: every port denied, its entry).  0 or -E_NOMEM. */
 static int kslot_private(uint64_t *t)
 {
     uint64_t f[5];
@@ -388,7 +399,7 @@ static int kslot_private(uint64_t *t)
         return -E_NOMEM;
     }
     uint64_t *pdpt = phys_to_virt(f[0]), *pd = phys_to_virt(f[1]), *pt = phys_to_virt(f[2]);
-    memcpy(pt, iobm_pt(kernel_pml4), PAGE_SIZE);
+    memcpy(pt, iobm_pt(t), PAGE_SIZE);
     memset(phys_to_virt(f[3]), 0xff, PAGE_SIZE);
     memset(phys_to_virt(f[4]), 0xff, PAGE_SIZE);
     pt[0] = f[3] | PTE_P | pte_nx;
@@ -420,11 +431,13 @@ int pt_set_entry(uint64_t pml4, bool redirect, bool *fresh)
 {
     uint64_t *t = phys_to_virt(pml4);
     *fresh = false;
-    if (!iobm_private(t)) {
-        if (!redirect)
-            return 0;
-        if (kslot_private(t))
-            return -E_NOMEM;
+    if (!iobm_private(t)) {         /* one of the shared slots: the other */
+        uint64_t want = redirect ? redirect_slot : kernel_pml4[IOBM_SLOT];
+        if ((t[IOBM_SLOT] & PTE_ADDR) != (want & PTE_ADDR)) {
+            __atomic_store_n(&t[IOBM_SLOT], want, __ATOMIC_RELEASE);
+            *fresh = true;
+        }
+        return 0;
     }
     iobm_pt(t)[(K_ENTRY_VA - IOBM_VA) / PAGE_SIZE] = (redirect ? entry_redirect : entry_native) | PTE_P;
     *fresh = true;

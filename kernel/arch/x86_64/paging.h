@@ -67,8 +67,9 @@ uintptr_t paging_tss_linear(const void *tss);
 int pt_iobm(uint64_t pml4, bool alloc, uint8_t *pages[2], bool *fresh);
 
 /* Maps the redirecting (REDIRECT) or the native syscall entry in space
- * PML4, giving it its own tables for the slot first if it shares them
- * (*FRESH: flush).  0 or -E_NOMEM.  The space's lock held. */
+ * PML4: a space that shares the deny-all bitmap shares the slot's tables
+ * made for that entry; one with its own changes them (*FRESH: flush).  0
+ * or -E_NOMEM.  The space's lock held. */
 int pt_set_entry(uint64_t pml4, bool redirect, bool *fresh);
 
 /* Maps [phys, phys+len) for kernel access (firmware tables: cached; device
