@@ -280,9 +280,16 @@ struct mount_kept {
     uint64_t gen;
     uint32_t last_use;
     size_t len, rest_len;           /* of path, of rest */
+    uint32_t epoch;                 /* kept_epoch when made: else empty (a fork's parent's) */
     char path[256], rest[256];
 };
 static struct mount_kept kept[MOUNT_KEPT];
+static LX_HOT uint32_t kept_epoch;  /* bumped in a fork's child: the parent's entries are not its */
+
+static long kept_conn(const struct mount_kept *k)
+{
+    return k->epoch == kept_epoch ? k->conn : 0;
+}
 static uint32_t kept_clock;
 /* Where procmgr's page goes: in our own image's room (just below exec's
  * staging area), where the program's mmap and munmap do not reach and
@@ -313,7 +320,7 @@ static bool names_gen_map(void)
 
 static void kept_drop(struct mount_kept *k)
 {
-    if (k->conn > 0)
+    if (kept_conn(k) > 0)
         k_handle_close(k->conn);
     k->conn = 0;
 }
@@ -327,7 +334,7 @@ static long mount_kept_find(const char *path, size_t len, char *rest)
     uint64_t now = __atomic_load_n(names_gen, __ATOMIC_ACQUIRE);
     for (int i = 0; i < MOUNT_KEPT; i++) {
         struct mount_kept *k = &kept[i];
-        if (!k->conn || k->len != len || memcmp(k->path, path, len) != 0)
+        if (!kept_conn(k) || k->len != len || memcmp(k->path, path, len) != 0)
             continue;
         if (k->gen != now) {
             kept_drop(k);
@@ -356,11 +363,12 @@ static long mount_open(const char *path, size_t len, char *rest, bool *is_kept)
     if (m < 0 || !keep)
         return m;
     struct mount_kept *k = &kept[0];
-    for (int i = 1; i < MOUNT_KEPT && k->conn; i++)
-        if (!kept[i].conn || kept[i].last_use < k->last_use)
+    for (int i = 1; i < MOUNT_KEPT && kept_conn(k); i++)
+        if (!kept_conn(&kept[i]) || kept[i].last_use < k->last_use)
             k = &kept[i];
     kept_drop(k);
     *k = (struct mount_kept){ .conn = m, .gen = before, .last_use = ++kept_clock, .len = len,
+                              .epoch = kept_epoch,
                               .rest_len = strlen(rest) };
     memcpy(k->path, path, len + 1);
     memcpy(k->rest, rest, k->rest_len + 1);
@@ -373,7 +381,7 @@ static long mount_open(const char *path, size_t len, char *rest, bool *is_kept)
 static void mount_kept_dead(long conn)
 {
     for (int i = 0; i < MOUNT_KEPT; i++)
-        if (kept[i].conn == conn)
+        if (kept_conn(&kept[i]) == conn)
             kept_drop(&kept[i]);
 }
 
@@ -382,8 +390,7 @@ static void mount_kept_dead(long conn)
  * page itself, current, and stays. */
 static void mount_kept_fork_child(void)
 {
-    for (int i = 0; i < MOUNT_KEPT; i++)
-        kept[i].conn = 0;
+    kept_epoch++;                   /* not a page of them written (copied) */
 }
 
 /* Opens the absolute path PATH: a connection to the open file, its reply
@@ -1800,7 +1807,6 @@ static void register_terminal(long conn)
 
 void lx_fd_fork_child(void)
 {
-    lx_vm_changed();                /* a new space: its list is asked for anew */
     mount_kept_fork_child();
     for (int i = 0; i < fd_end; i++)
         if (fds[i].ring.r || fds[i].ring.wait || fds[i].ring.wake)

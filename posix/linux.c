@@ -63,7 +63,7 @@ _Noreturn void lx_start_program(uint64_t entry, uint64_t stack);
 #define LX_STACK_SIZE (1UL << 20)
 #define BRK_MAX (256UL << 20)
 
-struct lx_state lx;
+LX_HOT struct lx_state lx;
 
 /* ---- memory of the program, checked ---- */
 
@@ -74,7 +74,7 @@ struct lx_state lx;
  * while the list stands, a range it covers is there, and a check needs no
  * system call.  A range it does not cover is looked up again. */
 static struct k_region regs[64];
-static long nregs = -1;
+static LX_HOT long nregs = -1;
 
 void lx_vm_changed(void)
 {
@@ -93,7 +93,7 @@ static long vm_protect(long space, long addr, long len, long prot)
     return k_vm_protect(space, addr, len, prot);
 }
 
-static long last_hit;                /* the region the last check found */
+static LX_HOT long last_hit;         /* the region the last check found */
 
 static bool covered(uint64_t addr, size_t len, uint32_t prot)
 {

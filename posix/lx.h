@@ -85,6 +85,11 @@ struct lx_regs {
     uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp, r8, r9, r10, r11, r12, r13, r14, r15;
 };
 
+/* What a fork's parent and child write at once (copy-on-write faults,
+ * each a page copied): kept together at the start of the data segment
+ * (lib/rt/user.ld), so it is a page or two, not one per variable. */
+#define LX_HOT __attribute__((section(".data.hot")))
+
 /* The personality's state (one thread per process so far). */
 struct lx_state {
     uint64_t brk_start, brk_end, brk_mapped;

@@ -219,7 +219,7 @@ long lx_wait_pulse(long timeout_ns)
 /* ---- fork ---- */
 
 /* What the child needs that only the parent knows when it is cloned. */
-static struct {
+static LX_HOT struct {
     struct lx_regs regs;            /* the program's, at its fork */
     struct k_redirect frame;        /* where it goes on */
     unsigned n;
@@ -230,7 +230,6 @@ static struct {
     unsigned parent_at, signals_at; /* the entries of our channel's connection and its channel */
 } fork_info;
 
-static char fork_stack[16384] __attribute__((aligned(16)));
 extern char lx_entry[];
 _Noreturn void lx_resume(void *regs_then_frame);
 
@@ -259,7 +258,9 @@ static _Noreturn void fork_child(void)
     lx.self = k_chan_connect(lx.chan, (long)-1, 0);
     k_chan_interrupts(lx.chan, 0);
     k_pulse_send(lx.parent, PULSE_HELLO, 0, 0);
-    memset(kids, 0, sizeof(kids));
+    for (int i = 0; i < MAX_CHILDREN; i++)  /* the parent's (only the used: fewer pages copied) */
+        if (kids[i].h)
+            kids[i] = (struct child){ 0 };
     memset(&itimer, 0, sizeof(itimer));     /* the parent's timer is not ours */
     if (fork_info.flags & CLONE_CLEAR_SIGHAND)
         lx_proc_exec();             /* handlers back to SIG_DFL, ignored stay ignored */
@@ -370,7 +371,9 @@ static long do_fork(struct lx_regs *r, uint64_t flags, uint64_t ctid, uint64_t s
     if (e >= 0)
         e = k_vm_clone(p);
     struct k_regs kr = { .rip = (uint64_t)(uintptr_t)fork_child,
-                         .rsp = (uint64_t)(uintptr_t)(fork_stack + sizeof(fork_stack) - 8),
+                         /* the child's main personality stack, whose top page
+                          * its next call uses anyway (one page less copied) */
+                         .rsp = (uint64_t)(uintptr_t)lx_stack_top() - 8,
                          .fs_base = 0 };
     long t = e < 0 ? e : k_thread_start(p, (long)&kr, 0);
     if (t < 0) {

@@ -37,7 +37,7 @@
 #define FUTEX_TIMER_CODE 0x46555459
 #define MAX_WAITERS 256
 
-static volatile int lx_lock;
+static LX_HOT volatile int lx_lock;
 static unsigned blocks_used, thread_serial;
 
 struct waiter {
