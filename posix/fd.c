@@ -194,8 +194,26 @@ static void self_fd_link(long fd, char *out, size_t cap)
 
 /* The absolute, normalised form of PATH (relative to DIRFD's directory or
  * the working directory) in OUT (256 bytes); 0 or -errno. */
+/* Whether absolute PATH is already normal (no empty, "." or ".."
+ * component, no trailing slash): its length, else -1. */
+static long plain_abs(const char *p)
+{
+    size_t i = 0;
+    for (; p[i]; i++)
+        if (p[i] == '/' && (p[i + 1] == '/' || (!p[i + 1] && i > 0) ||
+                            (p[i + 1] == '.' && (p[i + 2] == '/' || !p[i + 2] ||
+                                                 (p[i + 2] == '.' && (p[i + 3] == '/' || !p[i + 3]))))))
+            return -1;
+    return (long)i;
+}
+
 long lx_abspath(long dirfd, const char *path, char *out)
 {
+    long plain = path[0] == '/' ? plain_abs(path) : -1;
+    if (plain >= 0 && plain < 256) {        /* the common case: as it is */
+        memcpy(out, path, (size_t)plain + 1);
+        return 0;
+    }
     char tmp[512];
     const char *base = "";
     if (path[0] != '/') {

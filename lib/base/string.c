@@ -1,7 +1,7 @@
 /* string: memory and string functions (see string.h).  memcpy and memset
  * move eight bytes at a time (rep movsq / stosq) and the rest bytewise;
- * strlen, strcmp and memcmp look at a word at a time where they can; the
- * others are plain loops. */
+ * strlen, strnlen, strcmp and memcmp look at a word at a time where they
+ * can; the others are plain loops. */
 #include "base/string.h"
 
 #include <stdbool.h>
@@ -95,10 +95,19 @@ size_t strlen(const char *s)
 
 size_t strnlen(const char *s, size_t max)
 {
-    size_t n = 0;
-    while (n < max && s[n])
-        n++;
-    return n;
+    const char *p = s;
+    const char *end = max > UINTPTR_MAX - (uintptr_t)s ? (const char *)UINTPTR_MAX : s + max;
+    while (p < end && ((uintptr_t)p & 7)) {
+        if (!*p)
+            return (size_t)(p - s);
+        p++;
+    }
+    /* Aligned words up to END: never past the page the last byte is on. */
+    while ((size_t)(end - p) >= 8 && !has_zero(load8(p)))
+        p += 8;
+    while (p < end && *p)
+        p++;
+    return (size_t)(p - s);
 }
 
 int strcmp(const char *a, const char *b)

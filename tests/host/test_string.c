@@ -1,6 +1,6 @@
 /*
  * Host tests for lib/base/string.c's word-at-a-time functions (strlen,
- * strcmp, memcmp), compiled here under other names beside the C
+ * strnlen, strcmp, memcmp), compiled here under other names beside the C
  * library's, which judges them.  Strings are placed at every offset
  * before a page the test has made inaccessible: a function that reads
  * one byte past the page its string ends on dies of SIGSEGV.
@@ -66,6 +66,27 @@ static void test_strlen_every_offset_and_length(void)
     munmap(p, 8192);
 }
 
+/* strnlen: every NUL position and limit, the last byte allowed right
+ * before the inaccessible page (a word read past it would die). */
+static void test_strnlen_limits(void)
+{
+    char *p = guarded();
+    memset(p, 'x', 4096);
+    for (size_t start = 4096 - 40; start < 4096; start++)
+        for (size_t max = 0; start + max <= 4096; max++) {
+            size_t nul = start + (max * 7) % (max + 1);    /* somewhere in, or at the limit */
+            memset(p + 4096 - 48, 'x', 48);
+            if (nul < 4096)
+                p[nul] = 0;
+            size_t want = nul - start < max ? nul - start : max;
+            CHECK(kb_strnlen(p + start, max) == want);
+        }
+    memset(p + 4000, 'x', 96);
+    p[4090] = 0;
+    CHECK(kb_strnlen(p + 4080, (size_t)-1) == 10);     /* a limit past the address space */
+    munmap(p, 8192);
+}
+
 static void test_strcmp_against_libc(void)
 {
     char *p = guarded();
@@ -103,6 +124,7 @@ static void test_memcmp_lengths_and_signs(void)
 
 static const struct check_test tests[] = {
     CHECK_TEST(test_strlen_every_offset_and_length),
+    CHECK_TEST(test_strnlen_limits),
     CHECK_TEST(test_strcmp_against_libc),
     CHECK_TEST(test_memcmp_lengths_and_signs),
 };

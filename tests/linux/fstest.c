@@ -219,6 +219,38 @@ static void statx_mremap(void)
     munmap(r, 4096);
 }
 
+/* Paths as programs write them: doubled slashes, "." and "..", a
+ * trailing slash, relative to the working directory; all name the same
+ * file (the personality makes them absolute and normal before asking). */
+static void paths(void)
+{
+    int fd = open("/tmp/p", O_RDWR | O_CREAT | O_TRUNC, 0644);
+    check(fd >= 0 && write(fd, "pp", 2) == 2 && close(fd) == 0 && mkdir("/tmp/pd", 0755) == 0,
+          "a file and a directory for the path checks");
+    struct stat a, b;
+    check(stat("/tmp/p", &a) == 0, "stat /tmp/p");
+    const char *same[] = { "/tmp//p", "/tmp/./p", "/tmp/../tmp/p", "//tmp/p", "/../tmp/p",
+                           "/tmp/pd/../p", "/./tmp/p", "/tmp/pd/./../p" };
+    int ok = 1;
+    for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+        ok &= stat(same[i], &b) == 0 && b.st_ino == a.st_ino;
+        int f = open(same[i], O_RDONLY);
+        char c[2];
+        ok &= f >= 0 && read(f, c, 2) == 2 && c[0] == 'p';
+        close(f);
+    }
+    check(ok, "//, . and .. anywhere in an absolute path: the same file, by stat and open");
+    check(stat("/tmp/pd/", &b) == 0 && S_ISDIR(b.st_mode) && stat("/tmp/pd/.", &b) == 0 &&
+          S_ISDIR(b.st_mode), "a directory with a trailing slash, and with /.");
+    check(chdir("/tmp/pd") == 0 && stat("../p", &b) == 0 && b.st_ino == a.st_ino &&
+          stat("./../p", &b) == 0 && b.st_ino == a.st_ino && stat(".", &b) == 0 &&
+          S_ISDIR(b.st_mode), "relative paths from the working directory");
+    check(chdir("/") == 0 && err_is(stat("/tmp/../nothere/p", &b), ENOENT) &&
+          err_is(stat("/tmp/pd/../nothere", &b), ENOENT), "a missing name after .. : ENOENT");
+    unlink("/tmp/p");
+    rmdir("/tmp/pd");
+}
+
 /* pread of a file of /tmp through its view (posix/view.c): from the third
  * on it is a copy out of ramfs's memory object, with no message.  What
  * every write, growth, truncation and other descriptor does shows. */
@@ -383,6 +415,7 @@ int main(void)
     self_fds();
     statx_mremap();
     views();
+    paths();
     if (!failed)
         printf("linux-fs: ALL PASSED\n");
     return failed;
