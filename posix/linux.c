@@ -208,7 +208,11 @@ static uint32_t kprot(uint64_t p)
 
 /* Anonymous memory only (files need the file servers). */
 /* mmap.  Anonymous memory is a memory object of its own (the descriptor
- * is not looked at, as on Linux).  A file's pages are a copy: private
+ * is not looked at, as on Linux); a shared one is made K_VMO_FORK_SHARED,
+ * so a fork's child maps the object itself and each sees the other's
+ * stores (a part of it later unmapped or protected alone, or mremap, makes
+ * the rest a copy of its own: what a child already shares is then not
+ * seen).  A file's pages are a copy: private
  * mappings (MAP_PRIVATE: a copy is what they are), and shared ones that
  * cannot write (PROT_READ: what the file held when mapped; later writes
  * to the file are not seen through it).  A shared writable mapping of a
@@ -231,7 +235,9 @@ static long lx_mmap(uint64_t addr, uint64_t len, uint64_t prot, uint64_t flags, 
         return (int)fd < 0 ? -LX_EBADF : -LX_ENODEV;
     }
     len = (len + PAGE - 1) & ~(PAGE - 1);
-    long v = k_vmo_create((long)len, K_VMO_ANON, 0, 0);
+    /* Shared anonymous memory is shared with the children a fork makes
+     * (the object itself is mapped in them, not a copy). */
+    long v = k_vmo_create((long)len, K_VMO_ANON | (!file && type != 2 ? K_VMO_FORK_SHARED : 0), 0, 0);
     if (v < 0)
         return lx_errno(v);
     uint64_t at = flags & LX_MAP_FIXED ? addr & ~(PAGE - 1) : 0;

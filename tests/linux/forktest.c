@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -39,6 +40,29 @@ int main(void)
     check(waitpid(c, &st, 0) == c, "waitpid returns it");
     check(WIFEXITED(st) && WEXITSTATUS(st) == 7, "its exit status (it saw its parent)");
     check(shared_looking == 1, "its memory was a copy");
+
+    /* MAP_SHARED | MAP_ANONYMOUS memory is the same memory in the child;
+     * MAP_PRIVATE is a copy. */
+    volatile int *sh = mmap(0, 8192, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    volatile int *pr = mmap(0, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (sh != MAP_FAILED && pr != MAP_FAILED) {
+        sh[0] = 1, sh[2000] = 1, pr[0] = 1;
+        c = fork();
+        if (c == 0) {
+            int saw = sh[0] == 1 && pr[0] == 1;
+            sh[0] = 42, sh[2000] = 43, sh[1] = 44, pr[0] = 2;     /* 2000: the second page */
+            _exit(saw ? 0 : 1);
+        }
+        check(waitpid(c, &st, 0) == c && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+              "a child sees the shared and the private memory as they were");
+        check(sh[0] == 42 && sh[2000] == 43 && sh[1] == 44,
+              "MAP_SHARED|MAP_ANONYMOUS: what the child wrote is seen by the parent");
+        check(pr[0] == 1, "MAP_PRIVATE: it is not");
+        munmap((void *)sh, 8192);
+        munmap((void *)pr, 8192);
+    } else {
+        check(0, "mmap of shared and private anonymous memory");
+    }
 
     /* Several, then any order. */
     int seen = 0;
