@@ -113,6 +113,13 @@ static long any_session(void)
     return 0;
 }
 
+void lx_fd_ring_barrier(void)
+{
+    long b = any_session();
+    if (b > 0)
+        lx_ring_barrier(b);
+}
+
 static void release(int fd)
 {
     struct lx_file *f = &fds[fd];

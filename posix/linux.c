@@ -73,7 +73,8 @@ LX_HOT struct lx_state lx;
  * or followed by lx_vm_changed, always under the personality's lock; so
  * while the list stands, a range it covers is there, and a check needs no
  * system call.  A range it does not cover is looked up again. */
-static struct k_region regs[64];
+#define REGS_KEPT 1024
+static struct k_region regs[REGS_KEPT];
 static LX_HOT long nregs = -1;
 
 void lx_vm_changed(void)
@@ -128,15 +129,15 @@ bool lx_mem_ok(uint64_t addr, size_t len, bool write)
     uint32_t prot = write ? K_PROT_WRITE : K_PROT_READ;
     if (!len || (nregs >= 0 && covered(addr, len, prot)))
         return true;
-    nregs = k_process_regions(0, (long)regs, 64);
-    if (nregs > 64)
-        nregs = 64;                 /* more than we keep: the rest are asked of the kernel */
+    nregs = k_process_regions(0, (long)regs, REGS_KEPT);
+    if (nregs > REGS_KEPT)
+        nregs = REGS_KEPT;          /* more than we keep: the rest are asked of the kernel */
     return nregs >= 0 && covered(addr, len, prot);
 }
 
 bool lx_mem_listed(void)
 {
-    return nregs >= 0 && nregs < 64;
+    return nregs >= 0 && nregs < REGS_KEPT;
 }
 
 /* Copies LEN bytes from the program at ADDR; false when any is unmapped. */
@@ -165,10 +166,26 @@ bool lx_writable(uint64_t addr, size_t len)
 
 bool lx_copy_out(uint64_t addr, const void *src, size_t len)
 {
-    if (!lx_writable(addr, len))
+    if (lx_writable(addr, len)) {
+        memcpy((void *)addr, src, len);
+        return true;
+    }
+    if (lx_mem_listed())
         return false;
-    memcpy((void *)addr, src, len);
+    while (len) {                   /* more mappings than we keep: the kernel checks */
+        size_t n = len > 65536 ? 65536 : len;
+        if (k_process_read(0, (long)src, (long)addr, (long)n) != (long)n)
+            return false;
+        src = (const char *)src + n, addr += n, len -= n;
+    }
     return true;
+}
+
+/* Whether [ADDR, ADDR+LEN) touches the personality's own room, which the
+ * program's mmap, munmap and mprotect must not reach. */
+static bool ours(uint64_t addr, uint64_t len)
+{
+    return addr < NATIVE_END && addr + len > K_NATIVE_BASE;
 }
 
 /* ---- calls ---- */
@@ -185,9 +202,11 @@ long lx_copy_str(char *buf, size_t cap, uint64_t addr)
             n = cap - i;
         if (lx_mem_ok(addr + i, n, false)) {        /* there: only what the string is */
             size_t k = strnlen((const char *)(addr + i), n);
-            memcpy(&buf[i], (const char *)(addr + i), k < n ? k + 1 : n);
-            if (k < n)
+            memcpy(&buf[i], (const char *)(addr + i), k);
+            if (k < n) {
+                buf[i + k] = 0;     /* ours, whatever another thread wrote there since */
                 return 0;
+            }
             i += n;
             continue;
         }
@@ -241,6 +260,10 @@ static long lx_mmap(uint64_t addr, uint64_t len, uint64_t prot, uint64_t flags, 
     if (v < 0)
         return lx_errno(v);
     uint64_t at = flags & LX_MAP_FIXED ? addr & ~(PAGE - 1) : 0;
+    if (at && ours(at, len)) {
+        k_handle_close(v);
+        return -LX_EINVAL;          /* the personality's room (Linux would say ENOMEM or map it) */
+    }
     long a = k_vmo_map(0, v, 0, (long)len,
                        (long)((file ? K_PROT_READ | K_PROT_WRITE : kprot(prot)) | at));
     k_handle_close(v);
@@ -314,6 +337,8 @@ static long lx_mprotect(uint64_t addr, uint64_t len, uint64_t prot)
     len = (len + PAGE - 1) & ~(PAGE - 1);
     if ((addr & (PAGE - 1)) || !len)
         return len ? -LX_EINVAL : 0;
+    if (ours(addr, len))
+        return -LX_EINVAL;
     if (vm_protect(0, (long)addr, (long)len, (long)kprot(prot)) == 0)
         return 0;
     long r = split_region(addr, len);
@@ -325,7 +350,7 @@ static long lx_mprotect(uint64_t addr, uint64_t len, uint64_t prot)
 static long lx_munmap(uint64_t addr, uint64_t len)
 {
     len = (len + PAGE - 1) & ~(PAGE - 1);
-    if ((addr & (PAGE - 1)) || !len)
+    if ((addr & (PAGE - 1)) || !len || ours(addr, len))
         return -LX_EINVAL;
     if (vm_unmap(0, (long)addr, (long)len) == 0)
         return 0;
@@ -371,8 +396,10 @@ static long lx_mremap(uint64_t addr, uint64_t old, uint64_t len, uint64_t flags)
     k_handle_close(v);
     if (a < 0)
         return lx_errno(a);
-    if (!(prot & K_PROT_READ))
-        vm_protect(0, (long)addr, (long)old, K_PROT_READ);
+    if (!(prot & K_PROT_READ) && vm_protect(0, (long)addr, (long)old, K_PROT_READ) < 0) {
+        vm_unmap(0, a, (long)len);  /* a part of a mapping that cannot be read: not served */
+        return -LX_EFAULT;
+    }
     memcpy((void *)a, (const void *)addr, old);
     lx_munmap(addr, old);
     if (vm_protect(0, a, (long)len, (long)prot) < 0) {

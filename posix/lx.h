@@ -176,6 +176,7 @@ struct lx_ring {
     long session;                   /* our session at the server (ring, barrier) */
     uint32_t token;                 /* the session's token for the writers' lock */
     uint32_t gen;                   /* changes when the descriptor's ring does */
+    uint16_t waiters;               /* our threads waiting on it (its close waits for them) */
     uint8_t uses;                   /* reads and writes by message so far */
     bool off;                       /* no ring: messages always */
 };
@@ -191,6 +192,9 @@ void lx_ring_drop(struct lx_ring *x);
 /* After a pipe's end closed: a message on a SESSION at the pipe server,
  * answered after it heard of the close (the header's counts are new). */
 void lx_ring_barrier(long session);
+/* The same after a child was reaped (its ends closed), if we have a ring
+ * (posix/fd.c: any session of ours). */
+void lx_fd_ring_barrier(void);
 /* A regular file's data mapped for pread with no message (posix/view.c). */
 struct lx_view {
     const uint8_t *data;            /* mapped (VIEW_VA): the bytes, then the header page */

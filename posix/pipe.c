@@ -42,6 +42,16 @@
 static uint64_t slot_used[SLOTS / 64];
 static uint32_t ring_gen;
 
+/* Rings closed while a thread of ours waited on them: kept until the last
+ * such thread leaves, which does the waiters' part of the protocol
+ * (rwait, rpulsed, the wake-up passed on) on the ring still mapped. */
+static struct orphan {
+    struct pipe_ring *r;
+    long wait, chain;
+    uint32_t gen;
+    uint16_t waiters;
+} orphans[8];
+
 static long slot_take(void)
 {
     for (unsigned i = 0; i < SLOTS; i++)
@@ -80,6 +90,19 @@ void lx_ring_drop(struct lx_ring *x)
 {
     if (!x->r && !x->wait && !x->chain && !x->wake && !x->session && !x->uses && !x->off)
         return;                     /* never used (most descriptors) */
+    if (x->waiters && x->r) {
+        for (unsigned i = 0; i < sizeof(orphans) / sizeof(orphans[0]); i++)
+            if (!orphans[i].r) {
+                orphans[i] = (struct orphan){ x->r, x->wait, x->chain, x->gen, x->waiters };
+                x->r = NULL;        /* the waiters' now */
+                x->wait = x->chain = 0;
+                break;
+            }
+        if (x->r) {                 /* no room: left mapped (a few pages), never reused */
+            x->r = NULL;
+            x->wait = x->chain = 0;
+        }
+    }
     drop_handles(x);
     if (x->r) {
         k_vm_unmap(0, (long)x->r, PIPE_RING_BYTES);
@@ -94,6 +117,7 @@ void lx_ring_fork_child(struct lx_ring *x)
     /* Their numbers were the parent's: in the child they are not ours. */
     x->wait = x->chain = x->wake = x->session = 0;
     x->token = 0;
+    x->waiters = 0;                 /* the parent's threads */
     x->gen = ++ring_gen;
 }
 
@@ -214,18 +238,41 @@ static long copy(struct pipe_ring *r, uint32_t pos, uint64_t addr, uint32_t len,
     return done;
 }
 
-/* Tells the server through our end's connection CONN, if it asked (FLAG). */
+/* Tells the server through our end's connection CONN that the ring
+ * changed: a pulse, or when its queue is full (anyone may fill it) a
+ * message, so the news is never lost. */
+static void poke(long conn)
+{
+    if (k_pulse_send(conn, PIPE_RING_PULSE, 0, 0) < 0) {
+        struct file_ring_req q = { .what = PIPE_RING_POKE };
+        struct file_ring_rep rep;
+        file_ring(conn, &q, &rep);
+    }
+}
+
+/* ... if it asked (FLAG). */
 static void tell_server(uint32_t *flag, long conn)
 {
     if (pipe_ring_load(flag) && pipe_ring_swap(flag, 0))
-        k_pulse_send(conn, PIPE_RING_PULSE, 0, 0);
+        poke(conn);
 }
 
-/* Another reader waits: pass the wake-up on (data left, or end of file). */
-static void pass_on(struct lx_ring *x, struct pipe_ring *r)
+/* Another reader waits: pass the wake-up on (data left, or end of file).
+ * (A full queue of the wait channel has a wake-up in it already.) */
+static void pass_on(long chain, struct pipe_ring *r)
 {
     if (pipe_ring_wake_readers(r))
-        k_pulse_send(x->chain, PIPE_RING_PULSE, 0, 0);
+        k_pulse_send(chain, PIPE_RING_PULSE, 0, 0);
+}
+
+/* A waiter's part on leaving, whatever ended its wait. */
+static void left(struct pipe_ring *r, long chain)
+{
+    __atomic_sub_fetch(&r->rwait, 1, __ATOMIC_SEQ_CST);
+    pipe_ring_store(&r->rpulsed, 0);
+    uint32_t t;
+    if (pipe_ring_used(r, &t) != 0 || !pipe_ring_load(&r->writers))
+        pass_on(chain, r);          /* what woke us may have been another's */
 }
 
 /* Waits for a writer's pulse on the wait channel, with the personality's
@@ -241,17 +288,37 @@ static long wait_data(struct lx_ring *x, struct pipe_ring *r)
     }
     long wait = x->wait;
     uint32_t gen = x->gen;
-    struct k_msg_info info;
+    struct k_msg_info info = { 0 };
+    x->waiters++;
     lx_lock_give();
     long got = k_msg_receive(wait, 0, 0, (long)&info);
     lx_lock_take();
+    if (info.handle)
+        k_handle_close(info.handle);    /* not for us: a holder of the pipe sent it */
     if (got > 0)
         k_msg_error(got, E_NOSYS);  /* a message, not a writer's pulse */
-    if (x->gen != gen || x->r != r)
-        return -LX_EBADF;           /* closed while we waited */
-    __atomic_sub_fetch(&r->rwait, 1, __ATOMIC_SEQ_CST);
-    pipe_ring_store(&r->rpulsed, 0);
-    return got < 0 ? lx_errno(got) : 0;
+    if (x->gen == gen && x->r == r) {
+        x->waiters--;
+        left(r, x->chain);
+        return got < 0 ? lx_errno(got) : 0;
+    }
+    /* Closed while we waited (another thread): the ring is an orphan. */
+    for (unsigned i = 0; i < sizeof(orphans) / sizeof(orphans[0]); i++) {
+        struct orphan *o = &orphans[i];
+        if (o->r != r || o->gen != gen)
+            continue;
+        left(r, o->chain);
+        if (--o->waiters == 0) {
+            k_vm_unmap(0, (long)o->r, PIPE_RING_BYTES);
+            lx_vm_changed();
+            slot_give(o->r);
+            close_handle(&o->wait);
+            close_handle(&o->chain);
+            o->r = NULL;
+        }
+        break;
+    }
+    return -LX_EBADF;
 }
 
 long lx_ring_read(struct lx_ring *x, long conn, uint64_t buf, uint64_t len, bool nonblock)
@@ -264,12 +331,14 @@ long lx_ring_read(struct lx_ring *x, long conn, uint64_t buf, uint64_t len, bool
     for (;;) {
         uint32_t t;
         long n = pipe_ring_used(r, &t);
-        if (n < 0)
-            return -LX_EIO;         /* a holder of the pipe broke its ring */
+        if (n < 0) {
+            poke(conn);             /* a holder of the pipe broke its ring: the server empties it */
+            return -LX_EIO;
+        }
         if (n == 0 && !pipe_ring_load(&r->writers)) {
             if (pipe_ring_used(r, &t) != 0)
                 continue;           /* the last writer's bytes came before its close */
-            pass_on(x, r);
+            pass_on(x->chain, r);
             return 0;               /* end of file */
         }
         if (n == 0) {
@@ -281,13 +350,15 @@ long lx_ring_read(struct lx_ring *x, long conn, uint64_t buf, uint64_t len, bool
             continue;
         }
         uint32_t k = len < (uint64_t)n ? (uint32_t)len : (uint32_t)n;
-        if (copy(r, t, buf, k, true) != (long)k)
-            return -LX_EFAULT;      /* nothing taken: the bytes stay, as on Linux */
+        if (copy(r, t, buf, k, true) != (long)k) {
+            pass_on(x->chain, r);   /* the bytes stay (as on Linux): for another reader */
+            return -LX_EFAULT;
+        }
         if (!pipe_ring_cas(&r->tail, t, t + k))
             continue;               /* another reader took them first */
         tell_server(&r->srv_out, conn);
         if ((uint32_t)n > k)
-            pass_on(x, r);
+            pass_on(x->chain, r);
         return k;
     }
 }
@@ -297,10 +368,10 @@ long lx_ring_write(struct lx_ring *x, long conn, uint64_t buf, uint64_t len, boo
     if (!ready(x, conn, false))
         return LX_RING_NONE;
     struct pipe_ring *r = x->r;
+    if (len == 0)
+        return 0;                   /* before EPIPE, as Linux */
     if (!pipe_ring_load(&r->readers))
         return -LX_EPIPE;
-    if (len == 0)
-        return 0;
     if (!pipe_ring_lock(r, x->token))
         return LX_RING_NONE;        /* another writer has it: the server waits for it */
     uint32_t t;
@@ -324,7 +395,7 @@ long lx_ring_write(struct lx_ring *x, long conn, uint64_t buf, uint64_t len, boo
             k_pulse_send(x->wake, PIPE_RING_PULSE, 0, 0);
         tell_server(&r->srv_in, conn);
     }
-    if (contended)
-        k_pulse_send(conn, PIPE_RING_PULSE, 0, 0);
+    if (contended || ret == -LX_EIO)
+        poke(conn);                 /* a write waits for the lock; or the ring is broken */
     return ret;
 }

@@ -76,9 +76,16 @@ struct child {
     long status;                    /* Kestrel exit status */
     int stopped;                    /* the signal that stopped it, to report (WUNTRACED) */
     bool continued;                 /* to report (WCONTINUED) */
+    uint32_t epoch;                 /* kids_epoch when made: else not ours (a fork's parent's) */
 };
 #define MAX_CHILDREN 64
 static struct child kids[MAX_CHILDREN];
+static LX_HOT uint32_t kids_epoch;  /* bumped in a fork's child: its parent's children are not its */
+
+static bool kid_live(const struct child *c)
+{
+    return c->h && c->epoch == kids_epoch;
+}
 
 static struct {
     uint64_t action[65][4];         /* rt_sigaction's struct: handler, flags, restorer, mask */
@@ -111,7 +118,7 @@ static void sig_note(int s)
 static struct child *kid_by_pid(uint64_t pid)
 {
     for (int i = 0; i < MAX_CHILDREN; i++)
-        if (kids[i].h && kids[i].pid == pid)
+        if (kid_live(&kids[i]) && kids[i].pid == pid)
             return &kids[i];
     return NULL;
 }
@@ -162,7 +169,7 @@ static long take_pulse(long timeout_ns, uint64_t *hello_pid)
         if (info.type != K_MSG_PULSE)
             continue;
         uint32_t slot = (uint32_t)info.code - PULSE_DEATH;
-        if (slot < MAX_CHILDREN && kids[slot].h) {
+        if (slot < MAX_CHILDREN && kid_live(&kids[slot])) {
             kids[slot].ended = true;
             kids[slot].status = (long)info.value;
             sig_note(17);           /* SIGCHLD */
@@ -258,16 +265,18 @@ static _Noreturn void fork_child(void)
     lx.self = k_chan_connect(lx.chan, (long)-1, 0);
     k_chan_interrupts(lx.chan, 0);
     k_pulse_send(lx.parent, PULSE_HELLO, 0, 0);
-    for (int i = 0; i < MAX_CHILDREN; i++)  /* the parent's (only the used: fewer pages copied) */
-        if (kids[i].h)
-            kids[i] = (struct child){ 0 };
-    memset(&itimer, 0, sizeof(itimer));     /* the parent's timer is not ours */
+    kids_epoch++;                   /* the parent's children: not a page of them written (copied) */
+    static const __typeof__(itimer) no_timer;
+    if (memcmp(&itimer, &no_timer, sizeof(itimer)) != 0)
+        itimer = no_timer;          /* the parent's timer is not ours (written only if set: a page less copied) */
     if (fork_info.flags & CLONE_CLEAR_SIGHAND)
         lx_proc_exec();             /* handlers back to SIG_DFL, ignored stay ignored */
     lx_fd_fork_child();
     lx.procfs = 0;                  /* the parent's: not ours (not passed) */
-    sig.pending = 0;
-    sig.attention = false;
+    if (sig.pending || sig.attention) {     /* (written only if set: a page less copied) */
+        sig.pending = 0;
+        sig.attention = false;
+    }
     lx.ppid = lx.pid;
     lx.pid = 0;
     struct k_msg_info info = { 0 };            /* our pid: the kernel stamps it */
@@ -289,7 +298,7 @@ static _Noreturn void fork_child(void)
     if (lx.affinity)
         k_thread_affinity(0, (long)lx.affinity);
     lx_proc_report();
-    static struct { struct lx_regs r; struct k_redirect f; } resume;
+    static LX_HOT struct { struct lx_regs r; struct k_redirect f; } resume;
     resume.r = fork_info.regs;
     resume.r.rax = 0;
     resume.f = fork_info.frame;
@@ -306,7 +315,7 @@ static long do_fork(struct lx_regs *r, uint64_t flags, uint64_t ctid, uint64_t s
 {
     int slot = -1;
     for (int i = 0; i < MAX_CHILDREN && slot < 0; i++)
-        if (!kids[i].h)
+        if (!kid_live(&kids[i]))
             slot = i;
     if (slot < 0)
         return -LX_EAGAIN;
@@ -383,7 +392,7 @@ static long do_fork(struct lx_regs *r, uint64_t flags, uint64_t ctid, uint64_t s
         return t == -E_NOMEM ? -LX_ENOMEM : -LX_EAGAIN;
     }
     k_handle_close(t);
-    kids[slot] = (struct child){ .h = p, .sig = sigc, .pgid = lx.pgid };
+    kids[slot] = (struct child){ .h = p, .sig = sigc, .pgid = lx.pgid, .epoch = kids_epoch };
     uint64_t pid = 0;
     while (!pid) {
         long got = take_pulse(-1, &pid);
@@ -407,7 +416,7 @@ static long wait_core(int64_t pid, uint64_t options, bool exited, int *st_out)
         bool any = false;
         for (int i = 0; i < MAX_CHILDREN; i++) {
             struct child *c = &kids[i];
-            if (!c->h)
+            if (!kid_live(c))
                 continue;
             if (pid > 0 && c->pid != (uint64_t)pid)
                 continue;
@@ -435,6 +444,7 @@ static long wait_core(int64_t pid, uint64_t options, bool exited, int *st_out)
                 if (c->sig > 0)
                     k_handle_close(c->sig);
                 memset(c, 0, sizeof(*c));
+                lx_fd_ring_barrier();   /* its pipe ends' closes are in our rings' counts */
             }
             return got;
         }
@@ -553,7 +563,7 @@ static long do_kill(int64_t pid, uint64_t signo)
     bool found = false;
     for (int i = 0; i < MAX_CHILDREN; i++) {
         struct child *c = &kids[i];
-        if (!c->h || c->ended)
+        if (!kid_live(c) || c->ended)
             continue;
         if ((pid > 0 && c->pid == (uint64_t)pid) || (pid < -1 && c->pgid == (uint64_t)-pid) ||
             (pid == 0 && c->pgid == lx.pgid) || pid == -1) {
@@ -1096,7 +1106,7 @@ long lx_proc_call(uint64_t nr, const uint64_t *a, struct lx_regs *r, bool *serve
             return 0;
         }
         for (int i = 0; i < MAX_CHILDREN; i++)
-            if (kids[i].h && kids[i].pid == who) {
+            if (kid_live(&kids[i]) && kids[i].pid == who) {
                 kids[i].pgid = to;
                 return 0;
             }

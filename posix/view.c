@@ -80,11 +80,12 @@ void lx_view_drop(struct lx_view *v)
     v->bytes = 0;
 }
 
-/* Maps the open file CONN's view into V: false when there is none. */
-static bool view_map(struct lx_view *v, long conn)
+/* Maps the open file CONN's view into V: 1, or 0 when there is none (and
+ * will be none), or -1 when it does not fit now (no room here). */
+static int view_map(struct lx_view *v, long conn)
 {
     struct file_view_req q = { 0 };
-    struct file_view_rep rep;
+    struct file_view_rep rep = { 0 };
     long r = file_view(conn, &q, &rep);
     long vmo = r >= 0 ? k_handle_received() : -1;
     unsigned n = (unsigned)((rep.bytes + GRAIN - 1) / GRAIN);
@@ -99,11 +100,11 @@ static bool view_map(struct lx_view *v, long conn)
     if (m != (long)va) {
         if (at >= 0)
             grains_set((unsigned)at, n, false);
-        return false;
+        return vmo > 0 && at < 0 && rep.bytes <= GRAINS * GRAIN ? -1 : 0;
     }
     v->data = (const uint8_t *)va;
     v->bytes = rep.bytes;
-    return true;
+    return 1;
 }
 
 long lx_view_pread(struct lx_view *v, long conn, uint64_t buf, uint64_t len, uint64_t offset)
@@ -115,8 +116,9 @@ long lx_view_pread(struct lx_view *v, long conn, uint64_t buf, uint64_t len, uin
         return LX_RING_NONE;
     }
     for (int tries = 0; tries < 3; tries++) {
-        if (!v->data && !view_map(v, conn)) {
-            v->off = true;          /* no view: messages from now on */
+        int got = v->data ? 1 : view_map(v, conn);
+        if (got <= 0) {
+            v->off = got == 0;      /* none: messages from now on; no room: this time */
             return LX_RING_NONE;
         }
         const struct file_view *h = (const struct file_view *)(v->data + v->bytes - FILE_VIEW_PAGE);

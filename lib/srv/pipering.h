@@ -59,7 +59,8 @@
 #define PIPE_RING_MAP 0                 /* the object (READ|WRITE|MAP); reply: its id */
 #define PIPE_RING_WAIT 1                /* a read end's: the wait channel (RECEIVE) */
 #define PIPE_RING_WAKE 2                /* a write end's: a connection to it (SEND) */
-#define PIPE_RING_SESSION 3             /* a write end's: a session (its token) */
+#define PIPE_RING_SESSION 3             /* a session (its token) */
+#define PIPE_RING_POKE 4                /* no part: the ring changed, look (a pulse would not fit) */
 
 struct pipe_ring {
     uint32_t head;                      /* bytes ever written */
@@ -100,11 +101,20 @@ static inline uint8_t *pipe_ring_data(struct pipe_ring *r)
 }
 
 /* The bytes in R (*TAIL: where they start), or -1 when the header is
- * broken (more than the ring holds). */
+ * broken (more than the ring holds).  tail is read on both sides of head:
+ * other readers and a writer may move both meanwhile, and only a head
+ * read while tail stood still is measured against it (a writer's room was
+ * reckoned from a tail no later). */
 static inline long pipe_ring_used(struct pipe_ring *r, uint32_t *tail)
 {
-    uint32_t t = pipe_ring_load(&r->tail);
-    uint32_t n = pipe_ring_load(&r->head) - t;
+    uint32_t t = pipe_ring_load(&r->tail), n = 0;
+    for (int tries = 0; tries < 16; tries++) {
+        n = pipe_ring_load(&r->head) - t;
+        uint32_t again = pipe_ring_load(&r->tail);
+        if (again == t)
+            break;
+        t = again;
+    }
     *tail = t;
     return n > PIPE_RING_SIZE ? -1 : (long)n;
 }

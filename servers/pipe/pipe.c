@@ -76,6 +76,7 @@ struct waiter {
     uint64_t len;                   /* read: the most wanted; write: bytes left */
     uint64_t at;                    /* write: bytes of its payload already in */
     uint64_t payload_at;            /* write: where its payload starts in the message */
+    bool nonblock;                  /* write: parked only for the lock, never for room */
 };
 
 /* An open of a FIFO waiting for its other end. */
@@ -119,6 +120,9 @@ static struct pipe pipes[MAX_PIPES];
 static struct srv server;
 static struct srv_msg *cur;
 static uint32_t next_token = 1;
+static unsigned sessions_live;      /* of all pipes */
+#define SESSIONS_PER_PIPE 32
+#define SESSIONS_MAX 256
 
 static uint64_t number(const struct pipe *p)
 {
@@ -160,18 +164,28 @@ static void ring_free(struct pipe *p)
     p->vmo = p->wait_chan = p->wait_conn = 0;
 }
 
-/* The bytes in the ring (*TAIL: where they start).  A holder of an end
- * that broke the header (more than the ring holds) loses what was there:
- * the ring is emptied. */
+/* The bytes in the ring (*TAIL: where they start); a broken header (more
+ * than the ring holds: a holder of an end scribbled on it) counts as
+ * empty until repair empties it. */
 static uint32_t used(struct pipe *p, uint32_t *tail)
 {
     long n = pipe_ring_used(p->ring, tail);
-    if (n >= 0)
-        return (uint32_t)n;
-    uint32_t h = pipe_ring_load(&p->ring->head);
-    pipe_ring_store(&p->ring->tail, h);
-    *tail = h;
-    return 0;
+    return n < 0 ? 0 : (uint32_t)n;
+}
+
+static bool server_lock(struct pipe *p);
+
+/* A broken header: what was there is lost, the ring is emptied (under
+ * the writers' lock, so no writer's bytes go with it; a writer holding it
+ * pulses us when it lets go). */
+static void repair(struct pipe *p)
+{
+    uint32_t t;
+    if (!p->ring || pipe_ring_used(p->ring, &t) >= 0 || !server_lock(p))
+        return;
+    if (pipe_ring_used(p->ring, &t) < 0)
+        pipe_ring_cas(&p->ring->tail, t, pipe_ring_load(&p->ring->head));
+    pipe_ring_unlock(p->ring);
 }
 
 static uint32_t used_now(struct pipe *p)
@@ -245,7 +259,7 @@ static void arm_fire(struct pipe *p, int which)
 static long deliver(struct pipe *p, long rcvid, size_t rep_len, uint64_t want)
 {
     uint8_t *data = pipe_ring_data(p->ring);
-    for (;;) {
+    for (int tries = 0; tries < 16; tries++) {      /* a holder moving tail on and on: later */
         uint32_t t, n = used(p, &t);
         if (n == 0 && p->writers)
             return -1;
@@ -268,6 +282,7 @@ static long deliver(struct pipe *p, long rcvid, size_t rep_len, uint64_t want)
             wake_readers(p);        /* what is left is for a reader that waits */
         return n;
     }
+    return -1;
 }
 
 /* Moves bytes of parked writers into the ring (under the writers' lock),
@@ -285,9 +300,22 @@ static bool pump_writes(struct pipe *p)
         struct waiter *w = p->wq;
         uint32_t t, inside = used(p, &t);
         uint32_t room = PIPE_SIZE - inside;
-        /* A write of up to PIPE_BUF goes in whole or waits. */
-        if (room == 0 || (w->len <= PIPE_BUF && room < w->len))
-            break;
+        /* A write of up to PIPE_BUF goes in whole or waits; one that must
+         * not wait ends now, with what went in (EAGAIN: nothing). */
+        if (room == 0 || (w->len <= PIPE_BUF && room < w->len)) {
+            if (!w->nonblock)
+                break;
+            if (w->at) {
+                uint64_t rep = 0;
+                struct k_iov iov = { &rep, w->rep_len };
+                k_msg_reply(w->rcvid, (long)w->at, (long)&iov, 1);
+            } else {
+                k_msg_error(w->rcvid, ERR(EAGAIN));
+            }
+            p->wq = w->next;
+            free(w);
+            continue;
+        }
         uint32_t n = w->len < room ? (uint32_t)w->len : room;
         uint32_t h = t + inside, pos = h % PIPE_SIZE;
         uint32_t first = n < PIPE_SIZE - pos ? n : PIPE_SIZE - pos;
@@ -326,6 +354,7 @@ static void pump(struct pipe *p)
 {
     if (!p->ring)
         return;
+    repair(p);
     for (bool moved = true; moved;) {
         pipe_ring_store(&p->ring->srv_in, p->rq || p->arm_conn[0] > 0);
         pipe_ring_store(&p->ring->srv_out, p->wq || p->arm_conn[1] > 0);
@@ -550,10 +579,10 @@ static long do_write(struct end *e, const struct file_write_req *req, size_t pay
     if (req->offset != POS_CURRENT)
         return ERR(ESPIPE);
     struct pipe *p = e->p;
+    if (len == 0)
+        return 0;                   /* before EPIPE, as Linux */
     if (!p->readers)
         return ERR(EPIPE);
-    if (len == 0)
-        return 0;
     uint32_t room = PIPE_SIZE - used_now(p);
     if (req->flags & 1) {           /* do not wait */
         if (p->wq || room == 0 || (len <= PIPE_BUF && room < len))
@@ -565,7 +594,7 @@ static long do_write(struct end *e, const struct file_write_req *req, size_t pay
     if (!w)
         return ERR(ENOMEM);
     *w = (struct waiter){ .rcvid = cur->rcvid, .rep_len = rep_len, .len = len,
-                          .payload_at = payload_at };
+                          .payload_at = payload_at, .nonblock = (req->flags & 1) != 0 };
     struct waiter **pp = &p->wq;
     while (*pp)
         pp = &(*pp)->next;
@@ -630,6 +659,7 @@ static long on_notify(void *ctx, long rcvid, const struct file_notify_req *req,
     uint32_t now = 0;
     if (e->kind & END_FIFO)
         return ERR(EBADF);          /* not open yet */
+    repair(p);
     if (e->kind & END_READ) {
         now |= used_now(p) ? 1u : 0;
         now |= p->writers ? 0 : (p->write_given ? 16u : 0);       /* POLLHUP */
@@ -673,7 +703,15 @@ static long on_ring(void *ctx, long rcvid, const struct file_ring_req *req,
         return (e->kind & END_READ) ? k_handle_attach(p->wait_chan, K_RIGHT_RECEIVE, 0) : ERR(EBADF);
     case PIPE_RING_WAKE:
         return (e->kind & END_WRITE) ? k_handle_attach(p->wait_conn, K_RIGHT_SEND, 0) : ERR(EBADF);
+    case PIPE_RING_POKE:
+        pump(p);
+        return 0;
     case PIPE_RING_SESSION: {
+        unsigned here = 0;
+        for (struct end *s = p->sessions; s; s = s->next)
+            here++;
+        if (here >= SESSIONS_PER_PIPE || sessions_live >= SESSIONS_MAX)
+            return ERR(ENFILE);     /* the client uses messages */
         struct end *se = calloc(1, sizeof(*se));
         if (!se)
             return ERR(ENOMEM);
@@ -685,6 +723,7 @@ static long on_ring(void *ctx, long rcvid, const struct file_ring_req *req,
             return ERR(ENFILE);
         }
         p->sessions = se;
+        sessions_live++;
         next_token = next_token + 1 >= PIPE_RING_SERVER ? 1 : next_token + 1;
         rep->token = se->token;
         long a = k_handle_attach(c, K_RIGHT_SEND, 1);
@@ -761,6 +800,7 @@ static void end_gone(struct pipe *p, uint8_t kind)
 static void session_gone(struct end *e)
 {
     struct pipe *p = e->p;
+    sessions_live--;
     if (p->serial == e->serial)
         for (struct end **pp = &p->sessions; *pp; pp = &(*pp)->next)
             if (*pp == e) {
@@ -769,8 +809,13 @@ static void session_gone(struct end *e)
             }
     if (p->serial == e->serial && p->ring) {
         uint32_t held = pipe_ring_load(&p->ring->wlock);
-        if ((held & ~PIPE_RING_CONTENDED) == e->token && pipe_ring_cas(&p->ring->wlock, held, 0))
-            pump(p);
+        if ((held & ~PIPE_RING_CONTENDED) == e->token)
+            pipe_ring_cas(&p->ring->wlock, held, 0);
+        /* It may have died between a wake-up and its part of it: the next
+         * wake-up must not wait for it. */
+        pipe_ring_store(&p->ring->rpulsed, 0);
+        wake_readers(p);
+        pump(p);
     }
     free(e);
 }

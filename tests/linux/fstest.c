@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static int failed;
@@ -219,6 +220,40 @@ static void statx_mremap(void)
     munmap(r, 4096);
 }
 
+/* The personality's own room and many mappings: the program cannot map,
+ * unmap or protect the first; with more mappings than the personality's
+ * list of them once held (64), copies to and from the program still work. */
+static void memory_edges(void)
+{
+    check(err_is(munmap((void *)0x75000000UL, 4096), EINVAL) &&
+          err_is(mprotect((void *)0x70000000UL, 4096, PROT_NONE), EINVAL) &&
+          mmap((void *)0x71000000UL, 4096, PROT_READ | PROT_WRITE,
+               MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED,
+          "the personality's room: munmap, mprotect and mmap MAP_FIXED there are refused");
+    static void *m[150];
+    int made = 0;
+    for (int i = 0; i < 150; i++) {
+        /* one page each, every other one read-only so that none merge */
+        m[i] = mmap(0, 4096, i % 2 ? PROT_READ : PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        made += m[i] != MAP_FAILED;
+    }
+    struct stat st;
+    struct timespec ts;
+    int fd = open("/manifest", O_RDONLY);
+    char *last = made == 150 ? m[148] : NULL;       /* writable, mapped last */
+    check(made == 150 && fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0 &&
+          clock_gettime(CLOCK_MONOTONIC, &ts) == 0 && read(fd, last, 10) == 10 &&
+          memcmp(last, "# Kestrel ", 10) == 0,
+          "150 more mappings: system calls still copy to and from the program");
+    check(made == 150 && err_is(read(fd, m[149], 10), EFAULT),
+          "and a read into a read-only one of them is EFAULT");
+    close(fd);
+    for (int i = 0; i < 150; i++)
+        if (m[i] != MAP_FAILED)
+            munmap(m[i], 4096);
+}
+
 /* Paths as programs write them: doubled slashes, "." and "..", a
  * trailing slash, relative to the working directory; all name the same
  * file (the personality makes them absolute and normal before asking). */
@@ -416,6 +451,7 @@ int main(void)
     statx_mremap();
     views();
     paths();
+    memory_edges();
     if (!failed)
         printf("linux-fs: ALL PASSED\n");
     return failed;

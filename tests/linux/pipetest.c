@@ -663,6 +663,61 @@ static void stale_mappings(void)
     close(p[0]), close(p[1]);
 }
 
+/* Review findings, each once a bug: a zero-length write with no reader;
+ * EPIPE right after the child holding the last read end is reaped; a
+ * non-blocking write that has to go through the server never waits. */
+static void ring_edges(void)
+{
+    int p[2];
+    signal(SIGPIPE, SIG_IGN);
+    if (pipe(p) || !warm(p)) {
+        check(0, "pipe");
+        return;
+    }
+    close(p[0]);
+    check(write(p[1], "", 0) == 0, "a write of nothing with no reader: 0, not EPIPE (Linux)");
+    check(err_is(write(p[1], "x", 1), EPIPE), "a byte: EPIPE");
+    close(p[1]);
+
+    if (pipe(p) || !warm(p)) {
+        check(0, "pipe");
+        return;
+    }
+    pid_t c = fork();
+    if (c == 0) {
+        close(p[1]);
+        _exit(0);                   /* the last read end goes with it */
+    }
+    close(p[0]);
+    int st;
+    check(waitpid(c, &st, 0) == c && err_is(write(p[1], "x", 1), EPIPE),
+          "the child with the last read end reaped: the next write is EPIPE at once");
+    close(p[1]);
+
+    if (pipe(p) || !warm(p)) {
+        check(0, "pipe");
+        return;
+    }
+    fcntl(p[1], F_SETFL, O_NONBLOCK);
+    static char fill[4096];
+    int n = 0;
+    while (write(p[1], fill, sizeof(fill)) == (ssize_t)sizeof(fill) && n < 100)
+        n++;
+    volatile uint32_t *h = ring_of(p[1]);
+    if (h)
+        h[2] = 0x7654321;           /* the writers' lock: a writer that is not */
+    struct sigaction sa = { .sa_handler = on_alarm };
+    sigaction(SIGALRM, &sa, 0);
+    alarm(5);
+    ssize_t w = write(p[1], fill, 100);
+    int e = errno;
+    alarm(0);
+    check(n == 16 && h && w == -1 && e == EAGAIN,
+          "a full pipe, the lock held: a non-blocking write through the server is EAGAIN, not a wait");
+    signal(SIGPIPE, SIG_DFL);
+    close(p[0]), close(p[1]);
+}
+
 /* A read waiting on the ring ends with a signal (EINTR), or goes on
  * waiting with SA_RESTART. */
 static void ring_signals(void)
@@ -711,6 +766,7 @@ int main(int argc, char **argv)
     atomic_writers();
     ring_hostile();
     stale_mappings();
+    ring_edges();
     ring_signals();
     if (failed || argc > 1) {
         if (!failed)

@@ -1626,6 +1626,8 @@ static const char *fs_oracle(struct target *t, const struct pm_verdict *v, const
     case FILE_MSG_RING: {
         /* Only an end has a ring; a read end is given no writer's part. */
         const struct file_ring_req *q = reqp;
+        if (q->what == PIPE_RING_POKE)
+            return handle > 0 ? "ring: a poke answered with a handle" : NULL;
         if (handle <= 0)
             return "ring: a success with no handle";
         if (q->what > PIPE_RING_SESSION)
