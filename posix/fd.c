@@ -633,6 +633,28 @@ static long tty_read_check(struct lx_file *f)
     return lx_sig_tty_background(21);                   /* SIGTTIN */
 }
 
+/* A background job changing its terminal's settings or foreground
+ * (tcsetattr, tcsetpgrp, tcflush, tcflow), or writing to it when TOSTOP
+ * is set (WRITE), gets SIGTTOU, as on Linux; 0: F may go on. */
+static long tty_change_check(struct lx_file *f, bool write)
+{
+    if (!f->tty)
+        return 0;
+    struct file_ioctl_req q = { .cmd = 0x540F };       /* TIOCGPGRP */
+    struct file_ioctl_rep rep;
+    int32_t fg = 0;
+    if (file_ioctl(f->conn, &q, 0, 0, &rep, &fg, sizeof(fg)) < 0 || fg <= 0 ||
+        (uint64_t)fg == lx.pgid)
+        return 0;
+    if (write) {
+        uint32_t t[15] = { 0 };                         /* struct termios: c_lflag at 12 */
+        q = (struct file_ioctl_req){ .cmd = 0x5401 };   /* TCGETS */
+        if (file_ioctl(f->conn, &q, 0, 0, &rep, t, sizeof(t)) < 0 || !(t[3] & 0400))
+            return 0;                                   /* no TOSTOP */
+    }
+    return lx_sig_ttou();
+}
+
 static long sys_read(uint64_t fd, uint64_t buf, uint64_t len, uint64_t offset)
 {
     struct lx_file *f = get(fd);
@@ -711,6 +733,9 @@ static long sys_write(uint64_t fd, uint64_t buf, uint64_t len, uint64_t offset)
         }
         return (long)done;
     }
+    long bg = tty_change_check(f, true);
+    if (bg)
+        return bg;
     long done = 0;
     if ((f->mode & LX_S_IFMT) == LX_S_IFIFO && offset == FILE_POS_CURRENT) {
         bool nonblock = (f->flags & LX_O_NONBLOCK) != 0;
@@ -1501,6 +1526,12 @@ static long sys_ioctl(uint64_t fd, uint32_t cmd, uint64_t arg)
             k = &ioctls[i];
     if (!k || f->conn == DEBUG_CONSOLE)
         return -LX_ENOTTY;
+    if ((cmd >= 0x5402 && cmd <= 0x5404) || (cmd >= 0x5406 && cmd <= 0x5408) || cmd == 0x5410 ||
+        cmd == 0x540A || cmd == 0x540B) {   /* TCSETS*, TCSETA*, TIOCSPGRP, TCXONC, TCFLSH */
+        long bg = tty_change_check(f, false);
+        if (bg)
+            return bg;
+    }
     uint8_t in[64], out[64];
     if (k->in && !lx_copy_in(in, arg, k->in))
         return -LX_EFAULT;

@@ -246,6 +246,10 @@ void lx_sig_attend(void);
 /* A background process touched its terminal: SIG (SIGTTIN, SIGTTOU) for
  * its group and -LX_ERESTARTSYS, or -LX_EIO when it ignores or blocks it. */
 long lx_sig_tty_background(int sig);
+/* A background process changed its terminal (or wrote to it under
+ * TOSTOP): SIGTTOU for its group and -LX_ERESTARTSYS, or 0 when it ignores
+ * or blocks SIGTTOU (it goes on). */
+long lx_sig_ttou(void);
 #define LX_ERESTARTSYS 512
 void lx_proc_init(void);
 long lx_proc_call(uint64_t nr, const uint64_t *a, struct lx_regs *r, bool *served);

@@ -826,6 +826,14 @@ long lx_sig_tty_background(int s)
     return -LX_ERESTARTSYS;
 }
 
+long lx_sig_ttou(void)
+{
+    if (sig.action[22][0] == SIG_IGN || (sig.mask & SIGBIT(22)))
+        return 0;                   /* ignored or blocked: it goes on, as on Linux */
+    do_kill(-(int64_t)lx.pgid, 22);
+    return -LX_ERESTARTSYS;
+}
+
 bool lx_sig_attention(void)
 {
     return sig.attention;

@@ -364,6 +364,84 @@ static void limits(void)
     }
 }
 
+/* Job control on the slave: a background group's tcsetattr, and its
+ * write when TOSTOP is set, stop it with SIGTTOU; ignoring SIGTTOU, they
+ * go on; without TOSTOP a background write goes on. */
+static int bg_job(int s, int what)
+{
+    pid_t g = fork();
+    if (g == 0) {
+        setpgid(0, 0);              /* a group of its own: not the foreground */
+        if (what == 2)
+            signal(SIGTTOU, SIG_IGN);
+        struct termios t;
+        tcgetattr(s, &t);
+        int r = what == 1 || what == 3 ? (int)write(s, "w", 1) : tcsetattr(s, TCSANOW, &t);
+        _exit(r >= 0 ? 0 : 1);
+    }
+    int st = -1;
+    if (waitpid(g, &st, WUNTRACED) != g)
+        return -1;
+    if (WIFSTOPPED(st)) {
+        kill(g, SIGKILL);
+        waitpid(g, 0, 0);
+        return WSTOPSIG(st) == SIGTTOU ? 'T' : 'S';
+    }
+    return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 'G' : 'F';
+}
+
+static void background(void)
+{
+    int n, s;
+    int m = pair(&n, &s);
+    check(m >= 0, "a pair for job control");
+    if (m < 0)
+        return;
+    char path[32];
+    snprintf(path, sizeof(path), "/dev/pts/%d", n);
+    int pfd[2];
+    if (pipe(pfd) < 0)
+        return;
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(pfd[0]);
+        close(m);
+        close(s);
+        if (setsid() < 0)
+            _exit(2);
+        int t = open(path, O_RDWR);
+        if (t < 0 || ioctl(t, TIOCSCTTY, 0) < 0)
+            _exit(3);
+        char r[5];
+        r[0] = (char)bg_job(t, 0);          /* tcsetattr: stopped */
+        r[1] = (char)bg_job(t, 2);          /* tcsetattr, SIGTTOU ignored: goes on */
+        r[2] = (char)bg_job(t, 3);          /* write, no TOSTOP: goes on */
+        struct termios tt;
+        tcgetattr(t, &tt);
+        tt.c_lflag |= TOSTOP;
+        tcsetattr(t, TCSANOW, &tt);
+        r[3] = (char)bg_job(t, 1);          /* write under TOSTOP: stopped */
+        r[4] = write(t, "f", 1) == 1 ? 'G' : 'F';    /* the foreground writes */
+        write(pfd[1], r, 5);
+        _exit(0);
+    }
+    close(pfd[1]);
+    close(s);
+    char r[5] = { 0 };
+    struct pollfd p = { .fd = pfd[0], .events = POLLIN };
+    int got = poll(&p, 1, 15000) == 1 ? (int)read(pfd[0], r, 5) : -1;
+    check(got == 5 && r[0] == 'T', "a background group's tcsetattr: stopped by SIGTTOU");
+    check(got == 5 && r[1] == 'G', "with SIGTTOU ignored it goes on");
+    check(got == 5 && r[2] == 'G', "a background write without TOSTOP goes on");
+    check(got == 5 && r[3] == 'T', "with TOSTOP: stopped by SIGTTOU");
+    check(got == 5 && r[4] == 'G', "the foreground's write goes on");
+    int status = -1;
+    check(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+          "the session leader exits 0");
+    close(pfd[0]);
+    close(m);
+}
+
 int main(void)
 {
     basics();
@@ -371,6 +449,7 @@ int main(void)
     slave_closed();
     blocking();
     limits();
+    background();
     if (!failed)
         printf("linux-pty: ALL PASSED\n");
     return failed;
