@@ -1596,6 +1596,8 @@ static long poll_core(struct lx_pollfd *p, uint64_t n, long timeout_ms)
         long left = deadline < 0 ? -1 : deadline - k_clock_get();
         if (deadline >= 0 && left <= 0)
             return 0;
+        if (lx_sig_deliverable())
+            return -LX_EINTR;           /* pending and now let through (ppoll's mask) */
         long w = lx_wait_pulse(left);
         if (w < 0)
             return w;
@@ -1684,7 +1686,21 @@ static long timeout_ms_of(uint64_t ut, bool timespec, long *err)
     return t[0] * 1000 + (timespec ? (t[1] + 999999) / 1000000 : (t[1] + 999) / 1000);
 }
 
-static long sys_ppoll(uint64_t ufds, uint64_t n, uint64_t uts)
+/* ppoll's and pselect6's mask for the wait: at SET (8 bytes), if any. */
+static long wait_mask(uint64_t set, uint64_t size)
+{
+    if (!set)
+        return 0;
+    uint64_t m;
+    if (size != 8)
+        return -LX_EINVAL;
+    if (!lx_copy_in(&m, set, 8))
+        return -LX_EFAULT;
+    lx_sig_mask_during(m);
+    return 0;
+}
+
+static long sys_ppoll(uint64_t ufds, uint64_t n, uint64_t uts, uint64_t set, uint64_t size)
 {
     long ms = -1;
     if (uts) {
@@ -1695,7 +1711,8 @@ static long sys_ppoll(uint64_t ufds, uint64_t n, uint64_t uts)
             return -LX_EINVAL;
         ms = ts[0] * 1000 + (ts[1] + 999999) / 1000000;
     }
-    return sys_poll(ufds, n, ms);
+    long e = wait_mask(set, size);
+    return e ? e : sys_poll(ufds, n, ms);
 }
 
 static long sys_chdir(uint64_t upath, long fd)
@@ -1775,12 +1792,19 @@ long lx_fd_call(uint64_t nr, const uint64_t *a, bool *served)
             return -LX_EINVAL;
         return dup_to(a[0], (int)a[1], a[2] & LX_O_CLOEXEC ? LX_FD_CLOEXEC : 0);
     case NR_poll: return sys_poll(a[0], a[1], (long)(int)a[2]);
-    case NR_ppoll: return sys_ppoll(a[0], a[1], a[2]);
+    case NR_ppoll: return sys_ppoll(a[0], a[1], a[2], a[3], a[4]);
     case NR_select:
     case NR_pselect6: {
         long err, ms = timeout_ms_of(a[4], nr == NR_pselect6, &err);
         if (err)
             return err;
+        if (nr == NR_pselect6 && a[5]) {    /* { const sigset_t *, size_t } */
+            uint64_t sm[2];
+            if (!lx_copy_in(sm, a[5], sizeof(sm)))
+                return -LX_EFAULT;
+            if ((err = wait_mask(sm[0], sm[1])) != 0)
+                return err;
+        }
         long start = k_clock_get();
         long r = sys_select(a[0], a[1], a[2], a[3], ms);
         if (nr == NR_select && a[4] && ms > 0) {    /* what is left, as Linux writes back */

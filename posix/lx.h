@@ -250,6 +250,10 @@ long lx_sig_tty_background(int sig);
  * TOSTOP): SIGTTOU for its group and -LX_ERESTARTSYS, or 0 when it ignores
  * or blocks SIGTTOU (it goes on). */
 long lx_sig_ttou(void);
+/* sigsuspend, ppoll, pselect6: M is the mask until the call ends (or the
+ * handler it ran returns); whether a signal is pending that may act now. */
+void lx_sig_mask_during(uint64_t m);
+bool lx_sig_deliverable(void);
 #define LX_ERESTARTSYS 512
 void lx_proc_init(void);
 long lx_proc_call(uint64_t nr, const uint64_t *a, struct lx_regs *r, bool *served);

@@ -628,6 +628,30 @@ static bool default_cores(int s)
 }
 
 /* Whether something pending would act now (not ignored, not blocked). */
+/* sigsuspend, ppoll and pselect6 wait under a mask of their own: the
+ * program's comes back when the call ends, or with the sigreturn of the
+ * handler that ended it (its frame saves this one). */
+static struct {
+    bool on;
+    uint64_t mask;
+} mask_after;
+
+void lx_sig_mask_during(uint64_t m)
+{
+    if (!mask_after.on) {
+        mask_after.mask = sig.mask;
+        mask_after.on = true;
+    }
+    sig.mask = m & ~(SIGBIT(9) | SIGBIT(19));
+    sig.attention = true;           /* lx_sig_deliver puts the program's back */
+}
+
+bool lx_sig_deliverable(void)
+{
+    sig_poll();
+    return deliverable();
+}
+
 static bool deliverable(void)
 {
     uint64_t p = sig.pending & ~sig.mask;
@@ -718,8 +742,8 @@ static bool setup_frame(int s, struct lx_regs *r, struct k_redirect *f, const vo
         .r8 = r->r8, .r9 = r->r9, .r10 = r->r10, .r11 = r->r11, .r12 = r->r12, .r13 = r->r13,
         .r14 = r->r14, .r15 = r->r15, .rdi = r->rdi, .rsi = r->rsi, .rbp = r->rbp, .rbx = r->rbx,
         .rdx = r->rdx, .rax = rax_after, .rcx = r->rcx, .rsp = f->rsp, .rip = rip_after,
-        .eflags = f->rflags, .cs = 0x33, .ss = 0x2b, .oldmask = sig.mask, .fpstate = fpstate };
-    fr.uc.sigmask = sig.mask;
+        .eflags = f->rflags, .cs = 0x33, .ss = 0x2b, .fpstate = fpstate };
+    fr.uc.mc.oldmask = fr.uc.sigmask = mask_after.on ? mask_after.mask : sig.mask;
     fr.uc.ss_flags = 2;                              /* SS_DISABLE: no alternate stack */
     fr.info.signo = s;
     fr.info.code = 0;                                /* SI_USER */
@@ -782,9 +806,16 @@ long lx_sig_deliver(struct lx_regs *r, void *fx, long ret, uint64_t nr, bool *re
         }
         if (!setup_frame(s, r, f, fx, rax_after, rip_after))
             k_process_exit(LX_KILLED(11));           /* no room for the frame: SIGSEGV */
+        mask_after.on = false;                       /* its sigreturn brings it back */
         if (sig.pending & ~sig.mask)
             sig.attention = true;                    /* the next at the handler's first call */
         return 0;                                    /* the handler's rax */
+    }
+    if (mask_after.on) {                             /* the call's own mask ends with it */
+        sig.mask = mask_after.mask;
+        mask_after.on = false;
+        if (sig.pending & ~sig.mask)
+            sig.attention = true;
     }
     if (ret == -LX_ERESTARTSYS) {
         *restart = true;                             /* nothing ran: the call goes on */
@@ -1221,14 +1252,14 @@ long lx_proc_call(uint64_t nr, const uint64_t *a, struct lx_regs *r, bool *serve
             return -LX_EINVAL;
         if (!lx_copy_in(&m, a[0], 8))
             return -LX_EFAULT;
-        sig.mask = m & ~(SIGBIT(9) | SIGBIT(19));
+        (void)old;
+        lx_sig_mask_during(m);
         sig_poll();
         while (!deliverable())
             if (take_pulse(-1, 0) < 0)
                 break;
-        /* The handler runs with the suspended mask; the old one comes back
-         * with its sigreturn (setup_frame saves the mask it finds). */
-        (void)old;
+        /* The handler runs with the suspended mask; the program's comes
+         * back with its sigreturn (setup_frame saves mask_after's). */
         return -LX_EINTR;
     }
     case NR_gettimeofday: {

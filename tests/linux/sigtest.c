@@ -6,8 +6,11 @@
  * SIGCHLD, FPU state across a handler, and hostile arguments.
  * "linux-sig: ok WHAT" / "FAIL WHAT", then "ALL PASSED".
  */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/select.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
@@ -56,6 +59,56 @@ static void msleep(long ms)
 {
     struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
     nanosleep(&ts, 0);
+}
+
+/* ppoll, pselect6 and sigsuspend wait with a mask of their own: a signal
+ * blocked outside and let through by it ends the wait at once (EINTR)
+ * with its handler run, and the program's mask is back afterwards. */
+static int usr1_blocked(void)
+{
+    sigset_t now;
+    sigprocmask(SIG_BLOCK, 0, &now);
+    return sigismember(&now, SIGUSR1);
+}
+
+static void wait_masks(void)
+{
+    handle(SIGUSR1, 0);
+    sigset_t block, none;
+    sigemptyset(&block);
+    sigaddset(&block, SIGUSR1);
+    sigemptyset(&none);
+    sigprocmask(SIG_BLOCK, &block, 0);
+    struct timespec two = { 2, 0 }, short_ = { 0, 50000000 };
+
+    got = 0;
+    kill(getpid(), SIGUSR1);
+    check(got == 0, "SIGUSR1 blocked: pending, not run");
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int r = ppoll(0, 0, &two, &none);
+    int e = errno;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    check(r == -1 && e == EINTR && got == SIGUSR1 && t1.tv_sec - t0.tv_sec < 2,
+          "ppoll with a mask letting it through: EINTR at once, the handler ran");
+    check(usr1_blocked(), "after ppoll the program's mask is back (SIGUSR1 blocked)");
+
+    got = 0;
+    kill(getpid(), SIGUSR1);
+    r = pselect(0, 0, 0, 0, &two, &none);
+    e = errno;
+    check(r == -1 && e == EINTR && got == SIGUSR1 && usr1_blocked(),
+          "pselect likewise, and the mask is back after it");
+
+    got = 0;
+    check(ppoll(0, 0, &short_, &block) == 0 && got == 0 && usr1_blocked(),
+          "ppoll with a mask that blocks it: times out, nothing run");
+
+    got = 0;
+    kill(getpid(), SIGUSR1);
+    sigsuspend(&none);
+    check(got == SIGUSR1 && usr1_blocked(), "sigsuspend: the handler ran, then the mask is back");
+    sigprocmask(SIG_UNBLOCK, &block, 0);
 }
 
 int main(void)
@@ -246,6 +299,7 @@ int main(void)
     check(setitimer(ITIMER_REAL, (struct itimerval *)8, 0) == -1 && errno == EFAULT,
           "setitimer with a bad pointer: EFAULT");
     signal(SIGALRM, SIG_DFL);
+    wait_masks();
 
     if (!failed)
         printf("linux-sig: ALL PASSED\n");
