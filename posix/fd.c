@@ -1596,8 +1596,10 @@ static long poll_core(struct lx_pollfd *p, uint64_t n, long timeout_ms)
         long left = deadline < 0 ? -1 : deadline - k_clock_get();
         if (deadline >= 0 && left <= 0)
             return 0;
-        if (lx_sig_deliverable())
+        if (lx_sig_deliverable()) {
+            lx_sig_attend();            /* it acts before the program goes on */
             return -LX_EINTR;           /* pending and now let through (ppoll's mask) */
+        }
         long w = lx_wait_pulse(left);
         if (w < 0)
             return w;

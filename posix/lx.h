@@ -251,7 +251,8 @@ long lx_sig_tty_background(int sig);
  * or blocks SIGTTOU (it goes on). */
 long lx_sig_ttou(void);
 /* sigsuspend, ppoll, pselect6: M is the mask until the call ends (or the
- * handler it ran returns); whether a signal is pending that may act now. */
+ * handler it ran returns); under such a mask, whether a signal is pending
+ * that it lets act now (false outside one). */
 void lx_sig_mask_during(uint64_t m);
 bool lx_sig_deliverable(void);
 #define LX_ERESTARTSYS 512

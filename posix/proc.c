@@ -648,6 +648,8 @@ void lx_sig_mask_during(uint64_t m)
 
 bool lx_sig_deliverable(void)
 {
+    if (!mask_after.on)
+        return false;               /* a plain wait: signals end it as they come (take_pulse) */
     sig_poll();
     return deliverable();
 }
