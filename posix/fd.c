@@ -617,20 +617,24 @@ static long sys_openat(long dirfd, uint64_t upath, uint32_t flags, uint32_t mode
 
 /* ---- data ---- */
 
-/* A background job reading its terminal gets SIGTTIN (which stops it by
- * default) and the read again when it continues; EIO if it ignores or
- * blocks the signal, as on Linux.  0: F may be read. */
-static long tty_read_check(struct lx_file *f)
+/* Whether F is a terminal whose foreground group is not ours. */
+static bool tty_background(struct lx_file *f)
 {
     if (!f->tty)
-        return 0;
+        return false;
     struct file_ioctl_req q = { .cmd = 0x540F };       /* TIOCGPGRP */
     struct file_ioctl_rep rep;
     int32_t fg = 0;
-    if (file_ioctl(f->conn, &q, 0, 0, &rep, &fg, sizeof(fg)) < 0 || fg <= 0 ||
-        (uint64_t)fg == lx.pgid)
-        return 0;
-    return lx_sig_tty_background(21);                   /* SIGTTIN */
+    return file_ioctl(f->conn, &q, 0, 0, &rep, &fg, sizeof(fg)) >= 0 && fg > 0 &&
+           (uint64_t)fg != lx.pgid;
+}
+
+/* A background job reading its terminal gets SIGTTIN (which stops it by
+ * default) and the read again when it continues, as on Linux.  0: F may
+ * be read. */
+static long tty_read_check(struct lx_file *f)
+{
+    return tty_background(f) ? lx_sig_tty_background(21) : 0;  /* SIGTTIN */
 }
 
 /* A background job changing its terminal's settings or foreground
@@ -638,21 +642,16 @@ static long tty_read_check(struct lx_file *f)
  * is set (WRITE), gets SIGTTOU, as on Linux; 0: F may go on. */
 static long tty_change_check(struct lx_file *f, bool write)
 {
-    if (!f->tty)
-        return 0;
-    struct file_ioctl_req q = { .cmd = 0x540F };       /* TIOCGPGRP */
-    struct file_ioctl_rep rep;
-    int32_t fg = 0;
-    if (file_ioctl(f->conn, &q, 0, 0, &rep, &fg, sizeof(fg)) < 0 || fg <= 0 ||
-        (uint64_t)fg == lx.pgid)
+    if (!tty_background(f))
         return 0;
     if (write) {
         uint32_t t[15] = { 0 };                         /* struct termios: c_lflag at 12 */
-        q = (struct file_ioctl_req){ .cmd = 0x5401 };   /* TCGETS */
+        struct file_ioctl_req q = { .cmd = 0x5401 };    /* TCGETS */
+        struct file_ioctl_rep rep;
         if (file_ioctl(f->conn, &q, 0, 0, &rep, t, sizeof(t)) < 0 || !(t[3] & 0400))
             return 0;                                   /* no TOSTOP */
     }
-    return lx_sig_ttou();
+    return lx_sig_tty_background(22);                   /* SIGTTOU */
 }
 
 static long sys_read(uint64_t fd, uint64_t buf, uint64_t len, uint64_t offset)

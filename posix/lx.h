@@ -244,12 +244,9 @@ long lx_sigreturn(struct lx_regs *r, void *fx);
 bool lx_sig_attention(void);
 void lx_sig_attend(void);
 /* A background process touched its terminal: SIG (SIGTTIN, SIGTTOU) for
- * its group and -LX_ERESTARTSYS, or -LX_EIO when it ignores or blocks it. */
+ * its group and -LX_ERESTARTSYS; when it ignores or blocks it, -LX_EIO
+ * for SIGTTIN and 0 (it goes on) for SIGTTOU, as on Linux. */
 long lx_sig_tty_background(int sig);
-/* A background process changed its terminal (or wrote to it under
- * TOSTOP): SIGTTOU for its group and -LX_ERESTARTSYS, or 0 when it ignores
- * or blocks SIGTTOU (it goes on). */
-long lx_sig_ttou(void);
 /* sigsuspend, ppoll, pselect6: M is the mask until the call ends (or the
  * handler it ran returns); under such a mask, whether a signal is pending
  * that it lets act now (false outside one). */

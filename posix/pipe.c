@@ -69,6 +69,13 @@ static void slot_give(struct pipe_ring *r)
         slot_used[i / 64] &= ~(1ULL << (i % 64));
 }
 
+static void ring_unmap(struct pipe_ring *r)
+{
+    k_vm_unmap(0, (long)r, PIPE_RING_BYTES);
+    lx_vm_changed();
+    slot_give(r);
+}
+
 static void close_handle(long *h)
 {
     if (*h > 0)
@@ -90,25 +97,18 @@ void lx_ring_drop(struct lx_ring *x)
 {
     if (!x->r && !x->wait && !x->chain && !x->wake && !x->session && !x->uses && !x->off)
         return;                     /* never used (most descriptors) */
-    if (x->waiters && x->r) {
+    if (x->waiters && x->r) {       /* the waiters' now (no room: left mapped, never reused) */
         for (unsigned i = 0; i < sizeof(orphans) / sizeof(orphans[0]); i++)
             if (!orphans[i].r) {
                 orphans[i] = (struct orphan){ x->r, x->wait, x->chain, x->gen, x->waiters };
-                x->r = NULL;        /* the waiters' now */
-                x->wait = x->chain = 0;
                 break;
             }
-        if (x->r) {                 /* no room: left mapped (a few pages), never reused */
-            x->r = NULL;
-            x->wait = x->chain = 0;
-        }
+        x->r = NULL;
+        x->wait = x->chain = 0;
     }
     drop_handles(x);
-    if (x->r) {
-        k_vm_unmap(0, (long)x->r, PIPE_RING_BYTES);
-        lx_vm_changed();
-        slot_give(x->r);
-    }
+    if (x->r)
+        ring_unmap(x->r);
     memset(x, 0, sizeof(*x));
 }
 
@@ -309,9 +309,7 @@ static long wait_data(struct lx_ring *x, struct pipe_ring *r)
             continue;
         left(r, o->chain);
         if (--o->waiters == 0) {
-            k_vm_unmap(0, (long)o->r, PIPE_RING_BYTES);
-            lx_vm_changed();
-            slot_give(o->r);
+            ring_unmap(o->r);
             close_handle(&o->wait);
             close_handle(&o->chain);
             o->r = NULL;

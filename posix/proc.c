@@ -854,16 +854,8 @@ long lx_sigreturn(struct lx_regs *r, void *fx)
 long lx_sig_tty_background(int s)
 {
     if (sig.action[s][0] == SIG_IGN || (sig.mask & SIGBIT(s)))
-        return -LX_EIO;
+        return s == 22 ? 0 : -LX_EIO;   /* SIGTTOU ignored or blocked: it goes on (Linux) */
     do_kill(-(int64_t)lx.pgid, (uint64_t)s);    /* our group: us and our children in it */
-    return -LX_ERESTARTSYS;
-}
-
-long lx_sig_ttou(void)
-{
-    if (sig.action[22][0] == SIG_IGN || (sig.mask & SIGBIT(22)))
-        return 0;                   /* ignored or blocked: it goes on, as on Linux */
-    do_kill(-(int64_t)lx.pgid, 22);
     return -LX_ERESTARTSYS;
 }
 

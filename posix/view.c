@@ -70,12 +70,10 @@ void lx_view_drop(struct lx_view *v)
 {
     if (!v->data)
         return;
-    {
-        k_vm_unmap(0, (long)v->data, (long)v->bytes);
-        lx_vm_changed();
-        grains_set((unsigned)(((uint64_t)v->data - VIEW_VA) / GRAIN),
-                   (unsigned)((v->bytes + GRAIN - 1) / GRAIN), false);
-    }
+    k_vm_unmap(0, (long)v->data, (long)v->bytes);
+    lx_vm_changed();
+    grains_set((unsigned)(((uint64_t)v->data - VIEW_VA) / GRAIN),
+               (unsigned)((v->bytes + GRAIN - 1) / GRAIN), false);
     v->data = NULL;                 /* what it learnt (uses, off) stays */
     v->bytes = 0;
 }
