@@ -358,7 +358,9 @@ static long do_fork(struct lx_regs *r, uint64_t flags, uint64_t ctid, uint64_t s
     fork_info.fd[n++] = -1;
     for (unsigned i = 0; i < n; i++)
         fork_info.old[i] = sh[i].handle;
+    /* Its faults go to our handler, which writes its core file. */
     struct k_spawn sp = { .nhandles = n, .handles = sh,
+                          .exception = K_SPAWN_EXCEPTION_INHERIT,
                           .image = (uint32_t)rt_handle("bootfs") };
     const char *name = lx.exe[0] ? lx.exe + 1 : "linux";
     long p = k_process_create((long)name, (long)strlen(name), (long)&sp);

@@ -5,7 +5,10 @@
  * K_EXC_RESUME to run the faulting instruction again (after fixing the
  * cause, e.g. mapping the missing page), or any positive status to kill
  * the process with it.  Without a handler, or if the handler's channel is
- * gone, the process dies with status 0x100 | vector.
+ * gone, the process dies with status 0x100 | vector.  The message carries
+ * a handle (K_RIGHT_READ, k_msg_info.handle) to the faulting process, so
+ * a handler that is not its creator (K_SPAWN_EXCEPTION_INHERIT) can read
+ * its memory for a core file; the handler closes it.
  */
 #ifndef KESTREL_ABI_EXCEPTION_H
 #define KESTREL_ABI_EXCEPTION_H

@@ -44,6 +44,10 @@ struct k_startup {
 
 #define K_RIGHTS_SAME 0x80000000u
 
+/* k_spawn.exception: the child's faults go where the caller's go (a
+ * forked Linux child keeps its parent's core-file handler). */
+#define K_SPAWN_EXCEPTION_INHERIT 0xffffffffu
+
 struct k_spawn_handle {
     uint32_t handle;        /* in the caller; needs K_RIGHT_TRANSFER (process_create
                                writes the child's number back here) */
@@ -59,7 +63,8 @@ struct k_spawn {
     const struct k_spawn_handle *handles;
     uint32_t priority;      /* 0: the caller's */
     uint32_t exception;     /* a connection (SEND) in the caller that gets the child's
-                               exceptions from its first instruction on; 0: none */
+                               exceptions from its first instruction on; 0: none;
+                               K_SPAWN_EXCEPTION_INHERIT: the caller's own */
     uint32_t prio_max;      /* the child's priority ceiling, at most the caller's;
                                0: the child's priority */
     uint32_t image;         /* required: a handle (READ) to where the program comes

@@ -631,17 +631,31 @@ static long send_prepared(struct thread *t, struct connection *conn)
     return ret;
 }
 
-COLD long channel_kernel_send(struct connection *c, const void *msg, uint32_t len)
+COLD long channel_kernel_send(struct connection *c, const void *msg, uint32_t len,
+                              struct kobject *att, uint32_t rights)
 {
     if (len > K_SMALL_MSG)
         panic("channel_kernel_send: %u bytes do not fit the staging buffer", len);
     struct thread *t = current_thread();
+    /* One the thread attached itself and has not sent yet waits aside. */
+    struct kobject *own = t->att_obj;
+    uint32_t own_rights = t->att_rights;
+    t->att_obj = NULL;
+    if (att) {
+        object_get(att);
+        t->att_obj = att;
+        t->att_rights = rights;
+    }
     t->sparts = t->rparts = 0;
     t->slen = len;
     t->rlen = 0;
     memcpy(t->small, msg, len);
     t->small_len = (int32_t)len;
-    return send_prepared(t, c);
+    long r = send_prepared(t, c);
+    drop_attachment(t);             /* not delivered */
+    t->att_obj = own;
+    t->att_rights = own_rights;
+    return r;
 }
 
 COLD int connection_lookup(long h, uint32_t rights, struct connection **out)

@@ -85,8 +85,11 @@ int connection_pulse_locked(struct connection *c, uint32_t code, uint64_t value,
 
 /* Sends a message of LEN <= K_SMALL_MSG bytes from the kernel on behalf of
  * the current thread (exception messages) and waits for the reply;
- * returns the reply status or a negative error. */
-long channel_kernel_send(struct connection *c, const void *msg, uint32_t len);
+ * returns the reply status or a negative error.  ATT, when not NULL, rides
+ * with it as a handle with RIGHTS (the caller keeps its own reference); an
+ * attachment the thread made itself and had not sent is kept for it. */
+long channel_kernel_send(struct connection *c, const void *msg, uint32_t len,
+                         struct kobject *att, uint32_t rights);
 
 /* Looks up a connection handle of the current process with RIGHTS. */
 int connection_lookup(long h, uint32_t rights, struct connection **out);

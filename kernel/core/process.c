@@ -282,7 +282,10 @@ void process_user_fault(const struct k_exception *e, const char *what)
     long status = K_EXIT_FAULT(e->vector);
     struct connection *c = thread_killed(t) ? NULL : exception_conn(p);
     if (c) {
-        long r = channel_kernel_send(c, e, sizeof(*e));
+        /* A handle to the faulting process rides with the message: the
+         * handler may be its creator's (K_SPAWN_EXCEPTION_INHERIT) and
+         * hold none of its own to read it by. */
+        long r = channel_kernel_send(c, e, sizeof(*e), &p->obj, K_RIGHT_READ);
         object_put(&c->obj);
         if (r == K_EXC_RESUME && !thread_killed(t))
             return;
@@ -614,7 +617,9 @@ static struct process *child_begin(struct spawn_args *a, long upath, long len, l
     if (!*err)
         *err = spawn_priority(parent, &a->sp, prio, &ceiling);
     struct connection *exc = NULL;
-    if (!*err && a->sp.exception)
+    if (!*err && a->sp.exception == K_SPAWN_EXCEPTION_INHERIT)
+        exc = exception_conn(parent);           /* ours, or none */
+    else if (!*err && a->sp.exception)
         *err = connection_lookup(a->sp.exception, K_RIGHT_SEND, &exc);
     struct process *child = *err ? NULL : process_create(base_name(a->path), err);
     if (child) {

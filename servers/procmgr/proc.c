@@ -101,14 +101,20 @@ static long exception_main(void *arg)
         long rcvid = k_msg_receive(exc_chan, (long)&e, -(long)sizeof(e), (long)&info);
         if (rcvid <= 0)
             continue;
+        /* The badge names the process we started; the one that faulted,
+         * whose handle came with the message, may be one it made itself
+         * with its handler (K_SPAWN_EXCEPTION_INHERIT: a forked Linux
+         * child).  Its core carries the name we know and the kernel's pid of
+         * the one that faulted, and is kept for the one we started's parent. */
         uint32_t pid = pid_of_badge(info.badge);
         struct proc *p = pid ? by_pid(pid) : NULL;
         struct rt_core core = { .vmo = 0 };
-        for (int i = 0; p && i < 100 && __atomic_load_n(&p->handle, __ATOMIC_ACQUIRE) < 0; i++)
-            k_thread_sleep(1000000);           /* faulted before spawn returned */
-        if (p && p->handle >= 0 && info.send_len == sizeof(e))
-            rt_core_capture(&cores, p->name, p->program, p->handle, &e, p->parent, &core);
+        long proc = info.handle > 0 ? (long)info.handle : -1;
+        if (p && proc > 0 && info.send_len == sizeof(e))
+            rt_core_capture(&cores, p->name, p->program, proc, &e, p->parent, &core);
         k_msg_reply(rcvid, K_EXIT_FAULT(e.vector), 0, 0);
+        if (proc > 0)
+            k_handle_close(proc);
         rt_core_finish(&cores, &core);
     }
     return 0;
@@ -245,7 +251,8 @@ long proc_spawn(void *ctx, long rcvid, const struct procmgr_spawn_req *req, cons
         h[nh++] = (struct k_spawn_handle){ (uint32_t)log, K_RIGHT_SEND | K_RIGHT_DUP | K_RIGHT_TRANSFER,
                                            "log" };
     /* The slot is filled first: the child may fault before spawn returns,
-     * and the exception thread must find it (it waits for the handle). */
+     * and the exception thread must find its name (the process itself
+     * comes with the exception message). */
     p->pid = pid;
     p->parent = info->badge;
     p->handle = -1;

@@ -196,15 +196,22 @@ static long exception_main(void *arg)
         long rcvid = k_msg_receive(exc_chan, (long)&e, -(long)sizeof(e), (long)&info);
         if (rcvid <= 0)
             continue;
+        /* The badge names the service; the process that faulted, whose
+         * handle came with the message, is the service or one it made
+         * with its handler (K_SPAWN_EXCEPTION_INHERIT: a forked Linux
+         * child, whose death restarts nothing: only procs[i] is watched). */
         unsigned i = (unsigned)info.badge - 1;
         struct rt_core core = { .vmo = 0 };
-        bool ours = i < manifest.nservices && procs[i] > 0 && info.send_len == sizeof(e);
+        long proc = info.handle > 0 ? (long)info.handle : -1;
+        bool ours = i < manifest.nservices && proc > 0 && info.send_len == sizeof(e);
         if (ours) {
             __atomic_fetch_add(&cores_pending, 1, __ATOMIC_ACQ_REL);
             rt_core_capture(&cores, manifest.services[i].name, manifest.services[i].program,
-                            procs[i], &e, RT_CORE_ANY_OWNER, &core);
+                            proc, &e, RT_CORE_ANY_OWNER, &core);
         }
         k_msg_reply(rcvid, K_EXIT_FAULT(e.vector), 0, 0);
+        if (proc > 0)
+            k_handle_close(proc);
         if (ours) {
             rt_core_finish(&cores, &core);
             __atomic_fetch_sub(&cores_pending, 1, __ATOMIC_ACQ_REL);

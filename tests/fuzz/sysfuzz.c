@@ -1265,8 +1265,9 @@ static long spawn_valid(struct fz *f)
     f->sp = (struct k_spawn){ .argc = 11, .nhandles = nh, .argv = f->argv, .handles = f->sh,
                               .priority = (uint32_t)range(r, 1, ceiling),
                               .prio_max = ceiling, .image = (uint32_t)P.image,
-                              .exception = one_in(r, 5) ? (uint32_t)gen_handle(f, K_OBJ_CONNECTION)
-                                                        : 0 };
+                              .exception = !one_in(r, 5) ? 0 :
+                                           one_in(r, 4) ? K_SPAWN_EXCEPTION_INHERIT :
+                                           (uint32_t)gen_handle(f, K_OBJ_CONNECTION) };
     long h = SC3(process_spawn, "bin/sysfuzz", 11, &f->sp);
     if (h > 0)
         hpool_add(f, h, K_OBJ_PROCESS, 0);
@@ -1309,7 +1310,8 @@ static void spawn_hostile(struct fz *f)
         .argv = one_in(r, 3) ? (const char *const *)gen_ptr(f, 64) : f->argv,
         .handles = one_in(r, 3) ? (const struct k_spawn_handle *)gen_ptr(f, 64) : f->sh,
         .priority = (uint32_t)gen_prio(f),
-        .exception = one_in(r, 3) ? (uint32_t)gen_handle(f, K_OBJ_NONE) : 0,
+        .exception = !one_in(r, 3) ? 0 : one_in(r, 8) ? K_SPAWN_EXCEPTION_INHERIT :
+                     (uint32_t)gen_handle(f, K_OBJ_NONE),
         .prio_max = one_in(r, 3) ? 0 : (uint32_t)gen_prio(f),
         .image = one_in(r, 2) ? (uint32_t)P.image :
                  one_in(r, 2) ? (uint32_t)gen_handle(f, K_OBJ_VMO) : 0,

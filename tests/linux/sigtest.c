@@ -3,7 +3,8 @@
  * with siginfo, masks and sigpending, a signal that interrupts a running
  * loop, a blocked read (EINTR, or restarted with SA_RESTART) and a
  * sleep, default actions, SIG_IGN, stop and continue seen by waitpid,
- * SIGCHLD, FPU state across a handler, and hostile arguments.
+ * SIGCHLD, FPU state across a handler, hostile arguments, and a forked
+ * child's fault (its core file).
  * "linux-sig: ok WHAT" / "FAIL WHAT", then "ALL PASSED".
  */
 #define _GNU_SOURCE
@@ -109,6 +110,16 @@ static void wait_masks(void)
     sigsuspend(&none);
     check(got == SIGUSR1 && usr1_blocked(), "sigsuspend: the handler ran, then the mask is back");
     sigprocmask(SIG_UNBLOCK, &block, 0);
+}
+
+/* Writes through P (NULL); not inlined nor specialized, so the core's
+ * backtrace names it. */
+__attribute__((noipa)) static void crash_here(volatile int *p)
+{
+    static volatile int before;
+    before++;                   /* the fault is not its first instruction */
+    *p = before;
+    _exit(3);                   /* not reached */
 }
 
 int main(void)
@@ -300,6 +311,15 @@ int main(void)
           "setitimer with a bad pointer: EFAULT");
     signal(SIGALRM, SIG_DFL);
     wait_masks();
+
+    /* A fault in a forked child: SIGSEGV to its parent, and a core file
+     * of the child on the console (runtests reads its backtrace). */
+    pid_t f = fork();
+    if (f == 0)
+        crash_here(0);
+    int fst = 0;
+    check(f > 0 && waitpid(f, &fst, 0) == f && WIFSIGNALED(fst) && WTERMSIG(fst) == SIGSEGV,
+          "a forked child's fault: it dies of SIGSEGV");
 
     if (!failed)
         printf("linux-sig: ALL PASSED\n");

@@ -726,8 +726,37 @@ static bool test_spawn_exception(void)
     struct k_msg_info info;
     long rcvid = k_msg_receive(ch, (long)&e, -(long)sizeof(e), (long)&info);
     CHECK(rcvid > 0 && info.badge == 5 && e.vector == 14);
+    /* A handle to the faulting process comes with it, READ only: its code
+     * at the fault is ours (the same program), and it cannot be killed. */
+    CHECK(info.handle > 0);
+    uint8_t code[8];
+    CHECK_EQ(k_process_read(info.handle, (long)e.rip, (long)code, sizeof(code)), 8);
+    CHECK(memcmp(code, (const void *)e.rip, sizeof(code)) == 0);
+    CHECK_EQ(k_process_kill(info.handle, 1), -E_RIGHTS);
+    CHECK_EQ(k_handle_close(info.handle), 0);
     k_msg_reply(rcvid, 99, 0, 0);                          /* kill it with 99 */
     CHECK_EQ(wait_status(p), 99);
+    /* K_SPAWN_EXCEPTION_INHERIT: a grandchild's fault comes here too,
+     * through the child's handler (ours); the handle names the grandchild. */
+    struct k_spawn_handle bh = { img, K_RIGHTS_SAME, "bootfs" };
+    const char *iargv[] = { "bin/ktest", "child", "spawn-inherit" };
+    struct k_spawn isp = { .image = img, .argc = 3, .argv = iargv, .nhandles = 1,
+                           .handles = &bh, .exception = (uint32_t)conn };
+    p = k_process_spawn((long)"bin/ktest", 9, (long)&isp);
+    CHECK(p >= 0);
+    rcvid = k_msg_receive(ch, (long)&e, -(long)sizeof(e), (long)&info);
+    CHECK(rcvid > 0 && info.badge == 5 && e.vector == 14 && info.handle > 0);
+    CHECK(e.pid == info.pid && e.pid != (uint64_t)0);
+    CHECK_EQ(k_process_read(info.handle, (long)e.rip, (long)code, sizeof(code)), 8);
+    k_handle_close(info.handle);
+    k_msg_reply(rcvid, 97, 0, 0);
+    CHECK_EQ(wait_status(p), 0);                /* its child died with our 97, not it */
+    /* Inherited from a process with no handler: none, the fault kills. */
+    iargv[2] = "spawn-inherit-none";
+    isp.exception = 0;
+    p = k_process_spawn((long)"bin/ktest", 9, (long)&isp);
+    CHECK(p >= 0);
+    CHECK_EQ(wait_status(p), 0);
     /* Every general register at the fault comes with the exception. */
     argv[2] = "fault-regs";
     p = k_process_spawn((long)"bin/ktest", 9, (long)&sp);
@@ -738,6 +767,7 @@ static bool test_spawn_exception(void)
     CHECK(e.rsi == 0x5555 && e.rdi == 0x6666 && e.r8 == 0x8888 && e.r9 == 0x9999);
     CHECK(e.r10 == 0xaaaa && e.r11 == 0xbbbb && e.r12 == 0xcccc && e.r13 == 0xdddd);
     CHECK(e.r14 == 0xeeee && e.r15 == 0xffff);
+    k_handle_close(info.handle);
     k_msg_reply(rcvid, 98, 0, 0);
     CHECK_EQ(wait_status(p), 98);
     sp.exception = 4321;
@@ -1791,13 +1821,24 @@ static long exception_handler(void *arg)
     if (rcvid <= 0)
         return 1;
     eh->ok = e.vector == 14 && e.addr == EXC_ADDR + 8 && info.send_len == sizeof(e) &&
-             e.pid == info.pid && e.tid == info.tid;
+             e.pid == info.pid && e.tid == info.tid && info.handle > 0;
+    k_handle_close(info.handle);
     if (eh->kill)
         return rt_msg_reply(rcvid, 77, 0, 0);
     long v = k_vmo_create(4096, K_VMO_ANON, 0, 0);
     k_vmo_map(0, v, 0, 4096, K_PROT_READ | K_PROT_WRITE | EXC_ADDR);
     k_handle_close(v);
-    return rt_msg_reply(rcvid, K_EXC_RESUME, 0, 0);
+    long r = rt_msg_reply(rcvid, K_EXC_RESUME, 0, 0);
+    /* Then the faulting thread's own send, with the handle it had
+     * attached before the fault: the exception did not take it. */
+    char b[4];
+    rcvid = k_msg_receive(eh->chan, (long)b, -(long)sizeof(b), (long)&info);
+    if (rcvid <= 0)
+        return 1;
+    uint64_t size = info.handle > 0 ? (uint64_t)k_vmo_size(info.handle) : 0;
+    k_handle_close(info.handle);
+    rt_msg_reply(rcvid, size == 8192 ? 0 : 1, 0, 0);
+    return r;
 }
 
 static int exception_child(bool kill)
@@ -1812,10 +1853,29 @@ static int exception_child(bool kill)
     long t = rt_thread_spawn(&th, exception_handler, &eh, stack_b, sizeof(stack_b), 0);
     if (t < 0)
         return 3;
+    long own = k_vmo_create(8192, K_VMO_ANON, 0, 0);
+    if (!kill && (own < 0 || k_handle_attach(own, K_RIGHT_READ, 1) != 0))
+        return 5;                        /* rides with our next send, after the fault */
     volatile uint64_t *p = (volatile uint64_t *)(EXC_ADDR + 8);
     uint64_t before = *p;                /* faults; the handler maps the page */
     *p = 5;
+    struct k_iov none = { 0, 0 };
+    if (rt_msg_send(conn, &none, 0, &none, 0) != 0)
+        return 6;                        /* the attachment did not arrive */
     return before == 0 && *p == 5 && eh.ok ? 0 : 4;
+}
+
+/* Spawns "child fault" with K_SPAWN_EXCEPTION_INHERIT; 0 if it died
+ * with WANT. */
+static int spawn_inherit_child(long want)
+{
+    const char *argv[] = { "bin/ktest", "child", "fault" };
+    struct k_spawn sp = { .image = (uint32_t)rt_handle("bootfs"), .argc = 3, .argv = argv,
+                          .exception = K_SPAWN_EXCEPTION_INHERIT };
+    long p = k_process_spawn((long)"bin/ktest", 9, (long)&sp);
+    if (p < 0)
+        return 1;
+    return wait_status(p) == want ? 0 : 2;
 }
 
 static int child_main(const char *role)
@@ -1896,6 +1956,10 @@ static int child_main(const char *role)
         return rt_handle("bootfs") < 0 &&
                k_process_spawn((long)"bin/ktest", 9, (long)&sp) == -E_PERM ? 0 : 1;
     }
+    if (strcmp(role, "spawn-inherit") == 0)
+        return spawn_inherit_child(97);                 /* what our handler answers */
+    if (strcmp(role, "spawn-inherit-none") == 0)
+        return spawn_inherit_child(K_EXIT_FAULT(14));
     if (strcmp(role, "exc-resume") == 0 || strcmp(role, "exc-kill") == 0)
         return exception_child(strcmp(role, "exc-kill") == 0);
     printf("ktest: unknown child role %s\n", role);
