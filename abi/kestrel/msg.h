@@ -82,6 +82,18 @@ struct k_regs {
 
 /* sys_info selectors. */
 #define K_INFO_KERNEL_OBJECTS 1   /* struct k_sysinfo */
+#define K_INFO_PLATFORM 2         /* struct k_platform */
+
+/* What the firmware's tables say about devices (ACPI MCFG and DMAR), for
+ * the PCI server. */
+struct k_platform {
+    uint64_t ecam_base;       /* PCI express configuration space, 1 MiB a bus; 0: none */
+    uint16_t ecam_segment;
+    uint8_t bus_start, bus_end;
+    uint32_t iommus;          /* IOMMU (VT-d) units found */
+    uint32_t dma_confined;    /* 1: device DMA reaches only what drivers mapped */
+    uint32_t reserved[3];
+};
 
 struct k_sysinfo {
     uint64_t kmalloc_objects; /* live kernel heap objects */
@@ -97,6 +109,7 @@ struct k_sysinfo {
 
 _Static_assert(sizeof(struct k_iov) == 16, "k_iov layout");
 _Static_assert(sizeof(struct k_sysinfo) == 96, "k_sysinfo layout");
+_Static_assert(sizeof(struct k_platform) == 32, "k_platform layout");
 _Static_assert(sizeof(struct k_msg_info) == 64, "k_msg_info layout");
 _Static_assert(sizeof(struct k_thread_attr) == 16, "k_thread_attr layout");
 

@@ -9,6 +9,7 @@
  */
 #include "core/syscall.h"
 
+#include "arch/x86_64/acpi.h"
 #include "arch/x86_64/asm.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/paging.h"
@@ -112,8 +113,22 @@ long sys_debug_write(long buf, long len)
     return len;
 }
 
+static long platform_info(long out)
+{
+    struct k_platform p = { .iommus = acpi_dmar.ndrhd };
+    if (acpi_mcfg.n) {
+        p.ecam_base = acpi_mcfg.ecam[0].base;
+        p.ecam_segment = acpi_mcfg.ecam[0].segment;
+        p.bus_start = acpi_mcfg.ecam[0].bus_start;
+        p.bus_end = acpi_mcfg.ecam[0].bus_end;
+    }
+    return copy_to_user((void *)out, &p, sizeof(p));
+}
+
 long sys_sys_info(long what, long out)
 {
+    if (what == K_INFO_PLATFORM)
+        return platform_info(out);
     if (what != K_INFO_KERNEL_OBJECTS)
         return -E_INVAL;
     reap_zombies();
@@ -402,8 +417,29 @@ long sys_process_spawn(long upath, long len, long uspawn)
 
 /* ---- memory ---- */
 
+/* True if [phys, phys + size) holds a register page of a device the
+ * kernel drives itself: a local APIC, an IOAPIC, an IOMMU (whoever maps
+ * one could reroute interrupts or undo DMA confinement). */
+static bool kernel_device_page(uint64_t phys, uint64_t size)
+{
+    uint64_t pages[1 + ACPI_MAX_IOAPICS + ACPI_MAX_DRHD];
+    unsigned n = 0;
+    pages[n++] = acpi.lapic_addr;
+    for (unsigned i = 0; i < acpi.nioapics; i++)
+        pages[n++] = acpi.ioapics[i].addr;
+    for (unsigned i = 0; i < acpi_dmar.ndrhd; i++)
+        pages[n++] = acpi_dmar.drhd[i].base;
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t p = pages[i] & ~4095UL;
+        if (p < phys + size && phys < p + 4096)
+            return true;
+    }
+    return false;
+}
+
 /* A physical memory object needs an MMIO resource covering the range, and
- * the range must not be RAM (that is the kernel's to hand out). */
+ * the range must not be RAM (that is the kernel's to hand out) nor a
+ * device of the kernel's own. */
 static int phys_allowed(long rh, uint64_t phys, uint64_t size)
 {
     struct kobject *o;
@@ -419,7 +455,7 @@ static int phys_allowed(long rh, uint64_t phys, uint64_t size)
         if (r->type == REGION_RAM && phys < r->base + r->len && r->base < phys + size)
             return -E_PERM;
     }
-    return 0;
+    return kernel_device_page(phys, size) ? -E_PERM : 0;
 }
 
 long sys_vmo_create(long size, long kind, long phys, long rh)

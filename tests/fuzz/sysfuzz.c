@@ -1752,7 +1752,10 @@ static void op_vmo_create(struct fz *f)
             size = 16 * (long)PAGE;
     } else if (k < 10) {
         kind = K_VMO_PHYS;
-        phys = one_in(r, 2) ? 0xfee00000L : (long)(rnd(r) & ~0xfffUL);
+        /* the local APIC (always refused), q35's PCI configuration
+         * space (mappable with the mmio resource), anywhere */
+        phys = one_in(r, 3) ? 0xfee00000L : one_in(r, 2) ? 0xb0000000L + (long)(below(r, 256) << 12)
+                                                          : (long)(rnd(r) & ~0xfffUL);
         rh = gen_handle(f, K_OBJ_NONE);
     } else if (k < 13) {
         kind = (long)rnd(r) >> below(r, 64);

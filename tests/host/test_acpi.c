@@ -8,7 +8,9 @@
  * signature, bad checksum, length field above the buffer or below the
  * header, every truncation, entry length 0 and 1, entries shorter than
  * their type, entries running past the end, capacity limits, disabled and
- * duplicate CPUs; RSDP v1/v2, bad extended part, truncation.
+ * duplicate CPUs; RSDP v1/v2, bad extended part, truncation; MCFG (q35's,
+ * unusable and surplus entries, truncation) and DMAR (QEMU-like units and
+ * scopes, lying structure and scope lengths, capacity, random bytes).
  */
 #include <stdint.h>
 
@@ -655,6 +657,251 @@ static void test_root_entries(void)
     CHECK_EQ(acpi_root_entry(t.b, 3, false, 0), 0);
 }
 
+/* ---- MCFG ---- */
+
+static void mcfg_begin(struct tbl *t)
+{
+    sdt_begin(t, "MCFG");
+    put64(t, 0);                 /* reserved */
+}
+
+static void e_ecam(struct tbl *t, uint64_t base, uint16_t seg, uint8_t b0, uint8_t b1)
+{
+    put64(t, base); put16(t, seg); put8(t, b0); put8(t, b1); put32(t, 0);
+}
+
+static int mcfg_at(const struct tbl *t, size_t len, struct acpi_mcfg *m)
+{
+    uint8_t *p = exact(t, len);
+    int r = acpi_mcfg_parse(p, len, m);
+    free(p);
+    return r;
+}
+
+/* QEMU q35's: one segment, buses 0-255 at 0xb0000000. */
+static void test_mcfg_q35(void)
+{
+    struct tbl t;
+    struct acpi_mcfg m;
+    mcfg_begin(&t);
+    e_ecam(&t, 0xb0000000, 0, 0, 255);
+    sdt_end(&t);
+    CHECK_EQ(mcfg_at(&t, t.len, &m), ACPI_OK);
+    CHECK_EQ(m.n, 1u);
+    CHECK_EQ(m.ecam[0].base, 0xb0000000u);
+    CHECK(m.ecam[0].segment == 0 && m.ecam[0].bus_start == 0 && m.ecam[0].bus_end == 255);
+    CHECK(m.bad == 0 && m.dropped == 0);
+}
+
+/* Unusable entries are counted, not kept; past the capacity, dropped; a
+ * partial entry at the end is not read. */
+static void test_mcfg_hostile_entries(void)
+{
+    struct tbl t;
+    struct acpi_mcfg m;
+    mcfg_begin(&t);
+    e_ecam(&t, 0, 0, 0, 255);                   /* no base */
+    e_ecam(&t, 0xb0000800, 0, 0, 255);          /* not 1 MiB aligned */
+    e_ecam(&t, 0xb0000000, 0, 9, 3);            /* end below start */
+    for (int i = 0; i < ACPI_MAX_ECAM + 2; i++)
+        e_ecam(&t, 0xc0000000ULL + (uint64_t)i * (256u << 20), (uint16_t)i, 0, 255);
+    put32(&t, 0x12345678);                      /* 4 bytes of a 16-byte entry */
+    sdt_end(&t);
+    CHECK_EQ(mcfg_at(&t, t.len, &m), ACPI_OK);
+    CHECK_EQ(m.bad, 3u);
+    CHECK_EQ(m.n, (unsigned)ACPI_MAX_ECAM);
+    CHECK_EQ(m.dropped, 2u);
+    CHECK_EQ(m.ecam[ACPI_MAX_ECAM - 1].segment, (uint16_t)(ACPI_MAX_ECAM - 1));
+}
+
+static void test_mcfg_every_truncation(void)
+{
+    struct tbl t;
+    struct acpi_mcfg m;
+    mcfg_begin(&t);
+    e_ecam(&t, 0xb0000000, 0, 0, 255);
+    sdt_end(&t);
+    for (size_t l = 0; l < t.len; l++) {
+        CHECK_EQ(mcfg_at(&t, l, &m), ACPI_ETRUNC);
+        CHECK_EQ(m.n, 0u);
+    }
+    t.b[20] ^= 1;                                /* checksum */
+    CHECK_EQ(mcfg_at(&t, t.len, &m), ACPI_ECHECKSUM);
+    t.b[20] ^= 1;
+    t.b[0] = 'X';
+    CHECK_EQ(mcfg_at(&t, t.len, &m), ACPI_ESIG);
+}
+
+/* ---- DMAR ---- */
+
+static void dmar_begin(struct tbl *t, uint8_t haw_field, uint8_t flags)
+{
+    sdt_begin(t, "DMAR");
+    put8(t, haw_field); put8(t, flags);
+    for (int i = 0; i < 10; i++)
+        put8(t, 0);
+}
+
+/* A DRHD with NSCOPES scopes to follow (scope_*), each LEN bytes long. */
+static void e_drhd(struct tbl *t, uint8_t flags, uint64_t base, uint16_t len)
+{
+    put16(t, 0); put16(t, len); put8(t, flags); put8(t, 0); put16(t, 0); put64(t, base);
+}
+
+static void e_scope(struct tbl *t, uint8_t type, uint8_t id, uint8_t bus, uint8_t dev, uint8_t fn)
+{
+    put8(t, type); put8(t, 8); put16(t, 0); put8(t, id); put8(t, bus); put8(t, dev); put8(t, fn);
+}
+
+static int dmar_at(const struct tbl *t, size_t len, struct acpi_dmar *d)
+{
+    uint8_t *p = exact(t, len);
+    int r = acpi_dmar_parse(p, len, d);
+    free(p);
+    return r;
+}
+
+/* QEMU's intel-iommu: one unit for everything (INCLUDE_PCI_ALL) with the
+ * IOAPIC in its scope; here also a second unit for two endpoints, an
+ * RMRR, and a structure of an unknown type. */
+static void build_dmar(struct tbl *t)
+{
+    dmar_begin(t, 38, ACPI_DMAR_INTR_REMAP);
+    e_drhd(t, 0, 0xfed91000, 16 + 2 * 8);
+    e_scope(t, ACPI_SCOPE_ENDPOINT, 0, 0, 3, 0);
+    e_scope(t, ACPI_SCOPE_BRIDGE, 0, 0, 0x1c, 1);
+    put16(t, 1); put16(t, 32); put16(t, 0); put16(t, 0);   /* RMRR */
+    put64(t, 0x7f000000); put64(t, 0x7f0fffff); put32(t, 0); put32(t, 0);
+    put16(t, 9); put16(t, 6); put16(t, 0);                 /* unknown type */
+    e_drhd(t, ACPI_DRHD_INCLUDE_PCI_ALL, 0xfed90000, 16 + 8);
+    e_scope(t, ACPI_SCOPE_IOAPIC, 0, 0, 0x1f, 0);
+    sdt_end(t);
+}
+
+static void test_dmar_realistic(void)
+{
+    struct tbl t;
+    struct acpi_dmar d;
+    build_dmar(&t);
+    CHECK_EQ(dmar_at(&t, t.len, &d), ACPI_OK);
+    CHECK(d.found && d.haw == 39 && d.flags == ACPI_DMAR_INTR_REMAP);
+    CHECK_EQ(d.ndrhd, 2u);
+    CHECK_EQ(d.rmrr, 1u);
+    CHECK(d.drhd[0].base == 0xfed91000 && d.drhd[0].flags == 0 && d.drhd[0].nscopes == 2);
+    CHECK(d.drhd[0].scopes[0].type == ACPI_SCOPE_ENDPOINT && d.drhd[0].scopes[0].dev == 3);
+    CHECK(d.drhd[0].scopes[1].type == ACPI_SCOPE_BRIDGE && d.drhd[0].scopes[1].fn == 1);
+    CHECK(d.drhd[1].base == 0xfed90000 && d.drhd[1].flags == ACPI_DRHD_INCLUDE_PCI_ALL);
+    CHECK(d.drhd[1].nscopes == 1 && d.drhd[1].scopes[0].type == ACPI_SCOPE_IOAPIC);
+    CHECK_EQ(d.drhd[1].scopes[0].dev, 0x1f);
+}
+
+/* A deeper path: the last (device, function) is the one reported. */
+static void test_dmar_scope_path(void)
+{
+    struct tbl t;
+    struct acpi_dmar d;
+    dmar_begin(&t, 38, 0);
+    e_drhd(&t, 0, 0xfed90000, 16 + 10);
+    put8(&t, ACPI_SCOPE_ENDPOINT); put8(&t, 10); put16(&t, 0); put8(&t, 0); put8(&t, 0);
+    put8(&t, 0x1c); put8(&t, 0); put8(&t, 0); put8(&t, 2);
+    sdt_end(&t);
+    CHECK_EQ(dmar_at(&t, t.len, &d), ACPI_OK);
+    CHECK(d.ndrhd == 1 && d.drhd[0].nscopes == 1);
+    CHECK(d.drhd[0].scopes[0].depth == 2 && d.drhd[0].scopes[0].dev == 0 &&
+          d.drhd[0].scopes[0].fn == 2);
+}
+
+static void test_dmar_every_truncation(void)
+{
+    struct tbl t;
+    struct acpi_dmar d;
+    build_dmar(&t);
+    for (size_t l = 0; l < t.len; l++) {
+        CHECK_EQ(dmar_at(&t, l, &d), ACPI_ETRUNC);
+        CHECK(!d.found && d.ndrhd == 0);
+    }
+}
+
+/* Structure and scope lengths that lie: each ends the walk cleanly. */
+static void test_dmar_hostile_lengths(void)
+{
+    static const uint16_t struct_lens[] = { 0, 1, 3, 15, 200 };
+    for (size_t i = 0; i < sizeof(struct_lens) / sizeof(struct_lens[0]); i++) {
+        struct tbl t;
+        struct acpi_dmar d;
+        dmar_begin(&t, 38, 0);
+        e_drhd(&t, 1, 0xfed90000, 16);            /* a good one first */
+        e_drhd(&t, 1, 0xfed91000, struct_lens[i]);
+        sdt_end(&t);
+        CHECK_EQ(dmar_at(&t, t.len, &d), ACPI_EENTRY);
+        CHECK_EQ(d.ndrhd, 1u);
+        CHECK_EQ(d.bad_offset, 48u + 16u);
+    }
+    static const uint8_t scope_lens[] = { 0, 1, 6, 7, 9, 30 };
+    for (size_t i = 0; i < sizeof(scope_lens); i++) {
+        struct tbl t;
+        struct acpi_dmar d;
+        dmar_begin(&t, 38, 0);
+        e_drhd(&t, 0, 0xfed90000, 16 + 8);
+        put8(&t, ACPI_SCOPE_ENDPOINT); put8(&t, scope_lens[i]);
+        put16(&t, 0); put8(&t, 0); put8(&t, 0); put8(&t, 1); put8(&t, 0);
+        sdt_end(&t);
+        CHECK_EQ(dmar_at(&t, t.len, &d), ACPI_EENTRY);
+        CHECK_EQ(d.ndrhd, 0u);
+    }
+    struct tbl t;                                  /* below the fixed part */
+    struct acpi_dmar d;
+    sdt_begin(&t, "DMAR");
+    put8(&t, 38);
+    sdt_end(&t);
+    CHECK_EQ(dmar_at(&t, t.len, &d), ACPI_ETRUNC);
+}
+
+/* More units and scopes than fit: counted, nothing overflows. */
+static void test_dmar_capacity(void)
+{
+    struct tbl t;
+    struct acpi_dmar d;
+    dmar_begin(&t, 38, 0);
+    e_drhd(&t, 0, 0xfed90000, (uint16_t)(16 + 8 * (ACPI_MAX_SCOPES + 3)));
+    for (int i = 0; i < ACPI_MAX_SCOPES + 3; i++)
+        e_scope(&t, ACPI_SCOPE_ENDPOINT, 0, 0, (uint8_t)i, 0);
+    for (int i = 0; i < ACPI_MAX_DRHD + 1; i++)
+        e_drhd(&t, 0, 0xfed91000 + (uint64_t)i * 4096, 16);
+    sdt_end(&t);
+    CHECK_EQ(dmar_at(&t, t.len, &d), ACPI_OK);
+    CHECK_EQ(d.ndrhd, (unsigned)ACPI_MAX_DRHD);
+    CHECK_EQ(d.drhd_dropped, 2u);
+    CHECK_EQ(d.drhd[0].nscopes, (unsigned)ACPI_MAX_SCOPES);
+    CHECK_EQ(d.drhd[0].scopes_dropped, 3u);
+}
+
+/* Random bytes after the fixed part: OK or EENTRY, never out of bounds
+ * (ASan watches the exact-size copy). */
+static void test_dmar_random(void)
+{
+    uint32_t seed = 777;
+    for (int round = 0; round < 3000; round++) {
+        struct tbl t;
+        struct acpi_dmar d;
+        dmar_begin(&t, 38, 1);
+        size_t n = (size_t)(seed % 300);
+        for (size_t i = 0; i < n; i++) {
+            seed = seed * 1103515245u + 12345u;
+            uint8_t v = (uint8_t)(seed >> 16);
+            put8(&t, (i % 16 == 0) ? v % 3 : (i % 16 == 2) ? v % 40 : (i % 16 == 3) ? 0 : v);
+        }
+        sdt_end(&t);
+        int r = dmar_at(&t, t.len, &d);
+        CHECK(r == ACPI_OK || r == ACPI_EENTRY);
+        CHECK(d.ndrhd <= ACPI_MAX_DRHD);
+        for (unsigned i = 0; i < d.ndrhd; i++)
+            CHECK(d.drhd[i].nscopes <= ACPI_MAX_SCOPES);
+        if (r == ACPI_EENTRY)
+            CHECK(d.bad_offset >= 48 && d.bad_offset < t.len);
+    }
+}
+
 static const struct check_test tests[] = {
     CHECK_TEST(test_madt_realistic),
     CHECK_TEST(test_madt_no_entries),
@@ -687,6 +934,15 @@ static const struct check_test tests[] = {
     CHECK_TEST(test_rsdp_zero_addresses),
     CHECK_TEST(test_sdt_check),
     CHECK_TEST(test_root_entries),
+    CHECK_TEST(test_mcfg_q35),
+    CHECK_TEST(test_mcfg_hostile_entries),
+    CHECK_TEST(test_mcfg_every_truncation),
+    CHECK_TEST(test_dmar_realistic),
+    CHECK_TEST(test_dmar_scope_path),
+    CHECK_TEST(test_dmar_every_truncation),
+    CHECK_TEST(test_dmar_hostile_lengths),
+    CHECK_TEST(test_dmar_capacity),
+    CHECK_TEST(test_dmar_random),
 };
 
 CHECK_MAIN("acpi", tests)

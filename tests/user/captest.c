@@ -1,7 +1,7 @@
 /*
  * captest: started by init from bootimage/tests/caps.manifest, it checks
  * that it holds exactly what its manifest line grants (irq=5,
- * ioport=0x60-0x64, mmio=0xfee00000-0xfee00fff, connect=log) and nothing
+ * ioport=0x60-0x64, mmio=0xb0000000-0xb0000fff, connect=log) and nothing
  * else.  Prints TEST PASS/FAIL user.caps.NAME lines; exits 0 if all passed.
  */
 #include "base/string.h"
@@ -39,11 +39,11 @@ static void test_ranges(void)
     long sub = k_resource_narrow(io, 0x60, 5);
     check("ioport_granted", sub > 0);
     check("ioport_other_refused", k_resource_narrow(io, 0x70, 1) == -E_PERM);
-    long lapic = k_vmo_create(4096, K_VMO_PHYS, 0xfee00000, mmio);
-    check("mmio_granted", lapic > 0);
-    check("mmio_other_refused", k_vmo_create(4096, K_VMO_PHYS, 0xfec00000, mmio) == -E_PERM);
+    long ecam = k_vmo_create(4096, K_VMO_PHYS, 0xb0000000, mmio);
+    check("mmio_granted", ecam > 0);
+    check("mmio_other_refused", k_vmo_create(4096, K_VMO_PHYS, 0xb0001000, mmio) == -E_PERM);
     k_handle_close(sub);
-    k_handle_close(lapic);
+    k_handle_close(ecam);
 }
 
 static void test_nothing_else(void)

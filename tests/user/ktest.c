@@ -1015,14 +1015,26 @@ static bool test_vmo_map(void)
     CHECK_EQ(k_vmo_create(4096, K_VMO_PHYS, 0x100000, mmio), -E_PERM);      /* RAM */
     CHECK_EQ(k_vmo_create(4096, K_VMO_PHYS, 0xfee00001, mmio), -E_INVAL);   /* unaligned */
     CHECK_EQ(k_vmo_create(4096, K_VMO_PHYS, 0xfee00000, rt_handle("irq")), -E_PERM);
-    long lapic = k_vmo_create(4096, K_VMO_PHYS, 0xfee00000, mmio);
-    CHECK(lapic >= 0);
-    long la = k_vmo_map(0, lapic, 0, 4096, K_PROT_READ);
-    CHECK(la > 0);
-    uint32_t version = ((volatile uint32_t *)la)[0x30 / 4];   /* LAPIC version register */
-    CHECK((version & 0xff) >= 0x10);
-    CHECK_EQ(k_vm_unmap(0, la, 4096), 0);
-    k_handle_close(lapic);
+    /* The kernel's own devices are not handed out, whatever the resource:
+     * the local APIC, the IOAPIC (and an IOMMU, where there is one). */
+    CHECK_EQ(k_vmo_create(4096, K_VMO_PHYS, 0xfee00000, mmio), -E_PERM);
+    CHECK_EQ(k_vmo_create(3 * 4096, K_VMO_PHYS, 0xfebff000, mmio), -E_PERM);
+    CHECK_EQ(k_vmo_create(4096, K_VMO_PHYS, 0xfec00000, mmio), -E_PERM);
+    /* Other MMIO is: PCI express configuration space, whose first word
+     * on q35 is the host bridge's vendor and device (8086:29c0). */
+    struct k_platform pf;
+    CHECK_EQ(k_sys_info(K_INFO_PLATFORM, (long)&pf), 0);
+    CHECK(pf.ecam_base != 0 && pf.bus_end >= pf.bus_start);
+    long ecam = k_vmo_create(4096, K_VMO_PHYS, (long)pf.ecam_base, mmio);
+    CHECK(ecam >= 0);
+    long ea = k_vmo_map(0, ecam, 0, 4096, K_PROT_READ);
+    CHECK(ea > 0);
+    CHECK_EQ(((volatile uint32_t *)ea)[0], 0x29c08086u);
+    CHECK_EQ(k_vm_unmap(0, ea, 4096), 0);
+    k_handle_close(ecam);
+    CHECK_EQ(k_sys_info(K_INFO_PLATFORM, 8), -E_FAULT);
+    CHECK_EQ(k_sys_info(K_INFO_PLATFORM, (long)K_USER_TOP), -E_FAULT);
+    CHECK_EQ(k_sys_info(3, (long)&pf), -E_INVAL);
     long nomap = k_handle_dup(v, K_RIGHT_READ);
     CHECK_EQ(k_vmo_map(0, nomap, 0, 4096, K_PROT_READ), -E_RIGHTS);   /* READ without MAP */
     k_handle_close(nomap);

@@ -1,5 +1,6 @@
 /*
- * acpi: RSDP -> RSDT/XSDT -> MADT, read once at boot on the BSP (see acpi.h).
+ * acpi: RSDP -> RSDT/XSDT -> MADT, MCFG and DMAR, read once at boot on the
+ * BSP (see acpi.h).
  *
  * Firmware tables are untrusted input.  The parsing itself is in
  * acpi_parse.c (pure, host-tested); this file finds and maps the tables and
@@ -9,7 +10,8 @@
  * that fails is reported and ignored.
  *
  * Result: `acpi` (IOAPICs, overrides, CPU APIC IDs), cpu_count and
- * cpus[i].apic_id, with cpus[0] always the BSP (its real APIC ID).
+ * cpus[i].apic_id, with cpus[0] always the BSP (its real APIC ID);
+ * `acpi_mcfg` (PCI express configuration space) and `acpi_dmar` (IOMMUs).
  * No locking: runs before any other CPU is started.
  */
 #include "arch/x86_64/acpi.h"
@@ -24,6 +26,8 @@
 #define LAPIC_DEFAULT_ADDR 0xFEE00000u
 
 struct acpi_info acpi;
+struct acpi_mcfg acpi_mcfg;
+struct acpi_dmar acpi_dmar;
 
 /* Scans [base, base+len) of the first MiB on 16-byte boundaries. */
 static bool rsdp_scan(uint64_t base, uint64_t len, struct acpi_rsdp *r)
@@ -154,11 +158,43 @@ static void cpus_fill(void)
     }
 }
 
+/* MCFG and DMAR, for the PCI server (sys_info) and the IOMMU; each is
+ * optional, and said so. */
+static void devices_load(const struct acpi_rsdp *rsdp)
+{
+    uint32_t len = 0;
+    const uint8_t *t = table_find(rsdp, "MCFG", &len);
+    if (t && acpi_mcfg_parse(t, len, &acpi_mcfg) == ACPI_OK && acpi_mcfg.n) {
+        const struct acpi_ecam *e = &acpi_mcfg.ecam[0];
+        kprintf("acpi: PCI express configuration space at %#lx (segment %u, buses %u-%u)\n",
+                e->base, e->segment, e->bus_start, e->bus_end);
+    } else {
+        kprintf("acpi: no usable MCFG: no PCI express configuration space\n");
+    }
+    if (acpi_mcfg.bad || acpi_mcfg.dropped)
+        kprintf("acpi: MCFG: %u unusable and %u surplus entries ignored\n", acpi_mcfg.bad,
+                acpi_mcfg.dropped);
+    t = table_find(rsdp, "DMAR", &len);
+    int r = t ? acpi_dmar_parse(t, len, &acpi_dmar) : ACPI_ESIG;
+    if (r == ACPI_EENTRY)
+        kprintf("acpi: DMAR structure at offset %u is malformed; rest ignored\n",
+                acpi_dmar.bad_offset);
+    for (unsigned i = 0; i < acpi_dmar.ndrhd; i++) {
+        const struct acpi_drhd *d = &acpi_dmar.drhd[i];
+        kprintf("acpi: IOMMU (VT-d) at %#lx, segment %u, %s, %u device scopes\n", d->base,
+                d->segment, d->flags & ACPI_DRHD_INCLUDE_PCI_ALL ? "every other device" :
+                "listed devices only", d->nscopes);
+    }
+}
+
 void acpi_init(void)
 {
     struct acpi_rsdp rsdp;
     uint32_t len = 0;
-    const uint8_t *madt = rsdp_find(&rsdp) ? table_find(&rsdp, "APIC", &len) : NULL;
+    bool have_rsdp = rsdp_find(&rsdp);
+    if (have_rsdp)
+        devices_load(&rsdp);
+    const uint8_t *madt = have_rsdp ? table_find(&rsdp, "APIC", &len) : NULL;
     if (!madt || !madt_load(madt, len)) {
         acpi = (struct acpi_info){ .lapic_addr = LAPIC_DEFAULT_ADDR };
         kprintf("acpi: no usable MADT; running on the boot CPU only\n");

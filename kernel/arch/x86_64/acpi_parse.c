@@ -213,3 +213,97 @@ int acpi_madt_parse(const void *buf, size_t len, struct acpi_info *info)
     }
     return ACPI_OK;
 }
+
+/* ---- MCFG ---- */
+
+#define MCFG_FIXED_LEN 8        /* reserved, after the header */
+#define MCFG_ENTRY_LEN 16
+
+int acpi_mcfg_parse(const void *buf, size_t len, struct acpi_mcfg *out)
+{
+    const uint8_t *t = buf;
+    *out = (struct acpi_mcfg){ 0 };
+    int r = acpi_sdt_check(buf, len, "MCFG");
+    if (r != ACPI_OK)
+        return r;
+    uint32_t tlen = rd32(t + 4);
+    for (uint32_t off = ACPI_SDT_HEADER_LEN + MCFG_FIXED_LEN; off + MCFG_ENTRY_LEN <= tlen;
+         off += MCFG_ENTRY_LEN) {
+        const uint8_t *e = t + off;
+        struct acpi_ecam c = { .base = rd64(e), .segment = rd16(e + 8),
+                               .bus_start = e[10], .bus_end = e[11] };
+        if (!c.base || (c.base & ((1u << 20) - 1)) || c.bus_end < c.bus_start)
+            out->bad++;
+        else if (out->n == ACPI_MAX_ECAM)
+            out->dropped++;
+        else
+            out->ecam[out->n++] = c;
+    }
+    return ACPI_OK;
+}
+
+/* ---- DMAR ---- */
+
+#define DMAR_FIXED_LEN 12       /* host address width, flags, reserved */
+#define DMAR_DRHD 0
+#define DMAR_RMRR 1
+#define DRHD_FIXED_LEN 16
+#define SCOPE_FIXED_LEN 6
+
+/* The scopes in [s, end) into D; false if one is malformed. */
+static bool drhd_scopes(struct acpi_drhd *d, const uint8_t *s, const uint8_t *end)
+{
+    while (s < end) {
+        if ((size_t)(end - s) < 2 || s[1] < SCOPE_FIXED_LEN + 2 || s[1] > end - s ||
+            (s[1] - SCOPE_FIXED_LEN) % 2)
+            return false;
+        unsigned npath = (s[1] - SCOPE_FIXED_LEN) / 2;
+        const uint8_t *last = s + SCOPE_FIXED_LEN + 2 * (npath - 1);
+        struct acpi_scope sc = { .type = s[0], .enum_id = s[4], .bus = s[5],
+                                 .depth = (uint8_t)npath, .dev = last[0], .fn = last[1] };
+        if (d->nscopes == ACPI_MAX_SCOPES)
+            d->scopes_dropped++;
+        else
+            d->scopes[d->nscopes++] = sc;
+        s += s[1];
+    }
+    return true;
+}
+
+int acpi_dmar_parse(const void *buf, size_t len, struct acpi_dmar *out)
+{
+    const uint8_t *t = buf;
+    *out = (struct acpi_dmar){ 0 };
+    int r = acpi_sdt_check(buf, len, "DMAR");
+    if (r != ACPI_OK)
+        return r;
+    uint32_t tlen = rd32(t + 4);
+    if (tlen < ACPI_SDT_HEADER_LEN + DMAR_FIXED_LEN)
+        return ACPI_ETRUNC;
+    out->found = true;
+    out->haw = (uint8_t)(t[ACPI_SDT_HEADER_LEN] + 1);
+    out->flags = t[ACPI_SDT_HEADER_LEN + 1];
+    for (uint32_t off = ACPI_SDT_HEADER_LEN + DMAR_FIXED_LEN; off + 4 <= tlen;) {
+        const uint8_t *e = t + off;
+        uint16_t type = rd16(e), elen = rd16(e + 2);
+        if (elen < 4 || elen > tlen - off || (type == DMAR_DRHD && elen < DRHD_FIXED_LEN)) {
+            out->bad_offset = off;
+            return ACPI_EENTRY;
+        }
+        if (type == DMAR_DRHD) {
+            struct acpi_drhd d = { .flags = e[4], .segment = rd16(e + 6), .base = rd64(e + 8) };
+            if (!drhd_scopes(&d, e + DRHD_FIXED_LEN, e + elen)) {
+                out->bad_offset = off;
+                return ACPI_EENTRY;
+            }
+            if (out->ndrhd == ACPI_MAX_DRHD)
+                out->drhd_dropped++;
+            else
+                out->drhd[out->ndrhd++] = d;
+        } else if (type == DMAR_RMRR) {
+            out->rmrr++;
+        }
+        off += elen;
+    }
+    return ACPI_OK;
+}

@@ -1,6 +1,6 @@
 /*
  * acpi_parse: pure parsers for the ACPI tables the kernel reads (RSDP,
- * RSDT/XSDT, MADT).  No hardware access, no console, no globals: each
+ * RSDT/XSDT, MADT, MCFG, DMAR).  No hardware access, no console, no globals: each
  * function reads only [buf, buf + len) and fills a result, so the same code
  * runs in the kernel and in host unit tests (tests/host/test_acpi.c).
  *
@@ -89,6 +89,66 @@ struct acpi_info {
     uint32_t bad_offset;        /* offset of the malformed entry (ACPI_EENTRY) */
 };
 
+/* MCFG: where PCI express configuration space is (ECAM), per segment. */
+#define ACPI_MAX_ECAM 4
+
+struct acpi_ecam {
+    uint64_t base;              /* physical address of bus 0's space (1 MiB a bus) */
+    uint16_t segment;
+    uint8_t bus_start, bus_end;
+};
+
+struct acpi_mcfg {
+    unsigned n;
+    struct acpi_ecam ecam[ACPI_MAX_ECAM];
+    unsigned dropped;           /* entries past ACPI_MAX_ECAM */
+    unsigned bad;               /* base 0 or not 1 MiB aligned, or end < start */
+};
+
+/* DMAR: the IOMMU (VT-d) units and which devices each one translates. */
+#define ACPI_MAX_DRHD 4
+#define ACPI_MAX_SCOPES 16
+#define ACPI_DMAR_INTR_REMAP 1u                 /* DMAR flags */
+#define ACPI_DRHD_INCLUDE_PCI_ALL 1u            /* DRHD flags */
+
+enum {
+    ACPI_SCOPE_ENDPOINT = 1,    /* one PCI function */
+    ACPI_SCOPE_BRIDGE = 2,      /* a bridge and everything behind it */
+    ACPI_SCOPE_IOAPIC = 3,
+    ACPI_SCOPE_HPET = 4,
+    ACPI_SCOPE_NAMESPACE = 5,
+};
+
+struct acpi_scope {
+    uint8_t type;               /* ACPI_SCOPE_* */
+    uint8_t enum_id;            /* IOAPIC or HPET number */
+    uint8_t bus;                /* the start bus */
+    uint8_t depth;              /* path entries (device, function) after the first */
+    uint8_t dev, fn;            /* the path's last entry: the function itself
+                                   (below bridges that the bus number does not
+                                   resolve: only depth 1 is used) */
+};
+
+struct acpi_drhd {
+    uint64_t base;              /* register set, 4 KiB aligned */
+    uint16_t segment;
+    uint8_t flags;              /* ACPI_DRHD_* */
+    unsigned nscopes;
+    struct acpi_scope scopes[ACPI_MAX_SCOPES];
+    unsigned scopes_dropped;
+};
+
+struct acpi_dmar {
+    bool found;
+    uint8_t haw;                /* host address width in bits (the field + 1) */
+    uint8_t flags;              /* ACPI_DMAR_* */
+    unsigned ndrhd;
+    struct acpi_drhd drhd[ACPI_MAX_DRHD];
+    unsigned drhd_dropped;
+    unsigned rmrr;              /* reserved memory regions (none kept) */
+    uint32_t bad_offset;        /* the malformed structure (ACPI_EENTRY) */
+};
+
 /* True if the LEN bytes at BUF sum to zero (mod 256). */
 bool acpi_checksum_ok(const void *buf, size_t len);
 
@@ -117,5 +177,17 @@ uint64_t acpi_root_entry(const void *buf, size_t len, bool xsdt, size_t i);
  * under 2 or under what its type needs, or running past the table) ended
  * the walk: the entries before it are kept. */
 int acpi_madt_parse(const void *buf, size_t len, struct acpi_info *info);
+
+/* Checks the MCFG in BUF and reads its allocations into *out (entries
+ * that are not usable are counted in bad, those past the capacity in
+ * dropped).  ACPI_OK or a header error (nothing filled). */
+int acpi_mcfg_parse(const void *buf, size_t len, struct acpi_mcfg *out);
+
+/* Checks the DMAR in BUF and reads its hardware units with their device
+ * scopes into *out.  ACPI_OK, a header error (found false), or ACPI_EENTRY
+ * when a malformed structure or scope (length under its fixed part or past
+ * its parent) ended the walk: the units before it are kept, the one it is
+ * in is not. */
+int acpi_dmar_parse(const void *buf, size_t len, struct acpi_dmar *out);
 
 #endif
