@@ -1,0 +1,350 @@
+/*
+ * pci: the PCI server (protocols/pci.proto), on /dev/pci.  It finds PCI
+ * express configuration space where the kernel says the firmware's MCFG
+ * puts it (sys_info K_INFO_PLATFORM), enumerates bus 0 and every bus
+ * behind a bridge, sizes each function's BARs, finds its MSI-X
+ * capability, prints one line a function, and answers list and bar.
+ *
+ * It is the one process that maps configuration space: a driver will be
+ * given its own device from here, never the space itself (a driver that
+ * could write any function's registers could move BARs over another
+ * device's, or let a device master the bus unasked).
+ *
+ * Enumeration runs once, before serving, with the memory and I/O decode
+ * of each function off while its BARs are sized (the firmware's
+ * assignment is kept: a BAR is written all ones, read back, and restored).
+ * Configuration space is untrusted input too: a capability list is walked
+ * at most CAP_WALK_MAX steps and only inside the function's 256 bytes; a
+ * bridge's secondary bus is followed only if it is above the bridge's own
+ * bus, inside the ECAM window, and not seen before.
+ *
+ * Start-up handles: "chan" (serve), "mmio" (must cover configuration
+ * space; the manifest grants it), "log" optional.  One thread (srv_main).
+ */
+#include "base/string.h"
+#include "kestrel/errors.h"
+#include "kestrel/msg.h"
+#include "kestrel/vm.h"
+#include "protocols/pci.h"
+#include "rt/rt.h"
+#include "rt/stdio.h"
+#include "rt/syscall.h"
+#include "srv/srv.h"
+
+#define FUNCS_MAX 256
+#define BUS_BYTES (1UL << 20)          /* ECAM: 32 devices x 8 functions x 4 KiB */
+#define CAP_WALK_MAX 48
+#define MSG_MAX (sizeof(struct k_proto_hdr) + sizeof(struct pci_bar_req))
+
+enum {                                 /* configuration space registers */
+    CFG_VENDOR = 0x00, CFG_DEVICE = 0x02, CFG_COMMAND = 0x04, CFG_STATUS = 0x06,
+    CFG_REVISION = 0x08, CFG_PROGIF = 0x09, CFG_SUBCLASS = 0x0a, CFG_CLASS = 0x0b,
+    CFG_HEADER = 0x0e, CFG_BAR0 = 0x10, CFG_SECONDARY_BUS = 0x19,
+    CFG_SUBSYS_VENDOR = 0x2c, CFG_SUBSYS = 0x2e, CFG_CAPS = 0x34, CFG_IRQ_PIN = 0x3d,
+};
+
+#define CMD_IO 1u
+#define CMD_MEM 2u
+#define STATUS_CAPS 0x10u
+#define CAP_MSIX 0x11u
+
+struct bar {
+    uint64_t base, size;
+    uint32_t flags;                    /* PCI_BAR_* */
+};
+
+struct func {
+    uint8_t bus, dev, fn, header;
+    uint16_t vendor, device, subsys_vendor, subsys;
+    uint8_t class, subclass, progif, revision, irq_pin;
+    uint8_t msix;
+    uint16_t msix_vectors;
+    uint8_t nbars;
+    struct bar bars[6];
+};
+
+static struct {
+    struct k_platform pf;
+    long mmio;
+    volatile uint8_t *bus_map[256];    /* each bus's 1 MiB, mapped when first read */
+    bool bus_seen[256];
+    struct func funcs[FUNCS_MAX];
+    unsigned nfuncs, dropped;
+} P;
+
+/* ---- configuration space ---- */
+
+/* The 4 KiB of BUS:DEV.FN, or NULL if its bus cannot be mapped. */
+static volatile uint8_t *cfg(unsigned bus, unsigned dev, unsigned fn)
+{
+    if (bus < P.pf.bus_start || bus > P.pf.bus_end)
+        return NULL;
+    if (!P.bus_map[bus]) {
+        uint64_t pa = P.pf.ecam_base + (uint64_t)bus * BUS_BYTES;   /* the base is bus 0's */
+        long v = k_vmo_create((long)BUS_BYTES, K_VMO_PHYS, (long)pa, P.mmio);
+        long a = v < 0 ? v : k_vmo_map(0, v, 0, (long)BUS_BYTES, K_PROT_READ | K_PROT_WRITE);
+        if (v >= 0)
+            k_handle_close(v);                 /* the mapping keeps it */
+        if (a < 0) {
+            printf("pci: cannot map bus %u's configuration space at %#lx: %s\n", bus,
+                   (unsigned long)pa, k_strerror(a));
+            return NULL;
+        }
+        P.bus_map[bus] = (volatile uint8_t *)a;
+    }
+    return P.bus_map[bus] + ((dev << 15) | (fn << 12));
+}
+
+static uint8_t rd8(volatile uint8_t *c, unsigned off) { return c[off]; }
+static uint16_t rd16c(volatile uint8_t *c, unsigned off) { return *(volatile uint16_t *)(c + off); }
+static uint32_t rd32c(volatile uint8_t *c, unsigned off) { return *(volatile uint32_t *)(c + off); }
+static void wr16c(volatile uint8_t *c, unsigned off, uint16_t v) { *(volatile uint16_t *)(c + off) = v; }
+static void wr32c(volatile uint8_t *c, unsigned off, uint32_t v) { *(volatile uint32_t *)(c + off) = v; }
+
+/* Sizes the BARs of C (a header type 0 function: 6, a bridge: 2) with
+ * its decode off; the firmware's addresses are put back. */
+static void bars_read(volatile uint8_t *c, struct func *f)
+{
+    unsigned n = f->header == 0 ? 6 : f->header == 1 ? 2 : 0;
+    uint16_t cmd = rd16c(c, CFG_COMMAND);
+    wr16c(c, CFG_COMMAND, (uint16_t)(cmd & ~(CMD_IO | CMD_MEM)));
+    for (unsigned i = 0; i < n; i++) {
+        unsigned off = CFG_BAR0 + 4 * i;
+        uint32_t lo = rd32c(c, off);
+        wr32c(c, off, 0xffffffffu);
+        uint32_t mask = rd32c(c, off);
+        wr32c(c, off, lo);
+        if (mask == 0 || mask == 0xffffffffu)
+            continue;                          /* not implemented */
+        struct bar *b = &f->bars[i];
+        if (lo & 1) {                          /* I/O ports */
+            uint32_t m = mask & ~3u;
+            b->flags = PCI_BAR_IO;
+            b->base = lo & ~3u;
+            b->size = m ? (uint64_t)(~m & 0xffff) + 1 : 0;
+        } else {
+            uint64_t m = mask & ~15u, base = lo & ~15u;
+            b->flags = PCI_BAR_MEM | (lo & 8 ? PCI_BAR_PREFETCH : 0);
+            if ((lo & 6) == 4 && i + 1 < n) {  /* 64-bit: the next slot is the high half */
+                uint32_t hi = rd32c(c, off + 4);
+                wr32c(c, off + 4, 0xffffffffu);
+                uint32_t mhi = rd32c(c, off + 4);
+                wr32c(c, off + 4, hi);
+                m |= (uint64_t)mhi << 32;
+                base |= (uint64_t)hi << 32;
+                b->flags |= PCI_BAR_64;
+                i++;
+            } else {
+                m |= 0xffffffff00000000ULL;
+            }
+            b->base = base;
+            b->size = m ? ~m + 1 : 0;
+        }
+        if (b->size)
+            f->nbars++;
+        else
+            *b = (struct bar){ 0 };
+    }
+    wr16c(c, CFG_COMMAND, cmd);
+}
+
+/* The MSI-X capability, if the list (walked inside the 256 bytes, at
+ * most CAP_WALK_MAX steps) has one. */
+static void caps_read(volatile uint8_t *c, struct func *f)
+{
+    if (!(rd16c(c, CFG_STATUS) & STATUS_CAPS))
+        return;
+    unsigned p = rd8(c, CFG_CAPS) & ~3u;
+    for (int i = 0; i < CAP_WALK_MAX && p >= 0x40 && p <= 0xfc; i++) {
+        if (rd8(c, p) == CAP_MSIX) {
+            f->msix = 1;
+            f->msix_vectors = (uint16_t)((rd16c(c, p + 2) & 0x7ff) + 1);
+        }
+        p = rd8(c, p + 1) & ~3u;
+    }
+}
+
+static void scan_bus(unsigned bus);
+
+static void scan_func(unsigned bus, unsigned dev, unsigned fn, volatile uint8_t *c)
+{
+    if (P.nfuncs == FUNCS_MAX) {
+        P.dropped++;
+        return;
+    }
+    struct func *f = &P.funcs[P.nfuncs++];
+    *f = (struct func){ .bus = (uint8_t)bus, .dev = (uint8_t)dev, .fn = (uint8_t)fn,
+                        .header = rd8(c, CFG_HEADER) & 0x7f,
+                        .vendor = rd16c(c, CFG_VENDOR), .device = rd16c(c, CFG_DEVICE),
+                        .class = rd8(c, CFG_CLASS), .subclass = rd8(c, CFG_SUBCLASS),
+                        .progif = rd8(c, CFG_PROGIF), .revision = rd8(c, CFG_REVISION) };
+    if (f->header == 0) {
+        f->subsys_vendor = rd16c(c, CFG_SUBSYS_VENDOR);
+        f->subsys = rd16c(c, CFG_SUBSYS);
+        f->irq_pin = rd8(c, CFG_IRQ_PIN);
+    }
+    bars_read(c, f);
+    caps_read(c, f);
+    if (f->header == 1) {
+        unsigned sec = rd8(c, CFG_SECONDARY_BUS);
+        if (sec > bus)
+            scan_bus(sec);
+        else
+            printf("pci: bridge %02x:%02x.%u names secondary bus %u, not below it: not followed\n",
+                   bus, dev, fn, sec);
+    }
+}
+
+static void scan_bus(unsigned bus)
+{
+    if (bus > P.pf.bus_end || P.bus_seen[bus])
+        return;
+    P.bus_seen[bus] = true;
+    for (unsigned dev = 0; dev < 32; dev++) {
+        for (unsigned fn = 0; fn < 8; fn++) {
+            volatile uint8_t *c = cfg(bus, dev, fn);
+            if (!c)
+                return;
+            if (rd16c(c, CFG_VENDOR) == 0xffff) {
+                if (fn == 0)
+                    break;                     /* no device */
+                continue;
+            }
+            bool multi = fn == 0 && (rd8(c, CFG_HEADER) & 0x80);
+            scan_func(bus, dev, fn, c);
+            if (fn == 0 && !multi)
+                break;
+        }
+    }
+}
+
+/* ---- names for the listing ---- */
+
+static const char *class_name(const struct func *f)
+{
+    static const struct { uint8_t class, subclass; const char *name; } names[] = {
+        { 0x01, 0x00, "SCSI storage" }, { 0x01, 0x01, "IDE storage" },
+        { 0x01, 0x06, "SATA storage" }, { 0x01, 0x08, "NVM storage" },
+        { 0x01, 0xff, "storage" }, { 0x02, 0x00, "Ethernet" }, { 0x02, 0xff, "network" },
+        { 0x03, 0x00, "VGA display" }, { 0x03, 0xff, "display" },
+        { 0x06, 0x00, "host bridge" }, { 0x06, 0x01, "ISA bridge" },
+        { 0x06, 0x04, "PCI bridge" }, { 0x06, 0xff, "bridge" },
+        { 0x0c, 0x03, "USB" }, { 0x0c, 0x05, "SMBus" }, { 0x0c, 0xff, "serial bus" },
+        { 0x00, 0xff, "other" },
+    };
+    const char *any = "device";
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (names[i].class != f->class)
+            continue;
+        if (names[i].subclass == f->subclass)
+            return names[i].name;
+        if (names[i].subclass == 0xff)
+            any = names[i].name;
+    }
+    return any;
+}
+
+/* Virtio's modern device IDs are 0x1040 + the virtio device type. */
+static const char *virtio_name(const struct func *f)
+{
+    if (f->vendor != 0x1af4)
+        return "";
+    switch (f->device) {
+    case 0x1041: return " (virtio network, modern)";
+    case 0x1042: return " (virtio block, modern)";
+    case 0x1000: return " (virtio network, transitional)";
+    case 0x1001: return " (virtio block, transitional)";
+    default: return f->device >= 0x1040 ? " (virtio, modern)" : " (virtio, transitional)";
+    }
+}
+
+static void print_func(const struct func *f)
+{
+    printf("pci: %02x:%02x.%u %04x:%04x class %02x%02x%02x %s%s%s\n", f->bus, f->dev, f->fn,
+           f->vendor, f->device, f->class, f->subclass, f->progif, class_name(f), virtio_name(f),
+           f->msix ? ", MSI-X" : "");
+    for (unsigned i = 0; i < 6; i++) {
+        const struct bar *b = &f->bars[i];
+        if (b->size)
+            printf("pci:   BAR%u %s at %#lx, %lu %s\n", i,
+                   b->flags & PCI_BAR_IO ? "I/O" : b->flags & PCI_BAR_64 ? "mem64" : "mem32",
+                   (unsigned long)b->base,
+                   (unsigned long)(b->size >= 1024 ? b->size / 1024 : b->size),
+                   b->size >= 1024 ? "KiB" : "bytes");
+    }
+}
+
+/* ---- serving ---- */
+
+static long on_list(void *ctx, long rcvid, const struct pci_list_req *req,
+                    struct pci_list_rep *rep)
+{
+    (void)ctx, (void)rcvid;
+    if (req->index >= P.nfuncs)
+        return -E_NOENT;
+    const struct func *f = &P.funcs[req->index];
+    *rep = (struct pci_list_rep){
+        .count = P.nfuncs, .bus = f->bus, .dev = f->dev, .fn = f->fn, .header = f->header,
+        .vendor = f->vendor, .device = f->device, .subsystem_vendor = f->subsys_vendor,
+        .subsystem = f->subsys, .class = f->class, .subclass = f->subclass,
+        .progif = f->progif, .revision = f->revision, .irq_pin = f->irq_pin,
+        .msix = f->msix, .msix_vectors = f->msix_vectors, .bars = f->nbars };
+    return 0;
+}
+
+static long on_bar(void *ctx, long rcvid, const struct pci_bar_req *req, struct pci_bar_rep *rep)
+{
+    (void)ctx, (void)rcvid;
+    if (req->index >= P.nfuncs)
+        return -E_NOENT;
+    if (req->bar >= 6)
+        return -E_INVAL;
+    const struct bar *b = &P.funcs[req->index].bars[req->bar];
+    *rep = (struct pci_bar_rep){ .base = b->base, .size = b->size, .flags = b->flags };
+    return 0;
+}
+
+static const struct pci_server table = { .list = on_list, .bar = on_bar };
+
+static long on_message(struct srv_msg *m)
+{
+    static uint64_t whole[(MSG_MAX + 7) / 8];    /* one thread: srv_main */
+    long r = srv_whole(m, whole, MSG_MAX);
+    if (r < 0)
+        return r;
+    pci_dispatch(&table, m->rcvid, m->data, m->len);
+    return SRV_REPLIED;
+}
+
+static const struct srv_ops ops = { .message = on_message };
+static struct srv server;
+
+int main(int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    long r = k_sys_info(K_INFO_PLATFORM, (long)&P.pf);
+    if (r < 0 || !P.pf.ecam_base) {
+        printf("pci: the firmware names no PCI express configuration space (no MCFG): "
+               "no devices\n");
+        return 1;
+    }
+    P.mmio = rt_handle("mmio");
+    if (P.mmio < 0) {
+        printf("pci: no \"mmio\" handle (grant mmio= covering %#lx): not starting\n",
+               (unsigned long)P.pf.ecam_base);
+        return 1;
+    }
+    if (!cfg(P.pf.bus_start, 0, 0))
+        return 1;
+    scan_bus(P.pf.bus_start);
+    printf("pci: %u functions on segment %u%s\n", P.nfuncs, P.pf.ecam_segment,
+           P.dropped ? " (more than the table holds: the rest not listed)" : "");
+    for (unsigned i = 0; i < P.nfuncs; i++)
+        print_func(&P.funcs[i]);
+    if (P.pf.iommus == 0)
+        printf("pci: no IOMMU: device DMA is unconfined\n");
+    else if (!P.pf.dma_confined)
+        printf("pci: %u IOMMU unit(s), not yet enabled: device DMA is unconfined\n",
+               P.pf.iommus);
+    return srv_main(&server, "pci", &ops, 0);
+}
