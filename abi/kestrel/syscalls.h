@@ -78,8 +78,12 @@
     SYSCALL(48, process_create, 3)    /* (name, len, const struct k_spawn * with the image handle) -> h of an empty process; handles[i].handle rewritten to the child's numbers */ \
     SYSCALL(49, thread_start, 3)      /* (process h, const struct k_regs *, const struct k_thread_attr *) -> thread h */ \
     SYSCALL(50, vm_clone, 1)          /* (process h): its space gets a copy-on-write copy of all of ours (fork) */ \
-    SYSCALL(51, chan_interrupts, 2)   /* (channel h, thread h or 0: self; -1: none): its pulses interrupt the thread */
+    SYSCALL(51, chan_interrupts, 2)   /* (channel h, thread h or 0: self; -1: none): its pulses interrupt the thread */ \
+    /* DMA (kernel/core/dma.c) */                                              \
+    SYSCALL(52, dma_map, 4)           /* (one PCI function's resource h, vmo h, offset, size) -> the address its device uses */ \
+    SYSCALL(53, dma_unmap, 3)         /* (PCI function h, device address, size) */ \
+    SYSCALL(54, dma_reset, 1)         /* (PCI function h) -> mappings dropped: every one of the function's (its device was stopped) */
 
-#define KESTREL_SYSCALL_COUNT 52
+#define KESTREL_SYSCALL_COUNT 55
 
 #endif

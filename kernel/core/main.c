@@ -105,6 +105,7 @@ static void give_resources(struct process *p, struct k_startup *st)
         { "irq", K_RES_IRQ, K_IRQ_MAX },
         { "ioport", K_RES_IOPORT, 65536 },
         { "mmio", K_RES_MMIO, 1UL << 52 },
+        { "pci", K_RES_PCI, K_PCI_FNS },
     };
     for (unsigned i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
         struct resource *r = resource_create(all[i].kind, 0, all[i].count);

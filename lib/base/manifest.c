@@ -304,6 +304,11 @@ static const char *add_mmio(struct manifest_service *s, const char *v, size_t n)
     return add_range(s->mmio, &s->nmmio, v, n, UINT64_MAX);
 }
 
+static const char *add_pci(struct manifest_service *s, const char *v, size_t n)
+{
+    return add_range(s->pci, &s->npci, v, n, 0xffff);
+}
+
 static const char *add_connect(struct manifest_service *s, const char *v, size_t n)
 {
     if (!valid_name(v, n))
@@ -356,7 +361,7 @@ static const struct key {
     { "irq", 0, add_irq },             { "ioport", 0, add_ioport },
     { "mmio", 0, add_mmio },           { "connect", 0, add_connect },
     { "names", 0, add_name },          { "view", 0, add_view },
-    { "bootfs", set_bootfs, 0 },
+    { "bootfs", set_bootfs, 0 },       { "pci", 0, add_pci },
 };
 #define NKEYS (sizeof(KEYS) / sizeof(KEYS[0]))
 

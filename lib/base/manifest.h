@@ -29,6 +29,8 @@
  *   irq        list of numbers 0..255, no duplicates
  *   ioport     list of ranges 0..0xffff
  *   mmio       list of ranges 0..2^64-1
+ *   pci        list of ranges 0..0xffff: PCI functions of segment 0, as
+ *              bus << 8 | device << 3 | function (the PCI server's grant)
  *   connect    list of service names it may connect to (must exist;
  *              "supervisor" names the supervisor's control interface)
  *   names      list of absolute prefixes it serves (normalised, up to 63
@@ -99,10 +101,11 @@ struct manifest_service {
     uint32_t limit;
     uint32_t heartbeat_ms;
     uint8_t bootfs;              /* 1: granted the boot image (read-only) */
-    uint8_t nirq, nioport, nmmio, nconnect, nnames, nview;
+    uint8_t nirq, nioport, nmmio, nconnect, nnames, nview, npci;
     uint8_t irq[MANIFEST_LIST_MAX];
     struct manifest_range ioport[MANIFEST_LIST_MAX];
     struct manifest_range mmio[MANIFEST_LIST_MAX];
+    struct manifest_range pci[MANIFEST_LIST_MAX];   /* PCI functions, K_PCI_FN numbers */
     char connect[MANIFEST_LIST_MAX][MANIFEST_NAME_MAX + 1];
     char names[MANIFEST_LIST_MAX][MANIFEST_PREFIX_MAX + 1];
     char view[MANIFEST_LIST_MAX][MANIFEST_PREFIX_MAX + 1];   /* none: all */

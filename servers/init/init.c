@@ -11,7 +11,7 @@
  *   NAME          a connection to each service named in connect=;
  *   "supervisor"  with connect=supervisor: the control interface;
  *   "heartbeat"   with heartbeat=MS: where its heartbeats go;
- *   "irq", "ioport", "mmio"   resources narrowed to the listed ranges;
+ *   "irq", "ioport", "mmio", "pci"  resources narrowed to the listed ranges;
  *   "policy"      (procmgr only) every service's names= and view=,
  *                 read-only: a service may attach only the prefixes its
  *                 line names, and sees only its view;
@@ -211,6 +211,10 @@ static void build_grant(const struct manifest_service *s, unsigned index, struct
         grant_add(g, k_resource_narrow(rt_handle("mmio"), (long)s->mmio[i].start,
                                        (long)(s->mmio[i].end - s->mmio[i].start + 1)),
                   K_RIGHTS_ALL, "mmio");
+    for (unsigned i = 0; i < s->npci; i++)
+        grant_add(g, k_resource_narrow(rt_handle("pci"), (long)s->pci[i].start,
+                                       (long)(s->pci[i].end - s->pci[i].start + 1)),
+                  K_RIGHTS_ALL, "pci");
 }
 
 static unsigned split_args(char *args, const char **argv, unsigned max)

@@ -98,6 +98,7 @@
 
 #include "base/string.h"
 #include "kestrel/exception.h"
+#include "kestrel/resource.h"
 #include "kestrel/msg.h"
 #include "kestrel/rights.h"
 #include "kestrel/startup.h"
@@ -250,6 +251,7 @@ static struct {
     long report;                   /* connection to the parent, or -1 */
     long image;                    /* the boot image: the capability to spawn */
     long io;                       /* I/O port 0x80 (QEMU's POST port), or -1 */
+    long dma;                      /* our own PCI function (no device behind it), or -1 */
     unsigned ceiling;              /* our priority ceiling */
     /* Where our threads start: children each on a CPU of their own (most
      * calls then stay on one CPU, which keeps TCG fast with several CPUs;
@@ -2045,6 +2047,26 @@ static void op_ioport(struct fz *f)
     }
 }
 
+/* DMA: our function's or any handle, any memory object, ranges near
+ * and far from valid; the parent drops what we leave (dma_reset). */
+static void op_dma(struct fz *f)
+{
+    struct rng *r = &f->rng;
+    long fn = P.dma > 0 && !one_in(r, 4) ? P.dma : gen_handle(f, K_OBJ_RESOURCE);
+    unsigned k = (unsigned)below(r, 8);
+    if (k < 5) {
+        long off = one_in(r, 2) ? 0 : (long)(below(r, 8) * PAGE);
+        long len = one_in(r, 2) ? (long)PAGE : gen_len(f, 64 * PAGE);
+        long a = SC4(dma_map, fn, gen_handle(f, K_OBJ_VMO), off, len);
+        if (a > 0 && !one_in(r, 4))
+            SC3(dma_unmap, fn, a, len);
+    } else if (k < 7) {
+        SC3(dma_unmap, fn, (long)rnd(r) & ~0xfffL, gen_len(f, 64 * PAGE));
+    } else {
+        SC1(dma_reset, fn);
+    }
+}
+
 /* FS base: any value (the native runtime keeps nothing behind %fs). */
 static void op_set_fs(struct fz *f)
 {
@@ -2303,7 +2325,7 @@ static const struct op {
     OP(regions, 2),       OP(narrow, 1),        OP(vmo_size, 1),
     OP(touch, 1),         OP(thread_exit, 1),   OP(process_exit, 1),
     OP(promise, 2),       OP(ioport, 1),        OP(set_fs, 1),
-    OP(personality, 1),
+    OP(personality, 1),   OP(dma, 2),
     /* Weight 0 (only with only=...): an empty process from create, given a
      * copy of the fuzzer by vm_clone and a thread at random registers by
      * thread_start, runs the fuzzer's code with no watchdog and may never
@@ -2656,6 +2678,7 @@ static int child_main(int argc, char **argv)
     P.io = rt_handle("io");
     if (P.io > 0)
         hpool[NH - 1] = h_entry(P.io, K_OBJ_RESOURCE, 0);
+    P.dma = rt_handle("dma");
     P.ceiling = CHILD_CEILING;
     return fuzz_process();
 }
@@ -2768,8 +2791,18 @@ static struct {
     unsigned lives, violations;
     unsigned deaths_done, deaths_fault, deaths_killed, deaths_stuck, deaths_other;
     long chan, conn, timer, image, io;
+    long dma[MAX_CHILDREN];        /* child i's PCI function (no device), reset when it ends */
     struct rng rng;
 } W;
+
+/* What a dead driver leaves: its function's DMA mappings, dropped as the
+ * PCI server will (dma_reset), here for child I and whatever its
+ * grandchildren mapped with its function. */
+static void dma_drop(unsigned i)
+{
+    if (W.dma[i] > 0)
+        k_dma_reset(W.dma[i]);
+}
 
 static struct k_sysinfo sysinfo(void)
 {
@@ -2809,12 +2842,16 @@ static long spawn_child(unsigned i)
                             num(a[5], W.nomask | (uint64_t)W.verbose << 63), num(a[6], W.only) };
     /* The report connection, and the boot image (read-only): the
      * capability to spawn, which children need for grandchildren. */
-    struct k_spawn_handle h[3] = {
+    struct k_spawn_handle h[4] = {
         { (uint32_t)W.conn, K_RIGHT_SEND, "report" },
         { (uint32_t)W.image, K_RIGHT_READ | K_RIGHT_MAP | K_RIGHT_DUP | K_RIGHT_TRANSFER, "image" },
-        { (uint32_t)W.io, K_RIGHTS_ALL, "io" },
     };
-    struct k_spawn sp = { .argc = 9, .nhandles = W.io > 0 ? 3 : 2, .argv = argv, .handles = h,
+    unsigned nh = 2;
+    if (W.io > 0)
+        h[nh++] = (struct k_spawn_handle){ (uint32_t)W.io, K_RIGHTS_ALL, "io" };
+    if (W.dma[i] > 0)
+        h[nh++] = (struct k_spawn_handle){ (uint32_t)W.dma[i], K_RIGHTS_ALL, "dma" };
+    struct k_spawn sp = { .argc = 9, .nhandles = nh, .argv = argv, .handles = h,
                           .priority = (uint32_t)range(&W.rng, 20, 150),
                           .prio_max = CHILD_CEILING, .image = (uint32_t)W.image };
     long p = k_process_spawn((long)"bin/sysfuzz", 11, (long)&sp);
@@ -2857,6 +2894,7 @@ static void reap(unsigned i, long status)
     k_process_wait(k->h, (long)&st);
     k_handle_close(k->h);
     k->h = 0;
+    dma_drop(i);
     k->gen++;
     k->want = true;
     count_death(status);
@@ -2951,6 +2989,8 @@ static int parent_main(int argc, char **argv)
     k_thread_sched(0, 255, K_SCHED_FIFO);
     W.image = rt_handle("bootfs");
     W.io = k_resource_narrow(rt_handle("ioport"), 0x80, 1);
+    for (unsigned i = 0; i < MAX_CHILDREN; i++)     /* bus 0xfe: no devices there */
+        W.dma[i] = k_resource_narrow(rt_handle("pci"), K_PCI_FN(0xfe, i & 31, i >> 5), 1);
     W.chan = k_chan_create(0);
     W.conn = k_chan_connect(W.chan, 0, 0);
     W.timer = k_timer_create(W.conn, CODE_TIMER, 0);
@@ -3026,10 +3066,14 @@ static int parent_main(int argc, char **argv)
         }
     progress();
     /* Grandchildren end by their deadlines; zombies are reaped lazily. */
+    for (unsigned i = 0; i < MAX_CHILDREN; i++)
+        dma_drop(i);
     struct k_sysinfo after = sysinfo();
     uint64_t l = leaked(&before, &after);
     for (int tries = 0; l && tries < 150; tries++) {
         k_thread_sleep(100 * MS);
+        for (unsigned i = 0; i < MAX_CHILDREN; i++)
+            dma_drop(i);                     /* a grandchild's late mappings */
         after = sysinfo();
         l = leaked(&before, &after);
     }

@@ -191,6 +191,15 @@ static void test_ranges(void)
     one_error("service a b irq=", 1, "manifest:1: irq: empty list item");
     CHECK_EQ(parse("service a b mmio=0xffffffffffff0000-0xffffffffffffffff"), 0);
     CHECK_EQ(m.services[0].mmio[0].end, UINT64_MAX);
+    one_error("service a b pci=0x10000", 1, "manifest:1: pci: address out of range");
+    one_error("service a b pci=0x18-0x10", 1, "manifest:1: pci: reversed range");
+    one_error("service a b pci=0x10-0x17,0x17", 1, "manifest:1: pci: overlapping ranges");
+    one_error("service a b pci=0 pci=1", 1, "manifest:1: pci: duplicate key");
+    CHECK_EQ(parse("service a b pci=0x0000-0xffff,"), 1);        /* an empty item */
+    CHECK_EQ(parse("service a b pci=0x10,0x0000-0x0f"), 0);
+    CHECK_EQ(m.services[0].npci, 2);
+    CHECK_EQ(m.services[0].pci[0].start, 0x10u);
+    CHECK_EQ(m.services[0].pci[1].end, 0x0fu);
 }
 
 static void test_lists_bounded(void)

@@ -1042,6 +1042,78 @@ static bool test_vmo_map(void)
     return true;
 }
 
+/* dma_map: a PCI function's device gets memory its driver holds (without
+ * an IOMMU: contiguous memory only, at its physical address); the mapping
+ * keeps the object alive after the driver's handle is gone, until
+ * dma_unmap or dma_reset; hostile arguments change nothing. */
+static bool test_dma(void)
+{
+    long all = rt_handle("pci");
+    CHECK(all >= 0);
+    long fn = k_resource_narrow(all, K_PCI_FN(0, 2, 0), 1);
+    CHECK(fn > 0);
+    long v = k_vmo_create(4 * 4096, K_VMO_CONTIG, 0, 0);
+    CHECK(v > 0);
+    /* Who may: one function's resource with MANAGE, a memory object with
+     * READ, WRITE and MAP. */
+    CHECK_EQ(k_dma_map(all, v, 0, 4096), -E_INVAL);               /* all functions */
+    long two = k_resource_narrow(all, K_PCI_FN(0, 2, 0), 2);
+    CHECK_EQ(k_dma_map(two, v, 0, 4096), -E_INVAL);
+    k_handle_close(two);
+    CHECK_EQ(k_dma_map(rt_handle("mmio"), v, 0, 4096), -E_PERM);  /* another kind */
+    CHECK_EQ(k_dma_map(9999, v, 0, 4096), -E_BADHANDLE);
+    CHECK_EQ(k_dma_map(v, v, 0, 4096), -E_WRONGTYPE);
+    long weakfn = k_handle_dup(fn, K_RIGHT_DUP);
+    CHECK_EQ(k_dma_map(weakfn, v, 0, 4096), -E_RIGHTS);
+    k_handle_close(weakfn);
+    long ro = k_handle_dup(v, K_RIGHT_READ | K_RIGHT_MAP);
+    CHECK_EQ(k_dma_map(fn, ro, 0, 4096), -E_RIGHTS);
+    k_handle_close(ro);
+    CHECK_EQ(k_dma_map(fn, fn, 0, 4096), -E_WRONGTYPE);
+    long anon = k_vmo_create(4096, K_VMO_ANON, 0, 0);
+    CHECK_EQ(k_dma_map(fn, anon, 0, 4096), -E_PERM);              /* not contiguous */
+    k_handle_close(anon);
+    /* Ranges. */
+    CHECK_EQ(k_dma_map(fn, v, 0, 0), -E_INVAL);
+    CHECK_EQ(k_dma_map(fn, v, 100, 4096), -E_INVAL);
+    CHECK_EQ(k_dma_map(fn, v, 0, 100), -E_INVAL);
+    CHECK_EQ(k_dma_map(fn, v, -4096, 4096), -E_INVAL);
+    CHECK_EQ(k_dma_map(fn, v, 0, 5 * 4096), -E_TOOBIG);
+    CHECK_EQ(k_dma_map(fn, v, 4 * 4096, 4096), -E_TOOBIG);
+    CHECK_EQ(k_dma_map(fn, v, 2 * 4096, 0x7ffffffffffff000L), -E_TOOBIG);
+    CHECK_EQ(k_dma_map(fn, v, 0x7ffffffffffff000L, 4096), -E_TOOBIG);
+    /* Mapped: one address space for the device, page by page. */
+    long a0 = k_dma_map(fn, v, 0, 4 * 4096), a2 = k_dma_map(fn, v, 2 * 4096, 4096);
+    CHECK(a0 > 0 && (a0 & 4095) == 0 && a2 == a0 + 2 * 4096);
+    uint64_t objects = sysinfo().kmalloc_objects;
+    k_handle_close(v);                         /* the device still has it */
+    CHECK_EQ(sysinfo().kmalloc_objects, objects);
+    CHECK_EQ(k_dma_unmap(fn, a2, 4096), 0);
+    CHECK_EQ(k_dma_unmap(fn, a2, 4096), -E_NOENT);
+    CHECK_EQ(k_dma_unmap(fn, a0, 4096), -E_NOENT);                /* not that size */
+    long other = k_resource_narrow(all, K_PCI_FN(0, 3, 0), 1);
+    CHECK_EQ(k_dma_unmap(other, a0, 4 * 4096), -E_NOENT);         /* not its mapping */
+    CHECK_EQ(k_dma_reset(other), 0);
+    CHECK_EQ(k_dma_reset(fn), 1);              /* the last one: the object goes */
+    CHECK(sysinfo().kmalloc_objects < objects);
+    CHECK_EQ(k_dma_reset(fn), 0);
+    CHECK_EQ(k_dma_reset(all), -E_INVAL);
+    /* A function holds at most 1024 mappings. */
+    v = k_vmo_create(4096, K_VMO_CONTIG, 0, 0);
+    long r = 0;
+    int made = 0;
+    while ((r = k_dma_map(fn, v, 0, 4096)) > 0 && made < 2000)
+        made++;
+    CHECK(made == 1024 && r == -E_FULL);
+    CHECK(k_dma_map(other, v, 0, 4096) > 0);  /* another function is not held back */
+    CHECK_EQ(k_dma_reset(fn), 1024);
+    CHECK_EQ(k_dma_reset(other), 1);
+    k_handle_close(v);
+    k_handle_close(other);
+    k_handle_close(fn);
+    return true;
+}
+
 /* Untouched anonymous pages (decision 0017): an object reserves its frames
  * when made (so one larger than free memory is refused), reads as zeros,
  * and each page gets its frame at its first touch, by the user (read or
@@ -1730,6 +1802,7 @@ static const struct utest tests[] = {
     { "process_exit_status", test_process_exit_status },
     { "spawn_hostile", test_spawn_hostile },
     { "spawn_exception", test_spawn_exception },
+    { "dma", test_dma },
     { "ipc_cross_process", test_ipc_cross_process },
     { "fault_kills_process", test_fault_kills_process },
     { "kill_before_run", test_kill_before_run },

@@ -11,6 +11,8 @@
 #include "base/string.h"
 #include "kestrel/errors.h"
 #include "kestrel/proto.h"
+#include "kestrel/resource.h"
+#include "kestrel/vm.h"
 #include "protocols/pci.h"
 #include "rt/rt.h"
 #include "rt/service.h"
@@ -122,6 +124,17 @@ int main(int argc, char **argv)
     check(k_msg_send(c, 0, 0, 0, 0) < 0, "an empty message: an error");
     r = pci_list(c, &q, &f0);
     check(r == 0 && f0.count == n, "the server still answers, the same");
+
+    /* The manifest's pci=0x10 grant: function 00:02.0 and no other. */
+    long fn = rt_handle("pci");
+    check(fn > 0 && k_resource_narrow(fn, K_PCI_FN(0, 2, 0), 1) > 0,
+          "pci=0x10 grants function 00:02.0");
+    check(fn > 0 && k_resource_narrow(fn, K_PCI_FN(0, 3, 0), 1) == -E_PERM,
+          "and not 00:03.0");
+    long v = k_vmo_create(2 * 4096, K_VMO_CONTIG, 0, 0);
+    long a = k_dma_map(fn, v, 0, 2 * 4096);
+    check(a > 0 && k_dma_reset(fn) == 1, "its device can be given DMA memory, and it taken back");
+    k_handle_close(v);
     printf("PCITEST DONE: %d failed\n", failed);
     return failed != 0;
 }

@@ -1,0 +1,164 @@
+/*
+ * dma: what a device may reach, per PCI function (issue 10).
+ *
+ * A driver holds its function as a K_RES_PCI resource of count 1 (the PCI
+ * server narrows its own to that and passes it).  dma_map gives the
+ * function's device a memory object the driver holds, READ and WRITE, and
+ * returns the address the device must use; dma_unmap takes one back;
+ * dma_reset, for the PCI server once it has stopped the device (bus
+ * mastering off, or a function reset), drops every one of the function's.
+ *
+ * Each mapping keeps a reference to its memory object: the pages stay
+ * the device's until the mapping goes, even if the driver that made it
+ * dies (its device may still be writing there; only the one that stops
+ * the device may let them go).  That is why a driver's death does not
+ * drop its mappings: the PCI server resets the device, then dma_reset.
+ *
+ * Without an IOMMU the device address is the physical one, so only
+ * physically contiguous memory (K_VMO_CONTIG) can be given, and nothing
+ * stops a device from reaching the rest of memory (the PCI server says so
+ * at boot).  With the IOMMU (next) the same calls fill the function's own
+ * translation domain.
+ *
+ * Locking: dma_lock (a leaf) over the list; memory is allocated and
+ * references dropped outside it.
+ */
+#include "core/frame.h"
+#include "core/handle.h"
+#include "core/process.h"
+#include "core/resource.h"
+#include "core/sched.h"
+#include "core/slab.h"
+#include "core/spinlock.h"
+#include "core/syscall.h"
+#include "core/thread.h"
+#include "core/vmo.h"
+#include "kestrel/errors.h"
+#include "kestrel/resource.h"
+#include "kestrel/rights.h"
+#include "kestrel/vm.h"
+
+#define DMA_MAPS_PER_FN 1024      /* a driver cannot fill kernel memory with mappings */
+
+struct dma_map {
+    struct dma_map *next;
+    uint32_t fn;                  /* K_PCI_FN */
+    uint64_t addr, size;          /* as the device sees it */
+    struct vmo *vmo;              /* one reference */
+};
+
+static spinlock_t dma_lock = SPINLOCK_INIT;
+static struct dma_map *dma_maps;
+
+/* The function named by resource handle RH (MANAGE, count 1), or an error. */
+static long function_of(long rh)
+{
+    struct kobject *o;
+    int err = handle_get(&current_thread()->proc->handles, rh, K_OBJ_RESOURCE,
+                         K_RIGHT_MANAGE, &o, NULL);
+    if (err)
+        return err;
+    const struct resource *r = (const struct resource *)o;
+    long fn = r->kind != K_RES_PCI ? -E_PERM : r->count != 1 ? -E_INVAL : (long)r->base;
+    object_put(o);
+    return fn;
+}
+
+long sys_dma_map(long rh, long vh, long offset, long size)
+{
+    long fn = function_of(rh);
+    if (fn < 0)
+        return fn;
+    if (offset < 0 || size <= 0 || ((offset | size) & (PAGE_SIZE - 1)))
+        return -E_INVAL;
+    struct kobject *o;
+    int err = handle_get(&current_thread()->proc->handles, vh, K_OBJ_VMO,
+                         K_RIGHT_READ | K_RIGHT_WRITE | K_RIGHT_MAP, &o, NULL);
+    if (err)
+        return err;
+    struct vmo *v = (struct vmo *)o;
+    uint64_t bytes = v->npages * PAGE_SIZE;
+    if ((uint64_t)offset > bytes || (uint64_t)size > bytes - (uint64_t)offset)
+        err = -E_TOOBIG;
+    else if (v->kind != K_VMO_CONTIG)
+        err = -E_PERM;            /* no IOMMU: only what is contiguous in physical memory */
+    struct dma_map *m = err ? NULL : kzalloc(sizeof(*m));
+    if (!err && !m)
+        err = -E_NOMEM;
+    if (err) {
+        object_put(o);
+        return err;
+    }
+    *m = (struct dma_map){ .fn = (uint32_t)fn, .addr = v->phys + (uint64_t)offset,
+                           .size = (uint64_t)size, .vmo = v };     /* takes our reference */
+    spin_lock(&dma_lock);
+    unsigned n = 0;
+    for (struct dma_map *p = dma_maps; p; p = p->next)
+        n += p->fn == m->fn;
+    if (n < DMA_MAPS_PER_FN) {
+        m->next = dma_maps;
+        dma_maps = m;
+    }
+    spin_unlock(&dma_lock);
+    if (n >= DMA_MAPS_PER_FN) {
+        object_put(o);
+        kfree(m);
+        return -E_FULL;
+    }
+    return (long)m->addr;
+}
+
+/* Unlinks the function's mappings that ALL or (ADDR, SIZE) select (the
+ * first such one only unless ALL) onto a list of its own; their count. */
+static long take(uint32_t fn, bool all, uint64_t addr, uint64_t size, struct dma_map **out)
+{
+    long n = 0;
+    spin_lock(&dma_lock);
+    for (struct dma_map **pp = &dma_maps; *pp;) {
+        struct dma_map *m = *pp;
+        if (m->fn == fn && (all || (m->addr == addr && m->size == size))) {
+            *pp = m->next;
+            m->next = *out;
+            *out = m;
+            n++;
+            if (!all)
+                break;
+        } else {
+            pp = &m->next;
+        }
+    }
+    spin_unlock(&dma_lock);
+    return n;
+}
+
+static void release(struct dma_map *list)
+{
+    while (list) {
+        struct dma_map *m = list;
+        list = m->next;
+        object_put(&m->vmo->obj);
+        kfree(m);
+    }
+}
+
+long sys_dma_unmap(long rh, long addr, long size)
+{
+    long fn = function_of(rh);
+    if (fn < 0)
+        return fn;
+    struct dma_map *list = NULL;
+    long n = take((uint32_t)fn, false, (uint64_t)addr, (uint64_t)size, &list);
+    release(list);
+    return n ? 0 : -E_NOENT;
+}
+
+long sys_dma_reset(long rh)
+{
+    long fn = function_of(rh);
+    if (fn < 0)
+        return fn;
+    struct dma_map *list = NULL;
+    long n = take((uint32_t)fn, true, 0, 0, &list);
+    release(list);
+    return n;
+}
