@@ -14,15 +14,18 @@
  * the device may let them go).  That is why a driver's death does not
  * drop its mappings: the PCI server resets the device, then dma_reset.
  *
- * Without an IOMMU the device address is the physical one, so only
- * physically contiguous memory (K_VMO_CONTIG) can be given, and nothing
- * stops a device from reaching the rest of memory (the PCI server says so
- * at boot).  With the IOMMU (next) the same calls fill the function's own
- * translation domain.
+ * Only physically contiguous memory (K_VMO_CONTIG) can be given: its
+ * frames never change while it lives.  Where an IOMMU translates the
+ * function (arch/x86_64/iommu.c), the mapping goes into the function's
+ * own domain and the device address is the domain's; dma_reset empties
+ * the domain before anything else.  Without one the device address is
+ * the physical one, and nothing stops a device from reaching the rest of
+ * memory (the PCI server says so at boot).
  *
  * Locking: dma_lock (a leaf) over the list; memory is allocated and
  * references dropped outside it.
  */
+#include "arch/x86_64/iommu.h"
 #include "core/frame.h"
 #include "core/handle.h"
 #include "core/process.h"
@@ -91,6 +94,16 @@ long sys_dma_map(long rh, long vh, long offset, long size)
     }
     *m = (struct dma_map){ .fn = (uint32_t)fn, .addr = v->phys + (uint64_t)offset,
                            .size = (uint64_t)size, .vmo = v };     /* takes our reference */
+    bool translated = iommu_translates((uint32_t)fn);
+    if (translated) {
+        long a = iommu_map((uint32_t)fn, m->addr, m->size);
+        if (a < 0) {
+            object_put(o);
+            kfree(m);
+            return a;
+        }
+        m->addr = (uint64_t)a;
+    }
     spin_lock(&dma_lock);
     unsigned n = 0;
     for (struct dma_map *p = dma_maps; p; p = p->next)
@@ -101,6 +114,8 @@ long sys_dma_map(long rh, long vh, long offset, long size)
     }
     spin_unlock(&dma_lock);
     if (n >= DMA_MAPS_PER_FN) {
+        if (translated)
+            iommu_unmap(m->fn, m->addr, m->size);
         object_put(o);
         kfree(m);
         return -E_FULL;
@@ -131,11 +146,13 @@ static long take(uint32_t fn, bool all, uint64_t addr, uint64_t size, struct dma
     return n;
 }
 
-static void release(struct dma_map *list)
+static void release(struct dma_map *list, bool unmap)
 {
     while (list) {
         struct dma_map *m = list;
         list = m->next;
+        if (unmap && iommu_translates(m->fn))
+            iommu_unmap(m->fn, m->addr, m->size);
         object_put(&m->vmo->obj);
         kfree(m);
     }
@@ -148,7 +165,7 @@ long sys_dma_unmap(long rh, long addr, long size)
         return fn;
     struct dma_map *list = NULL;
     long n = take((uint32_t)fn, false, (uint64_t)addr, (uint64_t)size, &list);
-    release(list);
+    release(list, true);
     return n ? 0 : -E_NOENT;
 }
 
@@ -159,6 +176,7 @@ long sys_dma_reset(long rh)
         return fn;
     struct dma_map *list = NULL;
     long n = take((uint32_t)fn, true, 0, 0, &list);
-    release(list);
+    iommu_reset((uint32_t)fn);              /* the domain goes empty at once, whole */
+    release(list, false);
     return n;
 }

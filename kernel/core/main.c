@@ -6,6 +6,7 @@
  * the idle loop.
  */
 #include "arch/x86_64/acpi.h"
+#include "arch/x86_64/iommu.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/gdt.h"
 #include "arch/x86_64/ioapic.h"
@@ -282,6 +283,7 @@ void kmain(uint32_t magic, uint64_t info_phys)
     lapic_init_bsp();
     lapic_init_cpu();
     ioapic_init();
+    iommu_init();
     cpus[0].online = true;
     irq_enable();
     smp_start_aps();

@@ -10,6 +10,7 @@
 #include "core/syscall.h"
 
 #include "arch/x86_64/acpi.h"
+#include "arch/x86_64/iommu.h"
 #include "arch/x86_64/asm.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/paging.h"
@@ -115,7 +116,9 @@ long sys_debug_write(long buf, long len)
 
 static long platform_info(long out)
 {
-    struct k_platform p = { .iommus = acpi_dmar.ndrhd };
+    struct k_platform p = { .iommus = acpi_dmar.ndrhd,
+                            .dma_confined = iommu_units_on > 0 &&
+                                            iommu_units_on == acpi_dmar.ndrhd };
     if (acpi_mcfg.n) {
         p.ecam_base = acpi_mcfg.ecam[0].base;
         p.ecam_segment = acpi_mcfg.ecam[0].segment;

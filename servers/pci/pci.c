@@ -344,7 +344,9 @@ int main(int argc, char **argv)
     if (P.pf.iommus == 0)
         printf("pci: no IOMMU: device DMA is unconfined\n");
     else if (!P.pf.dma_confined)
-        printf("pci: %u IOMMU unit(s), not yet enabled: device DMA is unconfined\n",
-               P.pf.iommus);
+        printf("pci: %u IOMMU unit(s), not all on: device DMA is unconfined\n", P.pf.iommus);
+    else
+        printf("pci: device DMA confined by %u IOMMU unit(s): a device reaches only what "
+               "its driver maps\n", P.pf.iommus);
     return srv_main(&server, "pci", &ops, 0);
 }

@@ -133,7 +133,16 @@ int main(int argc, char **argv)
           "and not 00:03.0");
     long v = k_vmo_create(2 * 4096, K_VMO_CONTIG, 0, 0);
     long a = k_dma_map(fn, v, 0, 2 * 4096);
-    check(a > 0 && k_dma_reset(fn) == 1, "its device can be given DMA memory, and it taken back");
+    long b = k_dma_map(fn, v, 4096, 4096);
+    struct k_platform pf;
+    k_sys_info(K_INFO_PLATFORM, (long)&pf);
+    /* Behind the IOMMU: addresses of the function's own domain, from
+     * 1 MiB up, a guard page after each mapping. */
+    check(pf.dma_confined && a == 0x100000 && b == 0x100000 + 3 * 4096,
+          "DMA addresses are the function's domain's (1 MiB up, guard pages between)");
+    check(a > 0 && k_dma_reset(fn) == 2, "its device can be given DMA memory, and it taken back");
+    a = k_dma_map(fn, v, 0, 4096);
+    check(a == 0x100000 && k_dma_reset(fn) == 1, "a reset domain starts afresh");
     k_handle_close(v);
     printf("PCITEST DONE: %d failed\n", failed);
     return failed != 0;

@@ -25,6 +25,8 @@
  */
 #include "arch/x86_64/lapic.h"
 
+#include "arch/x86_64/iommu.h"
+
 #include <stddef.h>
 
 #include "arch/x86_64/cpu.h"
@@ -103,6 +105,8 @@ void lapic_eoi(void)
 static void timer_tick(struct trap_frame *tf)
 {
     this_cpu()->ticks++;
+    if (iommu_units_on && this_cpu()->id == 0)
+        iommu_poll_faults();
     kernel_tick();
 }
 

@@ -1,0 +1,40 @@
+/*
+ * iommu: Intel VT-d DMA remapping (the units the DMAR names).  Each PCI
+ * function a unit translates gets a domain of its own, empty until its
+ * driver maps memory into it (dma_map, kernel/core/dma.c): a device
+ * without a driver, or whose domain was reset, reaches nothing.  Register-
+ * based invalidation only (no queued invalidation); table writes are
+ * flushed from the cache when the unit is not coherent (QEMU's is not).
+ * Faults are read from the fault recording registers on the boot CPU's
+ * timer tick and reported on the console.
+ */
+#ifndef KESTREL_ARCH_IOMMU_H
+#define KESTREL_ARCH_IOMMU_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Takes every unit the DMAR names into use, translation on. */
+void iommu_init(void);
+
+/* True if a unit translates function FN (K_PCI_FN numbers): its device
+ * reaches only what iommu_map gave it. */
+bool iommu_translates(uint32_t fn);
+
+/* Maps [phys, phys + size) (pages) into FN's domain; the device address,
+ * or a negative error (-E_NOMEM, -E_FULL). */
+long iommu_map(uint32_t fn, uint64_t phys, uint64_t size);
+
+/* Unmaps what iommu_map returned at IOVA, SIZE bytes. */
+void iommu_unmap(uint32_t fn, uint64_t iova, uint64_t size);
+
+/* Empties FN's domain: no translation left, its tables freed. */
+void iommu_reset(uint32_t fn);
+
+/* Reports recorded faults (the boot CPU's timer tick). */
+void iommu_poll_faults(void);
+
+/* Units with translation on. */
+extern unsigned iommu_units_on;
+
+#endif
