@@ -18,12 +18,22 @@
  * bridge's secondary bus is followed only if it is above the bridge's own
  * bus, inside the ECAM window, and not seen before.
  *
+ * A driver claims its device (claim): it gets a connection of its own,
+ * and through it the function (for dma_map) and its memory BARs, never
+ * configuration space.  When that connection's last handle goes (the
+ * driver died), the device's bus mastering and decode go off and its DMA
+ * mappings are dropped (dma_reset), in that order (decision 0021).
+ *
  * Start-up handles: "chan" (serve), "mmio" (must cover configuration
- * space; the manifest grants it), "log" optional.  One thread (srv_main).
+ * space and the BARs; the manifest grants it), "pci" (every function, to
+ * hand out), "log" optional.  One thread (srv_main).
  */
+#include "base/manifest.h"
 #include "base/string.h"
 #include "kestrel/errors.h"
 #include "kestrel/msg.h"
+#include "kestrel/resource.h"
+#include "kestrel/rights.h"
 #include "kestrel/vm.h"
 #include "protocols/pci.h"
 #include "rt/rt.h"
@@ -34,7 +44,7 @@
 #define FUNCS_MAX 256
 #define BUS_BYTES (1UL << 20)          /* ECAM: 32 devices x 8 functions x 4 KiB */
 #define CAP_WALK_MAX 48
-#define MSG_MAX (sizeof(struct k_proto_hdr) + sizeof(struct pci_bar_req))
+#define MSG_MAX (sizeof(struct k_proto_hdr) + sizeof(struct pci_claim_req))
 
 enum {                                 /* configuration space registers */
     CFG_VENDOR = 0x00, CFG_DEVICE = 0x02, CFG_COMMAND = 0x04, CFG_STATUS = 0x06,
@@ -45,6 +55,7 @@ enum {                                 /* configuration space registers */
 
 #define CMD_IO 1u
 #define CMD_MEM 2u
+#define CMD_MASTER 4u
 #define STATUS_CAPS 0x10u
 #define CAP_MSIX 0x11u
 
@@ -61,11 +72,12 @@ struct func {
     uint16_t msix_vectors;
     uint8_t nbars;
     struct bar bars[6];
+    bool claimed;                      /* a driver holds its device connection */
 };
 
 static struct {
     struct k_platform pf;
-    long mmio;
+    long mmio, pci;                    /* configuration space and BARs; every function */
     volatile uint8_t *bus_map[256];    /* each bus's 1 MiB, mapped when first read */
     bool bus_seen[256];
     struct func funcs[FUNCS_MAX];
@@ -304,7 +316,110 @@ static long on_bar(void *ctx, long rcvid, const struct pci_bar_req *req, struct 
     return 0;
 }
 
-static const struct pci_server table = { .list = on_list, .bar = on_bar };
+static struct srv server;
+static struct func *cur_client;        /* the device connection's function, or NULL */
+static uint64_t cur_badge;
+
+static bool matches(const struct func *f, const struct pci_claim_req *q)
+{
+    return f->header == 0 && (q->vendor == PCI_ANY || q->vendor == f->vendor) &&
+           (q->device == PCI_ANY || q->device == f->device) &&
+           (q->class == 0xff || q->class == f->class) &&
+           (q->subclass == 0xff || q->subclass == f->subclass);
+}
+
+/* The device's bus mastering and decode on or off. */
+static void device_enable(const struct func *f, bool on)
+{
+    volatile uint8_t *c = cfg(f->bus, f->dev, f->fn);
+    if (!c)
+        return;
+    uint16_t cmd = rd16c(c, CFG_COMMAND);
+    cmd = on ? (uint16_t)(cmd | CMD_MEM | CMD_MASTER) : (uint16_t)(cmd & ~(CMD_MEM | CMD_IO | CMD_MASTER));
+    wr16c(c, CFG_COMMAND, cmd);
+}
+
+static long fn_resource(const struct func *f)
+{
+    return k_resource_narrow(P.pci, K_PCI_FN(f->bus, f->dev, f->fn), 1);
+}
+
+static long on_claim(void *ctx, long rcvid, const struct pci_claim_req *req,
+                     struct pci_claim_rep *rep)
+{
+    (void)ctx, (void)rcvid;
+    if (P.pci < 0)
+        return -E_PERM;                          /* not granted the functions: cannot hand one out */
+    /* Only through a connection the manifest granted (connect=pci: the
+     * service's badge, 1 and up); not through /dev/pci, which anyone may
+     * resolve (badge 0), nor a device connection. */
+    if (cur_client || cur_badge == 0 || cur_badge > MANIFEST_SERVICES_MAX)
+        return -E_PERM;
+    unsigned seen = 0;
+    for (unsigned i = 0; i < P.nfuncs; i++) {
+        struct func *f = &P.funcs[i];
+        if (!matches(f, req) || f->claimed || seen++ != req->instance)
+            continue;
+        long c = srv_client_new(&server, f);
+        if (c < 0)
+            return c;
+        f->claimed = true;
+        device_enable(f, true);
+        printf("pci: %02x:%02x.%u claimed\n", f->bus, f->dev, f->fn);
+        /* Last before the reply: an attachment rides with the next send,
+         * and printf sends. */
+        k_handle_attach(c, K_RIGHT_SEND | K_RIGHT_DUP | K_RIGHT_TRANSFER, 1);
+        rep->index = i;
+        return 0;
+    }
+    return -E_NOENT;
+}
+
+static long on_resource(void *ctx, long rcvid, const struct pci_resource_req *req,
+                        struct pci_resource_rep *rep)
+{
+    (void)ctx, (void)rcvid;
+    const struct func *f = cur_client;
+    if (!f)
+        return -E_PERM;
+    long h;
+    if (req->what == PCI_RES_FUNCTION) {
+        h = fn_resource(f);
+        *rep = (struct pci_resource_rep){ .base = K_PCI_FN(f->bus, f->dev, f->fn), .count = 1 };
+    } else if (req->what >= PCI_RES_BAR0 && req->what < PCI_RES_BAR0 + 6) {
+        const struct bar *b = &f->bars[req->what - PCI_RES_BAR0];
+        if (!b->size || !(b->flags & PCI_BAR_MEM))
+            return -E_NOENT;
+        h = k_resource_narrow(P.mmio, (long)b->base, (long)b->size);
+        *rep = (struct pci_resource_rep){ .base = b->base, .count = b->size };
+    } else {
+        return -E_INVAL;
+    }
+    if (h < 0) {
+        printf("pci: %02x:%02x.%u: cannot make resource %u: %s\n", f->bus, f->dev, f->fn,
+               req->what, k_strerror(h));
+        return h;
+    }
+    return k_handle_attach(h, K_RIGHT_MANAGE, 1);
+}
+
+/* Its driver is gone: the device stops, its DMA mappings go, then it may
+ * be claimed again. */
+static void on_disconnect(struct srv *s, void *data)
+{
+    (void)s;
+    struct func *f = data;
+    device_enable(f, false);
+    long fh = fn_resource(f);
+    long n = fh < 0 ? fh : k_dma_reset(fh);
+    k_handle_close(fh);
+    f->claimed = false;
+    printf("pci: %02x:%02x.%u released: bus mastering off, DMA mappings dropped (%ld)\n",
+           f->bus, f->dev, f->fn, n);
+}
+
+static const struct pci_server table = { .list = on_list, .bar = on_bar, .claim = on_claim,
+                                         .resource = on_resource };
 
 static long on_message(struct srv_msg *m)
 {
@@ -312,12 +427,14 @@ static long on_message(struct srv_msg *m)
     long r = srv_whole(m, whole, MSG_MAX);
     if (r < 0)
         return r;
+    cur_client = m->client;
+    cur_badge = m->info.badge;
     pci_dispatch(&table, m->rcvid, m->data, m->len);
+    cur_client = NULL;
     return SRV_REPLIED;
 }
 
-static const struct srv_ops ops = { .message = on_message };
-static struct srv server;
+static const struct srv_ops ops = { .message = on_message, .disconnect = on_disconnect };
 
 int main(int argc, char **argv)
 {
@@ -336,6 +453,10 @@ int main(int argc, char **argv)
     }
     if (!cfg(P.pf.bus_start, 0, 0))
         return 1;
+    P.pci = rt_handle("pci");
+    if (P.pci < 0)
+        printf("pci: no \"pci\" handle (grant pci=0x0000-0xffff): devices are listed, "
+               "not handed to drivers\n");
     scan_bus(P.pf.bus_start);
     printf("pci: %u functions on segment %u%s\n", P.nfuncs, P.pf.ecam_segment,
            P.dropped ? " (more than the table holds: the rest not listed)" : "");

@@ -12,6 +12,7 @@
 #include "kestrel/errors.h"
 #include "kestrel/proto.h"
 #include "kestrel/resource.h"
+#include "kestrel/rights.h"
 #include "kestrel/vm.h"
 #include "protocols/pci.h"
 #include "rt/rt.h"
@@ -73,6 +74,78 @@ static void virtio_checks(long conn, uint16_t device, const char *what)
     check(f.msix && f.msix_vectors >= 2, line);
 }
 
+/* A driver's view: claim the virtio block device through the manifest's
+ * connect=pci grant; its function (for DMA) and its BAR, nothing more;
+ * released when the device connection goes, and claimable again, its DMA
+ * domain empty. */
+static void claims(long anyone)
+{
+    struct pci_claim_req q = { .vendor = 0x1af4, .device = 0x1042, .class = 0xff,
+                               .subclass = 0xff };
+    struct pci_claim_rep cr;
+    check(pci_claim(anyone, &q, &cr) == -E_PERM, "claim through /dev/pci (anyone's): E_PERM");
+    long granted = rt_handle("pci");
+    long r = pci_claim(granted, &q, &cr);
+    long dev = r == 0 ? k_handle_received() : -1;
+    check(r == 0 && dev > 0, "claim through the manifest's connect=pci: a device connection");
+    if (dev <= 0)
+        return;
+    check(pci_claim(granted, &q, &cr) == -E_NOENT, "claimed twice: E_NOENT (none unclaimed)");
+    struct pci_resource_req rq = { .what = PCI_RES_FUNCTION };
+    struct pci_resource_rep rr;
+    r = pci_resource(dev, &rq, &rr);
+    long fn = r == 0 ? k_handle_received() : -1;
+    check(fn > 0 && rr.count == 1, "resource: the function");
+    check(k_resource_narrow(fn, (long)rr.base, 2) == -E_RIGHTS &&
+          k_handle_dup(fn, K_RIGHT_MANAGE) == -E_RIGHTS,
+          "MANAGE only: it cannot be widened, copied or passed on");
+    check(pci_resource(anyone, &rq, &rr) == -E_PERM, "resource on /dev/pci: E_PERM");
+    long v = k_vmo_create(2 * 4096, K_VMO_CONTIG, 0, 0);
+    long a = k_dma_map(fn, v, 0, 2 * 4096);
+    long b = k_dma_map(fn, v, 4096, 4096);
+    struct k_platform pf;
+    k_sys_info(K_INFO_PLATFORM, (long)&pf);
+    /* Behind the IOMMU: addresses of the function's own domain, from
+     * 1 MiB up, a guard page after each mapping. */
+    check(pf.dma_confined && a == 0x100000 && b == 0x100000 + 3 * 4096,
+          "DMA addresses are the function's domain's (1 MiB up, guard pages between)");
+    /* BAR 4: the virtio capabilities' home; its common configuration at
+     * 0 says how many queues there are (num_queues at 0x12). */
+    rq.what = PCI_RES_BAR0 + 4;
+    r = pci_resource(dev, &rq, &rr);
+    long mm = r == 0 ? k_handle_received() : -1;
+    long bv = mm > 0 ? k_vmo_create((long)rr.count, K_VMO_PHYS, (long)rr.base, mm) : -1;
+    long ba = bv > 0 ? k_vmo_map(0, bv, 0, (long)rr.count, K_PROT_READ) : -1;
+    check(ba > 0 && *(volatile uint16_t *)(ba + 0x12) >= 1,
+          "resource: BAR 4, mapped: the device's common configuration (num_queues >= 1)");
+    check(mm > 0 && k_vmo_create(4096, K_VMO_PHYS, (long)(rr.base + rr.count), mm) == -E_PERM,
+          "and nothing past it");
+    rq.what = PCI_RES_BAR0;
+    check(pci_resource(dev, &rq, &rr) == -E_NOENT, "resource: an absent BAR: E_NOENT");
+    rq.what = 7;
+    check(pci_resource(dev, &rq, &rr) == -E_INVAL, "resource 7: E_INVAL");
+    if (ba > 0)
+        k_vm_unmap(0, ba, (long)rr.count);
+    k_handle_close(bv);
+    k_handle_close(mm);
+    /* The driver goes: the server stops the device and empties its domain. */
+    k_handle_close(dev);
+    r = -1;
+    long dev2 = -1;
+    for (int i = 0; i < 100 && r != 0; i++) {
+        r = pci_claim(granted, &q, &cr);
+        if (r != 0)
+            k_thread_sleep(10 * 1000000L);
+    }
+    dev2 = r == 0 ? k_handle_received() : -1;
+    check(dev2 > 0, "released when the device connection is gone: claimable again");
+    check(k_dma_map(fn, v, 0, 4096) == 0x100000 && k_dma_reset(fn) == 1,
+          "and its DMA domain was emptied (addresses start afresh)");
+    k_handle_close(dev2);
+    k_handle_close(v);
+    k_handle_close(fn);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc, (void)argv;
@@ -125,25 +198,7 @@ int main(int argc, char **argv)
     r = pci_list(c, &q, &f0);
     check(r == 0 && f0.count == n, "the server still answers, the same");
 
-    /* The manifest's pci=0x10 grant: function 00:02.0 and no other. */
-    long fn = rt_handle("pci");
-    check(fn > 0 && k_resource_narrow(fn, K_PCI_FN(0, 2, 0), 1) > 0,
-          "pci=0x10 grants function 00:02.0");
-    check(fn > 0 && k_resource_narrow(fn, K_PCI_FN(0, 3, 0), 1) == -E_PERM,
-          "and not 00:03.0");
-    long v = k_vmo_create(2 * 4096, K_VMO_CONTIG, 0, 0);
-    long a = k_dma_map(fn, v, 0, 2 * 4096);
-    long b = k_dma_map(fn, v, 4096, 4096);
-    struct k_platform pf;
-    k_sys_info(K_INFO_PLATFORM, (long)&pf);
-    /* Behind the IOMMU: addresses of the function's own domain, from
-     * 1 MiB up, a guard page after each mapping. */
-    check(pf.dma_confined && a == 0x100000 && b == 0x100000 + 3 * 4096,
-          "DMA addresses are the function's domain's (1 MiB up, guard pages between)");
-    check(a > 0 && k_dma_reset(fn) == 2, "its device can be given DMA memory, and it taken back");
-    a = k_dma_map(fn, v, 0, 4096);
-    check(a == 0x100000 && k_dma_reset(fn) == 1, "a reset domain starts afresh");
-    k_handle_close(v);
+    claims(c);
     printf("PCITEST DONE: %d failed\n", failed);
     return failed != 0;
 }
