@@ -418,8 +418,28 @@ static void on_disconnect(struct srv *s, void *data)
            f->bus, f->dev, f->fn, n);
 }
 
+/* Reading is harmless (a driver finds its capabilities so); writes are
+ * the server's own. */
+static long on_config_read(void *ctx, long rcvid, const struct pci_config_read_req *req,
+                           struct pci_config_read_rep *rep)
+{
+    (void)ctx, (void)rcvid;
+    const struct func *f = cur_client;
+    if (!f)
+        return -E_PERM;
+    uint32_t off = req->offset, len = req->len;
+    if ((len != 1 && len != 2 && len != 4) || off >= 4096 || off % len)
+        return -E_INVAL;
+    volatile uint8_t *c = cfg(f->bus, f->dev, f->fn);
+    if (!c)
+        return -E_NOENT;
+    rep->value = len == 1 ? rd8(c, off) : len == 2 ? rd16c(c, off) : rd32c(c, off);
+    return 0;
+}
+
 static const struct pci_server table = { .list = on_list, .bar = on_bar, .claim = on_claim,
-                                         .resource = on_resource };
+                                         .resource = on_resource,
+                                         .config_read = on_config_read };
 
 static long on_message(struct srv_msg *m)
 {

@@ -124,6 +124,20 @@ static void claims(long anyone)
     check(pci_resource(dev, &rq, &rr) == -E_NOENT, "resource: an absent BAR: E_NOENT");
     rq.what = 7;
     check(pci_resource(dev, &rq, &rr) == -E_INVAL, "resource 7: E_INVAL");
+    struct pci_config_read_req cq = { .offset = 0, .len = 4 };
+    struct pci_config_read_rep cv;
+    check(pci_config_read(dev, &cq, &cv) == 0 && cv.value == 0x10421af4,
+          "config_read: its own vendor and device");
+    int bad = 0;
+    static const uint32_t offs[][2] = { { 1, 4 }, { 2, 4 }, { 4096, 1 }, { 0xfffffffc, 4 },
+                                        { 0, 3 }, { 0, 0 }, { 0, 8 } };
+    for (unsigned i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
+        cq = (struct pci_config_read_req){ .offset = offs[i][0], .len = offs[i][1] };
+        bad += pci_config_read(dev, &cq, &cv) == -E_INVAL;
+    }
+    check(bad == 7, "config_read unaligned, past 4 KiB or of a bad length: E_INVAL");
+    cq = (struct pci_config_read_req){ .offset = 0, .len = 4 };
+    check(pci_config_read(anyone, &cq, &cv) == -E_PERM, "config_read on /dev/pci: E_PERM");
     if (ba > 0)
         k_vm_unmap(0, ba, (long)rr.count);
     k_handle_close(bv);
