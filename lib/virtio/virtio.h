@@ -1,0 +1,79 @@
+/*
+ * virtio: the shared part of Kestrel's virtio drivers (virtio 1.x, modern
+ * PCI only; facts from the virtio 1.2 specification).  A driver claims
+ * its device from the PCI server (servers/pci), and this library finds
+ * the device's capabilities (config_read), maps the BAR that holds them,
+ * negotiates features (VERSION_1 and ACCESS_PLATFORM always: the device's
+ * DMA goes through the IOMMU) and sets up split virtqueues in memory the
+ * device reaches through dma_map.
+ *
+ *   struct virtio_dev d;
+ *   virtio_open(&d, pci_conn, 0x1042, wanted_features);   // claimed, reset, features agreed
+ *   struct virtq q;
+ *   virtio_queue(&d, &q, 0, 16);                          // queue 0, 16 entries
+ *   virtio_ready(&d);                                      // DRIVER_OK
+ *   ... descriptors into q.desc, virtq_submit(&d, &q, head), virtq_wait(&q) ...
+ *
+ * Not thread-safe: one thread a device.
+ */
+#ifndef KESTREL_VIRTIO_VIRTIO_H
+#define KESTREL_VIRTIO_VIRTIO_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define VIRTIO_F_VERSION_1 (1ULL << 32)
+#define VIRTIO_F_ACCESS_PLATFORM (1ULL << 33)
+
+#define VIRTQ_DESC_F_NEXT 1
+#define VIRTQ_DESC_F_WRITE 2
+
+struct virtq_desc {
+    uint64_t addr;                  /* device address (dma_map's) */
+    uint32_t len;
+    uint16_t flags, next;
+};
+
+struct virtq {
+    uint16_t size, index, last_used;
+    volatile struct virtq_desc *desc;
+    volatile uint16_t *avail;       /* flags, idx, ring[size] */
+    volatile uint8_t *used;         /* flags, idx, ring[size] of (id u32, len u32) */
+    long vmo;                       /* the rings' memory (contiguous) */
+    uint64_t iova;                  /* its device address */
+    volatile uint16_t *notify;
+};
+
+struct virtio_dev {
+    long dev;                       /* the device connection (pci) */
+    long fn;                        /* the function (dma_map) */
+    long bar_vmo;
+    volatile uint8_t *common, *isr, *device_cfg, *notify_base;
+    uint32_t notify_mult;
+    uint64_t features;              /* agreed */
+};
+
+/* Claims the first unclaimed function 1af4:DEVICE through PCI (the
+ * manifest's connect=pci grant), maps its capabilities, resets it and
+ * agrees on WANT (plus VERSION_1 and ACCESS_PLATFORM, which the device
+ * must offer).  0, or a negative error after printing why. */
+long virtio_open(struct virtio_dev *d, long pci, uint16_t device, uint64_t want);
+
+/* Queue INDEX with SIZE entries (a power of two, at most the device's),
+ * its rings in contiguous memory mapped for the device. */
+long virtio_queue(struct virtio_dev *d, struct virtq *q, uint16_t index, uint16_t size);
+
+/* DRIVER_OK: the device may use the queues. */
+long virtio_ready(struct virtio_dev *d);
+
+/* Makes the chain at HEAD available and tells the device. */
+void virtq_submit(struct virtq *q, uint16_t head);
+
+/* Waits (polling, up to TIMEOUT_MS) for the next used entry; its id, or
+ * -E_TIMEOUT. */
+long virtq_wait(struct virtq *q, long timeout_ms);
+
+/* The device status register (for a test: NEEDS_RESET is 0x40). */
+uint8_t virtio_status(struct virtio_dev *d);
+
+#endif
