@@ -22,7 +22,9 @@
     E(14, E_NOENT, "no such file or entry")                                   \
     E(15, E_PERM, "not permitted")                                            \
     E(16, E_INTR, "interrupted (the thread is being killed)")                \
-    E(17, E_INTERRUPTED, "interrupted: a pulse for the thread's personality came")
+    E(17, E_INTERRUPTED, "interrupted: a pulse for the thread's personality came") \
+    E(18, E_AGAIN, "nothing there yet: try again")                             \
+    E(19, E_IO, "input/output error: the device failed the request")
 
 enum kestrel_error {
 #define KESTREL_ERROR_ENUM(num, name, text) name = num,

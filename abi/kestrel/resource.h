@@ -17,4 +17,16 @@
 
 #define K_IRQ_MAX 24          /* IRQs (GSIs) of the first IOAPIC */
 
+#ifndef __ASSEMBLER__
+#include <stdint.h>
+
+/* msi_attach's answer: what the function's device writes to interrupt
+ * (an MSI-X table entry's address and data), and the kernel's vector. */
+struct k_msi {
+    uint64_t address;
+    uint32_t data;
+    uint32_t vector;
+};
+#endif
+
 #endif

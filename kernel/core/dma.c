@@ -1,5 +1,6 @@
 /*
- * dma: what a device may reach, per PCI function (issue 10).
+ * dma: what a device may reach, per PCI function (issue 10), and its
+ * message-signalled interrupts (msi_attach, at the end).
  *
  * A driver holds its function as a K_RES_PCI resource of count 1 (the PCI
  * server narrows its own to that and passes it).  dma_map gives the
@@ -26,7 +27,9 @@
  * references dropped outside it.
  */
 #include "arch/x86_64/iommu.h"
+#include "core/channel.h"
 #include "core/frame.h"
+#include "core/interrupt.h"
 #include "core/handle.h"
 #include "core/process.h"
 #include "core/resource.h"
@@ -35,6 +38,7 @@
 #include "core/spinlock.h"
 #include "core/syscall.h"
 #include "core/thread.h"
+#include "core/vm.h"
 #include "core/vmo.h"
 #include "kestrel/errors.h"
 #include "kestrel/resource.h"
@@ -179,4 +183,39 @@ long sys_dma_reset(long rh)
     iommu_reset((uint32_t)fn);              /* the domain goes empty at once, whole */
     release(list, false);
     return n;
+}
+
+/* A message-signalled interrupt of the function: pulses (CODE, value the
+ * vector's index) on connection CH, each after the last one's irq_ack;
+ * *OUT says what the device must write.  The PCI server calls it and
+ * programs the function's MSI-X table (a driver holds the function too,
+ * but not the table: the address and data do it no good). */
+long sys_msi_attach(long rh, long ch, long code, long out)
+{
+    long fn = function_of(rh);
+    if (fn < 0)
+        return fn;
+    if (code < 0 || code > 0xffffffffL)
+        return -E_INVAL;
+    struct k_msi m = { 0 };
+    if (copy_to_user((void *)out, &m, sizeof(m)))
+        return -E_FAULT;                  /* before anything is taken */
+    struct connection *c;
+    int err = connection_lookup(ch, K_RIGHT_SEND, &c);
+    if (err)
+        return err;
+    struct kinterrupt *k = interrupt_attach_msi((uint32_t)fn, c, (uint32_t)code, &m.address,
+                                                &m.data, &err);
+    object_put(&c->obj);
+    if (!k)
+        return err;
+    m.vector = m.data & 0xff;
+    long h = handle_install(&current_thread()->proc->handles, &k->obj,
+                            K_RIGHT_MANAGE | K_RIGHT_DUP | K_RIGHT_TRANSFER);
+    object_put(&k->obj);
+    if (h >= 0 && copy_to_user((void *)out, &m, sizeof(m))) {
+        handle_close(&current_thread()->proc->handles, h);
+        return -E_FAULT;
+    }
+    return h;
 }

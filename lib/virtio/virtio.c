@@ -11,7 +11,8 @@
 #include "rt/syscall.h"
 
 enum {                              /* common configuration */
-    C_DFSELECT = 0x00, C_DF = 0x04, C_GFSELECT = 0x08, C_GF = 0x0c, C_NUMQ = 0x12,
+    C_DFSELECT = 0x00, C_DF = 0x04, C_GFSELECT = 0x08, C_GF = 0x0c, C_MSIX_CONFIG = 0x10,
+    C_NUMQ = 0x12,
     C_STATUS = 0x14, C_QSELECT = 0x16, C_QSIZE = 0x18, C_QMSIX = 0x1a, C_QENABLE = 0x1c,
     C_QNOTIFY = 0x1e, C_QDESC = 0x20, C_QDRIVER = 0x28, C_QDEVICE = 0x30,
 };
@@ -89,6 +90,10 @@ long virtio_open(struct virtio_dev *d, long pci, uint16_t device, uint64_t want)
                                .subclass = 0xff };
     struct pci_claim_rep cr;
     long r = pci_claim(pci, &q, &cr);
+    for (int i = 0; r == -E_BUSY && i < 200; i++) {     /* a past driver's, being released */
+        k_thread_sleep(10 * 1000000L);
+        r = pci_claim(pci, &q, &cr);
+    }
     d->dev = r < 0 ? r : k_handle_received();
     if (d->dev < 0)
         return fail("claim", d->dev);
@@ -101,6 +106,7 @@ long virtio_open(struct virtio_dev *d, long pci, uint16_t device, uint64_t want)
     if ((r = map_caps(d)) < 0)
         return r;
     volatile uint8_t *c = d->common;
+    R16(c, C_MSIX_CONFIG) = VIRTIO_NO_VECTOR;
     R8(c, C_STATUS) = 0;                                  /* reset */
     for (int i = 0; i < 1000 && R8(c, C_STATUS); i++)
         k_thread_sleep(1000000);
@@ -130,7 +136,20 @@ long virtio_open(struct virtio_dev *d, long pci, uint16_t device, uint64_t want)
     return 0;
 }
 
-long virtio_queue(struct virtio_dev *d, struct virtq *q, uint16_t index, uint16_t size)
+long virtio_msix(struct virtio_dev *d, uint16_t entry, long conn, uint32_t code)
+{
+    struct pci_msix_req q = { .entry = entry, .code = code };
+    struct pci_msix_rep r;
+    long e = k_handle_attach(conn, K_RIGHT_SEND, 0);
+    e = e < 0 ? e : pci_msix(d->dev, &q, &r);
+    long irq = e < 0 ? e : k_handle_received();
+    if (irq < 0)
+        return fail("MSI-X", irq);
+    return irq;
+}
+
+long virtio_queue(struct virtio_dev *d, struct virtq *q, uint16_t index, uint16_t size,
+                  uint16_t vector)
 {
     volatile uint8_t *c = d->common;
     memset(q, 0, sizeof(*q));
@@ -159,7 +178,9 @@ long virtio_queue(struct virtio_dev *d, struct virtq *q, uint16_t index, uint16_
     *(volatile uint64_t *)(c + C_QDESC) = q->iova;
     *(volatile uint64_t *)(c + C_QDRIVER) = q->iova + 16ULL * size;
     *(volatile uint64_t *)(c + C_QDEVICE) = q->iova + used_off;
-    R16(c, C_QMSIX) = 0xffff;                             /* no interrupt: polled */
+    R16(c, C_QMSIX) = vector;
+    if (R16(c, C_QMSIX) != vector)                        /* the device could not take it */
+        return fail("the queue's MSI-X vector", -E_NOENT);
     q->notify = (volatile uint16_t *)(d->notify_base + (uint64_t)R16(c, C_QNOTIFY) * d->notify_mult);
     R16(c, C_QENABLE) = 1;
     return 0;
@@ -184,6 +205,19 @@ void virtq_submit(struct virtq *q, uint16_t head)
     q->avail[1] = (uint16_t)(idx + 1);
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     *q->notify = q->index;
+}
+
+long virtq_used(struct virtq *q, uint32_t *len)
+{
+    uint16_t used_idx = *(volatile uint16_t *)(q->used + 2);
+    if (used_idx == q->last_used)
+        return -E_AGAIN;
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    volatile uint32_t *e = (volatile uint32_t *)(q->used + 4 + 8 * (q->last_used % q->size));
+    uint32_t id = e[0];
+    *len = e[1];
+    q->last_used++;
+    return id;
 }
 
 long virtq_wait(struct virtq *q, long timeout_ms)

@@ -10,9 +10,13 @@
  *   struct virtio_dev d;
  *   virtio_open(&d, pci_conn, 0x1042, wanted_features);   // claimed, reset, features agreed
  *   struct virtq q;
- *   virtio_queue(&d, &q, 0, 16);                          // queue 0, 16 entries
+ *   long irq = virtio_msix(&d, 0, conn, CODE);             // MSI-X entry 0 pulses conn
+ *   virtio_queue(&d, &q, 0, 16, 0);                        // queue 0, 16 entries, entry 0
  *   virtio_ready(&d);                                      // DRIVER_OK
- *   ... descriptors into q.desc, virtq_submit(&d, &q, head), virtq_wait(&q) ...
+ *   ... descriptors into q.desc, virtq_submit(&q, head); at each pulse
+ *   virtq_used(&q, &len) until -E_AGAIN, then k_irq_ack(irq) ...
+ *
+ * (virtio_queue with VIRTIO_NO_VECTOR and virtq_wait: polled, for tests.)
  *
  * Not thread-safe: one thread a device.
  */
@@ -24,6 +28,8 @@
 
 #define VIRTIO_F_VERSION_1 (1ULL << 32)
 #define VIRTIO_F_ACCESS_PLATFORM (1ULL << 33)
+
+#define VIRTIO_NO_VECTOR 0xffff
 
 #define VIRTQ_DESC_F_NEXT 1
 #define VIRTQ_DESC_F_WRITE 2
@@ -54,20 +60,35 @@ struct virtio_dev {
 };
 
 /* Claims the first unclaimed function 1af4:DEVICE through PCI (the
- * manifest's connect=pci grant), maps its capabilities, resets it and
+ * manifest's connect=pci grant; while a past driver's device is still
+ * being released, for up to 2 s), maps its capabilities, resets it and
  * agrees on WANT (plus VERSION_1 and ACCESS_PLATFORM, which the device
  * must offer).  0, or a negative error after printing why. */
 long virtio_open(struct virtio_dev *d, long pci, uint16_t device, uint64_t want);
 
+/* MSI-X table entry ENTRY pulses connection CONN (to the driver's own
+ * channel) with CODE; the interrupt's handle (irq_ack after each pulse),
+ * or an error.  The PCI server programs the table: the driver never
+ * maps it.  Configuration-change interrupts stay off. */
+long virtio_msix(struct virtio_dev *d, uint16_t entry, long conn, uint32_t code);
+
 /* Queue INDEX with SIZE entries (a power of two, at most the device's),
- * its rings in contiguous memory mapped for the device. */
-long virtio_queue(struct virtio_dev *d, struct virtq *q, uint16_t index, uint16_t size);
+ * its rings in contiguous memory mapped for the device, interrupting
+ * through MSI-X entry VECTOR (VIRTIO_NO_VECTOR: polled). */
+long virtio_queue(struct virtio_dev *d, struct virtq *q, uint16_t index, uint16_t size,
+                  uint16_t vector);
 
 /* DRIVER_OK: the device may use the queues. */
 long virtio_ready(struct virtio_dev *d);
 
 /* Makes the chain at HEAD available and tells the device. */
 void virtq_submit(struct virtq *q, uint16_t head);
+
+/* The next used entry's id (its chain's head) and, in *LEN, the bytes
+ * the device wrote; -E_AGAIN if there is none.  An id that names no
+ * descriptor is returned as it is: the caller checks it (the device is
+ * not trusted either). */
+long virtq_used(struct virtq *q, uint32_t *len);
 
 /* Waits (polling, up to TIMEOUT_MS) for the next used entry; its id, or
  * -E_TIMEOUT. */

@@ -70,6 +70,10 @@ struct func {
     uint8_t class, subclass, progif, revision, irq_pin;
     uint8_t msix;
     uint16_t msix_vectors;
+    uint8_t msix_cap;                  /* the capability's offset */
+    uint8_t msix_bar, pba_bar;         /* where the table and its pending bits are */
+    uint32_t msix_off, pba_off;
+    volatile uint32_t *msix_table;     /* mapped when first programmed */
     uint8_t nbars;
     struct bar bars[6];
     bool claimed;                      /* a driver holds its device connection */
@@ -168,9 +172,13 @@ static void caps_read(volatile uint8_t *c, struct func *f)
         return;
     unsigned p = rd8(c, CFG_CAPS) & ~3u;
     for (int i = 0; i < CAP_WALK_MAX && p >= 0x40 && p <= 0xfc; i++) {
-        if (rd8(c, p) == CAP_MSIX) {
+        if (rd8(c, p) == CAP_MSIX && !f->msix) {
+            uint32_t table = rd32c(c, p + 4), pba = rd32c(c, p + 8);
             f->msix = 1;
+            f->msix_cap = (uint8_t)p;
             f->msix_vectors = (uint16_t)((rd16c(c, p + 2) & 0x7ff) + 1);
+            f->msix_bar = table & 7, f->msix_off = table & ~7u;
+            f->pba_bar = pba & 7, f->pba_off = pba & ~7u;
         }
         p = rd8(c, p + 1) & ~3u;
     }
@@ -356,8 +364,11 @@ static long on_claim(void *ctx, long rcvid, const struct pci_claim_req *req,
     if (cur_client || cur_badge == 0 || cur_badge > MANIFEST_SERVICES_MAX)
         return -E_PERM;
     unsigned seen = 0;
+    bool busy = false;
     for (unsigned i = 0; i < P.nfuncs; i++) {
         struct func *f = &P.funcs[i];
+        if (matches(f, req) && f->claimed)
+            busy = true;
         if (!matches(f, req) || f->claimed || seen++ != req->instance)
             continue;
         long c = srv_client_new(&server, f);
@@ -372,7 +383,7 @@ static long on_claim(void *ctx, long rcvid, const struct pci_claim_req *req,
         rep->index = i;
         return 0;
     }
-    return -E_NOENT;
+    return busy ? -E_BUSY : -E_NOENT;
 }
 
 static long on_resource(void *ctx, long rcvid, const struct pci_resource_req *req,
@@ -387,9 +398,14 @@ static long on_resource(void *ctx, long rcvid, const struct pci_resource_req *re
         h = fn_resource(f);
         *rep = (struct pci_resource_rep){ .base = K_PCI_FN(f->bus, f->dev, f->fn), .count = 1 };
     } else if (req->what >= PCI_RES_BAR0 && req->what < PCI_RES_BAR0 + 6) {
-        const struct bar *b = &f->bars[req->what - PCI_RES_BAR0];
+        unsigned n = req->what - PCI_RES_BAR0;
+        const struct bar *b = &f->bars[n];
         if (!b->size || !(b->flags & PCI_BAR_MEM))
             return -E_NOENT;
+        /* The MSI-X table is the server's: whoever writes it chooses the
+         * vectors its device raises, any of the kernel's. */
+        if (f->msix && (n == f->msix_bar || n == f->pba_bar))
+            return -E_PERM;
         h = k_resource_narrow(P.mmio, (long)b->base, (long)b->size);
         *rep = (struct pci_resource_rep){ .base = b->base, .count = b->size };
     } else {
@@ -403,12 +419,97 @@ static long on_resource(void *ctx, long rcvid, const struct pci_resource_req *re
     return k_handle_attach(h, K_RIGHT_MANAGE, 1);
 }
 
+/* ---- MSI-X ---- */
+
+#define MSIX_ENABLE 0x8000u            /* message control */
+#define MSIX_FUNCTION_MASK 0x4000u
+#define MSIX_ENTRY_MASKED 1u           /* an entry's vector control */
+
+/* F's MSI-X table, mapped (its BAR checked: memory, the table inside),
+ * or NULL. */
+static volatile uint32_t *msix_table(struct func *f)
+{
+    if (f->msix_table)
+        return f->msix_table;
+    const struct bar *b = f->msix_bar < 6 ? &f->bars[f->msix_bar] : NULL;
+    uint64_t bytes = (uint64_t)f->msix_vectors * 16;
+    if (!b || !(b->flags & PCI_BAR_MEM) || f->msix_off > b->size || bytes > b->size - f->msix_off)
+        return NULL;
+    uint64_t first = (b->base + f->msix_off) & ~0xfffULL;
+    uint64_t len = ((b->base + f->msix_off + bytes + 0xfff) & ~0xfffULL) - first;
+    long v = k_vmo_create((long)len, K_VMO_PHYS, (long)first, P.mmio);
+    long a = v < 0 ? v : k_vmo_map(0, v, 0, (long)len, K_PROT_READ | K_PROT_WRITE);
+    if (v >= 0)
+        k_handle_close(v);
+    if (a < 0) {
+        printf("pci: %02x:%02x.%u: cannot map its MSI-X table: %s\n", f->bus, f->dev, f->fn,
+               k_strerror(a));
+        return NULL;
+    }
+    f->msix_table = (volatile uint32_t *)(a + (long)((b->base + f->msix_off) & 0xfff));
+    return f->msix_table;
+}
+
+/* Every entry masked and MSI-X off: F's device raises nothing. */
+static void msix_off(struct func *f)
+{
+    volatile uint8_t *c = f->msix ? cfg(f->bus, f->dev, f->fn) : NULL;
+    if (!c)
+        return;
+    if (f->msix_table)
+        for (unsigned i = 0; i < f->msix_vectors; i++)
+            f->msix_table[i * 4 + 3] = MSIX_ENTRY_MASKED;
+    uint16_t ctl = rd16c(c, f->msix_cap + 2);
+    wr16c(c, f->msix_cap + 2, (uint16_t)(ctl & ~MSIX_ENABLE));
+}
+
+static long cur_handle;                /* the handle the message brought, or 0 */
+
+/* Entry ENTRY of the device's table raises a kernel vector that pulses
+ * the connection the driver sent (its own channel) with CODE; the reply
+ * carries the interrupt (irq_ack after each pulse). */
+static long on_msix(void *ctx, long rcvid, const struct pci_msix_req *req,
+                    struct pci_msix_rep *rep)
+{
+    (void)ctx, (void)rcvid;
+    struct func *f = cur_client;
+    if (!f)
+        return -E_PERM;
+    if (!f->msix)
+        return -E_NOENT;
+    if (req->entry >= f->msix_vectors)
+        return -E_INVAL;
+    if (cur_handle <= 0)
+        return -E_BADHANDLE;             /* no connection came with it */
+    volatile uint8_t *c = cfg(f->bus, f->dev, f->fn);
+    volatile uint32_t *t = c ? msix_table(f) : NULL;
+    if (!t)
+        return -E_NOENT;
+    long fh = fn_resource(f);
+    struct k_msi m;
+    long irq = fh < 0 ? fh : k_msi_attach(fh, cur_handle, req->code, (long)&m);
+    k_handle_close(fh);
+    if (irq < 0)
+        return irq;
+    volatile uint32_t *e = t + req->entry * 4;
+    e[3] = MSIX_ENTRY_MASKED;
+    e[0] = (uint32_t)m.address;
+    e[1] = (uint32_t)(m.address >> 32);
+    e[2] = m.data;
+    uint16_t ctl = rd16c(c, f->msix_cap + 2);
+    wr16c(c, f->msix_cap + 2, (uint16_t)((ctl | MSIX_ENABLE) & ~MSIX_FUNCTION_MASK));
+    e[3] = 0;
+    rep->vector = m.vector;
+    return k_handle_attach(irq, K_RIGHT_MANAGE, 1);
+}
+
 /* Its driver is gone: the device stops, its DMA mappings go, then it may
  * be claimed again. */
 static void on_disconnect(struct srv *s, void *data)
 {
     (void)s;
     struct func *f = data;
+    msix_off(f);
     device_enable(f, false);
     long fh = fn_resource(f);
     long n = fh < 0 ? fh : k_dma_reset(fh);
@@ -439,7 +540,7 @@ static long on_config_read(void *ctx, long rcvid, const struct pci_config_read_r
 
 static const struct pci_server table = { .list = on_list, .bar = on_bar, .claim = on_claim,
                                          .resource = on_resource,
-                                         .config_read = on_config_read };
+                                         .config_read = on_config_read, .msix = on_msix };
 
 static long on_message(struct srv_msg *m)
 {
@@ -449,8 +550,10 @@ static long on_message(struct srv_msg *m)
         return r;
     cur_client = m->client;
     cur_badge = m->info.badge;
+    cur_handle = m->info.handle;
     pci_dispatch(&table, m->rcvid, m->data, m->len);
     cur_client = NULL;
+    cur_handle = 0;
     return SRV_REPLIED;
 }
 

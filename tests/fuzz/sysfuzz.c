@@ -2047,14 +2047,19 @@ static void op_ioport(struct fz *f)
     }
 }
 
-/* DMA: our function's or any handle, any memory object, ranges near
+/* DMA and MSIs: our function's or any handle, any memory object, ranges near
  * and far from valid; the parent drops what we leave (dma_reset). */
 static void op_dma(struct fz *f)
 {
     struct rng *r = &f->rng;
     long fn = P.dma > 0 && !one_in(r, 4) ? P.dma : gen_handle(f, K_OBJ_RESOURCE);
-    unsigned k = (unsigned)below(r, 8);
-    if (k < 5) {
+    unsigned k = (unsigned)below(r, 10);
+    if (k >= 8) {                   /* an MSI of the function: pulses on one of ours */
+        long irq = SC4(msi_attach, fn, gen_handle(f, K_OBJ_CONNECTION),
+                       one_in(r, 8) ? -1 : (long)below(r, 16), (long)gen_ptr(f, 16));
+        if (irq > 0 && one_in(r, 2))
+            SC1(handle_close, irq);
+    } else if (k < 5) {
         long off = one_in(r, 2) ? 0 : (long)(below(r, 8) * PAGE);
         long len = one_in(r, 2) ? (long)PAGE : gen_len(f, 64 * PAGE);
         long a = SC4(dma_map, fn, gen_handle(f, K_OBJ_VMO), off, len);

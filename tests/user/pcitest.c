@@ -74,6 +74,52 @@ static void virtio_checks(long conn, uint16_t device, const char *what)
     check(f.msix && f.msix_vectors >= 2, line);
 }
 
+/* Interrupts: the MSI-X table is the server's (its BAR is never handed
+ * out); msix programs an entry for the driver's channel and gives the
+ * interrupt; hostile requests fail cleanly. */
+static void msix(long anyone, long dev, long fn)
+{
+    struct pci_resource_req rq = { .what = PCI_RES_BAR0 + 1 };
+    struct pci_resource_rep rr;
+    check(pci_resource(dev, &rq, &rr) == -E_PERM,
+          "resource: BAR 1 (the MSI-X table) is the server's: E_PERM");
+    long ch = k_chan_create(0);
+    long conn = k_chan_connect(ch, 77, 0);
+    struct pci_msix_req mq = { .entry = 0, .code = 0x99 };
+    struct pci_msix_rep mr;
+    check(pci_msix(dev, &mq, &mr) == -E_BADHANDLE, "msix with no connection: E_BADHANDLE");
+    k_handle_attach(conn, K_RIGHT_SEND, 0);
+    check(pci_msix(anyone, &mq, &mr) == -E_PERM, "msix on /dev/pci: E_PERM");
+    mq.entry = 0xffff;
+    k_handle_attach(conn, K_RIGHT_SEND, 0);
+    check(pci_msix(dev, &mq, &mr) == -E_INVAL, "msix past the table: E_INVAL");
+    mq.entry = 1;
+    k_handle_attach(conn, K_RIGHT_SEND, 0);
+    long r = pci_msix(dev, &mq, &mr);
+    long irq = r == 0 ? k_handle_received() : r;
+    check(irq > 0 && mr.vector >= 0x40 && mr.vector < 0xe0 && k_irq_ack(irq) == 0,
+          "msix: entry 1 programmed, an interrupt of a kernel vector (0x40-0xdf)");
+    struct k_msi m;
+    int bad = 0;
+    bad += k_msi_attach(fn, conn, 1, 0) == -E_FAULT;
+    bad += k_msi_attach(fn, conn, -1, (long)&m) == -E_INVAL;
+    bad += k_msi_attach(fn, ch, 1, (long)&m) == -E_WRONGTYPE;
+    bad += k_msi_attach(rt_handle("log"), conn, 1, (long)&m) < 0;
+    long mine[40];
+    int got = 0;
+    for (int i = 0; i < 40; i++)
+        if ((mine[i] = k_msi_attach(fn, conn, 2, (long)&m)) > 0)
+            got++;
+    check(bad == 4 && got == 31,
+          "msi_attach: a bad pointer, code, connection or resource refused; 32 a function at most");
+    for (int i = 0; i < 40; i++)
+        if (mine[i] > 0)
+            k_handle_close(mine[i]);
+    k_handle_close(irq);
+    k_handle_close(conn);
+    k_handle_close(ch);
+}
+
 /* A driver's view: claim the virtio block device through the manifest's
  * connect=pci grant; its function (for DMA) and its BAR, nothing more;
  * released when the device connection goes, and claimable again, its DMA
@@ -90,7 +136,7 @@ static void claims(long anyone)
     check(r == 0 && dev > 0, "claim through the manifest's connect=pci: a device connection");
     if (dev <= 0)
         return;
-    check(pci_claim(granted, &q, &cr) == -E_NOENT, "claimed twice: E_NOENT (none unclaimed)");
+    check(pci_claim(granted, &q, &cr) == -E_BUSY, "claimed twice: E_BUSY (none unclaimed)");
     struct pci_resource_req rq = { .what = PCI_RES_FUNCTION };
     struct pci_resource_rep rr;
     r = pci_resource(dev, &rq, &rr);
@@ -138,6 +184,7 @@ static void claims(long anyone)
     check(bad == 7, "config_read unaligned, past 4 KiB or of a bad length: E_INVAL");
     cq = (struct pci_config_read_req){ .offset = 0, .len = 4 };
     check(pci_config_read(anyone, &cq, &cv) == -E_PERM, "config_read on /dev/pci: E_PERM");
+    msix(anyone, dev, fn);
     if (ba > 0)
         k_vm_unmap(0, ba, (long)rr.count);
     k_handle_close(bv);

@@ -27,6 +27,8 @@ void personality_interrupt(struct trap_frame *tf);
 enum {
     VEC_PAGE_FAULT = 14,
     VEC_IRQ_BASE = 32,        /* IOAPIC-routed interrupts start here */
+    VEC_MSI_BASE = 0x40,      /* message-signalled interrupts: VEC_MSI_COUNT of them */
+    VEC_MSI_COUNT = 0xa0,
     VEC_IPI_TEST = 0xF0,
     VEC_IPI_STOP = 0xF1,
     VEC_IPI_RESCHED = 0xF3,
