@@ -49,8 +49,15 @@ void srv_init(struct srv *s, long chan, const struct srv_ops *ops, void *state)
     s->state = state;
     s->stopping = 0;
     s->lock = 0;
+    /* Generations start where no past life's can be: connections a past
+     * life minted live on (the channel is kept across restarts), and a
+     * badge of theirs must name no slot of this life.  A life's starting
+     * generation is the clock in microseconds (32 bits: 71 minutes
+     * around), and a slot would have to be used a million times a second
+     * to reach the next life's. */
+    uint32_t gen = (uint32_t)((uint64_t)k_clock_get() / 1000);
     for (unsigned i = 0; i < SRV_MAX_CLIENTS; i++)
-        s->clients[i] = (struct srv_client){ 0, 0, false };
+        s->clients[i] = (struct srv_client){ 0, gen, false };
 }
 
 /* A minted badge: the mark, the slot's generation (bits 16-47) and the

@@ -62,7 +62,7 @@ struct srv_ops {
 
 struct srv_client {
     void *data;
-    uint32_t gen;             /* bumped at each use of the slot */
+    uint32_t gen;             /* bumped at each use of the slot; from the clock at srv_init */
     bool used;
 };
 
