@@ -1,0 +1,150 @@
+/* bdev: block client with recovery (see blk.h). */
+#include "bdev/bdev.h"
+
+#include "base/string.h"
+#include "kestrel/errors.h"
+#include "kestrel/rights.h"
+#include "kestrel/vm.h"
+#include "rt/lock.h"
+#include "rt/syscall.h"
+
+/* A new session for the buffer, unless another thread made one since
+ * STALE was current; the session to use, or an error (E_DEAD at once,
+ * BDEV_GIVE_UP times: the driver's channel is gone). */
+static long reattach(struct bdev *b, long stale)
+{
+    rt_lock(&b->lock);
+    long s = b->session;
+    if (s != stale && s > 0) {
+        rt_unlock(&b->lock);
+        return s;                                /* another thread did it */
+    }
+    if (s > 0)
+        k_handle_close(s);
+    b->session = 0;
+    long r = -E_DEAD;
+    for (int dead = 0; dead < BDEV_GIVE_UP;) {
+        struct blk_attach_req q = { 0 };
+        struct blk_attach_rep rep;
+        r = k_handle_attach(b->vmo, K_RIGHT_READ | K_RIGHT_WRITE | K_RIGHT_MAP, 0);
+        if (r < 0)
+            break;
+        r = blk_attach(b->conn, &q, &rep);
+        if (r == 0) {
+            r = k_handle_received();
+            if (r > 0) {
+                b->session = r;
+                b->attaches++;
+            }
+            break;
+        }
+        if (r != -E_DEAD)
+            break;                               /* the request's own error */
+        dead++;
+        k_thread_sleep(1000000L);
+    }
+    rt_unlock(&b->lock);
+    return r;
+}
+
+static long session(struct bdev *b)
+{
+    long s = __atomic_load_n(&b->session, __ATOMIC_ACQUIRE);
+    return s > 0 ? s : reattach(b, 0);
+}
+
+enum { OP_READ, OP_WRITE, OP_FLUSH };
+
+/* One request, resent while the driver dies under it or the session is
+ * a past life's. */
+static long call(struct bdev *b, int op, uint64_t sector, uint32_t count, uint64_t offset)
+{
+    long want = op == OP_FLUSH ? 0 : (long)count * BLK_SECTOR;
+    for (;;) {
+        long s = session(b);
+        if (s < 0)
+            return s;
+        long r;
+        if (op == OP_READ) {
+            struct blk_read_req q = { .sector = sector, .offset = offset, .count = count };
+            struct blk_read_rep rep;
+            r = blk_read(s, &q, &rep);
+        } else if (op == OP_WRITE) {
+            struct blk_write_req q = { .sector = sector, .offset = offset, .count = count };
+            struct blk_write_rep rep;
+            r = blk_write(s, &q, &rep);
+        } else {
+            struct blk_flush_req q = { 0 };
+            struct blk_flush_rep rep;
+            r = blk_flush(s, &q, &rep);
+        }
+        if (r == want)
+            return r;
+        if (r >= 0) {
+            __atomic_fetch_add(&b->garbage, 1, __ATOMIC_RELAXED);
+            return -E_IO;
+        }
+        if (r != -E_DEAD && r != -E_REVOKED && r != -E_BUSY)
+            return r;
+        if (r == -E_BUSY) {
+            k_thread_sleep(1000000L);            /* the driver's queue is full */
+            continue;
+        }
+        __atomic_fetch_add(&b->resends, 1, __ATOMIC_RELAXED);
+        long n = reattach(b, s);
+        if (n < 0)
+            return n;
+    }
+}
+
+long bdev_open(struct bdev *b, long conn, uint64_t size)
+{
+    memset(b, 0, sizeof(*b));
+    b->conn = conn;
+    if (size == 0 || (size & 4095))
+        return -E_INVAL;
+    b->vmo = k_vmo_create((long)size, K_VMO_CONTIG, 0, 0);
+    long a = b->vmo < 0 ? b->vmo
+           : k_vmo_map(0, b->vmo, 0, (long)size, K_PROT_READ | K_PROT_WRITE);
+    if (a < 0) {
+        if (b->vmo >= 0)
+            k_handle_close(b->vmo);
+        return a;
+    }
+    b->buf = (uint8_t *)a;
+    b->size = size;
+    struct blk_info_req q = { 0 };
+    long r = blk_info(conn, &q, &b->info);
+    r = r < 0 ? r : session(b);
+    if (r < 0) {
+        bdev_close(b);
+        return r;
+    }
+    return 0;
+}
+
+void bdev_close(struct bdev *b)
+{
+    if (b->session > 0)
+        k_handle_close(b->session);
+    if (b->buf)
+        k_vm_unmap(0, (long)b->buf, (long)b->size);
+    if (b->vmo > 0)
+        k_handle_close(b->vmo);
+    b->session = 0, b->buf = 0, b->vmo = 0;
+}
+
+long bdev_read(struct bdev *b, uint64_t sector, uint32_t count, uint64_t offset)
+{
+    return call(b, OP_READ, sector, count, offset);
+}
+
+long bdev_write(struct bdev *b, uint64_t sector, uint32_t count, uint64_t offset)
+{
+    return call(b, OP_WRITE, sector, count, offset);
+}
+
+long bdev_flush(struct bdev *b)
+{
+    return call(b, OP_FLUSH, 0, 0, 0);
+}
