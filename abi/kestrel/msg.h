@@ -83,6 +83,17 @@ struct k_regs {
 /* sys_info selectors. */
 #define K_INFO_KERNEL_OBJECTS 1   /* struct k_sysinfo */
 #define K_INFO_PLATFORM 2         /* struct k_platform */
+#define K_INFO_SERVING 3          /* struct k_serving: the requests this process holds */
+
+/* The requests the calling process has received and not answered: each
+ * named by its sender's thread and that thread's send count, so one
+ * request held for long is told from a client sending again and again
+ * (lib/srv's stall watch). */
+struct k_serving {
+    uint32_t count;           /* held in all */
+    uint32_t n;               /* in ids (at most 32) */
+    uint64_t ids[32];
+};
 
 /* What the firmware's tables say about devices (ACPI MCFG and DMAR), for
  * the PCI server. */

@@ -9,7 +9,7 @@
 #define K_RIGHT_DUP      (1u << 0)  /* handle_dup may copy the handle */
 #define K_RIGHT_TRANSFER (1u << 1)  /* may be passed to another process */
 #define K_RIGHT_READ     (1u << 2)  /* read the object (VMO contents, state) */
-#define K_RIGHT_WRITE    (1u << 3)  /* write the object */
+#define K_RIGHT_WRITE    (1u << 3)  /* write the object (a process: process_write) */
 #define K_RIGHT_MAP      (1u << 4)  /* vmo_map */
 #define K_RIGHT_SEND     (1u << 5)  /* msg_send, pulse_send on a connection */
 #define K_RIGHT_RECEIVE  (1u << 6)  /* msg_receive on a channel */

@@ -18,6 +18,7 @@
 #define K_HEARTBEAT_CODE 0x4842
 #define K_EXIT_HUNG      0x200
 #define K_EXIT_STOPPED   0x300      /* stopped on request (supervisor stop/restart) */
+#define K_EXIT_FAULTY    0x400      /* killed on a client's complaint (supervisor complain) */
 
 #define K_SUPERVISE_HEARTBEAT_BADGE 0x1u
 #define K_SUPERVISE_CONTROL_BADGE   0x10000u

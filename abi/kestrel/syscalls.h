@@ -83,8 +83,9 @@
     SYSCALL(52, dma_map, 4)           /* (one PCI function's resource h, vmo h, offset, size) -> the address its device uses */ \
     SYSCALL(53, dma_unmap, 3)         /* (PCI function h, device address, size) */ \
     SYSCALL(54, dma_reset, 1)         /* (PCI function h) -> mappings dropped: every one of the function's (its device was stopped) */ \
-    SYSCALL(55, msi_attach, 4)        /* (PCI function h, conn, code, struct k_msi *): a message-signalled interrupt as pulses -> interrupt h */
+    SYSCALL(55, msi_attach, 4)        /* (PCI function h, conn, code, struct k_msi *): a message-signalled interrupt as pulses -> interrupt h */ \
+    SYSCALL(56, process_write, 4)     /* (process h with WRITE, address, buf, len <= 4096) -> bytes: a debugger's write, code too, into memory only it holds */
 
-#define KESTREL_SYSCALL_COUNT 56
+#define KESTREL_SYSCALL_COUNT 57
 
 #endif

@@ -29,6 +29,7 @@
  */
 #include "base/string.h"
 #include "kestrel/errors.h"
+#include "kestrel/proto.h"
 #include "kestrel/rights.h"
 #include "kestrel/vm.h"
 #include "protocols/blk.h"
@@ -108,6 +109,54 @@ static void session_put(struct session *s)
     *s = (struct session){ 0 };
 }
 
+/* Fail-stop: what the device is about to do (slot I's header and
+ * descriptors) is checked once more against the request it came from,
+ * computed again here, before the device is told and before the client
+ * is answered.  A driver whose code went wrong (a fault in it: see
+ * tests/user/faults.c) then stops with a fault and is replaced, and the
+ * client resends, instead of writing a client's data to a sector or a
+ * place it did not name.  Cheap: a few comparisons a request. */
+/* The request as the client sent it, read again from the client (the
+ * kernel keeps it until the reply): a fault in decoding it is caught too,
+ * not only one in building the descriptors.  A mismatch fails the
+ * request (E_INVAL), it does not stop the driver: a client could change
+ * its own message under it to make it stop. */
+static bool as_sent(const struct request *r)
+{
+    struct {
+        struct k_proto_hdr h;
+        struct blk_read_req q;                   /* read's and write's are alike */
+    } m = { 0 };
+    long got = k_msg_read(r->rcvid, 0, (long)&m, sizeof(m));
+    uint16_t msg = r->type == T_IN ? BLK_MSG_READ : r->type == T_OUT ? BLK_MSG_WRITE : BLK_MSG_FLUSH;
+    return got >= (long)sizeof(m.h) && m.h.msg == msg &&
+           (r->type == T_FLUSH || (got == (long)sizeof(m) && m.q.sector == r->sector &&
+                                   m.q.offset == r->offset && m.q.count == r->count));
+}
+
+static void verify(unsigned i, const struct request *r)
+{
+    const struct session *s = r->s;
+    uint64_t bytes = (uint64_t)r->count * BLK_SECTOR;
+    uint16_t d0 = (uint16_t)(3 * i);
+    volatile struct virtq_desc *d = B.q.desc;
+    bool ok = i < B.slots && B.busy[i] && B.hdrs[i].type == r->type &&
+              B.hdrs[i].sector == r->sector &&
+              d[d0].addr == B.page_iova + i * sizeof(struct hdr) &&
+              d[d0 + 2].addr == B.page_iova + SLOTS * sizeof(struct hdr) + i &&
+              d[d0 + 2].len == 1 && d[d0 + 2].flags == VIRTQ_DESC_F_WRITE;
+    if (r->type != T_FLUSH)
+        ok = ok && s && s->used && r->sector <= B.sectors && r->count <= B.sectors - r->sector &&
+             r->offset <= s->size && bytes <= s->size - r->offset && d[d0].next == d0 + 1 &&
+             d[d0 + 1].addr == s->iova + r->offset && d[d0 + 1].len == bytes &&
+             d[d0 + 1].next == d0 + 2 &&
+             (d[d0 + 1].flags & VIRTQ_DESC_F_WRITE) == (r->type == T_IN ? VIRTQ_DESC_F_WRITE : 0);
+    else
+        ok = ok && d[d0].next == d0 + 2;
+    if (!ok)
+        __builtin_trap();
+}
+
 /* Gives R to the device in slot I. */
 static void start(unsigned i, const struct request *r)
 {
@@ -131,12 +180,15 @@ static void start(unsigned i, const struct request *r)
             (uint16_t)(d0 + 2) };
     }
     d[d0 + 2] = (struct virtq_desc){ st_iova, 1, VIRTQ_DESC_F_WRITE, 0 };
+    verify(i, &B.inflight[i]);
     virtq_submit(&B.q, d0);
 }
 
 /* Starts R now, or queues it; PROTO_NO_REPLY, or E_BUSY when full. */
 static long submit(const struct request *r)
 {
+    if (!as_sent(r))
+        return -E_INVAL;
     if (B.wait_count == 0) {
         for (unsigned i = 0; i < B.slots; i++) {
             if (!B.busy[i]) {
@@ -166,6 +218,7 @@ static void complete(void)
             continue;
         }
         struct request *r = &B.inflight[i];
+        verify(i, r);
         uint8_t st = B.status[i];
         long bytes = r->type == T_FLUSH ? 0 : (long)r->count * BLK_SECTOR;
         if (st == S_OK)
@@ -315,8 +368,12 @@ static void on_disconnect(struct srv *s, void *data)
     session_put(ss);                             /* freed now, or by its last request */
 }
 
+/* stall_ms: a request unanswered for 2 s (QEMU's take microseconds; a
+ * real disk's at most a few hundred milliseconds) means this driver or
+ * its device lost it: the heartbeats stop and the supervisor replaces
+ * the driver; the client library resends. */
 static const struct srv_ops ops = { .message = on_message, .pulse = on_pulse,
-                                    .disconnect = on_disconnect };
+                                    .disconnect = on_disconnect, .stall_ms = 2000 };
 
 /* ---- start-up ---- */
 

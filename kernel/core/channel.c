@@ -592,6 +592,7 @@ static long send_finish(struct thread *t)
 static long send_prepared(struct thread *t, struct connection *conn)
 {
     t->badge = conn->badge;
+    t->send_seq++;
     bool was = spin_lock_irqsave(&ipc_lock);
     struct channel *ch = conn->chan;
     long ret;
@@ -1356,6 +1357,17 @@ void ipc_block(struct thread *t)
         }
     }
     sched_block(&ipc_lock);
+}
+
+COLD unsigned ipc_serving(struct process *p, uint64_t *ids, unsigned max)
+{
+    unsigned n = 0;
+    bool was = spin_lock_irqsave(&ipc_lock);
+    for (struct thread *c = p->clients; c; c = c->ipc_next, n++)
+        if (n < max)
+            ids[n] = c->tid << 32 | c->send_seq;
+    spin_unlock_irqrestore(&ipc_lock, was);
+    return n;
 }
 
 COLD void ipc_thread_gone(struct thread *t)

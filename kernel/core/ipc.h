@@ -37,6 +37,9 @@ void ipc_block(struct thread *t);
 /* T is exiting: clients it was serving get -E_DEAD when its process has
  * no other thread left to reply.  Lock held. */
 void ipc_thread_gone(struct thread *t);
+/* The requests P holds (received, not yet answered), as tid << 32 |
+ * send_seq, at most MAX of them into IDS; how many it holds in all. */
+unsigned ipc_serving(struct process *p, uint64_t *ids, unsigned max);
 
 /* Re-derives T's effective priority (base, or the highest client it
  * serves) and passes a raise along the chain of servers T waits on.

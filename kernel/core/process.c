@@ -640,7 +640,7 @@ static struct process *child_begin(struct spawn_args *a, long upath, long len, l
 }
 
 #define CHILD_RIGHTS (K_RIGHT_MANAGE | K_RIGHT_WAIT | K_RIGHT_MAP | K_RIGHT_READ | \
-                      K_RIGHT_DUP | K_RIGHT_TRANSFER)
+                      K_RIGHT_WRITE | K_RIGHT_DUP | K_RIGHT_TRANSFER)
 
 long process_spawn_user(long upath, long len, long uspawn)
 {

@@ -71,6 +71,7 @@ struct thread {
     struct channel *ipc_chan;
     struct thread *ipc_next;      /* channel queue or server's client list */
     struct thread *ipc_server;    /* REPLY_BLOCKED: the thread serving us */
+    uint32_t send_seq;            /* sends made: with tid, names one request (K_INFO_SERVING) */
     struct process *ipc_served_by;  /* REPLY_BLOCKED: process whose client list we are on */
     struct thread *join_thread;   /* JOIN_BLOCKED on a thread ... */
     struct process *join_proc;    /* ... or on a process */

@@ -367,6 +367,10 @@ static int copy_space(struct vm_space *s, uintptr_t addr, void *buf, size_t len,
             }
             uint64_t pa, flags;
             bool ok = pt_translate(s->pml4, addr, &pa, &flags) && (!out || (flags & PTE_W));
+            if (ok && (flags & PTE_PCD)) {
+                spin_unlock_irqrestore(&s->lock, was);
+                return -E_FAULT;            /* device registers: not RAM, not copied */
+            }
             if (ok && out)
                 memcpy(phys_to_virt(pa), buf, chunk);
             else if (ok)
@@ -385,6 +389,39 @@ static int copy_space(struct vm_space *s, uintptr_t addr, void *buf, size_t len,
         len -= chunk;
     }
     return 0;
+}
+
+int vm_poke(struct vm_space *s, uintptr_t dst, const void *src, size_t len)
+{
+    if (!user_range_ok(dst, len))
+        return -E_FAULT;
+    int err = 0;
+    spin_lock(&vm_lock);
+    bool was = spin_lock_irqwait(&s->lock);
+    for (size_t done = 0; done < len && !err;) {
+        uintptr_t a = dst + done;
+        size_t chunk = PAGE_SIZE - (a & (PAGE_SIZE - 1));
+        if (chunk > len - done)
+            chunk = len - done;
+        struct vm_region *r = s->regions;
+        while (r && !(a >= r->start && a - r->start < r->size))
+            r = r->next;
+        uint64_t pa, flags;
+        if (s->dead)
+            err = -E_DEAD;
+        else if (!r || !pt_translate(s->pml4, a, &pa, &flags) || (flags & PTE_PCD))
+            err = -E_FAULT;
+        else if (r->vmo->kind != K_VMO_ANON || r->vmo->obj.refs != 1 || r->vmo->maps != r ||
+                 r->vmo_next || r->vmo->fork_shared ||
+                 vmo_page_cow(r->vmo, (r->offset + (a - r->start)) / PAGE_SIZE))
+            err = -E_BUSY;
+        else
+            memcpy(phys_to_virt(pa), (const char *)src + done, chunk);
+        done += chunk;
+    }
+    spin_unlock_irqrestore(&s->lock, was);
+    spin_unlock(&vm_lock);
+    return err;
 }
 
 int vm_copy_in(struct vm_space *s, void *dst, uintptr_t src, size_t len)
@@ -407,7 +444,10 @@ static int xfer_chunk(struct vm_space *s, uintptr_t other, uintptr_t cur, size_t
     bool was = spin_lock_irqwait(&s->lock);
     uint64_t pa, flags;
     int r = -2;
-    if (!s->dead && pt_translate(s->pml4, other, &pa, &flags) && (!to_other || (flags & PTE_W))) {
+    /* Device registers (uncached) are not RAM: the direct map does not
+     * have them, and the kernel never copies them (-2: S's side is bad). */
+    if (!s->dead && pt_translate(s->pml4, other, &pa, &flags) && !(flags & PTE_PCD) &&
+        (!to_other || (flags & PTE_W))) {
         void *k = phys_to_virt(pa);
         r = (to_other ? arch_user_copy(k, (const void *)cur, chunk)
                       : arch_user_copy((void *)cur, k, chunk)) ? -1 : 0;

@@ -79,6 +79,12 @@ int vm_set_entry(struct vm_space *s, bool redirect);
  * any byte is unmapped or (for copy_out) not writable. */
 int vm_copy_in(struct vm_space *s, void *dst, uintptr_t src, size_t len);
 int vm_copy_out(struct vm_space *s, uintptr_t dst, const void *src, size_t len);
+/* A debugger's write (process_write): LEN bytes at DST in S, whatever the
+ * pages' protection (code too), but only into memory S alone holds: pages
+ * present, of an anonymous object mapped once, with no handle to it and
+ * not shared copy-on-write (else -E_BUSY: the write would reach another
+ * process).  -E_FAULT where nothing is mapped. */
+int vm_poke(struct vm_space *s, uintptr_t dst, const void *src, size_t len);
 
 /* Copies N bytes between user address CUR of the current space and user
  * address OTHER of space S (TO_OTHER: current -> S).  Returns 0, -1 when

@@ -254,6 +254,14 @@ static const char *set_bootfs(struct manifest_service *s, const char *v, size_t 
     return err;
 }
 
+static const char *set_debug(struct manifest_service *s, const char *v, size_t n)
+{
+    uint64_t x;
+    const char *err = bounded(v, n, 0, 1, "out of range (0 or 1)", &x);
+    s->debug = (uint8_t)x;
+    return err;
+}
+
 static const char *set_args(struct manifest_service *s, const char *v, size_t n)
 {
     if (n > MANIFEST_ARGS_MAX)
@@ -362,6 +370,7 @@ static const struct key {
     { "mmio", 0, add_mmio },           { "connect", 0, add_connect },
     { "names", 0, add_name },          { "view", 0, add_view },
     { "bootfs", set_bootfs, 0 },       { "pci", 0, add_pci },
+    { "debug", set_debug, 0 },
 };
 #define NKEYS (sizeof(KEYS) / sizeof(KEYS[0]))
 

@@ -42,6 +42,9 @@
  *   bootfs     0 or 1: the boot image, read-only ("bootfs" handle), for   0
  *              a service that serves it as files or starts programs
  *              from it itself (process_create needs it)
+ *   debug      0 or 1: its memory may be read and written (code too)     0
+ *              through the supervisor's debug message, by services
+ *              granted connect=supervisor (fault injection, debuggers)
  *
  *   number = decimal | "0x" hex ;   range = number [ "-" number ], with
  *   start <= end (a single number is a one-element range); ranges of one
@@ -101,6 +104,7 @@ struct manifest_service {
     uint32_t limit;
     uint32_t heartbeat_ms;
     uint8_t bootfs;              /* 1: granted the boot image (read-only) */
+    uint8_t debug;               /* 1: the supervisor may hand out a handle that writes its memory */
     uint8_t nirq, nioport, nmmio, nconnect, nnames, nview, npci;
     uint8_t irq[MANIFEST_LIST_MAX];
     struct manifest_range ioport[MANIFEST_LIST_MAX];

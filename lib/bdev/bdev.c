@@ -1,10 +1,14 @@
 /* bdev: block client with recovery (see blk.h). */
 #include "bdev/bdev.h"
 
+#include <stdbool.h>
+
 #include "base/string.h"
 #include "kestrel/errors.h"
 #include "kestrel/rights.h"
 #include "kestrel/vm.h"
+#include "protocols/supervisor.h"
+#include "rt/rt.h"
 #include "rt/lock.h"
 #include "rt/syscall.h"
 
@@ -55,11 +59,44 @@ static long session(struct bdev *b)
 
 enum { OP_READ, OP_WRITE, OP_FLUSH };
 
+/* Whether the driver should have done it: inside the disk, the buffer
+ * and max_transfer. */
+static bool valid(const struct bdev *b, int op, uint64_t sector, uint32_t count, uint64_t offset)
+{
+    if (op == OP_FLUSH)
+        return true;
+    uint64_t bytes = (uint64_t)count * BLK_SECTOR;
+    return count && sector <= b->info.sectors && count <= b->info.sectors - sector &&
+           bytes <= b->info.max_transfer && offset <= b->size && bytes <= b->size - offset;
+}
+
+/* A wrong answer to a valid request: true to send it again (after a
+ * complaint, now and then), false to fail the call. */
+static bool wrong_answer(struct bdev *b, unsigned *mine)
+{
+    uint32_t n = __atomic_add_fetch(&b->wrong, 1, __ATOMIC_RELAXED);
+    long hb = b->driver ? rt_handle("heartbeat") : -1;
+    if (hb < 0 || ++*mine > BDEV_WRONG_MAX)
+        return false;
+    if (n % BDEV_COMPLAIN_AFTER == 0) {
+        struct supervisor_complain_req q = { 0 };
+        size_t len = strlen(b->driver);
+        memcpy(q.name, b->driver, len < sizeof(q.name) - 1 ? len : sizeof(q.name) - 1);
+        struct supervisor_complain_rep rep;
+        if (supervisor_complain(hb, &q, &rep) == 0)
+            __atomic_fetch_add(&b->complaints, 1, __ATOMIC_RELAXED);
+    }
+    k_thread_sleep(2000000L);                    /* the driver is being replaced */
+    return true;
+}
+
 /* One request, resent while the driver dies under it or the session is
  * a past life's. */
 static long call(struct bdev *b, int op, uint64_t sector, uint32_t count, uint64_t offset)
 {
     long want = op == OP_FLUSH ? 0 : (long)count * BLK_SECTOR;
+    bool ok = valid(b, op, sector, count, offset);
+    unsigned wrongs = 0;
     for (;;) {
         long s = session(b);
         if (s < 0)
@@ -78,12 +115,20 @@ static long call(struct bdev *b, int op, uint64_t sector, uint32_t count, uint64
             struct blk_flush_rep rep;
             r = blk_flush(s, &q, &rep);
         }
-        if (r == want)
+        if (r == want) {
+            if (__atomic_load_n(&b->wrong, __ATOMIC_RELAXED))
+                __atomic_store_n(&b->wrong, 0, __ATOMIC_RELAXED);
             return r;
-        if (r >= 0) {
+        }
+        if (r >= 0)
             __atomic_fetch_add(&b->garbage, 1, __ATOMIC_RELAXED);
+        if (ok && (r >= 0 || r == -E_INVAL || r == -E_TOOBIG || r == -E_PERM || r == -E_NOSYS)) {
+            if (wrong_answer(b, &wrongs))
+                continue;
             return -E_IO;
         }
+        if (r >= 0)
+            return -E_IO;
         if (r != -E_DEAD && r != -E_REVOKED && r != -E_BUSY)
             return r;
         if (r == -E_BUSY) {

@@ -16,9 +16,16 @@
  * the device and an answered read holds the disk's data; the caller sees
  * a delay.  When the driver has been given up on (its channel is gone:
  * attach fails E_DEAD at once, BDEV_GIVE_UP times in a row) the call fails
- * with E_DEAD; any other error is the request's own and is returned.  A
- * reply that does not say what was asked (a driver gone wrong) is
- * E_IO, counted in garbage.
+ * with E_DEAD.  A driver gone wrong answers a valid request (one inside
+ * the disk, the buffer and max_transfer) with a refusal (E_INVAL,
+ * E_TOOBIG, E_PERM, E_NOSYS) or a byte count it was not asked for
+ * (counted in garbage): with DRIVER set (its service name), after
+ * BDEV_COMPLAIN_AFTER such answers in a row the library complains to the
+ * supervisor (supervisor.proto complain, through the "heartbeat"
+ * connection), which replaces the driver, and resends; without, or after
+ * BDEV_WRONG_MAX wrong answers to one call, the call fails with E_IO.
+ * Any other error (E_IO from the device, a request out of range) is the
+ * request's own and is returned.
  *
  * Calls may come from several threads at once (each waits for its own
  * request; that is how several are in flight).
@@ -31,6 +38,8 @@
 #include "protocols/blk.h"
 
 #define BDEV_GIVE_UP 3
+#define BDEV_COMPLAIN_AFTER 3
+#define BDEV_WRONG_MAX 200
 
 struct bdev {
     long conn;                     /* to the driver's channel */
@@ -43,6 +52,9 @@ struct bdev {
     uint32_t resends;              /* requests sent again after a driver's death */
     uint32_t attaches;             /* sessions made (1 + restarts seen) */
     uint32_t garbage;              /* replies that made no sense */
+    uint32_t wrong;                /* wrong answers in a row (all threads) */
+    uint32_t complaints;           /* made to the supervisor */
+    const char *driver;            /* its service name, for complaints; NULL: none */
 };
 
 /* Makes a SIZE-byte buffer (a multiple of 4 KiB), attaches it and asks for

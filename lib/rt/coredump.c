@@ -174,15 +174,17 @@ void rt_core_capture(struct rt_cores *s, const char *name, const char *program, 
     printf("CORE END %lu bytes%s\n", (unsigned long)b.bytes, r ? " (incomplete)" : "");
 }
 
-void rt_core_finish(struct rt_cores *s, struct rt_core *c)
+void rt_core_finish(struct rt_cores *s, struct rt_core *c, bool print)
 {
     if (!c->vmo)
         return;
-    struct b64 b = { .nin = 0 };
-    printf("CORE BEGIN %s %s\n", c->name, c->program);
-    b64_sink(&b, c->data, c->size);
-    b64_end(&b);
-    printf("CORE END %lu bytes\n", (unsigned long)b.bytes);
+    if (print) {
+        struct b64 b = { .nin = 0 };
+        printf("CORE BEGIN %s %s\n", c->name, c->program);
+        b64_sink(&b, c->data, c->size);
+        b64_end(&b);
+        printf("CORE END %lu bytes\n", (unsigned long)b.bytes);
+    }
     lock(s);
     struct rt_core old = s->kept[RT_CORES_KEPT - 1];
     for (unsigned i = RT_CORES_KEPT - 1; i > 0; i--)

@@ -8,7 +8,7 @@
  *   struct rt_core c;
  *   rt_core_capture(&cores, "name", "bin/prog", proc, &e, &c);
  *   k_msg_reply(rcvid, K_EXIT_FAULT(e.vector), 0, 0);   // the process dies now
- *   rt_core_finish(&cores, &c);        // to the console, then kept
+ *   rt_core_finish(&cores, &c, true);  // to the console, then kept
  *
  * capture writes the ELF core file (lib/base/corefile: registers, the
  * writable regions up to 1 MiB each) into a memory object of its exact
@@ -59,8 +59,9 @@ struct rt_cores {
 void rt_core_capture(struct rt_cores *s, const char *name, const char *program, long proc,
                      const struct k_exception *e, uint64_t owner, struct rt_core *c);
 
-/* Copies C to the console and keeps it (the oldest kept one goes). */
-void rt_core_finish(struct rt_cores *s, struct rt_core *c);
+/* Copies C to the console (with PRINT) and keeps it (the oldest kept one
+ * goes). */
+void rt_core_finish(struct rt_cores *s, struct rt_core *c, bool print);
 
 /* Kept core INDEX (0: the newest) among those OWNER may read (all with
  * RT_CORE_ANY_OWNER): its NAME, SIZE and TIME_MS, and the bytes from

@@ -12,6 +12,7 @@
  */
 #include "srv/srv.h"
 
+#include "base/string.h"
 #include "kestrel/errors.h"
 #include "rt/lock.h"
 #include "rt/rt.h"
@@ -49,6 +50,8 @@ void srv_init(struct srv *s, long chan, const struct srv_ops *ops, void *state)
     s->state = state;
     s->stopping = 0;
     s->lock = 0;
+    s->nwatch = 0;
+    s->stall_said = false;
     /* Generations start where no past life's can be: connections a past
      * life minted live on (the channel is kept across restarts), and a
      * badge of theirs must name no slot of this life.  A life's starting
@@ -176,6 +179,33 @@ static void finish(struct srv_msg *m, long r)
         k_msg_error(m->rcvid, -r);
 }
 
+/* With ops->stall_ms: whether a request has been held that long (the
+ * requests held now, against those at the last look). */
+static bool stalled(struct srv *s)
+{
+    struct k_serving sv;
+    if (!s->ops->stall_ms || k_sys_info(K_INFO_SERVING, (long)&sv) < 0)
+        return false;
+    long now = k_clock_get(), oldest = now;
+    long since[32];
+    for (unsigned i = 0; i < sv.n; i++) {
+        since[i] = now;
+        for (unsigned j = 0; j < s->nwatch; j++)
+            if (s->watch_ids[j] == sv.ids[i])
+                since[i] = s->watch_since[j];
+        if (since[i] < oldest)
+            oldest = since[i];
+    }
+    memcpy(s->watch_ids, sv.ids, sv.n * sizeof(sv.ids[0]));
+    memcpy(s->watch_since, since, sv.n * sizeof(since[0]));
+    s->nwatch = sv.n;
+    bool stall = now - oldest >= (long)s->ops->stall_ms * 1000000;
+    if (stall && !s->stall_said)
+        printf("srv: a request held for %u ms or more: no more heartbeats\n", s->ops->stall_ms);
+    s->stall_said |= stall;
+    return stall;
+}
+
 long srv_loop(struct srv *s)
 {
     uint64_t buf[SRV_BUFSIZE / 8];
@@ -193,7 +223,8 @@ long srv_loop(struct srv *s)
             if (own && m.info.code == SRV_STOP_CODE)
                 return 0;
             if (own && m.info.code == SRV_BEAT_CODE) {
-                rt_heartbeat();            /* the loop is alive: say so */
+                if (!stalled(s))
+                    rt_heartbeat();        /* the loop is alive (and serving): say so */
                 continue;
             }
             if (s->ops->pulse)

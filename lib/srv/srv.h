@@ -58,6 +58,11 @@ struct srv_ops {
     /* optional: the last handle to a connection srv_client_new made is
      * gone; DATA is the slot's (the slot is freed after this returns) */
     void (*disconnect)(struct srv *s, void *data);
+    /* optional, with heartbeats: a request held unanswered this long
+     * (ms) stops them, so the supervisor kills the server as hung (a
+     * driver whose device or code lost a request serves no one); for
+     * servers whose requests never legitimately wait long */
+    uint32_t stall_ms;
 };
 
 struct srv_client {
@@ -73,6 +78,10 @@ struct srv {
     void *state;              /* the server's own, for handlers */
     volatile int stopping;
     volatile int lock;
+    unsigned nwatch;          /* stall_ms: the requests held at the last heartbeat */
+    uint64_t watch_ids[32];
+    long watch_since[32];
+    bool stall_said;
     struct srv_client clients[SRV_MAX_CLIENTS];
 };
 

@@ -10,7 +10,9 @@
  *                 of the service, so connections to it survive restarts);
  *   NAME          a connection to each service named in connect=;
  *   "supervisor"  with connect=supervisor: the control interface;
- *   "heartbeat"   with heartbeat=MS: where its heartbeats go;
+ *   "heartbeat"   with heartbeat=MS or connect=: where its heartbeats go
+ *                 and, for a service it connects to that serves it
+ *                 wrongly, its complaint (supervisor.proto complain);
  *   "irq", "ioport", "mmio", "pci"  resources narrowed to the listed ranges;
  *   "policy"      (procmgr only) every service's names= and view=,
  *                 read-only: a service may attach only the prefixes its
@@ -186,7 +188,7 @@ static void build_grant(const struct manifest_service *s, unsigned index, struct
     else if (s->bootfs)              /* and may pass it on: to the processes it forks */
         grant_add(g, k_handle_dup(rt_handle("bootfs"), K_RIGHT_READ | K_RIGHT_MAP | K_RIGHT_TRANSFER),
                   K_RIGHT_READ | K_RIGHT_MAP | K_RIGHT_TRANSFER, "bootfs");
-    if (s->heartbeat_ms)
+    if (s->heartbeat_ms || s->nconnect)
         grant_add(g, k_chan_connect(sup_chan, K_SUPERVISE_HEARTBEAT_BADGE + index, 0), K_RIGHT_SEND,
                   "heartbeat");
     for (unsigned i = 0; i < s->nconnect; i++) {
@@ -343,10 +345,15 @@ static long exit_status;
 
 /* Attaches to the reply a copy of process handle P for the supervisor:
  * wait, kill, read, nothing else. */
-static long give_process(long p)
+/* The supervisor's handle to service I's process P: wait, kill, read
+ * (core files) and, for a line with debug=1, write its memory and pass
+ * that on (supervisor.proto's debug). */
+static long give_process(unsigned i, long p)
 {
-    long copy = k_handle_dup(p, K_RIGHT_WAIT | K_RIGHT_MANAGE | K_RIGHT_READ | K_RIGHT_TRANSFER);
-    long r = copy < 0 ? copy : k_handle_attach(copy, K_RIGHT_WAIT | K_RIGHT_MANAGE | K_RIGHT_READ, 1);
+    uint32_t rights = K_RIGHT_WAIT | K_RIGHT_MANAGE | K_RIGHT_READ |
+                      (manifest.services[i].debug ? K_RIGHT_WRITE | K_RIGHT_TRANSFER : 0);
+    long copy = k_handle_dup(p, rights | K_RIGHT_TRANSFER);
+    long r = copy < 0 ? copy : k_handle_attach(copy, rights, 1);
     if (r < 0 && copy >= 0)
         k_handle_close(copy);
     return r < 0 ? r : 0;
@@ -368,7 +375,7 @@ static long on_start(void *ctx, long rcvid, const struct launcher_start_req *req
     procs[i] = p;
     started[i] = k_clock_get();
     ended_flag[i] = false;
-    long r = give_process(p);
+    long r = give_process(i, p);
     if (r < 0)
         k_process_kill(p, K_EXIT_STOPPED);      /* it would run unsupervised */
     return r;
@@ -385,7 +392,7 @@ static long on_adopt(void *ctx, long rcvid, const struct launcher_adopt_req *req
      * is missing): a new supervisor must not try it again. */
     rep->state = ended_flag[i] ? 2 : procs[i] <= 0 ? 0 : 1;
     rep->started = started[i];
-    return rep->state == 1 ? give_process(procs[i]) : 0;
+    return rep->state == 1 ? give_process(i, procs[i]) : 0;
 }
 
 static long on_publish(void *ctx, long rcvid, const struct launcher_publish_req *req,

@@ -115,7 +115,7 @@ static long exception_main(void *arg)
         k_msg_reply(rcvid, K_EXIT_FAULT(e.vector), 0, 0);
         if (proc > 0)
             k_handle_close(proc);
-        rt_core_finish(&cores, &core);
+        rt_core_finish(&cores, &core, true);
     }
     return 0;
 }

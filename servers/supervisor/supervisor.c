@@ -47,6 +47,7 @@
 
 #include "base/manifest.h"
 #include "base/string.h"
+#include "kestrel/exception.h"
 #include "kestrel/msg.h"
 #include "kestrel/rights.h"
 #include "kestrel/supervise.h"
@@ -69,6 +70,9 @@ static long launcher, chan, watch_conn, exc_chan;
 static long procs[MANIFEST_SERVICES_MAX];
 static enum state state[MANIFEST_SERVICES_MAX];
 static unsigned restarts[MANIFEST_SERVICES_MAX];
+static uint32_t deaths[MANIFEST_SERVICES_MAX][4];   /* by a fault, hung, otherwise, complained of */
+#define CORES_PRINTED 3
+static uint32_t cores_made[MANIFEST_SERVICES_MAX];    /* exception thread only */
 static bool heard[MANIFEST_SERVICES_MAX];
 static bool stopping[MANIFEST_SERVICES_MAX], restarting[MANIFEST_SERVICES_MAX];
 static long started_at[MANIFEST_SERVICES_MAX];
@@ -213,7 +217,14 @@ static long exception_main(void *arg)
         if (proc > 0)
             k_handle_close(proc);
         if (ours) {
-            rt_core_finish(&cores, &core);
+            /* A service's first few to the console; after that, only
+             * kept (a driver under fault injection dies thousands of
+             * times: the console would be nothing else). */
+            bool print = ++cores_made[i] <= CORES_PRINTED;
+            if (cores_made[i] == CORES_PRINTED + 1)
+                printf("supervisor: %s: more core files are kept in memory only (supervisor "
+                       "core reads them)\n", manifest.services[i].name);
+            rt_core_finish(&cores, &core, print);
             __atomic_fetch_sub(&cores_pending, 1, __ATOMIC_ACQ_REL);
         }
     }
@@ -296,6 +307,8 @@ static bool schedule_restart(unsigned i)
 static void death(unsigned i, long status)
 {
     const struct manifest_service *s = &manifest.services[i];
+    deaths[i][(status & ~0xffL) == K_EXIT_FAULT(0) ? 0 : status == K_EXIT_HUNG ? 1 :
+              status == K_EXIT_FAULTY ? 3 : 2]++;
     stamp();
     printf("%s exited with status %ld\n", s->name, status);
     k_handle_close(procs[i]);
@@ -339,6 +352,8 @@ static long on_list(void *ctx, long rcvid, const struct supervisor_list_req *req
     rep->state = state[i];
     rep->restarts = restarts[i];
     rep->uptime_ms = state[i] == RUNNING ? (uint64_t)(k_clock_get() - started_at[i]) / 1000000 : 0;
+    rep->faults = deaths[i][0], rep->hangs = deaths[i][1], rep->exits = deaths[i][2];
+    rep->complaints = deaths[i][3];
     return 0;
 }
 
@@ -397,22 +412,85 @@ static long on_core(void *ctx, long rcvid, const struct supervisor_core_req *req
                        sizeof(rep->data));
 }
 
+/* The caller (service index CALLER) says NAME serves it wrongly: kill
+ * it, if the caller's line connects to it (a control client may name any
+ * service); its restart policy does the rest. */
+static long caller = -1;              /* the message's service, or -1: a control client */
+
+static long on_complain(void *ctx, long rcvid, const struct supervisor_complain_req *req,
+                        struct supervisor_complain_rep *rep)
+{
+    (void)ctx, (void)rcvid, (void)rep;
+    int i = find_service(req->name, sizeof(req->name));
+    if (caller >= 0) {                          /* only of a service its line connects to */
+        const struct manifest_service *c = &manifest.services[caller];
+        bool listed = false;
+        for (unsigned k = 0; k < c->nconnect && i >= 0; k++)
+            listed |= strcmp(c->connect[k], manifest.services[i].name) == 0;
+        if (!listed)
+            return -E_PERM;
+    }
+    if (i < 0)
+        return -E_NOENT;
+    if (state[i] != RUNNING)
+        return 0;                               /* gone already */
+    stamp();
+    printf("%s: %s complains it serves it wrongly; killing it\n", manifest.services[i].name,
+           caller >= 0 ? manifest.services[caller].name : "a control client");
+    return k_process_kill(procs[i], K_EXIT_FAULTY);
+}
+
+static long on_debug(void *ctx, long rcvid, const struct supervisor_debug_req *req,
+                     struct supervisor_debug_rep *rep)
+{
+    (void)ctx, (void)rcvid;
+    int i = find_service(req->name, sizeof(req->name));
+    if (i < 0)
+        return -E_NOENT;
+    if (!manifest.services[i].debug)
+        return -E_PERM;
+    if (state[i] != RUNNING || procs[i] <= 0)
+        return -E_NOENT;
+    rep->restarts = restarts[i];
+    return k_handle_attach(procs[i], K_RIGHT_READ | K_RIGHT_WRITE, 0);
+}
+
 static const struct supervisor_server control = {
     .list = on_list, .stop = on_stop, .start = on_start, .restart = on_restart, .core = on_core,
+    .debug = on_debug, .complain = on_complain,
 };
 
-/* A message: a command, if it came through a control connection; refused
- * otherwise (heartbeat connections send pulses).  No command takes a
+/* Through a heartbeat connection, only complain. */
+static const struct supervisor_server heartbeat_calls = { .complain = on_complain };
+
+/* Whether MSG (LEN of SEND_LEN bytes) is a well-formed complain: all a
+ * heartbeat connection may send (anything else there is E_PERM). */
+static bool complaint(const void *msg, size_t len, uint64_t send_len)
+{
+    const struct k_proto_hdr *h = msg;
+    return len == send_len && len == sizeof(*h) + sizeof(struct supervisor_complain_req) &&
+           h->proto == SUPERVISOR_PROTO_ID && h->msg == SUPERVISOR_MSG_COMPLAIN &&
+           h->version >= 3 && h->version <= SUPERVISOR_VERSION && !h->payload_len && !h->reserved;
+}
+
+/* A message: a command, if it came through a control connection, or a
+ * complaint through a heartbeat connection; refused otherwise.  No command takes a
  * handle: one that came with the message is closed, whatever the answer
  * (kept, a client could fill the supervisor's handle table). */
 static void control_message(long rcvid, const struct k_msg_info *info, const void *msg)
 {
-    if (info->badge < K_SUPERVISE_CONTROL_BADGE ||
-        info->badge >= K_SUPERVISE_CONTROL_BADGE + manifest.nservices) {
-        k_msg_error(rcvid, E_PERM);
-    } else {
-        size_t len = info->send_len < 256 ? info->send_len : 256;
+    size_t len = info->send_len < 256 ? info->send_len : 256;
+    if (info->badge >= K_SUPERVISE_CONTROL_BADGE &&
+        info->badge < K_SUPERVISE_CONTROL_BADGE + manifest.nservices) {
+        caller = -1;
         supervisor_dispatch(&control, rcvid, msg, len);
+    } else if (info->badge >= K_SUPERVISE_HEARTBEAT_BADGE &&
+               info->badge < K_SUPERVISE_HEARTBEAT_BADGE + manifest.nservices &&
+               complaint(msg, len, info->send_len)) {
+        caller = (long)(info->badge - K_SUPERVISE_HEARTBEAT_BADGE);
+        supervisor_dispatch(&heartbeat_calls, rcvid, msg, len);
+    } else {
+        k_msg_error(rcvid, E_PERM);
     }
     if (info->handle)
         k_handle_close(info->handle);

@@ -53,7 +53,7 @@ static void test_valid_all_keys(void)
         "service log bin/log prio=40 restart=always backoff=50 limit=3 names=/dev/log\n"
         "service console  bin/console  prio=30 restart=on-failure irq=4,3 "
         "ioport=0x3f8-0x3ff,0x2f8-0x2ff,0x80 mmio=0xfee00000-0xfee00fff "
-        "connect=log names=/dev/console,//dev/tty0/ heartbeat=2000 args=\"-v  x\" bootfs=1\n";
+        "connect=log names=/dev/console,//dev/tty0/ heartbeat=2000 args=\"-v  x\" bootfs=1 debug=1\n";
     CHECK_EQ(parse(text), 0);
     CHECK_EQ(m.nservices, 2);
     CHECK_EQ(m.lines, 5);
@@ -66,6 +66,7 @@ static void test_valid_all_keys(void)
     CHECK_EQ(s->backoff_ms, MANIFEST_BACKOFF_DEFAULT);
     CHECK_EQ(s->heartbeat_ms, 2000);
     CHECK_EQ(s->bootfs, 1);
+    CHECK_EQ(s->debug, 1);
     CHECK_STR(s->args, "-v  x");
     CHECK_EQ(s->nirq, 2);
     CHECK_EQ(s->irq[0], 4);
@@ -101,6 +102,7 @@ static void test_defaults(void)
     CHECK_EQ(s->restart, MANIFEST_RESTART_NEVER);
     CHECK_EQ(s->heartbeat_ms, 0);
     CHECK_EQ(s->bootfs, 0);
+    CHECK_EQ(s->debug, 0);
     CHECK_STR(s->args, "");
     CHECK_EQ(s->nirq + s->nioport + s->nmmio + s->nconnect + s->nnames, 0);
 }
@@ -168,6 +170,7 @@ static void test_numbers(void)
     one_error("service a b heartbeat=5", 1,
               "manifest:1: heartbeat: out of range (0 or 10-600000 ms)");
     one_error("service a b bootfs=2", 1, "manifest:1: bootfs: out of range (0 or 1)");
+    one_error("service a b debug=2", 1, "manifest:1: debug: out of range (0 or 1)");
     one_error("service a b limit=10001", 1, "manifest:1: limit: out of range (0-10000)");
     one_error("service a b irq=256", 1, "manifest:1: irq: out of range (0-255)");
     CHECK_EQ(parse("service a b prio=0xff heartbeat=0 backoff=3600000"), 0);

@@ -1034,7 +1034,7 @@ static bool test_vmo_map(void)
     k_handle_close(ecam);
     CHECK_EQ(k_sys_info(K_INFO_PLATFORM, 8), -E_FAULT);
     CHECK_EQ(k_sys_info(K_INFO_PLATFORM, (long)K_USER_TOP), -E_FAULT);
-    CHECK_EQ(k_sys_info(3, (long)&pf), -E_INVAL);
+    CHECK_EQ(k_sys_info(99, (long)&pf), -E_INVAL);
     long nomap = k_handle_dup(v, K_RIGHT_READ);
     CHECK_EQ(k_vmo_map(0, nomap, 0, 4096, K_PROT_READ), -E_RIGHTS);   /* READ without MAP */
     k_handle_close(nomap);
@@ -1484,6 +1484,36 @@ static bool test_process_read(void)
     long blind = k_handle_dup(p, K_RIGHT_MANAGE | K_RIGHT_WAIT);
     CHECK_EQ(k_process_read(blind, K_NATIVE_BASE, (long)head, 4), -E_RIGHTS);
     k_handle_close(blind);
+    /* process_write, a debugger's: its code too (private memory), never
+     * memory another process shares, nor with READ only, nor itself. */
+    uint8_t nops[3] = { 0x90, 0x90, 0x90 }, back[3];
+    long at = K_NATIVE_BASE + 0x100;
+    CHECK_EQ(k_process_write(p, at, (long)nops, 3), 3);
+    CHECK_EQ(k_process_read(p, at, (long)back, 3), 3);
+    CHECK(memcmp(back, nops, 3) == 0 && memcmp((void *)at, nops, 3) != 0);   /* its copy only */
+    long ro = k_handle_dup(p, K_RIGHT_READ);
+    CHECK_EQ(k_process_write(ro, at, (long)nops, 3), -E_RIGHTS);
+    k_handle_close(ro);
+    CHECK_EQ(k_process_write(0, at, (long)nops, 3), -E_PERM);
+    CHECK_EQ(k_process_write(p, 0x10, (long)nops, 3), -E_FAULT);
+    CHECK_EQ(k_process_write(p, at, (long)KERNEL_PTR, 3), -E_FAULT);
+    CHECK_EQ(k_process_write(p, at, (long)nops, 8192), -E_TOOBIG);
+    long shared = k_vmo_create(4096, K_VMO_ANON, 0, 0);
+    long sa = k_vmo_map(p, shared, 0, 4096, K_PROT_READ | K_PROT_WRITE);
+    CHECK(sa > 0);
+    CHECK_EQ(k_process_read(p, sa, (long)back, 1), 1);                  /* touched */
+    CHECK_EQ(k_process_write(p, sa, (long)nops, 1), -E_BUSY);          /* we hold it too */
+    k_handle_close(shared);
+    /* Device registers are never copied by the kernel: PCI configuration
+     * space mapped here reads as a fault through process_read. */
+    struct k_platform pf;
+    long ecam = k_sys_info(K_INFO_PLATFORM, (long)&pf) == 0
+              ? k_vmo_create(4096, K_VMO_PHYS, (long)pf.ecam_base, rt_handle("mmio")) : -1;
+    long ea = ecam > 0 ? k_vmo_map(0, ecam, 0, 4096, K_PROT_READ) : -1;
+    CHECK(ea > 0);
+    CHECK_EQ(k_process_read(0, ea, (long)back, 2), -E_FAULT);
+    CHECK_EQ(k_vm_unmap(0, ea, 4096), 0);
+    k_handle_close(ecam);
     /* Where a static Linux program loads is free in a native process, and
      * nothing may be mapped below K_USER_BASE. */
     long lv = k_vmo_create(8192, K_VMO_ANON, 0, 0);

@@ -839,8 +839,10 @@ static void sup_fill(struct target *t, unsigned msg, struct rng *r, void *reqp,
     }
     case SUPERVISOR_MSG_STOP:
     case SUPERVISOR_MSG_START:
-    case SUPERVISOR_MSG_RESTART: {
-        char *name = reqp;                 /* the three start with char name[32] */
+    case SUPERVISOR_MSG_RESTART:
+    case SUPERVISOR_MSG_DEBUG:
+    case SUPERVISOR_MSG_COMPLAIN: {
+        char *name = reqp;                 /* they start with char name[32] */
         static const char *const names[] = { "victim", "victim", "nosuch", "", "VICTIM",
                                              "victim ", "init", "supervisor" };
         uint64_t k = below(r, 10);
@@ -872,7 +874,7 @@ static void sup_guard(struct target *t, const struct pm_verdict *v, unsigned cha
 {
     (void)t;
     if (v->msg != SUPERVISOR_MSG_STOP && v->msg != SUPERVISOR_MSG_START &&
-        v->msg != SUPERVISOR_MSG_RESTART)
+        v->msg != SUPERVISOR_MSG_RESTART && v->msg != SUPERVISOR_MSG_COMPLAIN)
         return;
     char name[33];
     memcpy(name, m + 16, 32);
@@ -913,6 +915,22 @@ static const char *sup_oracle(struct target *t, const struct pm_verdict *v, cons
     }
     case SUPERVISOR_MSG_CORE:
         return r == -E_NOENT ? NULL : "core: there is none, yet not E_NOENT";
+    case SUPERVISOR_MSG_DEBUG:
+    case SUPERVISOR_MSG_COMPLAIN: {
+        /* No service here has debug=1; a control client may complain of
+         * any (only the victim gets through the guard). */
+        char name[33];
+        memcpy(name, reqp, 32);
+        name[32] = 0;
+        bool known = false;
+        for (unsigned i = 0; i < nservices; i++)
+            known |= strcmp(name, services[i].name) == 0;
+        if (!known)
+            return r == -E_NOENT ? NULL : "debug/complain of no service not E_NOENT";
+        if (v->msg == SUPERVISOR_MSG_DEBUG)
+            return r == -E_PERM ? NULL : "debug of a service without debug=1 not E_PERM";
+        return r == 0 ? NULL : "complain of the victim refused";
+    }
     }
     return "no such message";
 }
@@ -1297,8 +1315,9 @@ static struct target t_log = { "log", NULL, -1, LOG_MSG_MAX, log_fill, log_oracl
                                0, 0, 0, 0, 0 };
 static struct target t_sup = { "supervisor", NULL, -1, 0, sup_fill, sup_oracle, sup_guard, 25,
                                false, 0, 0, 0, 0, 0 };
-/* The supervisor through our heartbeat connection, which may send pulses only. */
-static struct target t_beat = { "heartbeat", NULL, -1, 0, sup_fill, NULL, NULL, 5, false, E_PERM,
+/* The supervisor through our heartbeat connection, which may send pulses
+ * and complain only of services our line connects to (guarded: none). */
+static struct target t_beat = { "heartbeat", NULL, -1, 0, sup_fill, NULL, sup_guard, 5, false, E_PERM,
                                 0, 0, 0, 0 };
 static struct target t_launch = { "launcher", NULL, -1, 0, launch_fill, launch_oracle, NULL, 1,
                                   false, 0, 0, 0, 0, 0 };

@@ -1,0 +1,534 @@
+/*
+ * faults: software-implemented fault injection into a running driver (as
+ * MINIX 3's SWIFI campaigns did it), under a workload that checks every
+ * byte it reads.  Arguments: FAULTS [SEED] [DRIVER] (default driver vblk,
+ * the virtio block driver; bootimage/tests/faults.manifest).
+ *
+ * The driver's manifest line says debug=1, so the supervisor hands us its
+ * process (supervisor debug: READ and WRITE).  Each fault changes the
+ * driver's code where it runs (process_write into its text):
+ *
+ *   bitflip    one bit of a random byte
+ *   branch     a conditional jump's condition inverted (loop conditions
+ *              too): 0x70-0x7f, or 0x0f 0x80-0x8f
+ *   drop       an instruction dropped: a call (0xe8, 5 bytes) or a short
+ *              conditional jump (2 bytes) made NOPs
+ *   pointer    the 8-bit displacement of a 64-bit memory operand (mov or
+ *              lea with REX.W, mod 01) replaced: a pointer off somewhere
+ *   operand    an immediate operand replaced (0x83 /r ib, mov r32 imm32)
+ *   register   the source or destination register of a mov changed
+ *   kill       no change: the driver killed at that moment (supervisor
+ *              restart)
+ *
+ * The patterns are found by scanning bytes from a random place, not by
+ * decoding instructions: like SWIFI's, a fault may land inside another
+ * instruction.  Where a pattern is not found within 64 bytes, a bitflip.
+ *
+ * A life of the driver gets up to FAULTS_PER_LIFE faults, each followed
+ * by some requests; it ends by a crash (the supervisor counts a death by
+ * a fault, the driver's own fail-stop checks included), a hang (the
+ * supervisor killed it: its heartbeats stopped, or lib/bdev complained
+ * that it refused valid requests), or, when
+ * it survived them all, a restart of ours (its code back to what it was).
+ * A crashed or hung life is recovered when requests are served again.
+ * A life that stops serving while the supervisor still sees it alive is
+ * a hang the supervisor did not catch: we count it and restart it.
+ *
+ * The workload: WORKERS threads on lib/bdev, each over its own chunks of
+ * the disk, writing new versions and reading back, checked against what
+ * was acknowledged (a write that failed may or may not have happened:
+ * either version is right until the next read settles it).  Anything
+ * else read is a data error.
+ *
+ * Output: a progress line every 500 faults, then
+ *   faults: injected=N crashes=C hangs=H recovered=R kernel_panics=0 data_errors=D
+ * (kernel_panics: we are still running; the host counts panics it saw),
+ * and a detail line.  Exit status 0 when every crash and hang recovered,
+ * no hang went uncaught and no data error was seen.
+ */
+#include <stdbool.h>
+
+#include "base/string.h"
+#include "bdev/bdev.h"
+#include "kestrel/errors.h"
+#include "kestrel/vm.h"
+#include "protocols/supervisor.h"
+#include "rt/rt.h"
+#include "rt/stdio.h"
+#include "rt/syscall.h"
+#include "rt/thread.h"
+
+#define WORKERS 3
+#define CHUNKS 64                      /* a worker's, of 8 sectors (4 KiB) each */
+#define CHUNK_SECTORS 8
+#define SLICE (64u << 10)              /* a worker's part of the buffer */
+#define FAULTS_PER_LIFE 8
+#define HANG_MS 5000                   /* no progress for this long: hung */
+#define BACK_MS 20000                  /* a driver not serving again after this: not recovered */
+#define STACK 16384
+#define MS 1000000L
+
+enum { F_BITFLIP, F_BRANCH, F_DROP, F_POINTER, F_OPERAND, F_REGISTER, F_KILL, F_TYPES };
+static const char *const type_names[F_TYPES] = { "bitflip", "branch", "drop", "pointer",
+                                                 "operand", "register", "kill" };
+
+static struct bdev b;
+static long sup;
+static char driver[32] = "vblk";
+static unsigned driver_index;
+static volatile long progress;         /* requests answered */
+static volatile int done;
+static long data_errors, io_errors;
+static long io_by_code[24];            /* io_errors by error code */
+
+static void io_error(long r)
+{
+    __atomic_fetch_add(&io_errors, 1, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&io_by_code[r < 0 && r > -24 ? -r : 0], 1, __ATOMIC_RELAXED);
+}
+
+/* ---- randomness (xorshift64*) ---- */
+
+static uint64_t rng_state;
+
+static uint64_t rnd(void)
+{
+    uint64_t x = rng_state;
+    x ^= x >> 12, x ^= x << 25, x ^= x >> 27;
+    rng_state = x;
+    return x * 0x2545f4914f6cdd1dULL;
+}
+
+static uint64_t below(uint64_t n) { return n ? rnd() % n : 0; }
+
+/* ---- the workload ---- */
+
+struct worker {
+    struct rt_thread th;
+    unsigned index;
+    uint64_t rng;
+    uint32_t version[CHUNKS];          /* acknowledged */
+    uint32_t maybe[CHUNKS];            /* a write not acknowledged (0: none) */
+    uint32_t next;
+};
+
+static struct worker workers[WORKERS];
+static uint8_t stacks[WORKERS + 1][STACK] __attribute__((aligned(16)));
+
+static uint64_t word(unsigned w, uint32_t version, uint64_t sector, unsigned i)
+{
+    uint64_t seed = ((uint64_t)w << 56) ^ ((uint64_t)version << 24) ^ 0x5357494649ULL;
+    return seed ^ ((sector * 64 + i + 1) * 0x9e3779b97f4a7c15ULL);
+}
+
+static void fill(uint64_t *p, unsigned w, uint32_t version, uint64_t sector)
+{
+    for (unsigned s = 0; s < CHUNK_SECTORS; s++)
+        for (unsigned i = 0; i < 64; i++)
+            p[s * 64 + i] = word(w, version, sector + s, i);
+}
+
+static bool holds(const uint64_t *p, unsigned w, uint32_t version, uint64_t sector)
+{
+    for (unsigned s = 0; s < CHUNK_SECTORS; s++)
+        for (unsigned i = 0; i < 64; i++)
+            if (p[s * 64 + i] != word(w, version, sector + s, i))
+                return false;
+    return true;
+}
+
+static uint64_t chunk_sector(unsigned w, unsigned c)
+{
+    return ((uint64_t)w * CHUNKS + c) * CHUNK_SECTORS;
+}
+
+static bool write_chunk(struct worker *wk, unsigned c)
+{
+    uint64_t *p = (uint64_t *)(b.buf + wk->index * SLICE);
+    uint32_t v = ++wk->next;
+    fill(p, wk->index, v, chunk_sector(wk->index, c));
+    long r = bdev_write(&b, chunk_sector(wk->index, c), CHUNK_SECTORS, wk->index * SLICE);
+    if (r == CHUNK_SECTORS * 512) {
+        wk->version[c] = v;
+        wk->maybe[c] = 0;
+        return true;
+    }
+    wk->maybe[c] = v;                  /* on the disk, or not */
+    io_error(r);
+    return false;
+}
+
+/* Where the words at P came from, for the report of a data error. */
+static void explain(const uint64_t *p)
+{
+    if (p[0] == 0xeeeeeeeeeeeeeeeeULL) {
+        printf("faults:   the buffer as we left it: the read brought nothing\n");
+        return;
+    }
+    for (unsigned w = 0; w < WORKERS; w++)
+        for (unsigned c = 0; c < CHUNKS; c++)
+            for (unsigned k = 0; k < CHUNK_SECTORS; k++) {
+                uint64_t s = chunk_sector(w, c) + k;
+                uint64_t v = ((p[0] ^ ((s * 64 + 1) * 0x9e3779b97f4a7c15ULL) ^ 0x5357494649ULL ^
+                               ((uint64_t)w << 56)) >> 24) & 0xffffffff;
+                if (word(w, (uint32_t)v, s, 0) == p[0]) {
+                    printf("faults:   its first sector holds worker %u's sector %lu, version %lu\n",
+                           w, (unsigned long)s, (unsigned long)v);
+                    return;
+                }
+            }
+    printf("faults:   its first word is no sector's\n");
+}
+
+static bool read_chunk(struct worker *wk, unsigned c)
+{
+    uint64_t *p = (uint64_t *)(b.buf + wk->index * SLICE);
+    memset(p, 0xee, CHUNK_SECTORS * 512);
+    uint64_t s = chunk_sector(wk->index, c);
+    long r = bdev_read(&b, s, CHUNK_SECTORS, wk->index * SLICE);
+    if (r != CHUNK_SECTORS * 512) {
+        io_error(r);
+        return false;
+    }
+    if (holds(p, wk->index, wk->version[c], s)) {
+        wk->maybe[c] = 0;
+    } else if (wk->maybe[c] && holds(p, wk->index, wk->maybe[c], s)) {
+        wk->version[c] = wk->maybe[c];
+        wk->maybe[c] = 0;
+    } else {
+        long n = __atomic_add_fetch(&data_errors, 1, __ATOMIC_RELAXED);
+        if (n <= 5) {
+            printf("faults: DATA ERROR: worker %u sector %lu: not version %u%s\n",
+                   wk->index, (unsigned long)s, wk->version[c],
+                   wk->maybe[c] ? " nor the unacknowledged one" : "");
+            explain(p);
+        }
+        write_chunk(wk, c);            /* a known state again */
+    }
+    return true;
+}
+
+static long worker_main(void *arg)
+{
+    struct worker *wk = arg;
+    uint64_t st = wk->rng;
+    while (!done) {
+        st ^= st >> 12, st ^= st << 25, st ^= st >> 27;
+        uint64_t x = st * 0x2545f4914f6cdd1dULL;
+        unsigned c = (unsigned)(x % CHUNKS);
+        bool ok = (x >> 32) & 1 ? write_chunk(wk, c) : read_chunk(wk, c);
+        if (ok)
+            __atomic_fetch_add(&progress, 1, __ATOMIC_RELAXED);   /* served */
+        else
+            k_thread_sleep(MS);                  /* not a busy loop on a broken driver */
+    }
+    return 0;
+}
+
+/* ---- the driver, as the supervisor sees it ---- */
+
+struct seen {
+    uint32_t state, faults, hangs, exits, complaints;
+};
+
+static bool same(const struct seen *a, const struct seen *b)
+{
+    return a->faults == b->faults && a->hangs == b->hangs && a->exits == b->exits &&
+           a->complaints == b->complaints;
+}
+
+static struct seen look(void)
+{
+    struct supervisor_list_req q = { .index = driver_index };
+    struct supervisor_list_rep r;
+    struct seen s = { 0 };
+    if (supervisor_list(sup, &q, &r) == 0)
+        s = (struct seen){ r.state, r.faults, r.hangs, r.exits, r.complaints };
+    return s;
+}
+
+static long restart_driver(void)
+{
+    struct supervisor_restart_req q = { 0 };
+    memcpy(q.name, driver, strlen(driver));
+    struct supervisor_restart_rep r;
+    return supervisor_restart(sup, &q, &r);
+}
+
+/* The driver's process, once it runs again (a restart it waits for the
+ * backoff of is hurried: the campaign is about faults, not backoffs). */
+static long driver_process(void)
+{
+    for (long t = 0; t < BACK_MS; t += 5) {
+        struct supervisor_debug_req q = { 0 };
+        memcpy(q.name, driver, strlen(driver));
+        struct supervisor_debug_rep r;
+        long e = supervisor_debug(sup, &q, &r);
+        if (e == 0)
+            return k_handle_received();
+        if (e != -E_NOENT)
+            return e;
+        if (look().state == 3)
+            restart_driver();
+        k_thread_sleep(5 * MS);
+    }
+    return -E_TIMEOUT;
+}
+
+/* ---- faults ---- */
+
+struct text {
+    uint64_t start, size;
+};
+
+static bool find_text(long proc, struct text *t)
+{
+    struct k_region regs[64];
+    long n = k_process_regions(proc, (long)regs, 64);
+    *t = (struct text){ 0, 0 };
+    for (long i = 0; i < n; i++)
+        if (regs[i].prot == (K_PROT_READ | K_PROT_EXEC) && regs[i].size > t->size)
+            *t = (struct text){ regs[i].start, regs[i].size };
+    return t->size >= 128;
+}
+
+/* Applies fault TYPE at a random place of T; 0, or an error (the driver
+ * went meanwhile). */
+static long inject(long proc, const struct text *t, int type)
+{
+    uint8_t w[64];
+    uint64_t at = t->start + below(t->size - sizeof(w));
+    long r = k_process_read(proc, (long)at, (long)w, sizeof(w));
+    if (r != (long)sizeof(w))
+        return r < 0 ? r : -E_FAULT;
+    unsigned off = 0, len = 0;
+    uint8_t patch[8];
+    for (unsigned i = 0; i + 6 < sizeof(w) && !len; i++) {
+        uint8_t o = w[i], m = w[i + 1];
+        switch (type) {
+        case F_BRANCH:
+            if (o >= 0x70 && o <= 0x7f)
+                off = i, len = 1, patch[0] = o ^ 1;
+            else if (o == 0x0f && m >= 0x80 && m <= 0x8f)
+                off = i + 1, len = 1, patch[0] = m ^ 1;
+            break;
+        case F_DROP:
+            if (o == 0xe8)
+                off = i, len = 5, memset(patch, 0x90, 5);
+            else if (o >= 0x70 && o <= 0x7f)
+                off = i, len = 2, memset(patch, 0x90, 2);
+            break;
+        case F_POINTER:
+            if ((o & 0xf0) == 0x40 && (o & 8) && (m == 0x8b || m == 0x89 || m == 0x8d) &&
+                (w[i + 2] >> 6) == 1) {
+                unsigned d = (w[i + 2] & 7) == 4 ? i + 4 : i + 3;   /* a SIB byte first */
+                off = d, len = 1, patch[0] = (uint8_t)rnd();
+            }
+            break;
+        case F_OPERAND:
+            if (o == 0x83 && (m >> 6) == 3)
+                off = i + 2, len = 1, patch[0] = (uint8_t)rnd();
+            else if (o >= 0xb8 && o <= 0xbf)
+                off = i + 1, len = 4, memcpy(patch, &(uint32_t){ (uint32_t)rnd() }, 4);
+            break;
+        case F_REGISTER:
+            if ((o == 0x89 || o == 0x8b) && (m >> 6) == 3)
+                off = i + 1, len = 1, patch[0] = (uint8_t)(m ^ (1u << (3 + below(3))));
+            break;
+        default:
+            break;
+        }
+    }
+    if (!len) {                        /* a bitflip, asked for or instead */
+        off = (unsigned)below(sizeof(w));
+        len = 1;
+        patch[0] = (uint8_t)(w[off] ^ (1u << below(8)));
+    }
+    r = k_process_write(proc, (long)(at + off), (long)patch, len);
+    return r == (long)len ? 0 : r < 0 ? r : -E_FAULT;
+}
+
+/* Waits until N more requests are answered, the driver died, or MAX_MS;
+ * true if it died. */
+static bool run_for(long n, long max_ms, const struct seen *before)
+{
+    long target = progress + n;
+    for (long t = 0; t < max_ms; t++) {
+        if (progress >= target)
+            return false;
+        if ((t & 3) == 0) {
+            struct seen s = look();
+            if (!same(&s, before))
+                return true;
+        }
+        k_thread_sleep(MS);
+    }
+    return false;
+}
+
+static long parse(const char *s, long dflt)
+{
+    if (!s || !*s)
+        return dflt;
+    long v = 0;
+    for (; *s >= '0' && *s <= '9'; s++)
+        v = v * 10 + (*s - '0');
+    return v;
+}
+
+int main(int argc, char **argv)
+{
+    long want = parse(argc > 1 ? argv[1] : 0, 100);
+    rng_state = (uint64_t)parse(argc > 2 ? argv[2] : 0, 1) * 0x9e3779b97f4a7c15ULL + 1;
+    if (argc > 3 && strlen(argv[3]) < sizeof(driver))
+        memcpy(driver, argv[3], strlen(argv[3]) + 1);
+    sup = rt_handle("supervisor");
+    long conn = rt_handle(driver);
+    long r = sup < 0 || conn < 0 ? -E_NOENT : bdev_open(&b, conn, WORKERS * SLICE);
+    if (r < 0) {
+        printf("faults: cannot start (supervisor, %s, a session): %s\n", driver, k_strerror(r));
+        return 2;
+    }
+    b.driver = driver;                 /* complaints: lib/bdev names it to the supervisor */
+    for (unsigned i = 0;; i++) {
+        struct supervisor_list_req q = { .index = i };
+        struct supervisor_list_rep l;
+        if (supervisor_list(sup, &q, &l) < 0) {
+            printf("faults: no service %s\n", driver);
+            return 2;
+        }
+        if (strcmp(l.name, driver) == 0) {
+            driver_index = i;
+            break;
+        }
+    }
+    /* Every chunk written once, by a driver with no fault. */
+    for (unsigned w = 0; w < WORKERS; w++) {
+        workers[w] = (struct worker){ .index = w, .rng = rnd() | 1 };
+        for (unsigned c = 0; c < CHUNKS; c++)
+            if (!write_chunk(&workers[w], c)) {
+                printf("faults: the first writes failed\n");
+                return 2;
+            }
+    }
+    long th[WORKERS];
+    for (unsigned w = 0; w < WORKERS; w++)
+        th[w] = rt_thread_spawn(&workers[w].th, worker_main, &workers[w], stacks[w], STACK, 0);
+    printf("faults: %ld faults into %s, seed %s, %u workers over %u KiB each\n", want, driver,
+           argc > 2 ? argv[2] : "1", WORKERS, CHUNKS * CHUNK_SECTORS / 2);
+
+    long injected = 0, crashes = 0, hangs = 0, recovered = 0, uncaught = 0, lost = 0;
+    long lives = 0, survived = 0, complained = 0, by_type[F_TYPES] = { 0 };
+    long restart_ms_total = 0, restart_count = 0;
+    long t0 = k_clock_get();
+    while (injected < want) {
+        long proc = driver_process();
+        if (proc < 0) {
+            printf("faults: %s does not run again: %s\n", driver, k_strerror(proc));
+            lost++;
+            break;
+        }
+        lives++;
+        struct text text;
+        if (!find_text(proc, &text)) {
+            k_handle_close(proc);
+            continue;
+        }
+        struct seen before = look();
+        bool died = false;
+        for (int f = 0; f < FAULTS_PER_LIFE && injected < want && !died; f++) {
+            int type = (int)below(F_TYPES);
+            if (type == F_KILL) {
+                k_thread_sleep((long)below(3) * MS);
+                restart_driver();
+            } else if (inject(proc, &text, type) < 0) {
+                died = true;                   /* it went meanwhile */
+                break;
+            }
+            injected++;
+            by_type[type]++;
+            if (injected % 500 == 0)
+                printf("faults: %ld injected, %ld crashes, %ld hangs, %ld recovered, "
+                       "%ld data errors, %ld s\n", injected, crashes, hangs, recovered,
+                       data_errors, (k_clock_get() - t0) / 1000000000);
+            died = run_for(5 + (long)below(40), 200, &before) || type == F_KILL;
+        }
+        long died_at = k_clock_get();
+        if (!died) {
+            /* Alive after its faults: serving, or hung unseen? */
+            long p0 = progress;
+            died = run_for(1, HANG_MS, &before);
+            if (!died && progress == p0) {
+                struct seen s = look();
+                if (same(&s, &before)) {
+                    uncaught++;
+                    printf("faults: %s alive but serving nothing for %d ms: a hang the "
+                           "supervisor did not catch\n", driver, HANG_MS);
+                }
+                died = true;
+            }
+            if (!died)
+                survived++;
+            restart_driver();                  /* its code as it was */
+            died_at = k_clock_get();
+        }
+        k_handle_close(proc);
+        /* Wait for the new life to serve. */
+        struct seen after = look();
+        for (long t = 0; t < 50 && same(&after, &before); t++) {
+            k_thread_sleep(MS);
+            after = look();
+        }
+        long p1 = progress, t;
+        for (t = 0; t < BACK_MS && progress == p1; t++) {
+            if ((t & 7) == 0 && look().state == 3)
+                restart_driver();
+            k_thread_sleep(MS);
+        }
+        long back = progress != p1;
+        long c = after.faults - before.faults, h = after.hangs - before.hangs;
+        long q = after.complaints - before.complaints;
+        crashes += c;
+        hangs += h + q;
+        complained += q;
+        h += q;
+        if (c + h > 0 && back)
+            recovered += c + h;
+        if (!back) {
+            lost++;
+            printf("faults: %s served nothing for %d s after a life ended\n", driver,
+                   BACK_MS / 1000);
+            break;
+        }
+        restart_ms_total += (k_clock_get() - died_at) / MS;
+        restart_count++;
+    }
+    done = 1;
+    for (unsigned w = 0; w < WORKERS; w++)
+        k_thread_join(th[w], 0);
+    /* Every chunk read once more, by a driver with no fault. */
+    restart_driver();
+    k_thread_sleep(100 * MS);
+    long e0 = data_errors;
+    for (unsigned w = 0; w < WORKERS; w++)
+        for (unsigned c = 0; c < CHUNKS; c++)
+            read_chunk(&workers[w], c);
+    printf("faults: injected=%ld crashes=%ld hangs=%ld recovered=%ld kernel_panics=0 "
+           "data_errors=%ld\n", injected, crashes, hangs, recovered, data_errors);
+    printf("faults: detail lives=%ld survived=%ld hangs_complained=%ld uncaught_hangs=%ld "
+           "not_back=%ld io_errors=%ld final_check_errors=%ld resends=%u garbage_replies=%u "
+           "complaints=%u requests=%ld seconds=%ld back_after_ms=%ld", lives, survived,
+           complained, uncaught, lost, io_errors, data_errors - e0, b.resends, b.garbage,
+           b.complaints, progress, (k_clock_get() - t0) / 1000000000,
+           restart_count ? restart_ms_total / restart_count : 0);
+    for (int i = 0; i < F_TYPES; i++)
+        printf(" %s=%ld", type_names[i], by_type[i]);
+    printf("\nfaults: io errors by code:");
+    for (int i = 0; i < 24; i++)
+        if (io_by_code[i])
+            printf(" %s=%ld", i ? k_strerror(-i) : "other", io_by_code[i]);
+    printf("\n");
+    bool ok = uncaught == 0 && lost == 0 && data_errors == 0 && recovered == crashes + hangs;
+    printf("FAULTS DONE: %s\n", ok ? "ok" : "FAILED");
+    return ok ? 0 : 1;
+}
