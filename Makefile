@@ -50,7 +50,7 @@ KOBJ := $(patsubst %.c,$(BUILD)/%.o,$(KSRC)) $(patsubst %.S,$(BUILD)/%.o,$(KASM)
 
 BOOTIMAGE_FILES := $(shell find bootimage -type f 2>/dev/null)
 
-.PHONY: all kernel run test bench gdb deps clean host-tests ship fuzz fuzz-proto suite-image busybox-suite
+.PHONY: all kernel run test bench gdb deps clean host-tests ship fuzz faults fuzz-proto suite-image busybox-suite
 all: kernel user $(BUILD)/bootimage.cpio
 kernel: $(BUILD)/kestrel.bin
 
@@ -143,6 +143,13 @@ FUZZ_OPTS = $(if $(SEED),--seed $(SEED)) $(if $(CALLS),--calls $(CALLS)) \
             $(if $(FUZZARGS),--args $(FUZZARGS))
 fuzz: deps all
 	tools/fuzz $(strip $(FUZZ_OPTS))
+
+# tools/faults: RUNS (2) campaigns of FAULTS (10000) faults into the running
+# virtio block driver, JOBS (2) at once, from SEED (1); one summary line.
+FAULTS_OPTS = $(if $(FAULTS),--faults $(FAULTS)) $(if $(RUNS),--runs $(RUNS)) \
+              $(if $(JOBS),--jobs $(JOBS)) $(if $(SEED),--seed $(SEED))
+faults: deps all
+	tools/faults $(strip $(FAULTS_OPTS))
 
 # tests/user/protofuzz.c: every protocol from a hostile client (procmgr, log,
 # supervisor), then init's launcher from a fake supervisor; each boot must

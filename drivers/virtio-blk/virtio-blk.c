@@ -221,7 +221,13 @@ static void complete(void)
         verify(i, r);
         uint8_t st = B.status[i];
         long bytes = r->type == T_FLUSH ? 0 : (long)r->count * BLK_SECTOR;
-        if (st == S_OK)
+        /* The device says how much it wrote: a read's data and the status
+         * byte, else the status byte.  Anything else, or a request that is
+         * not the one its client sent, is not answered as done. */
+        uint32_t wrote = r->type == T_IN ? (uint32_t)bytes + 1 : 1;
+        if (len != wrote || !as_sent(r))
+            k_msg_error(r->rcvid, E_INVAL);
+        else if (st == S_OK)
             k_msg_reply(r->rcvid, bytes, 0, 0);
         else
             k_msg_error(r->rcvid, E_IO);

@@ -90,8 +90,8 @@ long virtio_open(struct virtio_dev *d, long pci, uint16_t device, uint64_t want)
                                .subclass = 0xff };
     struct pci_claim_rep cr;
     long r = pci_claim(pci, &q, &cr);
-    for (int i = 0; r == -E_BUSY && i < 200; i++) {     /* a past driver's, being released */
-        k_thread_sleep(10 * 1000000L);
+    for (int i = 0; r == -E_BUSY && i < 1000; i++) {    /* a past driver's, being released */
+        k_thread_sleep(2 * 1000000L);
         r = pci_claim(pci, &q, &cr);
     }
     d->dev = r < 0 ? r : k_handle_received();

@@ -62,7 +62,7 @@
 #define CHUNKS 64                      /* a worker's, of 8 sectors (4 KiB) each */
 #define CHUNK_SECTORS 8
 #define SLICE (64u << 10)              /* a worker's part of the buffer */
-#define FAULTS_PER_LIFE 8
+#define FAULTS_PER_LIFE 25
 #define HANG_MS 5000                   /* no progress for this long: hung */
 #define BACK_MS 20000                  /* a driver not serving again after this: not recovered */
 #define STACK 16384
@@ -259,7 +259,7 @@ static long restart_driver(void)
  * backoff of is hurried: the campaign is about faults, not backoffs). */
 static long driver_process(void)
 {
-    for (long t = 0; t < BACK_MS; t += 5) {
+    for (long end = k_clock_get() + BACK_MS * MS; k_clock_get() < end;) {
         struct supervisor_debug_req q = { 0 };
         memcpy(q.name, driver, strlen(driver));
         struct supervisor_debug_rep r;
@@ -270,7 +270,7 @@ static long driver_process(void)
             return e;
         if (look().state == 3)
             restart_driver();
-        k_thread_sleep(5 * MS);
+        k_thread_sleep(MS);
     }
     return -E_TIMEOUT;
 }
@@ -353,15 +353,13 @@ static long inject(long proc, const struct text *t, int type)
 static bool run_for(long n, long max_ms, const struct seen *before)
 {
     long target = progress + n;
-    for (long t = 0; t < max_ms; t++) {
+    for (long end = k_clock_get() + max_ms * MS; k_clock_get() < end;) {
         if (progress >= target)
             return false;
-        if ((t & 3) == 0) {
-            struct seen s = look();
-            if (!same(&s, before))
-                return true;
-        }
-        k_thread_sleep(MS);
+        struct seen s = look();
+        if (!same(&s, before))
+            return true;
+        k_thread_sleep(MS);                      /* a timer tick: 10 ms */
     }
     return false;
 }
@@ -437,7 +435,8 @@ int main(int argc, char **argv)
         struct seen before = look();
         bool died = false;
         for (int f = 0; f < FAULTS_PER_LIFE && injected < want && !died; f++) {
-            int type = (int)below(F_TYPES);
+            /* Code faults alike; a kill one time in twenty. */
+            int type = below(20) == 0 ? F_KILL : (int)below(F_KILL);
             if (type == F_KILL) {
                 k_thread_sleep((long)below(3) * MS);
                 restart_driver();
@@ -451,7 +450,7 @@ int main(int argc, char **argv)
                 printf("faults: %ld injected, %ld crashes, %ld hangs, %ld recovered, "
                        "%ld data errors, %ld s\n", injected, crashes, hangs, recovered,
                        data_errors, (k_clock_get() - t0) / 1000000000);
-            died = run_for(5 + (long)below(40), 200, &before) || type == F_KILL;
+            died = run_for(5 + (long)below(40), 100, &before) || type == F_KILL;
         }
         long died_at = k_clock_get();
         if (!died) {
@@ -475,13 +474,13 @@ int main(int argc, char **argv)
         k_handle_close(proc);
         /* Wait for the new life to serve. */
         struct seen after = look();
-        for (long t = 0; t < 50 && same(&after, &before); t++) {
+        for (long end = k_clock_get() + 100 * MS; same(&after, &before) && k_clock_get() < end;) {
             k_thread_sleep(MS);
             after = look();
         }
-        long p1 = progress, t;
-        for (t = 0; t < BACK_MS && progress == p1; t++) {
-            if ((t & 7) == 0 && look().state == 3)
+        long p1 = progress;
+        for (long end = k_clock_get() + BACK_MS * MS; progress == p1 && k_clock_get() < end;) {
+            if (look().state == 3)
                 restart_driver();
             k_thread_sleep(MS);
         }

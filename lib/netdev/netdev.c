@@ -1,0 +1,174 @@
+/* netdev: frame client with recovery (see netdev.h). */
+#include "netdev/netdev.h"
+
+#include "base/string.h"
+#include "kestrel/errors.h"
+#include "kestrel/rights.h"
+#include "kestrel/vm.h"
+#include "rt/lock.h"
+#include "rt/syscall.h"
+
+/* A new session for the buffer, unless another thread made one since
+ * STALE was current; the session to use, or an error (E_DEAD at once,
+ * NETDEV_GIVE_UP times: the driver's channel is gone). */
+static long reattach(struct netdev *n, long stale)
+{
+    rt_lock(&n->lock);
+    long s = n->session;
+    if (s != stale && s > 0) {
+        rt_unlock(&n->lock);
+        return s;                                /* another thread did it */
+    }
+    if (s > 0)
+        k_handle_close(s);
+    n->session = 0;
+    n->held = FRAME_NONE;                        /* a new session's slots are all the driver's */
+    long r = -E_DEAD;
+    for (int dead = 0; dead < NETDEV_GIVE_UP;) {
+        struct frame_attach_req q = { 0 };
+        struct frame_attach_rep rep;
+        r = k_handle_attach(n->vmo, K_RIGHT_READ | K_RIGHT_WRITE | K_RIGHT_MAP, 0);
+        if (r < 0)
+            break;
+        r = frame_attach(n->conn, &q, &rep);
+        if (r == 0) {
+            r = k_handle_received();
+            if (r > 0) {
+                __atomic_store_n(&n->session, r, __ATOMIC_RELEASE);
+                n->attaches++;
+            } else if (r == 0) {
+                r = -E_IO;                       /* an answer without the session */
+                __atomic_fetch_add(&n->garbage, 1, __ATOMIC_RELAXED);
+            }
+            break;
+        }
+        if (r != -E_DEAD)
+            break;                               /* the call's own error */
+        dead++;
+        k_thread_sleep(1000000L);
+    }
+    rt_unlock(&n->lock);
+    return r;
+}
+
+static long session(struct netdev *n)
+{
+    long s = __atomic_load_n(&n->session, __ATOMIC_ACQUIRE);
+    return s > 0 ? s : reattach(n, 0);
+}
+
+static bool stale(long r)
+{
+    return r == -E_DEAD || r == -E_REVOKED;
+}
+
+long netdev_send(struct netdev *n, uint64_t offset, uint32_t len)
+{
+    for (;;) {
+        long s = session(n);
+        if (s < 0)
+            return s;
+        struct frame_send_req q = { .offset = offset, .len = len };
+        struct frame_send_rep rep;
+        long r = frame_send(s, &q, &rep);
+        if (r == 0)
+            return 0;
+        if (r > 0) {
+            __atomic_fetch_add(&n->garbage, 1, __ATOMIC_RELAXED);
+            return -E_IO;
+        }
+        if (r == -E_BUSY) {
+            k_thread_sleep(1000000L);            /* the device's queue is full */
+            continue;
+        }
+        if (!stale(r))
+            return r;
+        __atomic_fetch_add(&n->resends, 1, __ATOMIC_RELAXED);
+        long e = reattach(n, s);
+        if (e < 0)
+            return e;
+    }
+}
+
+long netdev_receive(struct netdev *n, uint32_t wait_ms, const uint8_t **frame)
+{
+    for (;;) {
+        long s = session(n);
+        if (s < 0)
+            return s;
+        struct frame_receive_req q = { .give = n->held, .wait_ms = wait_ms };
+        struct frame_receive_rep rep;
+        n->held = FRAME_NONE;                    /* given back, whatever the answer */
+        long r = frame_receive(s, &q, &rep);
+        if (stale(r)) {
+            __atomic_fetch_add(&n->resends, 1, __ATOMIC_RELAXED);
+            long e = reattach(n, s);
+            if (e < 0)
+                return e;
+            continue;
+        }
+        if (r < 0)
+            return r;
+        if (rep.slot < FRAME_RX_SLOTS)
+            n->held = rep.slot;                  /* ours now, whatever the length says */
+        if (r != 0 || rep.slot >= FRAME_RX_SLOTS || rep.len < FRAME_HEADER ||
+            rep.len > FRAME_HEADER + n->info.mtu) {
+            __atomic_fetch_add(&n->garbage, 1, __ATOMIC_RELAXED);
+            return -E_IO;
+        }
+        *frame = n->buf + (uint64_t)rep.slot * FRAME_SLOT;
+        return rep.len;
+    }
+}
+
+long netdev_release(struct netdev *n)
+{
+    if (n->held == FRAME_NONE)
+        return 0;
+    long s = __atomic_load_n(&n->session, __ATOMIC_ACQUIRE);
+    struct frame_release_req q = { .slot = n->held };
+    struct frame_release_rep rep;
+    n->held = FRAME_NONE;
+    long r = s > 0 ? frame_release(s, &q, &rep) : 0;
+    return stale(r) ? 0 : r;                     /* a new session holds no slot of ours */
+}
+
+long netdev_open(struct netdev *n, long conn)
+{
+    memset(n, 0, sizeof(*n));
+    n->conn = conn;
+    n->held = FRAME_NONE;
+    n->vmo = k_vmo_create(FRAME_BUFFER_SIZE, K_VMO_CONTIG, 0, 0);
+    long a = n->vmo < 0 ? n->vmo
+           : k_vmo_map(0, n->vmo, 0, FRAME_BUFFER_SIZE, K_PROT_READ | K_PROT_WRITE);
+    if (a < 0) {
+        if (n->vmo >= 0)
+            k_handle_close(n->vmo);
+        n->vmo = 0;
+        return a;
+    }
+    n->buf = (uint8_t *)a;
+    struct frame_info_req q = { 0 };
+    long r = frame_info(conn, &q, &n->info);
+    if (r == 0 && (n->info.mtu < 64 || n->info.mtu > FRAME_SLOT - FRAME_HEADER)) {
+        n->garbage++;
+        r = -E_IO;                               /* a frame would not fit a slot */
+    }
+    r = r < 0 ? r : session(n);
+    if (r < 0) {
+        netdev_close(n);
+        return r;
+    }
+    return 0;
+}
+
+void netdev_close(struct netdev *n)
+{
+    if (n->session > 0)
+        k_handle_close(n->session);
+    if (n->buf)
+        k_vm_unmap(0, (long)n->buf, FRAME_BUFFER_SIZE);
+    if (n->vmo > 0)
+        k_handle_close(n->vmo);
+    n->session = 0, n->buf = 0, n->vmo = 0;
+}

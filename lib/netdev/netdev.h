@@ -1,0 +1,83 @@
+/*
+ * netdev: the client side of protocols/frame.proto, with recovery.
+ *
+ *   struct netdev n;
+ *   netdev_open(&n, conn);                 // a buffer shared with the driver, a session
+ *   uint8_t *f = netdev_tx_slot(&n, 0);    // build a frame there
+ *   netdev_send(&n, netdev_tx_offset(0), len);
+ *   const uint8_t *rx;
+ *   long len = netdev_receive(&n, 100, &rx);   // the next frame (up to 100 ms)
+ *
+ * CONN is a connection to the driver's channel (a connect= grant, or the
+ * name space's): it outlives the driver's lives.  When the driver dies
+ * under a call (E_DEAD) or has been restarted (the session is a past
+ * life's: E_REVOKED), the call attaches the buffer again (once for every
+ * thread that finds the session stale) and sends itself again: a send is
+ * answered only by a driver whose device took the frame, so a frame may
+ * go out twice but an answered one is never lost in the driver; a
+ * receive waits on in the new session.  When the driver has been given up
+ * on (its channel is gone: attach fails E_DEAD at once, NETDEV_GIVE_UP
+ * times in a row) the call fails with E_DEAD; any other error is the
+ * call's own and is returned.  A reply that makes no sense (a slot that
+ * does not exist, a length under an Ethernet header or over the MTU) is
+ * E_IO, counted in garbage, never passed on.
+ *
+ * A received frame is in a receive slot of the buffer, the caller's until
+ * its next netdev_receive or netdev_release, or until a recovery (any
+ * call may make one: the new session gives every receive slot to the
+ * device): a caller that answers a frame copies what it needs into a
+ * transmit slot before sending.  One thread receives; sends may come from
+ * several threads at once (each waits for its own).
+ */
+#ifndef KESTREL_NETDEV_NETDEV_H
+#define KESTREL_NETDEV_NETDEV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "protocols/frame.h"
+
+#define NETDEV_GIVE_UP 3
+
+struct netdev {
+    long conn;                     /* to the driver's channel */
+    long session;                  /* this life's session, or 0 */
+    long vmo;                      /* the buffer (FRAME_BUFFER_SIZE bytes) */
+    uint8_t *buf;
+    struct frame_info_rep info;    /* as the first life said */
+    uint32_t held;                 /* the receive slot the caller holds, or FRAME_NONE */
+    int lock;                      /* over session */
+    uint32_t resends;              /* calls sent again after a driver's death or restart */
+    uint32_t attaches;             /* sessions made (1 + restarts seen) */
+    uint32_t garbage;              /* replies that made no sense */
+};
+
+/* Makes the buffer, asks for the interface's address and MTU and attaches;
+ * 0 or an error. */
+long netdev_open(struct netdev *n, long conn);
+void netdev_close(struct netdev *n);
+
+/* Transmit slot I (0 .. FRAME_TX_SLOTS-1): its offset in the buffer, and
+ * where it is mapped. */
+static inline uint64_t netdev_tx_offset(unsigned i)
+{
+    return FRAME_TX_OFFSET + (uint64_t)i * FRAME_SLOT;
+}
+static inline uint8_t *netdev_tx_slot(struct netdev *n, unsigned i)
+{
+    return n->buf + netdev_tx_offset(i);
+}
+
+/* The LEN-byte frame at OFFSET of the buffer to the wire; 0 once the
+ * device has taken it, or an error. */
+long netdev_send(struct netdev *n, uint64_t offset, uint32_t len);
+
+/* Gives back the slot held, then the next frame, waiting up to WAIT_MS
+ * (0: not at all, E_AGAIN; FRAME_FOREVER); its length, *FRAME pointing at
+ * it, or an error (E_TIMEOUT). */
+long netdev_receive(struct netdev *n, uint32_t wait_ms, const uint8_t **frame);
+
+/* Gives back the slot held now (without waiting for a frame). */
+long netdev_release(struct netdev *n);
+
+#endif
