@@ -87,6 +87,7 @@ static struct {
     uint64_t page_iova;
     struct request inflight[SLOTS];
     bool busy[SLOTS];
+    uint8_t at_device[SLOTS];          /* kept apart from busy: set at the notify, cleared at the used entry */
     struct request waiting[BLK_REQUESTS_MAX];
     unsigned wait_head, wait_count;
     struct session sessions[SESSIONS];
@@ -160,6 +161,8 @@ static void verify(unsigned i, const struct request *r)
 /* Gives R to the device in slot I. */
 static void start(unsigned i, const struct request *r)
 {
+    if (i >= B.slots || B.busy[i] || B.at_device[i])
+        __builtin_trap();                        /* a slot the device still has */
     B.inflight[i] = *r;
     B.busy[i] = true;
     B.hdrs[i] = (struct hdr){ .type = r->type, .sector = r->sector };
@@ -181,6 +184,9 @@ static void start(unsigned i, const struct request *r)
     }
     d[d0 + 2] = (struct virtq_desc){ st_iova, 1, VIRTQ_DESC_F_WRITE, 0 };
     verify(i, &B.inflight[i]);
+    if (B.status[i] != 0xff)
+        __builtin_trap();                        /* a status the device did not write */
+    B.at_device[i] = 1;
     virtq_submit(&B.q, d0);
 }
 
@@ -217,6 +223,9 @@ static void complete(void)
             B.stray_used++;
             continue;
         }
+        if (!B.at_device[i] || (uint32_t)id != 3 * i)
+            __builtin_trap();                        /* the slot's state and the device's disagree */
+        B.at_device[i] = 0;
         struct request *r = &B.inflight[i];
         verify(i, r);
         uint8_t st = B.status[i];
@@ -225,7 +234,7 @@ static void complete(void)
          * byte, else the status byte.  Anything else, or a request that is
          * not the one its client sent, is not answered as done. */
         uint32_t wrote = r->type == T_IN ? (uint32_t)bytes + 1 : 1;
-        if (len != wrote || !as_sent(r))
+        if (len != wrote || st == 0xff || !as_sent(r))
             k_msg_error(r->rcvid, E_INVAL);
         else if (st == S_OK)
             k_msg_reply(r->rcvid, bytes, 0, 0);

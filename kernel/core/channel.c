@@ -701,7 +701,19 @@ long sys_msg_send(long h, long siov, long sparts, long riov, long rparts)
     return ret;
 }
 
+/* A device interrupt's pulse raises its receiver T to PRIO, but never
+ * above T's process's ceiling: an interrupt (priority 200) must not lift
+ * a driver over its supervisor, or a driver stuck in its interrupt
+ * handler would keep the CPU from the one that would kill it (a fault
+ * campaign found it: issue 10). */
+static uint32_t irq_ceiling(const struct thread *t, uint32_t prio)
+{
+    uint32_t max = t->proc ? t->proc->prio_max : prio;
+    return prio <= max ? prio : max > t->prio ? max : t->prio;
+}
+
 #define NONE_PENDING (-0x7fffffffL)
+#define PID_IRQ (~1ULL)                    /* a device interrupt's pulse (pid 0 to the receiver) */
 #define PID_UNBLOCK (~0ULL)                /* a queued pulse that is an unblock report */   /* no receive id or error has these values */
 #define AGAIN        (-0x7ffffffeL)   /* the message was lost to the client's fault: receive again */
 
@@ -735,8 +747,10 @@ static long take_pending(struct thread *t, struct channel *ch)
                 t->ipc_info.type = K_MSG_UNBLOCK;      /* the kernel's: no sender */
                 t->ipc_info.pid = 0;
             }
+            if (p.pid == PID_IRQ)
+                t->ipc_info.pid = 0;
             if (p.priority > t->prio)
-                t->prio = (uint8_t)p.priority;
+                t->prio = (uint8_t)(p.pid == PID_IRQ ? irq_ceiling(t, p.priority) : p.priority);
             return 0;
         }
         struct thread *c = ch->senders;
@@ -1085,13 +1099,15 @@ COLD static int pulse_locked(struct connection *c, uint32_t code, uint64_t value
             s->ipc_info.type = K_MSG_UNBLOCK;
             s->ipc_info.pid = 0;
         }
+        if (pid == PID_IRQ)
+            s->ipc_info.pid = 0;
         if (prio > s->prio)
-            s->prio = (uint8_t)prio;
+            s->prio = (uint8_t)(pid == PID_IRQ ? irq_ceiling(s, prio) : prio);
         wake_with(s, 0);
         return 0;
     }
     if (ch->npulses == K_PULSE_QUEUE ||
-        (pid && pid != PID_UNBLOCK && ch->npulses >= K_PULSE_SENT_MAX))
+        (pid && pid != PID_UNBLOCK && pid != PID_IRQ && ch->npulses >= K_PULSE_SENT_MAX))
         return -E_FULL;
     ch->npending++;
     unsigned i = ch->npulses++;
@@ -1103,7 +1119,7 @@ COLD static int pulse_locked(struct connection *c, uint32_t code, uint64_t value
     /* A thread's own pulses do not interrupt it (it knows); the kernel's
      * (pid 0) and other threads' do. */
     if (__builtin_expect(ch->interrupts != NULL, 0) && pid != PID_UNBLOCK &&
-        !(pid && ch->interrupts == current_thread()))
+        !(pid && pid != PID_IRQ && ch->interrupts == current_thread()))
         ipc_interrupt_pulse(ch->interrupts);
     return 0;
 }
@@ -1113,6 +1129,15 @@ COLD int connection_pulse_locked(struct connection *c, uint32_t code, uint64_t v
     if (c->generation != c->chan->generation)
         return -E_REVOKED;
     return pulse_locked(c, code, value, prio, 0);
+}
+
+COLD int connection_pulse_irq(struct connection *c, uint32_t code, uint64_t value, uint32_t prio)
+{
+    bool was = spin_lock_irqsave(&ipc_lock);
+    int r = c->generation != c->chan->generation ? -E_REVOKED
+          : pulse_locked(c, code, value, prio, PID_IRQ);
+    spin_unlock_irqrestore(&ipc_lock, was);
+    return r;
 }
 
 COLD int connection_pulse(struct connection *c, uint32_t code, uint64_t value, uint32_t prio)

@@ -82,6 +82,9 @@ void connection_destroy(struct connection *c);
  * cannot be queued.  The _locked form with ipc_lock held. */
 int connection_pulse(struct connection *c, uint32_t code, uint64_t value, uint32_t prio);
 int connection_pulse_locked(struct connection *c, uint32_t code, uint64_t value, uint32_t prio);
+/* A device interrupt's pulse: it raises the receiver no higher than its
+ * process's ceiling; the receiver sees pid 0. */
+int connection_pulse_irq(struct connection *c, uint32_t code, uint64_t value, uint32_t prio);
 
 /* Sends a message of LEN <= K_SMALL_MSG bytes from the kernel on behalf of
  * the current thread (exception messages) and waits for the reply;

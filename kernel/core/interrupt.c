@@ -24,7 +24,7 @@ static void pulse(struct kinterrupt *k)
 {
     k->masked = true;
     k->count++;
-    int r = connection_pulse(k->conn, k->code, k->irq, IRQ_PULSE_PRIORITY);
+    int r = connection_pulse_irq(k->conn, k->code, k->irq, IRQ_PULSE_PRIORITY);
     if (r)
         kprintf("%s %u: pulse not delivered (error %d); %s\n", k->msi ? "msi" : "irq", k->irq,
                 -r, k->msi ? "waits for its ack" : "line stays masked");

@@ -376,3 +376,19 @@ _Noreturn void sched_idle_loop(void)
         __asm__ volatile("sti; hlt" ::: "memory");
     }
 }
+
+/* For the NMI dump (debug builds): the ready threads of CPU's queue.
+ * Unlocked: the CPUs are stopped, or this is a best effort. */
+void sched_dump_queue(unsigned cpu)
+{
+    const struct runqueue *rq = cpu < MAX_CPUS ? rqs[cpu] : NULL;
+    if (!rq)
+        return;
+    kprintf("  ready on cpu %u:", cpu);
+    unsigned n = 0;
+    for (int p = 255; p >= 0; p--)
+        for (const struct thread *t = rq->head[p]; t && n < 32; t = t->rq_next, n++)
+            kprintf(" %lu/%lu(%s)@%u", t->proc ? t->proc->pid : 0, t->tid,
+                    t->proc ? t->proc->name : "-", (unsigned)t->prio);
+    kprintf("%s\n", n ? "" : " none");
+}

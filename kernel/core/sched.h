@@ -17,6 +17,7 @@
 #define RR_SLICE_TICKS 4
 
 void sched_init_cpu(void);
+void sched_dump_queue(unsigned cpu);   /* NMI dumps */
 /* Makes T runnable on its CPU; preempts that CPU if T has a higher priority. */
 void sched_wake(struct thread *t);
 /* Gives up the CPU.  A current thread still RUNNING is queued again

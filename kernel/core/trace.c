@@ -11,6 +11,7 @@
  * The whole file is compiled out of the shipped kernel (KESTREL_SHIP).
  */
 #include "core/trace.h"
+#include "core/sched.h"
 
 #ifndef KESTREL_SHIP
 
@@ -126,6 +127,7 @@ bool trace_nmi(const struct trap_frame *tf, void (*report)(const struct trap_fra
             t && t->proc ? t->proc->pid : 0, t && t->proc ? t->proc->name : "-");
     report(tf);
     print_cpu(c->id);
+    sched_dump_queue(c->id);
     kprintf("NMI DUMP END cpu %u\n", c->id);
     printk_unlock();
     return true;

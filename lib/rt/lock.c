@@ -29,3 +29,19 @@ void rt_unlock(volatile int *lock)
 {
     __atomic_store_n(lock, 0, __ATOMIC_RELEASE);
 }
+
+bool rt_lock_within(volatile int *lock, long ns)
+{
+    if (!__atomic_exchange_n(lock, 1, __ATOMIC_ACQUIRE))
+        return true;
+    long end = k_clock_get() + ns;
+    for (unsigned tries = 0; __atomic_exchange_n(lock, 1, __ATOMIC_ACQUIRE); tries++) {
+        if (k_clock_get() >= end)
+            return false;
+        if (tries < SPINS)
+            k_thread_yield();
+        else
+            k_thread_sleep(NAP_NS);
+    }
+    return true;
+}

@@ -10,7 +10,13 @@
 #ifndef KESTREL_RT_LOCK_H
 #define KESTREL_RT_LOCK_H
 
+#include <stdbool.h>
+
 void rt_lock(volatile int *lock);
 void rt_unlock(volatile int *lock);
+/* rt_lock, giving up after NS nanoseconds (false): for a thread that
+ * must not wait behind a holder that may not run (a lower-priority one
+ * starved on its CPU: user locks have no priority inheritance). */
+bool rt_lock_within(volatile int *lock, long ns);
 
 #endif

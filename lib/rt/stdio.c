@@ -9,7 +9,8 @@
  * Invariant: out_len < RT_STDOUT_BUF between calls; the buffer never
  * holds a newline (it is flushed right after one is stored).
  * Locking: vprintf holds a spinning lock (yielding while it waits), so
- * threads of one process do not mix their lines.
+ * threads of one process do not mix their lines; one that waits for it
+ * more than 200 ms writes its line to the debug console instead.
  */
 #include "rt/lock.h"
 #include "rt/stdio.h"
@@ -49,9 +50,35 @@ static void out_char(char c, void *ctx)
 
 static volatile int out_lock;
 
+/* The line when the buffer's lock is held too long: straight to the
+ * kernel's console, so that no thread waits for ever on another thread's
+ * output (a low-priority holder may be starved on its CPU). */
+struct side {
+    char buf[256];
+    size_t len;
+};
+
+static void side_char(char c, void *ctx)
+{
+    struct side *s = ctx;
+    s->buf[s->len++] = c;
+    if (c == '\n' || s->len == sizeof(s->buf)) {
+        rt_debug_write(s->buf, s->len);
+        s->len = 0;
+    }
+}
+
+#define OUT_WAIT_NS (200L * 1000 * 1000)
+
 int vprintf(const char *fmt, va_list ap)
 {
-    rt_lock(&out_lock);
+    if (!rt_lock_within(&out_lock, OUT_WAIT_NS)) {
+        struct side s = { .len = 0 };
+        int n = fmt_vformat(side_char, &s, fmt, ap);
+        if (s.len)
+            rt_debug_write(s.buf, s.len);
+        return n;
+    }
     int n = fmt_vformat(out_char, 0, fmt, ap);
     rt_unlock(&out_lock);
     return n;

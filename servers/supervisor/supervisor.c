@@ -250,10 +250,10 @@ static void watch_heartbeat(unsigned i)
 static void heartbeat_check(unsigned i)
 {
     if (!heard[i] && state[i] == RUNNING) {
+        k_process_kill(procs[i], K_EXIT_HUNG);   /* first: printing may wait */
         stamp();
-        printf("%s: no heartbeat for %u ms; killing it\n", manifest.services[i].name,
+        printf("%s: no heartbeat for %u ms; killed it\n", manifest.services[i].name,
                2 * manifest.services[i].heartbeat_ms);
-        k_process_kill(procs[i], K_EXIT_HUNG);
     }
     heard[i] = false;
 }
@@ -434,10 +434,11 @@ static long on_complain(void *ctx, long rcvid, const struct supervisor_complain_
         return -E_NOENT;
     if (state[i] != RUNNING)
         return 0;                               /* gone already */
+    long r = k_process_kill(procs[i], K_EXIT_FAULTY);
     stamp();
-    printf("%s: %s complains it serves it wrongly; killing it\n", manifest.services[i].name,
+    printf("%s: %s complains it serves it wrongly; killed it\n", manifest.services[i].name,
            caller >= 0 ? manifest.services[caller].name : "a control client");
-    return k_process_kill(procs[i], K_EXIT_FAULTY);
+    return r;
 }
 
 static long on_debug(void *ctx, long rcvid, const struct supervisor_debug_req *req,
