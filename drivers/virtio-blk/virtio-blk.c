@@ -186,6 +186,11 @@ static void start(unsigned i, const struct request *r)
     verify(i, &B.inflight[i]);
     if (B.status[i] != 0xff)
         __builtin_trap();                        /* a status the device did not write */
+    /* Writing this slot must not have changed another the device may
+     * not have read yet. */
+    for (unsigned j = 0; j < B.slots; j++)
+        if (B.at_device[j])
+            verify(j, &B.inflight[j]);
     B.at_device[i] = 1;
     virtq_submit(&B.q, d0);
 }

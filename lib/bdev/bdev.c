@@ -96,7 +96,7 @@ static long call(struct bdev *b, int op, uint64_t sector, uint32_t count, uint64
 {
     long want = op == OP_FLUSH ? 0 : (long)count * BLK_SECTOR;
     bool ok = valid(b, op, sector, count, offset);
-    unsigned wrongs = 0;
+    unsigned wrongs = 0, again = 0;
     for (;;) {
         long s = session(b);
         if (s < 0)
@@ -131,6 +131,11 @@ static long call(struct bdev *b, int op, uint64_t sector, uint32_t count, uint64
             return -E_IO;
         if (r != -E_DEAD && r != -E_REVOKED && r != -E_BUSY)
             return r;
+        /* A driver that says "busy" or "another life" for ever, to a
+         * valid request, serves no one: that is a wrong answer too. */
+        if (ok && b->driver && ++again % (r == -E_BUSY ? 100 : 8) == 0 &&
+            !wrong_answer(b, &wrongs))
+            return -E_IO;
         if (r == -E_BUSY) {
             k_thread_sleep(1000000L);            /* the driver's queue is full */
             continue;

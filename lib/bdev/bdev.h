@@ -24,6 +24,9 @@
  * supervisor (supervisor.proto complain, through the "heartbeat"
  * connection), which replaces the driver, and resends; without, or after
  * BDEV_WRONG_MAX wrong answers to one call, the call fails with E_IO.
+ * With DRIVER set, a valid request that gets "busy" 100 times or "dead" or
+ * "another life" 8 times in a row is a wrong answer too (a driver that
+ * says so for ever serves no one).
  * Any other error (E_IO from the device, a request out of range) is the
  * request's own and is returned.
  *

@@ -73,6 +73,7 @@ $(call user_program,dmatest,tests/user/dmatest.c lib/virtio/virtio.c)
 $(call user_program,virtio-blk,drivers/virtio-blk/virtio-blk.c lib/virtio/virtio.c)
 $(call user_program,blktest,tests/user/blktest.c lib/bdev/bdev.c)
 $(call user_program,faults,tests/user/faults.c lib/bdev/bdev.c)
+$(call user_program,blkbench,tests/user/blkbench.c lib/bdev/bdev.c)
 $(call user_program,virtio-net,drivers/virtio-net/virtio-net.c lib/virtio/virtio.c)
 $(call user_program,nettest,tests/user/nettest.c lib/netdev/netdev.c)
 $(call user_program,procmgr,servers/procmgr/procmgr.c servers/procmgr/proc.c)
@@ -104,7 +105,7 @@ $(call user_program,linux,posix/linux.c posix/fd.c posix/proc.c posix/thread.c p
 # ---- static Linux programs (musl-gcc -static), run by bin/linux ----
 # tests/linux/NAME.c becomes $(BUILD)/linux/NAME and linux/NAME in the
 # boot image.
-LINUX_PROGRAMS := hello fuzz bench forktest fstest exectest sigtest pipetest devtest proctest ttywriter threadtest ptytest
+LINUX_PROGRAMS := hello fuzz bench blkbench forktest fstest exectest sigtest pipetest devtest proctest ttywriter threadtest ptytest
 LINUX_CFLAGS := -static -O2 -Wall -Wextra -Werror
 LINUX_ELFS := $(patsubst %,$(BUILD)/linux/%,$(LINUX_PROGRAMS))
 # Debian's busybox-static, unmodified (installed by tools/setup), as
