@@ -274,29 +274,23 @@ static long on_attach(void *ctx, long rcvid, const struct blk_attach_req *req,
     (void)ctx, (void)rcvid, (void)req;
     if (cur_session)
         return -E_PERM;
-    if (cur_handle <= 0)
-        return -E_BADHANDLE;
-    long size = k_vmo_size(cur_handle);
-    if (size < 0)
-        return size;                             /* not a memory object: E_WRONGTYPE */
-    if ((uint64_t)size > BUFFER_MAX)
-        return -E_TOOBIG;
     struct session *s = NULL;
     for (unsigned i = 0; i < SESSIONS && !s; i++)
         if (!B.sessions[i].used)
             s = &B.sessions[i];
     if (!s)
         return -E_FULL;
-    long iova = k_dma_map(B.d.fn, cur_handle, 0, size);
-    if (iova < 0)
-        return iova;                             /* not contiguous, or lacking rights */
+    uint64_t iova;
+    long size = virtio_map_buffer(&B.d, cur_handle, BLK_SECTOR, BUFFER_MAX, &iova);
+    if (size < 0)
+        return size;
     long conn = srv_client_new(&server, s);
     if (conn < 0) {
-        k_dma_unmap(B.d.fn, iova, size);
+        k_dma_unmap(B.d.fn, (long)iova, size);
         return conn;
     }
     *s = (struct session){ .used = true, .vmo = cur_handle, .size = (uint64_t)size,
-                           .iova = (uint64_t)iova };
+                           .iova = iova };
     cur_handle = 0;                              /* kept */
     rep->size = (uint64_t)size;
     long r = k_handle_attach(conn, K_RIGHT_SEND | K_RIGHT_DUP | K_RIGHT_TRANSFER, 1);

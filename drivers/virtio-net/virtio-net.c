@@ -301,30 +301,24 @@ static long on_attach(void *ctx, long rcvid, const struct frame_attach_req *req,
     (void)ctx, (void)rcvid, (void)req;
     if (cur_session)
         return -E_PERM;
-    if (cur_handle <= 0)
-        return -E_BADHANDLE;
-    long size = k_vmo_size(cur_handle);
-    if (size < 0)
-        return size;                             /* not a memory object: E_WRONGTYPE */
-    if (size != FRAME_BUFFER_SIZE)
-        return -E_TOOBIG;
     struct buffer *b = NULL;
     for (unsigned i = 0; i < BUFFERS && !b; i++)
         if (!N.bufs[i].used)
             b = &N.bufs[i];
-    long iova = k_dma_map(N.d.fn, cur_handle, 0, size);
-    if (iova < 0)
-        return iova;                             /* not contiguous, or lacking rights */
+    uint64_t iova;
+    long size = virtio_map_buffer(&N.d, cur_handle, FRAME_BUFFER_SIZE, FRAME_BUFFER_SIZE, &iova);
+    if (size < 0)
+        return size;
     if (N.session || !b) {
-        k_dma_unmap(N.d.fn, iova, size);
+        k_dma_unmap(N.d.fn, (long)iova, size);
         return -E_BUSY;                          /* one session a life (or old buffers linger) */
     }
     long conn = srv_client_new(&server, &session_token);
     if (conn < 0) {
-        k_dma_unmap(N.d.fn, iova, size);
+        k_dma_unmap(N.d.fn, (long)iova, size);
         return conn;
     }
-    *b = (struct buffer){ .used = true, .vmo = cur_handle, .iova = (uint64_t)iova, .refs = 1 };
+    *b = (struct buffer){ .used = true, .vmo = cur_handle, .iova = iova, .refs = 1 };
     cur_handle = 0;                              /* kept */
     N.session = b;
     for (unsigned i = 0; i < FRAME_RX_SLOTS; i++)

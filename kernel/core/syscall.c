@@ -496,23 +496,33 @@ long sys_vmo_create(long size, long kind, long phys, long rh)
 
 /* ---- debugging: another process's memory, with K_RIGHT_READ ---- */
 
-long sys_process_read(long ph, long addr, long buf, long len)
+/* process_read and process_write: LEN bytes between BUF here and ADDR
+ * in process PH, through a bounce buffer; the bytes done (up to the first
+ * page refused), or an error. */
+static long process_copy(long ph, long addr, long buf, long len, long max, bool write)
 {
-    if (len < 0 || len > 65536)
+    if (len < 0 || len > max)
         return -E_TOOBIG;
     if (!user_range_ok((uintptr_t)buf, (size_t)len) || !user_range_ok((uintptr_t)addr, (size_t)len))
         return -E_FAULT;
     struct process *p;
-    int err = space_lookup(ph, K_RIGHT_READ, &p);
+    int err = space_lookup(ph, write ? K_RIGHT_WRITE : K_RIGHT_READ, &p);
     if (err)
         return err;
     char bounce[512];
     long done = 0;
     while (done < len && !err) {
         long n = len - done < (long)sizeof(bounce) ? len - done : (long)sizeof(bounce);
-        err = vm_copy_in(&p->vm, bounce, (uintptr_t)addr + (uintptr_t)done, (size_t)n);
-        if (!err)
-            err = copy_to_user((char *)buf + done, bounce, (size_t)n);
+        uintptr_t at = (uintptr_t)addr + (uintptr_t)done;
+        if (write) {
+            err = copy_from_user(bounce, (const char *)buf + done, (size_t)n);
+            if (!err)
+                err = vm_poke(&p->vm, at, bounce, (size_t)n);
+        } else {
+            err = vm_copy_in(&p->vm, bounce, at, (size_t)n);
+            if (!err)
+                err = copy_to_user((char *)buf + done, bounce, (size_t)n);
+        }
         if (!err)
             done += n;
     }
@@ -520,34 +530,17 @@ long sys_process_read(long ph, long addr, long buf, long len)
     return done ? done : err;
 }
 
+long sys_process_read(long ph, long addr, long buf, long len)
+{
+    return process_copy(ph, addr, buf, len, 65536, false);
+}
+
 /* A debugger's write (fault injection, breakpoints): needs the process
  * handle's WRITE right; code pages too, only the process's own memory
- * (vm_poke).  The bytes written (up to the first page refused), or an
- * error. */
+ * (vm_poke), never itself (its code stays W^X). */
 long sys_process_write(long ph, long addr, long buf, long len)
 {
-    if (ph == 0)
-        return -E_PERM;                   /* not on itself: its code stays W^X */
-    if (len < 0 || len > 4096)
-        return -E_TOOBIG;
-    if (!user_range_ok((uintptr_t)buf, (size_t)len) || !user_range_ok((uintptr_t)addr, (size_t)len))
-        return -E_FAULT;
-    struct process *p;
-    int err = space_lookup(ph, K_RIGHT_WRITE, &p);
-    if (err)
-        return err;
-    char bounce[512];
-    long done = 0;
-    while (done < len && !err) {
-        long n = len - done < (long)sizeof(bounce) ? len - done : (long)sizeof(bounce);
-        err = copy_from_user(bounce, (const char *)buf + done, (size_t)n);
-        if (!err)
-            err = vm_poke(&p->vm, (uintptr_t)addr + (uintptr_t)done, bounce, (size_t)n);
-        if (!err)
-            done += n;
-    }
-    object_put(&p->obj);
-    return done ? done : err;
+    return ph == 0 ? -E_PERM : process_copy(ph, addr, buf, len, 4096, true);
 }
 
 long sys_process_regions(long ph, long out, long max)

@@ -186,6 +186,23 @@ long virtio_queue(struct virtio_dev *d, struct virtq *q, uint16_t index, uint16_
     return 0;
 }
 
+long virtio_map_buffer(struct virtio_dev *d, long handle, uint64_t min, uint64_t max,
+                       uint64_t *iova)
+{
+    if (handle <= 0)
+        return -E_BADHANDLE;
+    long size = k_vmo_size(handle);
+    if (size < 0)
+        return size;
+    if ((uint64_t)size < min || (uint64_t)size > max)
+        return -E_TOOBIG;
+    long a = k_dma_map(d->fn, handle, 0, size);
+    if (a < 0)
+        return a;
+    *iova = (uint64_t)a;
+    return size;
+}
+
 long virtio_ready(struct virtio_dev *d)
 {
     R8(d->common, C_STATUS) = S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK;

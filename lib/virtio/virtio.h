@@ -78,6 +78,14 @@ long virtio_msix(struct virtio_dev *d, uint16_t entry, long conn, uint32_t code)
 long virtio_queue(struct virtio_dev *d, struct virtq *q, uint16_t index, uint16_t size,
                   uint16_t vector);
 
+/* A client's buffer: the memory object HANDLE (brought by its attach
+ * message; <= 0: none, E_BADHANDLE) of MIN to MAX bytes (else E_TOOBIG;
+ * not a memory object: E_WRONGTYPE), mapped for the device (dma_map: it
+ * must be contiguous, with READ WRITE MAP); its size, *IOVA its device
+ * address. */
+long virtio_map_buffer(struct virtio_dev *d, long handle, uint64_t min, uint64_t max,
+                       uint64_t *iova);
+
 /* DRIVER_OK: the device may use the queues. */
 long virtio_ready(struct virtio_dev *d);
 
