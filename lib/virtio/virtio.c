@@ -221,6 +221,11 @@ void virtq_submit(struct virtq *q, uint16_t head)
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     q->avail[1] = (uint16_t)(idx + 1);
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    /* Fail-stop: the device is told only of the chain meant (a driver
+     * gone wrong could otherwise give it an old chain again). */
+    if (head >= q->size || q->avail[2 + idx % q->size] != head ||
+        q->avail[1] != (uint16_t)(idx + 1))
+        __builtin_trap();
     *q->notify = q->index;
 }
 

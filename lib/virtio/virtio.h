@@ -89,7 +89,8 @@ long virtio_map_buffer(struct virtio_dev *d, long handle, uint64_t min, uint64_t
 /* DRIVER_OK: the device may use the queues. */
 long virtio_ready(struct virtio_dev *d);
 
-/* Makes the chain at HEAD available and tells the device. */
+/* Makes the chain at HEAD available and tells the device (after reading
+ * back what it wrote: a mismatch stops the driver with a fault). */
 void virtq_submit(struct virtq *q, uint16_t head);
 
 /* The next used entry's id (its chain's head) and, in *LEN, the bytes
