@@ -714,6 +714,7 @@ static uint32_t irq_ceiling(const struct thread *t, uint32_t prio)
 
 #define NONE_PENDING (-0x7fffffffL)
 #define PID_IRQ (~1ULL)                    /* a device interrupt's pulse (pid 0 to the receiver) */
+#define PID_TIMER (~2ULL)                  /* a timer's pulse (pid 0 to the receiver) */
 #define PID_UNBLOCK (~0ULL)                /* a queued pulse that is an unblock report */   /* no receive id or error has these values */
 #define AGAIN        (-0x7ffffffeL)   /* the message was lost to the client's fault: receive again */
 
@@ -747,7 +748,7 @@ static long take_pending(struct thread *t, struct channel *ch)
                 t->ipc_info.type = K_MSG_UNBLOCK;      /* the kernel's: no sender */
                 t->ipc_info.pid = 0;
             }
-            if (p.pid == PID_IRQ)
+            if (p.pid == PID_IRQ || p.pid == PID_TIMER)
                 t->ipc_info.pid = 0;
             if (p.priority > t->prio)
                 t->prio = (uint8_t)(p.pid == PID_IRQ ? irq_ceiling(t, p.priority) : p.priority);
@@ -1099,15 +1100,24 @@ COLD static int pulse_locked(struct connection *c, uint32_t code, uint64_t value
             s->ipc_info.type = K_MSG_UNBLOCK;
             s->ipc_info.pid = 0;
         }
-        if (pid == PID_IRQ)
+        if (pid == PID_IRQ || pid == PID_TIMER)
             s->ipc_info.pid = 0;
         if (prio > s->prio)
             s->prio = (uint8_t)(pid == PID_IRQ ? irq_ceiling(s, prio) : prio);
         wake_with(s, 0);
         return 0;
     }
+    /* A timer's pulse still queued is not queued again: a periodic timer
+     * of a receiver that is slow (or stuck) must not fill its queue, where
+     * a death notice then finds no room (a fault campaign lost one). */
+    if (pid == PID_TIMER)
+        for (unsigned k = 0; k < ch->npulses; k++)
+            if (ch->pulses[k].pid == PID_TIMER && ch->pulses[k].badge == c->badge &&
+                ch->pulses[k].code == code && ch->pulses[k].value == value)
+                return 0;
     if (ch->npulses == K_PULSE_QUEUE ||
-        (pid && pid != PID_UNBLOCK && pid != PID_IRQ && ch->npulses >= K_PULSE_SENT_MAX))
+        (pid && pid != PID_UNBLOCK && pid != PID_IRQ && pid != PID_TIMER &&
+         ch->npulses >= K_PULSE_SENT_MAX))
         return -E_FULL;
     ch->npending++;
     unsigned i = ch->npulses++;
@@ -1119,7 +1129,7 @@ COLD static int pulse_locked(struct connection *c, uint32_t code, uint64_t value
     /* A thread's own pulses do not interrupt it (it knows); the kernel's
      * (pid 0) and other threads' do. */
     if (__builtin_expect(ch->interrupts != NULL, 0) && pid != PID_UNBLOCK &&
-        !(pid && pid != PID_IRQ && ch->interrupts == current_thread()))
+        !(pid && pid != PID_IRQ && pid != PID_TIMER && ch->interrupts == current_thread()))
         ipc_interrupt_pulse(ch->interrupts);
     return 0;
 }
@@ -1129,6 +1139,14 @@ COLD int connection_pulse_locked(struct connection *c, uint32_t code, uint64_t v
     if (c->generation != c->chan->generation)
         return -E_REVOKED;
     return pulse_locked(c, code, value, prio, 0);
+}
+
+COLD int connection_pulse_timer_locked(struct connection *c, uint32_t code, uint64_t value,
+                                      uint32_t prio)
+{
+    if (c->generation != c->chan->generation)
+        return -E_REVOKED;
+    return pulse_locked(c, code, value, prio, PID_TIMER);
 }
 
 COLD int connection_pulse_irq(struct connection *c, uint32_t code, uint64_t value, uint32_t prio)

@@ -85,6 +85,10 @@ int connection_pulse_locked(struct connection *c, uint32_t code, uint64_t value,
 /* A device interrupt's pulse: it raises the receiver no higher than its
  * process's ceiling; the receiver sees pid 0. */
 int connection_pulse_irq(struct connection *c, uint32_t code, uint64_t value, uint32_t prio);
+/* A timer's pulse (ipc_lock held): not queued again while one of the same
+ * timer (connection, code, value) waits in the queue. */
+int connection_pulse_timer_locked(struct connection *c, uint32_t code, uint64_t value,
+                                  uint32_t prio);
 
 /* Sends a message of LEN <= K_SMALL_MSG bytes from the kernel on behalf of
  * the current thread (exception messages) and waits for the reply;

@@ -67,7 +67,7 @@ void timer_tick_locked(uint64_t now)
     while (armed && armed->deadline <= now) {
         struct ktimer *t = armed;
         unlink_timer(t);
-        if (connection_pulse_locked(t->conn, t->code, t->value, TIMER_PULSE_PRIORITY))
+        if (connection_pulse_timer_locked(t->conn, t->code, t->value, TIMER_PULSE_PRIORITY))
             t->overruns++;
         if (t->period) {
             t->deadline += t->period;
