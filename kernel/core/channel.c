@@ -701,11 +701,12 @@ long sys_msg_send(long h, long siov, long sparts, long riov, long rparts)
     return ret;
 }
 
-/* A device interrupt's pulse raises its receiver T to PRIO, but never
- * above T's process's ceiling: an interrupt (priority 200) must not lift
- * a driver over its supervisor, or a driver stuck in its interrupt
- * handler would keep the CPU from the one that would kill it (a fault
- * campaign found it: issue 10). */
+/* A device interrupt's or a timer's pulse raises its receiver T to PRIO,
+ * but never above T's process's ceiling: an interrupt (priority 200) or
+ * a heartbeat timer must not lift a driver over its supervisor, or a
+ * driver stuck after such a pulse (the raise lasts until its next
+ * receive) would keep the CPU from the one that would kill it (fault
+ * campaigns found both: issue 10). */
 static uint32_t irq_ceiling(const struct thread *t, uint32_t prio)
 {
     uint32_t max = t->proc ? t->proc->prio_max : prio;
@@ -751,7 +752,8 @@ static long take_pending(struct thread *t, struct channel *ch)
             if (p.pid == PID_IRQ || p.pid == PID_TIMER)
                 t->ipc_info.pid = 0;
             if (p.priority > t->prio)
-                t->prio = (uint8_t)(p.pid == PID_IRQ ? irq_ceiling(t, p.priority) : p.priority);
+                t->prio = (uint8_t)(p.pid == PID_IRQ || p.pid == PID_TIMER
+                                    ? irq_ceiling(t, p.priority) : p.priority);
             return 0;
         }
         struct thread *c = ch->senders;
@@ -1103,7 +1105,7 @@ COLD static int pulse_locked(struct connection *c, uint32_t code, uint64_t value
         if (pid == PID_IRQ || pid == PID_TIMER)
             s->ipc_info.pid = 0;
         if (prio > s->prio)
-            s->prio = (uint8_t)(pid == PID_IRQ ? irq_ceiling(s, prio) : prio);
+            s->prio = (uint8_t)(pid == PID_IRQ || pid == PID_TIMER ? irq_ceiling(s, prio) : prio);
         wake_with(s, 0);
         return 0;
     }
