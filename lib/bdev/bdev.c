@@ -9,52 +9,25 @@
 #include "kestrel/vm.h"
 #include "protocols/supervisor.h"
 #include "rt/rt.h"
-#include "rt/lock.h"
+#include "rt/attach.h"
 #include "rt/syscall.h"
 
-/* A new session for the buffer, unless another thread made one since
- * STALE was current; the session to use, or an error (E_DEAD at once,
- * BDEV_GIVE_UP times: the driver's channel is gone). */
+static long send_attach(long conn, void *ctx)
+{
+    (void)ctx;
+    struct blk_attach_req q = { 0 };
+    struct blk_attach_rep rep;
+    return blk_attach(conn, &q, &rep);
+}
+
 static long reattach(struct bdev *b, long stale)
 {
-    rt_lock(&b->lock);
-    long s = b->session;
-    if (s != stale && s > 0) {
-        rt_unlock(&b->lock);
-        return s;                                /* another thread did it */
-    }
-    if (s > 0)
-        k_handle_close(s);
-    b->session = 0;
-    long r = -E_DEAD;
-    for (int dead = 0; dead < BDEV_GIVE_UP;) {
-        struct blk_attach_req q = { 0 };
-        struct blk_attach_rep rep;
-        r = k_handle_attach(b->vmo, K_RIGHT_READ | K_RIGHT_WRITE | K_RIGHT_MAP, 0);
-        if (r < 0)
-            break;
-        r = blk_attach(b->conn, &q, &rep);
-        if (r == 0) {
-            r = k_handle_received();
-            if (r > 0) {
-                b->session = r;
-                b->attaches++;
-            }
-            break;
-        }
-        if (r != -E_DEAD)
-            break;                               /* the request's own error */
-        dead++;
-        k_thread_sleep(1000000L);
-    }
-    rt_unlock(&b->lock);
-    return r;
+    return rt_attach_again(&b->at, stale, send_attach, 0);
 }
 
 static long session(struct bdev *b)
 {
-    long s = __atomic_load_n(&b->session, __ATOMIC_ACQUIRE);
-    return s > 0 ? s : reattach(b, 0);
+    return rt_attach_session(&b->at, send_attach, 0);
 }
 
 enum { OP_READ, OP_WRITE, OP_FLUSH };
@@ -150,15 +123,15 @@ static long call(struct bdev *b, int op, uint64_t sector, uint32_t count, uint64
 long bdev_open(struct bdev *b, long conn, uint64_t size)
 {
     memset(b, 0, sizeof(*b));
-    b->conn = conn;
+    b->at.conn = conn;
     if (size == 0 || (size & 4095))
         return -E_INVAL;
-    b->vmo = k_vmo_create((long)size, K_VMO_CONTIG, 0, 0);
-    long a = b->vmo < 0 ? b->vmo
-           : k_vmo_map(0, b->vmo, 0, (long)size, K_PROT_READ | K_PROT_WRITE);
+    b->at.vmo = k_vmo_create((long)size, K_VMO_CONTIG, 0, 0);
+    long a = b->at.vmo < 0 ? b->at.vmo
+           : k_vmo_map(0, b->at.vmo, 0, (long)size, K_PROT_READ | K_PROT_WRITE);
     if (a < 0) {
-        if (b->vmo >= 0)
-            k_handle_close(b->vmo);
+        if (b->at.vmo >= 0)
+            k_handle_close(b->at.vmo);
         return a;
     }
     b->buf = (uint8_t *)a;
@@ -175,13 +148,13 @@ long bdev_open(struct bdev *b, long conn, uint64_t size)
 
 void bdev_close(struct bdev *b)
 {
-    if (b->session > 0)
-        k_handle_close(b->session);
+    if (b->at.session > 0)
+        k_handle_close(b->at.session);
     if (b->buf)
         k_vm_unmap(0, (long)b->buf, (long)b->size);
-    if (b->vmo > 0)
-        k_handle_close(b->vmo);
-    b->session = 0, b->buf = 0, b->vmo = 0;
+    if (b->at.vmo > 0)
+        k_handle_close(b->at.vmo);
+    b->at.session = 0, b->buf = 0, b->at.vmo = 0;
 }
 
 long bdev_read(struct bdev *b, uint64_t sector, uint32_t count, uint64_t offset)

@@ -15,7 +15,7 @@
  * is answered only by a driver that did it, so an answered write is on
  * the device and an answered read holds the disk's data; the caller sees
  * a delay.  When the driver has been given up on (its channel is gone:
- * attach fails E_DEAD at once, BDEV_GIVE_UP times in a row) the call fails
+ * attach fails E_DEAD at once, RT_ATTACH_GIVE_UP times in a row) the call fails
  * with E_DEAD.  A driver gone wrong answers a valid request (one inside
  * the disk, the buffer and max_transfer) with a refusal (E_INVAL,
  * E_TOOBIG, E_PERM, E_NOSYS) or a byte count it was not asked for
@@ -39,21 +39,16 @@
 #include <stdint.h>
 
 #include "protocols/blk.h"
-
-#define BDEV_GIVE_UP 3
+#include "rt/attach.h"
 #define BDEV_COMPLAIN_AFTER 3
 #define BDEV_WRONG_MAX 200
 
 struct bdev {
-    long conn;                     /* to the driver's channel */
-    long session;                  /* this life's session, or 0 */
-    long vmo;                      /* the buffer */
+    struct rt_attach at;           /* the driver's channel, this life's session, the buffer */
     uint8_t *buf;
     uint64_t size;
     struct blk_info_rep info;
-    int lock;                      /* over session */
     uint32_t resends;              /* requests sent again after a driver's death */
-    uint32_t attaches;             /* sessions made (1 + restarts seen) */
     uint32_t garbage;              /* replies that made no sense */
     uint32_t wrong;                /* wrong answers in a row (all threads) */
     uint32_t complaints;           /* made to the supervisor */

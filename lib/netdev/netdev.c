@@ -5,56 +5,26 @@
 #include "kestrel/errors.h"
 #include "kestrel/rights.h"
 #include "kestrel/vm.h"
-#include "rt/lock.h"
+#include "rt/attach.h"
 #include "rt/syscall.h"
 
-/* A new session for the buffer, unless another thread made one since
- * STALE was current; the session to use, or an error (E_DEAD at once,
- * NETDEV_GIVE_UP times: the driver's channel is gone). */
+/* The attach message; a new session's slots are all the driver's. */
+static long send_attach(long conn, void *ctx)
+{
+    ((struct netdev *)ctx)->held = FRAME_NONE;
+    struct frame_attach_req q = { 0 };
+    struct frame_attach_rep rep;
+    return frame_attach(conn, &q, &rep);
+}
+
 static long reattach(struct netdev *n, long stale)
 {
-    rt_lock(&n->lock);
-    long s = n->session;
-    if (s != stale && s > 0) {
-        rt_unlock(&n->lock);
-        return s;                                /* another thread did it */
-    }
-    if (s > 0)
-        k_handle_close(s);
-    n->session = 0;
-    n->held = FRAME_NONE;                        /* a new session's slots are all the driver's */
-    long r = -E_DEAD;
-    for (int dead = 0; dead < NETDEV_GIVE_UP;) {
-        struct frame_attach_req q = { 0 };
-        struct frame_attach_rep rep;
-        r = k_handle_attach(n->vmo, K_RIGHT_READ | K_RIGHT_WRITE | K_RIGHT_MAP, 0);
-        if (r < 0)
-            break;
-        r = frame_attach(n->conn, &q, &rep);
-        if (r == 0) {
-            r = k_handle_received();
-            if (r > 0) {
-                __atomic_store_n(&n->session, r, __ATOMIC_RELEASE);
-                n->attaches++;
-            } else if (r == 0) {
-                r = -E_IO;                       /* an answer without the session */
-                __atomic_fetch_add(&n->garbage, 1, __ATOMIC_RELAXED);
-            }
-            break;
-        }
-        if (r != -E_DEAD)
-            break;                               /* the call's own error */
-        dead++;
-        k_thread_sleep(1000000L);
-    }
-    rt_unlock(&n->lock);
-    return r;
+    return rt_attach_again(&n->at, stale, send_attach, n);
 }
 
 static long session(struct netdev *n)
 {
-    long s = __atomic_load_n(&n->session, __ATOMIC_ACQUIRE);
-    return s > 0 ? s : reattach(n, 0);
+    return rt_attach_session(&n->at, send_attach, n);
 }
 
 static bool stale(long r)
@@ -125,7 +95,7 @@ long netdev_release(struct netdev *n)
 {
     if (n->held == FRAME_NONE)
         return 0;
-    long s = __atomic_load_n(&n->session, __ATOMIC_ACQUIRE);
+    long s = __atomic_load_n(&n->at.session, __ATOMIC_ACQUIRE);
     struct frame_release_req q = { .slot = n->held };
     struct frame_release_rep rep;
     n->held = FRAME_NONE;
@@ -136,15 +106,15 @@ long netdev_release(struct netdev *n)
 long netdev_open(struct netdev *n, long conn)
 {
     memset(n, 0, sizeof(*n));
-    n->conn = conn;
+    n->at.conn = conn;
     n->held = FRAME_NONE;
-    n->vmo = k_vmo_create(FRAME_BUFFER_SIZE, K_VMO_CONTIG, 0, 0);
-    long a = n->vmo < 0 ? n->vmo
-           : k_vmo_map(0, n->vmo, 0, FRAME_BUFFER_SIZE, K_PROT_READ | K_PROT_WRITE);
+    n->at.vmo = k_vmo_create(FRAME_BUFFER_SIZE, K_VMO_CONTIG, 0, 0);
+    long a = n->at.vmo < 0 ? n->at.vmo
+           : k_vmo_map(0, n->at.vmo, 0, FRAME_BUFFER_SIZE, K_PROT_READ | K_PROT_WRITE);
     if (a < 0) {
-        if (n->vmo >= 0)
-            k_handle_close(n->vmo);
-        n->vmo = 0;
+        if (n->at.vmo >= 0)
+            k_handle_close(n->at.vmo);
+        n->at.vmo = 0;
         return a;
     }
     n->buf = (uint8_t *)a;
@@ -164,11 +134,11 @@ long netdev_open(struct netdev *n, long conn)
 
 void netdev_close(struct netdev *n)
 {
-    if (n->session > 0)
-        k_handle_close(n->session);
+    if (n->at.session > 0)
+        k_handle_close(n->at.session);
     if (n->buf)
         k_vm_unmap(0, (long)n->buf, FRAME_BUFFER_SIZE);
-    if (n->vmo > 0)
-        k_handle_close(n->vmo);
-    n->session = 0, n->buf = 0, n->vmo = 0;
+    if (n->at.vmo > 0)
+        k_handle_close(n->at.vmo);
+    n->at.session = 0, n->buf = 0, n->at.vmo = 0;
 }

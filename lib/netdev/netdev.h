@@ -16,7 +16,7 @@
  * answered only by a driver whose device took the frame, so a frame may
  * go out twice but an answered one is never lost in the driver; a
  * receive waits on in the new session.  When the driver has been given up
- * on (its channel is gone: attach fails E_DEAD at once, NETDEV_GIVE_UP
+ * on (its channel is gone: attach fails E_DEAD at once, RT_ATTACH_GIVE_UP
  * times in a row) the call fails with E_DEAD; any other error is the
  * call's own and is returned.  A reply that makes no sense (a slot that
  * does not exist, a length under an Ethernet header or over the MTU) is
@@ -36,19 +36,16 @@
 #include <stdint.h>
 
 #include "protocols/frame.h"
+#include "rt/attach.h"
 
-#define NETDEV_GIVE_UP 3
 
 struct netdev {
-    long conn;                     /* to the driver's channel */
-    long session;                  /* this life's session, or 0 */
-    long vmo;                      /* the buffer (FRAME_BUFFER_SIZE bytes) */
+    struct rt_attach at;           /* the driver's channel, this life's session, the buffer
+                                      (FRAME_BUFFER_SIZE bytes) */
     uint8_t *buf;
     struct frame_info_rep info;    /* as the first life said */
     uint32_t held;                 /* the receive slot the caller holds, or FRAME_NONE */
-    int lock;                      /* over session */
     uint32_t resends;              /* calls sent again after a driver's death or restart */
-    uint32_t attaches;             /* sessions made (1 + restarts seen) */
     uint32_t garbage;              /* replies that made no sense */
 };
 

@@ -84,7 +84,7 @@ static long raw(long conn, uint16_t version, uint16_t msg, const void *body, siz
 
 static void hostile(void)
 {
-    long s = b.session;
+    long s = b.at.session;
     struct blk_read_req q = { .sector = 0, .offset = 0, .count = 0 };
     struct blk_read_rep rr;
     check(blk_read(s, &q, &rr) == -E_INVAL, "a read of 0 sectors: E_INVAL");
@@ -117,7 +117,7 @@ static void hostile(void)
     k_handle_attach(anon, K_RIGHT_READ | K_RIGHT_MAP, 0);
     check(blk_attach(vblk, &aq, &ar) < 0, "attach with memory the device could not write: refused");
     k_handle_close(anon);
-    k_handle_attach(b.vmo, K_RIGHT_READ | K_RIGHT_WRITE | K_RIGHT_MAP, 0);
+    k_handle_attach(b.at.vmo, K_RIGHT_READ | K_RIGHT_WRITE | K_RIGHT_MAP, 0);
     check(blk_attach(s, &aq, &ar) == -E_PERM, "attach on a session: E_PERM");
     uint32_t junk[4] = { 0 };
     check(raw(s, BLK_VERSION, BLK_MSG_READ, junk, 6) == -E_INVAL, "a truncated read: E_INVAL");
@@ -264,12 +264,12 @@ int main(int argc, char **argv)
     for (unsigned i = 0; i < WORKERS; i++)
         e += workers[i].errors, m += workers[i].mismatches, done += workers[i].done;
     printf("blktest: region B: %ld requests, the driver restarted %ld times, %u resent, "
-           "%u sessions, %ld ms\n", done, restarts, b.resends - resends0, b.attaches,
+           "%u sessions, %ld ms\n", done, restarts, b.resends - resends0, b.at.attaches,
            (k_clock_get() - t0) / 1000000);
     check(restarts >= 5, "region B: the driver restarted every 300 requests");
     check(e == 0, "region B: no request failed");
     check(m == 0, "region B: every read holds what was written");
-    check(b.resends > resends0 && b.attaches > 1, "region B: requests were resent to new lives");
+    check(b.resends > resends0 && b.at.attaches > 1, "region B: requests were resent to new lives");
     check(bdev_flush(&b) == 0, "flush");
     check(b.garbage == 0, "no reply made no sense");
 

@@ -233,7 +233,7 @@ static long attach_with(long h, uint32_t rights, long conn)
 
 static void hostile(void)
 {
-    long s = n.session;
+    long s = n.at.session;
     struct frame_stats_req sq = { 0 };
     struct frame_stats_rep before, after;
     long st = frame_stats(vnet, &sq, &before);
@@ -292,7 +292,7 @@ static void hostile(void)
     check(attach_with(other, K_RIGHT_READ | K_RIGHT_WRITE | K_RIGHT_MAP, vnet) == -E_BUSY,
           "a second session while one lives: E_BUSY");
     k_handle_close(other);
-    check(attach_with(n.vmo, K_RIGHT_READ | K_RIGHT_WRITE | K_RIGHT_MAP, s) == -E_PERM,
+    check(attach_with(n.at.vmo, K_RIGHT_READ | K_RIGHT_WRITE | K_RIGHT_MAP, s) == -E_PERM,
           "attach on a session: E_PERM");
 
     check(k_pulse_send(s, FRAME_IRQ_CODE, 0, 0) == 0 && k_pulse_send(vnet, FRAME_IRQ_CODE, 0, 0) == 0,
@@ -409,7 +409,7 @@ int main(int argc, char **argv)
     frame_stats(vnet, &sq, &st);
     printf("nettest: %ld echoes (%ld after the last restart), %ld ARP requests answered, "
            "%ld bad IPv4 checksums, %u sessions, %u calls resent, %u replies garbage\n",
-           (long)echoes, after_last, (long)arp_answered, (long)bad_ip, n.attaches, n.resends,
+           (long)echoes, after_last, (long)arp_answered, (long)bad_ip, n.at.attaches, n.resends,
            n.garbage);
     printf("nettest: this life of the driver: %lu frames in, %lu out, %lu bad, %lu orphaned, "
            "%lu stray used entries, %lu interrupts\n", (unsigned long)st.rx_frames,
@@ -419,7 +419,7 @@ int main(int argc, char **argv)
     check(resumed == 2, "echoes resumed after each restart");
     check(after_last >= 20, "echoes after the last restart");
     check(ended, "the host's END came");
-    check(n.attaches == 3 && n.resends >= 2, "lib/netdev attached again after each restart");
+    check(n.at.attaches == 3 && n.resends >= 2, "lib/netdev attached again after each restart");
     check(n.garbage == 0 && send_errors == 0, "no call failed, no reply made no sense");
     check(st.stray_used == 0, "the device named nothing that was not in flight");
 
