@@ -13,7 +13,7 @@
 #define K_RIGHT_MAP      (1u << 4)  /* vmo_map */
 #define K_RIGHT_SEND     (1u << 5)  /* msg_send, pulse_send on a connection */
 #define K_RIGHT_RECEIVE  (1u << 6)  /* msg_receive on a channel */
-#define K_RIGHT_MANAGE   (1u << 7)  /* kill/wait a process, set thread priority */
+#define K_RIGHT_MANAGE   (1u << 7)  /* kill a process, set thread priority, revoke a channel */
 #define K_RIGHT_SIGNAL   (1u << 8)  /* pulses from the kernel (irq, timer) */
 #define K_RIGHT_WAIT     (1u << 9)  /* thread_join, process_wait */
 

@@ -36,7 +36,7 @@
     /* message passing */                                                      \
     SYSCALL(15, chan_create, 1)       /* (flags) -> channel handle */          \
     SYSCALL(16, chan_connect, 3)      /* (channel h, badge, K_CONN_REPORT_END?) -> conn h */ \
-    SYSCALL(17, chan_revoke, 1)       /* (channel h): every connection dies */ \
+    SYSCALL(17, chan_revoke, 1)       /* (channel h, RECEIVE|MANAGE): every connection dies */ \
     SYSCALL(18, msg_send, 5)          /* (conn, siov, sparts, riov, rparts) -> reply status */ \
     SYSCALL(19, msg_receive, 4)       /* (chan, iov, parts, struct k_msg_info *) -> rcvid or 0 (pulse) */ \
     SYSCALL(20, msg_reply, 4)         /* (rcvid, status, iov, parts) */        \

@@ -1233,12 +1233,18 @@ COLD long sys_chan_connect(long h, long badge, long flags)
     return ch;
 }
 
+/* Needs MANAGE as well as RECEIVE: a service serves the channel init made
+ * for it (RECEIVE) and outlives its lives; revoking it would cut every
+ * client off for good, past any restart, so that is init's to do, not a
+ * service's (a driver whose code went wrong did, in a fault campaign). */
 COLD long sys_chan_revoke(long h)
 {
-    struct channel *ch;
-    int err = chan_lookup(h, &ch);
+    struct kobject *o;
+    int err = handle_get(&current_thread()->proc->handles, h, K_OBJ_CHANNEL,
+                         K_RIGHT_RECEIVE | K_RIGHT_MANAGE, &o, NULL);
     if (err)
         return err;
+    struct channel *ch = (struct channel *)o;
     bool was = spin_lock_irqsave(&ipc_lock);
     ch->generation++;
     /* Senders queued through revoked connections fail now. */

@@ -2215,6 +2215,12 @@ static void promise_ipc_rights(struct fz *f)
         r = SC1(chan_revoke, norecv);
         if (r == 0)
             violation("chan_revoke on a channel without RECEIVE", r);
+        long nomanage = SC2(handle_dup, ch, K_RIGHT_RECEIVE | K_RIGHT_DUP);
+        r = nomanage > 0 ? SC1(chan_revoke, nomanage) : -E_RIGHTS;
+        if (r == 0)
+            violation("chan_revoke on a channel without MANAGE", r);
+        if (nomanage > 0)
+            SC1(handle_close, nomanage);
         SC1(handle_close, norecv);
     }
     SC1(handle_close, conn);

@@ -897,6 +897,12 @@ static bool test_revoke(void)
     long conn2 = k_handle_dup(old, K_RIGHT_SEND);
     CHECK_EQ(k_pulse_send(conn2, 1, 1, 0), -E_REVOKED);   /* copies are revoked too */
     CHECK_EQ(k_chan_revoke(old), -E_WRONGTYPE);
+    /* A service's channel from init (RECEIVE, no MANAGE) cannot be
+     * revoked by the service: its clients outlive its lives. */
+    long served = k_handle_dup(ch, K_RIGHT_RECEIVE | K_RIGHT_DUP);
+    CHECK_EQ(k_chan_revoke(served), -E_RIGHTS);
+    CHECK_EQ(k_pulse_send(fresh, 3, 3, 0), 0);
+    k_handle_close(served);
     k_handle_close(conn2);
     k_handle_close(fresh);
     k_handle_close(old);
