@@ -18,7 +18,9 @@
  *
  * The device is not trusted either: a used entry that names no slot in
  * flight is counted and ignored, and the bytes of a request are what the
- * driver asked for, never what the device says it wrote.
+ * driver asked for, never what the device says it wrote.  A slot not in
+ * flight keeps a header of no type (T_NONE): a stale chain given to the
+ * device again moves no data.
  *
  * A session of a past life (the driver restarted; its badge is not this
  * life's) gets E_REVOKED: lib/blk attaches again and resends.  A client
@@ -46,6 +48,10 @@
 #define F_RO (1ULL << 5)
 #define F_FLUSH (1ULL << 9)
 enum { T_IN = 0, T_OUT = 1, T_FLUSH = 4 };
+/* A finished slot's header says this: a type no device does anything for
+ * (S_UNSUPP, no data touched), so its chain, should the device be given it
+ * again (a stale ring entry of a driver gone wrong), moves no bytes. */
+#define T_NONE 0x7ffffff0u
 enum { S_OK = 0, S_IOERR = 1, S_UNSUPP = 2 };
 
 #define QUEUE_MAX 256
@@ -245,6 +251,7 @@ static void complete(void)
             k_msg_reply(r->rcvid, bytes, 0, 0);
         else
             k_msg_error(r->rcvid, E_IO);
+        B.hdrs[i].type = T_NONE;
         B.busy[i] = false;
         session_put(r->s);
     }
@@ -436,6 +443,8 @@ static int setup(void)
         return -1;
     }
     B.hdrs = (volatile struct hdr *)a;
+    for (unsigned i = 0; i < SLOTS; i++)
+        B.hdrs[i].type = T_NONE;
     B.status = (volatile uint8_t *)(a + SLOTS * sizeof(struct hdr));
     B.page_iova = (uint64_t)iova;
     virtio_ready(&B.d);
