@@ -902,7 +902,7 @@ void lx_proc_describe(const char *comm, int argc, char *const *argv)
 static uint64_t all_cpus(void)
 {
     struct k_sysinfo ks = { 0 };
-    k_sys_info(K_INFO_KERNEL_OBJECTS, (long)&ks);
+    k_sys_info(K_INFO_KERNEL_OBJECTS, (long)&ks, 0);
     return ks.ncpus >= 64 ? ~0ULL : ks.ncpus ? (1ULL << ks.ncpus) - 1 : 1;
 }
 
@@ -1266,7 +1266,7 @@ long lx_proc_call(uint64_t nr, const uint64_t *a, struct lx_regs *r, bool *serve
     case NR_sysinfo: {
         struct k_sysinfo ks;
         memset(&ks, 0, sizeof(ks));
-        k_sys_info(K_INFO_KERNEL_OBJECTS, (long)&ks);
+        k_sys_info(K_INFO_KERNEL_OBJECTS, (long)&ks, 0);
         uint64_t si[14];
         memset(si, 0, sizeof(si));
         si[0] = (uint64_t)k_clock_get() / 1000000000;          /* uptime */

@@ -83,12 +83,13 @@ struct k_regs {
 /* sys_info selectors. */
 #define K_INFO_KERNEL_OBJECTS 1   /* struct k_sysinfo */
 #define K_INFO_PLATFORM 2         /* struct k_platform */
-#define K_INFO_SERVING 3          /* struct k_serving: the requests this process holds */
+#define K_INFO_SERVING 3          /* struct k_serving: the requests a process holds */
 
-/* The requests the calling process has received and not answered: each
- * named by its sender's thread and that thread's send count, so one
- * request held for long is told from a client sending again and again
- * (lib/srv's stall watch). */
+/* The requests a process (the caller, or the third argument's, READ) has
+ * received and not answered: each named by its sender's thread and that
+ * thread's send count, so one request held for long is told from a client
+ * sending again and again (lib/srv's and the supervisor's stall watches,
+ * rt/held.h). */
 struct k_serving {
     uint32_t count;           /* held in all */
     uint32_t n;               /* in ids (at most 32) */

@@ -16,7 +16,7 @@
 #define KESTREL_SYSCALLS(SYSCALL)                                              \
     /* diagnostics */                                                          \
     SYSCALL(0, debug_write, 2)        /* (const char *buf, size_t len) */      \
-    SYSCALL(1, sys_info, 2)           /* (unsigned what, struct k_sysinfo *) */\
+    SYSCALL(1, sys_info, 3)           /* (unsigned what, struct k_sysinfo *, process h or 0: K_INFO_SERVING) */\
     /* handles */                                                              \
     SYSCALL(2, handle_close, 1)       /* (h) */                                \
     SYSCALL(3, handle_dup, 2)         /* (h, rights) -> new handle */          \

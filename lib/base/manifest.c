@@ -235,15 +235,26 @@ static const char *set_limit(struct manifest_service *s, const char *v, size_t n
     return err;
 }
 
-static const char *set_heartbeat(struct manifest_service *s, const char *v, size_t n)
+/* A watch's period: 0 (none) or 10 ms to 10 minutes. */
+static const char *watch_ms(const char *v, size_t n, uint32_t *out)
 {
     static const char range[] = "out of range (0 or 10-600000 ms)";
     uint64_t x;
     const char *err = bounded(v, n, 0, 600000, range, &x);
     if (!err && x != 0 && x < 10)
         err = range;
-    s->heartbeat_ms = (uint32_t)x;
+    *out = (uint32_t)x;
     return err;
+}
+
+static const char *set_heartbeat(struct manifest_service *s, const char *v, size_t n)
+{
+    return watch_ms(v, n, &s->heartbeat_ms);
+}
+
+static const char *set_stall(struct manifest_service *s, const char *v, size_t n)
+{
+    return watch_ms(v, n, &s->stall_ms);
 }
 
 static const char *set_bootfs(struct manifest_service *s, const char *v, size_t n)
@@ -370,7 +381,7 @@ static const struct key {
     { "mmio", 0, add_mmio },           { "connect", 0, add_connect },
     { "names", 0, add_name },          { "view", 0, add_view },
     { "bootfs", set_bootfs, 0 },       { "pci", 0, add_pci },
-    { "debug", set_debug, 0 },
+    { "debug", set_debug, 0 },         { "stall", set_stall, 0 },
 };
 #define NKEYS (sizeof(KEYS) / sizeof(KEYS[0]))
 
@@ -536,6 +547,10 @@ static void parse_service(struct ctx *c, size_t pos)
         }
         if (!parse_field(c, &t, &s, &seen))
             return;
+    }
+    if (s.stall_ms && !s.heartbeat_ms) {
+        fail(c, 1, "stall: needs heartbeat= (it is checked with the heartbeats)");
+        return;
     }
     add_service(c, &s);
 }

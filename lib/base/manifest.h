@@ -25,6 +25,10 @@
  *   backoff    number 1..3600000 (ms, first restart delay, doubling)   100
  *   limit      number 0..10000 (restarts, 0 = no limit)                0
  *   heartbeat  number 0 or 10..600000 (ms, 0 = not watched)            0
+ *   stall      number 0 or 10..600000 (ms, 0 = not watched): a request   0
+ *              the service holds (received, not answered) this long is
+ *              a hang, as the kernel says (K_INFO_SERVING), whatever its
+ *              heartbeats say; needs heartbeat= (checked with them)
  *   args       string, up to 127 bytes (use quotes for spaces)        ""
  *   irq        list of numbers 0..255, no duplicates
  *   ioport     list of ranges 0..0xffff
@@ -103,6 +107,7 @@ struct manifest_service {
     uint32_t backoff_ms;
     uint32_t limit;
     uint32_t heartbeat_ms;
+    uint32_t stall_ms;           /* a request held this long: hung (0: not watched) */
     uint8_t bootfs;              /* 1: granted the boot image (read-only) */
     uint8_t debug;               /* 1: the supervisor may hand out a handle that writes its memory */
     uint8_t nirq, nioport, nmmio, nconnect, nnames, nview, npci;

@@ -50,7 +50,7 @@ void srv_init(struct srv *s, long chan, const struct srv_ops *ops, void *state)
     s->state = state;
     s->stopping = 0;
     s->lock = 0;
-    s->nwatch = 0;
+    s->held.n = 0;
     s->stall_said = false;
     /* Generations start where no past life's can be: connections a past
      * life minted live on (the channel is kept across restarts), and a
@@ -183,23 +183,9 @@ static void finish(struct srv_msg *m, long r)
  * requests held now, against those at the last look). */
 static bool stalled(struct srv *s)
 {
-    struct k_serving sv;
-    if (!s->ops->stall_ms || k_sys_info(K_INFO_SERVING, (long)&sv) < 0)
+    if (!s->ops->stall_ms)
         return false;
-    long now = k_clock_get(), oldest = now;
-    long since[32];
-    for (unsigned i = 0; i < sv.n; i++) {
-        since[i] = now;
-        for (unsigned j = 0; j < s->nwatch; j++)
-            if (s->watch_ids[j] == sv.ids[i])
-                since[i] = s->watch_since[j];
-        if (since[i] < oldest)
-            oldest = since[i];
-    }
-    memcpy(s->watch_ids, sv.ids, sv.n * sizeof(sv.ids[0]));
-    memcpy(s->watch_since, since, sv.n * sizeof(since[0]));
-    s->nwatch = sv.n;
-    bool stall = now - oldest >= (long)s->ops->stall_ms * 1000000;
+    bool stall = rt_held_look(&s->held, 0) >= (long)s->ops->stall_ms * 1000000;
     if (stall && !s->stall_said)
         printf("srv: a request held for %u ms or more: no more heartbeats\n", s->ops->stall_ms);
     s->stall_said |= stall;

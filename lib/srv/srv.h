@@ -35,6 +35,7 @@
 #include <stdint.h>
 
 #include "kestrel/msg.h"
+#include "rt/held.h"
 
 #define SRV_MAX_CLIENTS 1024
 #define SRV_BUFSIZE 512
@@ -78,9 +79,7 @@ struct srv {
     void *state;              /* the server's own, for handlers */
     volatile int stopping;
     volatile int lock;
-    unsigned nwatch;          /* stall_ms: the requests held at the last heartbeat */
-    uint64_t watch_ids[32];
-    long watch_since[32];
+    struct rt_held held;      /* stall_ms: the requests held at the last heartbeat */
     bool stall_said;
     struct srv_client clients[SRV_MAX_CLIENTS];
 };

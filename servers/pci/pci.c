@@ -562,7 +562,7 @@ static const struct srv_ops ops = { .message = on_message, .disconnect = on_disc
 int main(int argc, char **argv)
 {
     (void)argc, (void)argv;
-    long r = k_sys_info(K_INFO_PLATFORM, (long)&P.pf);
+    long r = k_sys_info(K_INFO_PLATFORM, (long)&P.pf, 0);
     if (r < 0 || !P.pf.ecam_base) {
         printf("pci: the firmware names no PCI express configuration space (no MCFG): "
                "no devices\n");

@@ -15,7 +15,8 @@
  *   - detects hangs: a service with heartbeat=MS must pulse through its
  *     "heartbeat" handle; a timer checks every 2 MS and a service silent
  *     for a whole check is killed as hung (K_EXIT_HUNG), then restarted
- *     like any other death;
+ *     like any other death; with stall=MS too, so is one that holds a
+ *     request (received, not answered) that long, as the kernel says;
  *   - re-publishes names: after each start of a service with names=, and
  *     for every running service after each start of procmgr, init attaches
  *     the names in procmgr (launcher publish);
@@ -55,6 +56,7 @@
 #include "protocols/launcher.h"
 #include "protocols/supervisor.h"
 #include "rt/coredump.h"
+#include "rt/held.h"
 #include "rt/rt.h"
 #include "rt/stdio.h"
 #include "rt/thread.h"
@@ -74,6 +76,7 @@ static uint32_t deaths[MANIFEST_SERVICES_MAX][4];   /* by a fault, hung, otherwi
 #define CORES_PRINTED 3
 static uint32_t cores_made[MANIFEST_SERVICES_MAX];    /* exception thread only */
 static bool heard[MANIFEST_SERVICES_MAX];
+static struct rt_held held[MANIFEST_SERVICES_MAX];  /* stall=: what it holds, at each check */
 static bool stopping[MANIFEST_SERVICES_MAX], restarting[MANIFEST_SERVICES_MAX];
 static long started_at[MANIFEST_SERVICES_MAX];
 static long timers[MANIFEST_SERVICES_MAX];       /* restart backoff, one-shot */
@@ -247,13 +250,27 @@ static void watch_heartbeat(unsigned i)
         printf("supervisor: %s: cannot watch its heartbeat: %s\n", s->name, k_strerror(t));
 }
 
+/* Every two heartbeat periods: silent, or (stall=) holding a request for
+ * that long as the kernel tells, is hung.  The second catches a service
+ * whose loop goes on (and heartbeats) but never answers: its own watch
+ * (lib/srv's stall_ms) is its code, and code that went wrong may skip it. */
 static void heartbeat_check(unsigned i)
 {
-    if (!heard[i] && state[i] == RUNNING) {
+    const struct manifest_service *s = &manifest.services[i];
+    long held_ns = 0;
+    if (state[i] != RUNNING)
+        held[i].n = 0;
+    else if (s->stall_ms && heard[i])
+        held_ns = rt_held_look(&held[i], procs[i]);
+    bool stalled = s->stall_ms && held_ns >= (long)s->stall_ms * 1000000;
+    if (state[i] == RUNNING && (!heard[i] || stalled)) {
         k_process_kill(procs[i], K_EXIT_HUNG);   /* first: printing may wait */
+        held[i].n = 0;
         stamp();
-        printf("%s: no heartbeat for %u ms; killed it\n", manifest.services[i].name,
-               2 * manifest.services[i].heartbeat_ms);
+        if (!heard[i])
+            printf("%s: no heartbeat for %u ms; killed it\n", s->name, 2 * s->heartbeat_ms);
+        else
+            printf("%s: a request held for %ld ms; killed it\n", s->name, held_ns / 1000000);
     }
     heard[i] = false;
 }

@@ -1378,8 +1378,11 @@ static void op_debug_write(struct fz *f)
 
 static void op_sys_info(struct fz *f)
 {
-    long what = one_in(&f->rng, 4) ? (long)rnd(&f->rng) % 4 : K_INFO_KERNEL_OBJECTS;
-    SC2(sys_info, what, gen_out(f, f->buf, sizeof(struct k_sysinfo)));
+    long what = one_in(&f->rng, 4) ? (long)rnd(&f->rng) % 5 : K_INFO_KERNEL_OBJECTS;
+    long ph = one_in(&f->rng, 2) ? 0 : gen_handle(f, K_OBJ_PROCESS);   /* K_INFO_SERVING's */
+    size_t size = sizeof(struct k_serving) > sizeof(struct k_sysinfo) ? sizeof(struct k_serving)
+                                                                    : sizeof(struct k_sysinfo);
+    SC3(sys_info, what, gen_out(f, f->buf, size), ph);
 }
 
 static void op_close(struct fz *f)
@@ -2601,7 +2604,7 @@ static void setup_objects(struct fz *f)
 static int fuzz_process(void)
 {
     struct k_sysinfo si;
-    if (P.role == ROLE_CHILD && k_sys_info(K_INFO_KERNEL_OBJECTS, (long)&si) == 0 && si.ncpus) {
+    if (P.role == ROLE_CHILD && k_sys_info(K_INFO_KERNEL_OBJECTS, (long)&si, 0) == 0 && si.ncpus) {
         P.home.cpu_mask = 1UL << (P.idx % si.ncpus);
         k_thread_affinity(0, (long)P.home.cpu_mask);
     }
@@ -2819,7 +2822,7 @@ static struct k_sysinfo sysinfo(void)
 {
     struct k_sysinfo s;
     memset(&s, 0, sizeof(s));
-    k_sys_info(K_INFO_KERNEL_OBJECTS, (long)&s);
+    k_sys_info(K_INFO_KERNEL_OBJECTS, (long)&s, 0);
     return s;
 }
 

@@ -169,6 +169,15 @@ static void test_numbers(void)
               "manifest:1: backoff: not a number");
     one_error("service a b heartbeat=5", 1,
               "manifest:1: heartbeat: out of range (0 or 10-600000 ms)");
+    one_error("service a b heartbeat=100 stall=9", 1,
+              "manifest:1: stall: out of range (0 or 10-600000 ms)");
+    one_error("service a b heartbeat=100 stall=600001", 1,
+              "manifest:1: stall: out of range (0 or 10-600000 ms)");
+    one_error("service a b stall=500", 1,
+              "manifest:1: stall: needs heartbeat= (it is checked with the heartbeats)");
+    CHECK_EQ(parse("service a b heartbeat=100 stall=2000"), 0);
+    CHECK_EQ(m.services[0].stall_ms, 2000);
+    CHECK_EQ(m.services[0].heartbeat_ms, 100);
     one_error("service a b bootfs=2", 1, "manifest:1: bootfs: out of range (0 or 1)");
     one_error("service a b debug=2", 1, "manifest:1: debug: out of range (0 or 1)");
     one_error("service a b limit=10001", 1, "manifest:1: limit: out of range (0-10000)");

@@ -48,7 +48,7 @@ static inline uint64_t tsc(void)
 static long this_cpu(void)
 {
     struct k_sysinfo s;
-    k_sys_info(K_INFO_KERNEL_OBJECTS, (long)&s);
+    k_sys_info(K_INFO_KERNEL_OBJECTS, (long)&s, 0);
     return (long)s.cpu;
 }
 
@@ -211,7 +211,7 @@ static void bench_fairness(void)
 static void bench_cpu_switches(void)
 {
     struct k_sysinfo si;
-    k_sys_info(K_INFO_KERNEL_OBJECTS, (long)&si);
+    k_sys_info(K_INFO_KERNEL_OBJECTS, (long)&si, 0);
     if (si.ncpus < 2) {
         printf("ipcbench cpu_switches_skipped 1\n");
         return;

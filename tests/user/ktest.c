@@ -56,7 +56,7 @@ static struct k_sysinfo sysinfo(void)
 {
     struct k_sysinfo s;
     memset(&s, 0, sizeof(s));
-    k_sys_info(K_INFO_KERNEL_OBJECTS, (long)&s);
+    k_sys_info(K_INFO_KERNEL_OBJECTS, (long)&s, 0);
     return s;
 }
 
@@ -112,9 +112,9 @@ static bool test_bad_syscall_number(void)
 
 static bool test_sys_info_hostile(void)
 {
-    CHECK_EQ(k_sys_info(K_INFO_KERNEL_OBJECTS, 0), -E_FAULT);
-    CHECK_EQ(k_sys_info(K_INFO_KERNEL_OBJECTS, (long)KERNEL_PTR), -E_FAULT);
-    CHECK_EQ(k_sys_info(999, 0), -E_INVAL);
+    CHECK_EQ(k_sys_info(K_INFO_KERNEL_OBJECTS, 0, 0), -E_FAULT);
+    CHECK_EQ(k_sys_info(K_INFO_KERNEL_OBJECTS, (long)KERNEL_PTR, 0), -E_FAULT);
+    CHECK_EQ(k_sys_info(999, 0, 0), -E_INVAL);
     struct k_sysinfo s = sysinfo();
     CHECK(s.ncpus >= 1 && s.threads >= 1 && s.processes >= 1);
     return true;
@@ -1029,7 +1029,7 @@ static bool test_vmo_map(void)
     /* Other MMIO is: PCI express configuration space, whose first word
      * on q35 is the host bridge's vendor and device (8086:29c0). */
     struct k_platform pf;
-    CHECK_EQ(k_sys_info(K_INFO_PLATFORM, (long)&pf), 0);
+    CHECK_EQ(k_sys_info(K_INFO_PLATFORM, (long)&pf, 0), 0);
     CHECK(pf.ecam_base != 0 && pf.bus_end >= pf.bus_start);
     long ecam = k_vmo_create(4096, K_VMO_PHYS, (long)pf.ecam_base, mmio);
     CHECK(ecam >= 0);
@@ -1038,9 +1038,9 @@ static bool test_vmo_map(void)
     CHECK_EQ(((volatile uint32_t *)ea)[0], 0x29c08086u);
     CHECK_EQ(k_vm_unmap(0, ea, 4096), 0);
     k_handle_close(ecam);
-    CHECK_EQ(k_sys_info(K_INFO_PLATFORM, 8), -E_FAULT);
-    CHECK_EQ(k_sys_info(K_INFO_PLATFORM, (long)K_USER_TOP), -E_FAULT);
-    CHECK_EQ(k_sys_info(99, (long)&pf), -E_INVAL);
+    CHECK_EQ(k_sys_info(K_INFO_PLATFORM, 8, 0), -E_FAULT);
+    CHECK_EQ(k_sys_info(K_INFO_PLATFORM, (long)K_USER_TOP, 0), -E_FAULT);
+    CHECK_EQ(k_sys_info(99, (long)&pf, 0), -E_INVAL);
     long nomap = k_handle_dup(v, K_RIGHT_READ);
     CHECK_EQ(k_vmo_map(0, nomap, 0, 4096, K_PROT_READ), -E_RIGHTS);   /* READ without MAP */
     k_handle_close(nomap);
@@ -1145,7 +1145,7 @@ static bool test_vmo_untouched(void)
     w[9 * 512] = 99;                             /* first touch by a write, seen in both views */
     CHECK(r[5 * 512 + 7] == 77 && r[9 * 512] == 99);
     /* the kernel's first touch (sys_info's copy_to_user into page 10) */
-    CHECK_EQ(k_sys_info(K_INFO_KERNEL_OBJECTS, (long)&w[10 * 512]), 0);
+    CHECK_EQ(k_sys_info(K_INFO_KERNEL_OBJECTS, (long)&w[10 * 512], 0), 0);
     CHECK(r[10 * 512] != 0);
     uint64_t res2 = sysinfo().reserved_bytes;    /* three pages touched: three promises kept */
     CHECK(res2 + 3 * 4096 <= res1 && res2 >= res0 + 56 * 4096);
@@ -1184,7 +1184,7 @@ static bool test_vmo_clone(void)
     a[512] = 20;                                 /* the original's write */
     CHECK(b[512] == 2 && a[512] == 20);
     /* the kernel writes into a shared page (sys_info's copy_to_user) */
-    CHECK_EQ(k_sys_info(K_INFO_KERNEL_OBJECTS, (long)&a[1024]), 0);
+    CHECK_EQ(k_sys_info(K_INFO_KERNEL_OBJECTS, (long)&a[1024], 0), 0);
     CHECK(b[1024] == 3 && a[1024] != 3);
     /* a clone of a clone, and a second view of the original */
     long cc = k_vmo_clone(c);
@@ -1489,6 +1489,17 @@ static bool test_process_read(void)
     CHECK_EQ(k_process_regions(p, 0, 0), n);                             /* count only */
     long blind = k_handle_dup(p, K_RIGHT_MANAGE | K_RIGHT_WAIT);
     CHECK_EQ(k_process_read(blind, K_NATIVE_BASE, (long)head, 4), -E_RIGHTS);
+    /* The requests another process holds (a supervisor's stall watch):
+     * with READ only, of a process only. */
+    struct k_serving sv = { .count = 99 };
+    CHECK_EQ(k_sys_info(K_INFO_SERVING, (long)&sv, p), 0);
+    CHECK_EQ(sv.count, 0);                                            /* it only receives */
+    CHECK_EQ(k_sys_info(K_INFO_SERVING, (long)&sv, blind), -E_RIGHTS);
+    CHECK_EQ(k_sys_info(K_INFO_SERVING, (long)&sv, 0x7ffff), -E_BADHANDLE);
+    CHECK_EQ(k_sys_info(K_INFO_SERVING, (long)KERNEL_PTR, p), -E_FAULT);
+    long notproc = k_vmo_create(4096, K_VMO_ANON, 0, 0);
+    CHECK_EQ(k_sys_info(K_INFO_SERVING, (long)&sv, notproc), -E_WRONGTYPE);
+    k_handle_close(notproc);
     k_handle_close(blind);
     /* process_write, a debugger's: its code too (private memory), never
      * memory another process shares, nor with READ only, nor itself. */
@@ -1513,7 +1524,7 @@ static bool test_process_read(void)
     /* Device registers are never copied by the kernel: PCI configuration
      * space mapped here reads as a fault through process_read. */
     struct k_platform pf;
-    long ecam = k_sys_info(K_INFO_PLATFORM, (long)&pf) == 0
+    long ecam = k_sys_info(K_INFO_PLATFORM, (long)&pf, 0) == 0
               ? k_vmo_create(4096, K_VMO_PHYS, (long)pf.ecam_base, rt_handle("mmio")) : -1;
     long ea = ecam > 0 ? k_vmo_map(0, ecam, 0, 4096, K_PROT_READ) : -1;
     CHECK(ea > 0);

@@ -68,7 +68,7 @@ static bool test_vm_protect_keeps_rights(void)
     CHECK_EQ(k_vm_protect(0, a, 4096, K_PROT_READ | K_PROT_WRITE), -E_RIGHTS);
     CHECK_EQ(k_vm_protect(0, a, 4096, K_PROT_READ), 0);
     /* Still read-only: the kernel's own write into it fails. */
-    CHECK_EQ(k_sys_info(K_INFO_KERNEL_OBJECTS, a), -E_FAULT);
+    CHECK_EQ(k_sys_info(K_INFO_KERNEL_OBJECTS, a, 0), -E_FAULT);
     /* Closing the handle it came through changes nothing either. */
     k_handle_close(ro);
     CHECK_EQ(k_vm_protect(0, a, 4096, K_PROT_READ | K_PROT_WRITE), -E_RIGHTS);

@@ -150,7 +150,7 @@ static void claims(long anyone)
     long a = k_dma_map(fn, v, 0, 2 * 4096);
     long b = k_dma_map(fn, v, 4096, 4096);
     struct k_platform pf;
-    k_sys_info(K_INFO_PLATFORM, (long)&pf);
+    k_sys_info(K_INFO_PLATFORM, (long)&pf, 0);
     /* Behind the IOMMU: addresses of the function's own domain, from
      * 1 MiB up, a guard page after each mapping. */
     check(pf.dma_confined && a == 0x100000 && b == 0x100000 + 3 * 4096,

@@ -276,7 +276,7 @@ static struct k_sysinfo counters(void)
 {
     struct k_sysinfo s;
     memset(&s, 0, sizeof(s));
-    k_sys_info(K_INFO_KERNEL_OBJECTS, (long)&s);
+    k_sys_info(K_INFO_KERNEL_OBJECTS, (long)&s, 0);
     return s;
 }
 
