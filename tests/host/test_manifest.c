@@ -136,6 +136,16 @@ static void test_shipped_manifest(void)
     CHECK_EQ(u->nmmio, 0);
     CHECK(u->nnames == 1);
     CHECK_STR(u->names[0], "/dev/uart");
+    /* The PCI drivers are driver lines: instances matching their device,
+     * each on its own name, none granted functions but through pci. */
+    const struct manifest_service *b = manifest_find(&m, "vblk0", 5);
+    const struct manifest_service *nt = manifest_find(&m, "vnet0", 5);
+    CHECK(b && nt && !manifest_find(&m, "vblk", 4) && !manifest_find(&m, "vnet", 4));
+    CHECK(manifest_matches(b, 0x1af4, 0x1042, 1, 0) && !manifest_matches(b, 0x1af4, 0x1041, 2, 0));
+    CHECK(manifest_matches(nt, 0x1af4, 0x1041, 2, 0) && !manifest_matches(nt, 0x1af4, 0x1042, 1, 0));
+    CHECK_STR(b->names[0], "/dev/vblk0");
+    CHECK_STR(nt->names[0], "/dev/vnet0");
+    CHECK_EQ(b->npci + nt->npci, 0);
 }
 
 static void test_errors_continue(void)
