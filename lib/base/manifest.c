@@ -369,6 +369,67 @@ static const char *add_view(struct manifest_service *s, const char *v, size_t n)
     return add_prefix(s->view, &s->nview, v, n);
 }
 
+/* Exactly N hex digits v[0..n), into *out. */
+static bool hex_exact(const char *v, size_t n, size_t want, unsigned *out)
+{
+    if (n != want)
+        return false;
+    unsigned x = 0;
+    for (size_t i = 0; i < n; i++) {
+        int d = digit_value(v[i], 16);
+        if (d < 0)
+            return false;
+        x = x * 16 + (unsigned)d;
+    }
+    *out = x;
+    return true;
+}
+
+static bool same_match(const struct manifest_match *a, const struct manifest_match *b)
+{
+    return a->kind == b->kind && a->vendor == b->vendor && a->device == b->device &&
+           a->class == b->class && a->subclass == b->subclass;
+}
+
+/* vendor:device (4 + 4 hex digits) or class:CC[SS]. */
+static const char *add_match(struct manifest_service *s, const char *v, size_t n)
+{
+    struct manifest_match m = { 0 };
+    unsigned a, b;
+    if (n >= 6 && eq(v, 6, "class:")) {
+        m.kind = MANIFEST_MATCH_CLASS;
+        if (hex_exact(v + 6, n - 6, 2, &a))
+            b = 0xff;
+        else if (!hex_exact(v + 6, 2, 2, &a) || !hex_exact(v + 8, n - 8, 2, &b))
+            return "bad class (class:CC or class:CCSS, hex)";
+        if (a == 0xff)
+            return "class ff matches no device";
+        m.class = (uint8_t)a, m.subclass = (uint8_t)b;
+    } else {
+        m.kind = MANIFEST_MATCH_ID;
+        if (n != 9 || v[4] != ':' || !hex_exact(v, 4, 4, &a) || !hex_exact(v + 5, 4, 4, &b))
+            return "bad device (vendor:device, 4 hex digits each, or class:CC[SS])";
+        if (a == 0xffff || b == 0xffff)
+            return "vendor or device ffff matches no device";
+        m.vendor = (uint16_t)a, m.device = (uint16_t)b;
+    }
+    for (unsigned i = 0; i < s->nmatch; i++)
+        if (same_match(&s->match[i], &m))
+            return "duplicate device";
+    if (s->nmatch >= MANIFEST_LIST_MAX)
+        return "too many items (8 at most)";
+    s->match[s->nmatch++] = m;
+    return 0;
+}
+
+static const char *set_instances(struct manifest_service *s, const char *v, size_t n)
+{
+    uint64_t x;
+    const char *err = bounded(v, n, 1, MANIFEST_INSTANCES_MAX, "out of range (1-8)", &x);
+    s->instances = (uint8_t)x;
+    return err;
+}
+
 static const struct key {
     const char *name;
     item_fn set;                /* the whole value */
@@ -381,7 +442,8 @@ static const struct key {
     { "mmio", 0, add_mmio },           { "connect", 0, add_connect },
     { "names", 0, add_name },          { "view", 0, add_view },
     { "bootfs", set_bootfs, 0 },       { "pci", 0, add_pci },
-    { "debug", set_debug, 0 },         { "stall", set_stall, 0 },
+    { "debug", set_debug, 0 },         { "match", 0, add_match },
+    { "instances", set_instances, 0 }, { "stall", set_stall, 0 },
 };
 #define NKEYS (sizeof(KEYS) / sizeof(KEYS[0]))
 
@@ -530,6 +592,109 @@ static bool add_service(struct ctx *c, const struct manifest_service *s)
     return true;
 }
 
+/* ---- driver lines (match=) ---- */
+
+static unsigned count_hash(const char *p)
+{
+    unsigned n = 0;
+    for (; *p; p++)
+        n += *p == '#';
+    return n;
+}
+
+static bool field_error(struct ctx *c, const char *key, const char *msg)
+{
+    add_error(c->m, c->line, 0, key, cstr_len(key), msg);
+    return false;
+}
+
+/* A line without match=: no instances=, no "#" in names=. */
+static bool check_plain(struct ctx *c, const struct manifest_service *s)
+{
+    if (s->instances)
+        return field_error(c, "instances", "only with match=");
+    for (unsigned i = 0; i < s->nnames; i++)
+        if (count_hash(s->names[i]))
+            return field_error(c, "names", "\"#\" (the instance number) only with match=");
+    return true;
+}
+
+/* A line with match=: connect=pci, a name that leaves room for the
+ * instance number, one "#" in each names= prefix. */
+static bool check_driver(struct ctx *c, const struct manifest_service *s)
+{
+    bool pci = false;
+    for (unsigned i = 0; i < s->nconnect; i++)
+        pci |= eq(s->connect[i], cstr_len(s->connect[i]), "pci");
+    if (!pci)
+        return field_error(c, "match", "needs connect=pci (its devices come from the PCI server)");
+    if (s->npci)
+        return field_error(c, "pci", "not on a driver line (its function comes from the PCI server)");
+    if (cstr_len(s->name) > MANIFEST_NAME_MAX - 1)
+        return fail(c, c->name_col, "driver name too long (30 bytes at most: the instance number follows)");
+    for (unsigned i = 0; i < s->nnames; i++)
+        if (count_hash(s->names[i]) != 1)
+            return field_error(c, "names", "a driver line's prefix needs one \"#\" (the instance number)");
+    return true;
+}
+
+/* Instance K of driver line S. */
+static void make_instance(const struct manifest_service *s, unsigned k,
+                          struct manifest_service *out)
+{
+    *out = *s;
+    size_t n = cstr_len(s->name);
+    copy_str(out->group, s->name, n);
+    out->name[n] = (char)('0' + k);
+    out->name[n + 1] = 0;
+    out->instance = (uint8_t)k;
+    for (unsigned i = 0; i < out->nnames; i++)
+        for (char *p = out->names[i]; *p; p++)
+            if (*p == '#')
+                *p = (char)('0' + k);
+}
+
+/* Adds every instance of S, or (if one cannot be added) none. */
+static void add_instances(struct ctx *c, struct manifest_service *s)
+{
+    struct manifest *m = c->m;
+    if (!s->instances)
+        s->instances = MANIFEST_INSTANCES_DEFAULT;
+    if (m->nservices + s->instances > MANIFEST_SERVICES_MAX) {
+        fail(c, 1, "too many services (32 at most, counting each instance)");
+        return;
+    }
+    struct manifest_service inst;
+    for (unsigned k = 0; k < s->instances; k++) {
+        make_instance(s, k, &inst);
+        if (manifest_find(m, inst.name, cstr_len(inst.name))) {
+            fail(c, c->name_col, "an instance's name is another service's");
+            return;
+        }
+    }
+    unsigned first = m->nservices;
+    for (unsigned k = 0; k < s->instances; k++) {
+        make_instance(s, k, &inst);
+        if (!add_service(c, &inst)) {
+            m->nservices = first;           /* reserved names: none of them */
+            return;
+        }
+    }
+}
+
+int manifest_matches(const struct manifest_service *s, uint16_t vendor, uint16_t device,
+                     uint8_t class, uint8_t subclass)
+{
+    for (unsigned i = 0; i < s->nmatch; i++) {
+        const struct manifest_match *m = &s->match[i];
+        if (m->kind == MANIFEST_MATCH_ID ? m->vendor == vendor && m->device == device
+                                         : m->class == class &&
+                                           (m->subclass == 0xff || m->subclass == subclass))
+            return 1;
+    }
+    return 0;
+}
+
 /* A "service ..." line; POS is just after the keyword. */
 static void parse_service(struct ctx *c, size_t pos)
 {
@@ -552,7 +717,12 @@ static void parse_service(struct ctx *c, size_t pos)
         fail(c, 1, "stall: needs heartbeat= (it is checked with the heartbeats)");
         return;
     }
-    add_service(c, &s);
+    if (s.nmatch == 0 && !check_plain(c, &s))
+        return;
+    if (s.nmatch == 0)
+        add_service(c, &s);
+    else if (check_driver(c, &s))
+        add_instances(c, &s);
 }
 
 /* Checks the bytes of the line: no NUL, no control characters but TAB. */

@@ -49,6 +49,28 @@
  *   debug      0 or 1: its memory may be read and written (code too)     0
  *              through the supervisor's debug message, by services
  *              granted connect=supervisor (fault injection, debuggers)
+ *   match      list of PCI devices the service drives (a driver line):
+ *              match-item = hex4 ":" hex4          vendor:device
+ *                         | "class:" hex2 [ hex2 ]  base class [subclass]
+ *              hex4, hex2 = exactly 4 or 2 hex digits (either case, no
+ *              "0x"); vendor and device ffff are no device, class ff is
+ *              none.  Needs connect=pci (its devices come from the PCI
+ *              server) and makes the line a template: see "Driver lines".
+ *   instances  number 1..8: at most this many instances (match= only)     4
+ *
+ * Driver lines: a line with match= NAME stands for services NAME0 ..
+ * NAME<instances-1> (each a service of its own: its own channel, badges,
+ * restarts, names), in that order at the line's place.  The base NAME
+ * may then be 30 bytes at most, and an instance name must not be another
+ * service's.  Each names= prefix of such a line must hold exactly one
+ * "#", which becomes the instance number in each instance ("/dev/vblk#":
+ * /dev/vblk0, /dev/vblk1, ...); "#" in names= elsewhere is an error.  The
+ * instances are not started at boot: the PCI server binds each function
+ * that matches (header type 0, in its enumeration order) to the next free
+ * instance of the first line that matches it, and reports the bindings to
+ * the supervisor, which starts only instances with a device (decision
+ * 0026).  Instance K of a line has instance = K and the line's name in
+ * group; other services have group "" and instance 0.
  *
  *   number = decimal | "0x" hex ;   range = number [ "-" number ], with
  *   start <= end (a single number is a one-element range); ranges of one
@@ -64,7 +86,11 @@
  * too many list items, duplicate keys, duplicate service names, more than
  * MANIFEST_SERVICES_MAX services, and (after the whole file is read)
  * connect= naming a service that does not exist; that last one keeps the
- * service but drops nothing else.  At most MANIFEST_ERRORS_MAX records are
+ * service but drops nothing else.  A bad match= value (not vendor:device
+ * or class:..., an ffff or ff that can match nothing, a duplicate), match=
+ * without connect=pci, instances= without match=, and a names= prefix of
+ * a driver line without exactly one "#" (or with one elsewhere) skip the
+ * line like any other error.  At most MANIFEST_ERRORS_MAX records are
  * kept; the rest are counted in errors_dropped.
  *
  * Pure code: no allocation, no system calls; the text is (pointer, length)
@@ -86,6 +112,8 @@
 #define MANIFEST_LIST_MAX     8
 #define MANIFEST_PRIO_DEFAULT 100
 #define MANIFEST_BACKOFF_DEFAULT 100
+#define MANIFEST_INSTANCES_MAX 8
+#define MANIFEST_INSTANCES_DEFAULT 4
 
 enum manifest_restart {
     MANIFEST_RESTART_NEVER = 0,
@@ -95,6 +123,15 @@ enum manifest_restart {
 
 struct manifest_range {
     uint64_t start, end;         /* inclusive */
+};
+
+/* One match= item: a vendor:device pair, or a class (subclass 0xff: any). */
+enum manifest_match_kind { MANIFEST_MATCH_ID = 1, MANIFEST_MATCH_CLASS };
+
+struct manifest_match {
+    uint8_t kind;                /* enum manifest_match_kind */
+    uint8_t class, subclass;     /* MANIFEST_MATCH_CLASS; subclass 0xff: any */
+    uint16_t vendor, device;     /* MANIFEST_MATCH_ID */
 };
 
 struct manifest_service {
@@ -118,6 +155,11 @@ struct manifest_service {
     char connect[MANIFEST_LIST_MAX][MANIFEST_NAME_MAX + 1];
     char names[MANIFEST_LIST_MAX][MANIFEST_PREFIX_MAX + 1];
     char view[MANIFEST_LIST_MAX][MANIFEST_PREFIX_MAX + 1];   /* none: all */
+    uint8_t nmatch;              /* a driver instance: its line's match= */
+    uint8_t instance;            /* which instance of its line (0..) */
+    uint8_t instances;           /* how many its line has */
+    struct manifest_match match[MANIFEST_LIST_MAX];
+    char group[MANIFEST_NAME_MAX + 1];   /* its line's name; "" if no match= */
 };
 
 struct manifest_error {
@@ -146,6 +188,11 @@ unsigned manifest_parse(const char *text, size_t len, struct manifest *m);
  * Returns the length the whole text has, like snprintf. */
 size_t manifest_format_error(const struct manifest_error *e, char *buf,
                              size_t size);
+
+/* Whether function (VENDOR, DEVICE, CLASS, SUBCLASS) matches one of S's
+ * match= items. */
+int manifest_matches(const struct manifest_service *s, uint16_t vendor, uint16_t device,
+                     uint8_t class, uint8_t subclass);
 
 /* The service called NAME[0..LEN), or NULL. */
 const struct manifest_service *manifest_find(const struct manifest *m,

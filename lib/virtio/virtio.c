@@ -103,6 +103,9 @@ long virtio_open(struct virtio_dev *d, long pci, uint16_t device, uint64_t want)
     d->fn = r < 0 ? r : k_handle_received();
     if (d->fn < 0)
         return fail("its function", d->fn);
+    d->pci_fn = (unsigned)rr.base;
+    printf("virtio: claimed %02x:%02x.%u (1af4:%04x)\n", d->pci_fn >> 8, (d->pci_fn >> 3) & 31,
+           d->pci_fn & 7, device);
     if ((r = map_caps(d)) < 0)
         return r;
     volatile uint8_t *c = d->common;

@@ -53,6 +53,7 @@ struct virtq {
 struct virtio_dev {
     long dev;                       /* the device connection (pci) */
     long fn;                        /* the function (dma_map) */
+    unsigned pci_fn;                /* which: bus << 8 | device << 3 | function */
     long bar_vmo;
     volatile uint8_t *common, *isr, *device_cfg, *notify_base;
     uint32_t notify_mult;

@@ -19,7 +19,10 @@
  *                 line names, and sees only its view;
  *   "generation"  (procmgr only) the page where it counts changes of the
  *                 name space, the same page for every life of procmgr, so
- *                 that clients that keep resolutions see a restart too.
+ *                 that clients that keep resolutions see a restart too;
+ *   "manifest"    (the service named pci only) the manifest, read-only:
+ *                 the PCI server binds functions to the instances of its
+ *                 driver lines (match=, decision 0026).
  * The supervisor gets its channel, a "launcher" connection to init and
  * the manifest ("manifest", read-only); the process handles it receives
  * from start can wait, kill and read a service, nothing else.
@@ -91,6 +94,7 @@ static bool ended_flag[MANIFEST_SERVICES_MAX]; /* the supervisor gave up on it *
 static long sup_chan;
 static long policy_vmo = -1;     /* procmgr's attach policy (make_policy) */
 static long gen_vmo = -1;        /* procmgr's generation page, kept across its lives */
+static long manifest_vmo = -1;   /* the manifest, read-only, for the PCI server */
 
 struct grant {
     struct k_spawn_handle h[MAX_HANDLES];
@@ -176,6 +180,9 @@ static void build_grant(const struct manifest_service *s, unsigned index, struct
     if (strcmp(s->name, "procmgr") == 0 && policy_vmo >= 0)
         grant_add(g, k_handle_dup(policy_vmo, K_RIGHT_READ | K_RIGHT_MAP | K_RIGHT_TRANSFER),
                   K_RIGHT_READ | K_RIGHT_MAP, "policy");
+    if (strcmp(s->name, "pci") == 0 && manifest_vmo >= 0)
+        grant_add(g, k_handle_dup(manifest_vmo, K_RIGHT_READ | K_RIGHT_MAP | K_RIGHT_TRANSFER),
+                  K_RIGHT_READ | K_RIGHT_MAP, "manifest");
     if (strcmp(s->name, "procmgr") == 0 && gen_vmo >= 0)
         grant_add(g, k_handle_dup(gen_vmo, K_RIGHT_READ | K_RIGHT_WRITE | K_RIGHT_MAP | K_RIGHT_TRANSFER),
                   K_RIGHT_READ | K_RIGHT_WRITE | K_RIGHT_MAP | K_RIGHT_TRANSFER, "generation");
@@ -499,6 +506,7 @@ int main(int argc, char **argv)
     for (unsigned i = 0; i < manifest.nservices; i++)
         chans[i] = k_chan_create(0);
     make_policy();
+    manifest_vmo = text_vmo(manifest_text, manifest_len);
     publish_chan = k_chan_create(0);
     publish_wake = k_chan_connect(publish_chan, 0, 0);
     static struct rt_thread publisher;

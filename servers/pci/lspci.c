@@ -1,7 +1,9 @@
 /*
  * lspci: lists the PCI functions the PCI server found (/dev/pci,
  * protocols/pci.proto), one line each as "BB:DD.F VVVV:DDDD class CCSSPP",
- * with -v each BAR under it.  Exit status 1 if the server cannot be
+ * then, for a function bound to a driver instance (manifest match=) or
+ * claimed, " driver NAME" and " (not running)" when no driver holds it
+ * now; with -v each BAR under it.  Exit status 1 if the server cannot be
  * reached or answers badly.
  */
 #include "base/string.h"
@@ -30,9 +32,11 @@ int main(int argc, char **argv)
             printf("lspci: function %u: %s\n", i, k_strerror(r));
             return 1;
         }
-        printf("%02x:%02x.%u %04x:%04x class %02x%02x%02x rev %02x%s\n", f.bus, f.dev, f.fn,
-               f.vendor, f.device, f.class, f.subclass, f.progif, f.revision,
-               f.msix ? " msix" : "");
+        f.driver[sizeof(f.driver) - 1] = 0;
+        printf("%02x:%02x.%u %04x:%04x class %02x%02x%02x rev %02x%s%s%s%s\n", f.bus, f.dev,
+               f.fn, f.vendor, f.device, f.class, f.subclass, f.progif, f.revision,
+               f.msix ? " msix" : "", f.driver[0] ? " driver " : "", f.driver,
+               f.driver[0] && !f.claimed ? " (not running)" : "");
         for (uint32_t b = 0; verbose && b < 6; b++) {
             struct pci_bar_req bq = { .index = i, .bar = b };
             struct pci_bar_rep br;

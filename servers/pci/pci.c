@@ -24,9 +24,23 @@
  * driver died), the device's bus mastering and decode go off and its DMA
  * mappings are dropped (dma_reset), in that order (decision 0021).
  *
+ * Driver lines (manifest match=, decision 0026): with the boot manifest
+ * ("manifest", which init grants the service named pci), each function
+ * found (header type 0, in enumeration order) is bound to the first free
+ * instance of the first driver line that matches it; the binding is a
+ * function of the manifest and the bus, so every life of this server
+ * makes the same one.  Each binding is reported to the supervisor (a
+ * pulse through "heartbeat"), which starts only the instances reported;
+ * a line that matched nothing is said once, here.  An instance (its
+ * connection's badge: service index + 1) may claim only its own function,
+ * and no other service may claim one that is bound: so a driver restarted
+ * gets the same device back, and none can take another's.
+ *
  * Start-up handles: "chan" (serve), "mmio" (must cover configuration
  * space and the BARs; the manifest grants it), "pci" (every function, to
- * hand out), "log" optional.  One thread (srv_main).
+ * hand out), "manifest" (read-only; without it no function is bound and
+ * any granted service may claim any), "heartbeat" (the supervisor), "log"
+ * optional.  One thread (srv_main).
  */
 #include "base/manifest.h"
 #include "base/string.h"
@@ -34,6 +48,7 @@
 #include "kestrel/msg.h"
 #include "kestrel/resource.h"
 #include "kestrel/rights.h"
+#include "kestrel/supervise.h"
 #include "kestrel/vm.h"
 #include "protocols/pci.h"
 #include "rt/rt.h"
@@ -77,6 +92,8 @@ struct func {
     uint8_t nbars;
     struct bar bars[6];
     bool claimed;                      /* a driver holds its device connection */
+    uint8_t bound;                     /* the driver instance's service index + 1; 0 none */
+    uint8_t holder;                    /* the claimer's service index + 1 while claimed */
 };
 
 static struct {
@@ -86,6 +103,9 @@ static struct {
     bool bus_seen[256];
     struct func funcs[FUNCS_MAX];
     unsigned nfuncs, dropped;
+    bool have_manifest;
+    struct manifest manifest;
+    int16_t bound_fn[MANIFEST_SERVICES_MAX];   /* a service's function (index in funcs), or -1 */
 } P;
 
 /* ---- configuration space ---- */
@@ -294,6 +314,92 @@ static void print_func(const struct func *f)
     }
 }
 
+/* ---- driver lines: binding functions to instances ---- */
+
+static void read_manifest(void)
+{
+    for (unsigned i = 0; i < MANIFEST_SERVICES_MAX; i++)
+        P.bound_fn[i] = -1;
+    long vmo = rt_handle("manifest");
+    long size = vmo >= 0 ? k_vmo_size(vmo) : -1;
+    long base = size > 0 ? k_vmo_map(0, vmo, 0, size, K_PROT_READ) : -1;
+    if (base < 0) {
+        printf("pci: no manifest: no driver lines, functions bound to no one\n");
+        return;
+    }
+    const char *text = (const char *)base;
+    manifest_parse(text, strnlen(text, (size_t)size), &P.manifest);   /* init reported errors */
+    P.have_manifest = true;
+}
+
+/* The first driver instance free of a function whose line matches F, or -1. */
+static int instance_for(const struct func *f)
+{
+    for (unsigned i = 0; i < P.manifest.nservices; i++) {
+        const struct manifest_service *s = &P.manifest.services[i];
+        if (s->nmatch && P.bound_fn[i] < 0 &&
+            manifest_matches(s, f->vendor, f->device, f->class, f->subclass))
+            return (int)i;
+    }
+    return -1;
+}
+
+/* Whether some instance of line GROUP (its first instance's index) got a
+ * function. */
+static bool line_bound(unsigned first)
+{
+    const struct manifest_service *s = &P.manifest.services[first];
+    for (unsigned k = 0; k < s->instances && first + k < P.manifest.nservices; k++)
+        if (P.bound_fn[first + k] >= 0)
+            return true;
+    return false;
+}
+
+/* Binds every function a driver line matches, tells the supervisor, and
+ * says which lines matched nothing. */
+static void bind_drivers(void)
+{
+    if (!P.have_manifest)
+        return;
+    long hb = rt_handle("heartbeat");
+    for (unsigned n = 0; n < P.nfuncs; n++) {
+        struct func *f = &P.funcs[n];
+        bool wanted = false;
+        for (unsigned i = 0; i < P.manifest.nservices; i++)
+            wanted |= P.manifest.services[i].nmatch &&
+                      manifest_matches(&P.manifest.services[i], f->vendor, f->device,
+                                       f->class, f->subclass);
+        if (f->header != 0 || !wanted)
+            continue;
+        int i = instance_for(f);
+        if (i < 0) {
+            printf("pci: %02x:%02x.%u %04x:%04x: every instance of the driver lines that "
+                   "match it is taken: not driven\n", f->bus, f->dev, f->fn, f->vendor, f->device);
+            continue;
+        }
+        P.bound_fn[i] = (int16_t)n;
+        f->bound = (uint8_t)(i + 1);
+        const struct manifest_service *s = &P.manifest.services[i];
+        long r = hb < 0 ? hb : k_pulse_send(hb, K_DEVICE_CODE,
+                                            (long)K_DEVICE_VALUE(i, K_PCI_FN(f->bus, f->dev, f->fn)), 0);
+        printf("pci: %02x:%02x.%u %04x:%04x is %s's (manifest:%u)%s%s\n", f->bus, f->dev, f->fn,
+               f->vendor, f->device, s->name, s->line, r < 0 ? ": cannot tell the supervisor: " : "",
+               r < 0 ? k_strerror(r) : "");
+    }
+    for (unsigned i = 0; i < P.manifest.nservices; i++) {
+        const struct manifest_service *s = &P.manifest.services[i];
+        if (s->nmatch && s->instance == 0 && !line_bound(i))
+            printf("pci: manifest:%u: %s matched no device: no instance started\n", s->line,
+                   s->group);
+    }
+}
+
+/* The service name of index + 1 B, or "". */
+static const char *service_name(unsigned b)
+{
+    return P.have_manifest && b >= 1 && b <= P.manifest.nservices ? P.manifest.services[b - 1].name : "";
+}
+
 /* ---- serving ---- */
 
 static long on_list(void *ctx, long rcvid, const struct pci_list_req *req,
@@ -308,7 +414,10 @@ static long on_list(void *ctx, long rcvid, const struct pci_list_req *req,
         .vendor = f->vendor, .device = f->device, .subsystem_vendor = f->subsys_vendor,
         .subsystem = f->subsys, .class = f->class, .subclass = f->subclass,
         .progif = f->progif, .revision = f->revision, .irq_pin = f->irq_pin,
-        .msix = f->msix, .msix_vectors = f->msix_vectors, .bars = f->nbars };
+        .msix = f->msix, .msix_vectors = f->msix_vectors, .bars = f->nbars,
+        .claimed = f->claimed };
+    const char *d = service_name(f->claimed ? f->holder : f->bound);
+    memcpy(rep->driver, d, strnlen(d, sizeof(rep->driver) - 1));
     return 0;
 }
 
@@ -352,6 +461,39 @@ static long fn_resource(const struct func *f)
     return k_resource_narrow(P.pci, K_PCI_FN(f->bus, f->dev, f->fn), 1);
 }
 
+/* Hands F to the claimer (badge B): its device connection, attached to
+ * the reply. */
+static long give(struct func *f, unsigned i, uint64_t b, struct pci_claim_rep *rep)
+{
+    long c = srv_client_new(&server, f);
+    if (c < 0)
+        return c;
+    f->claimed = true;
+    f->holder = (uint8_t)b;
+    device_enable(f, true);
+    printf("pci: %02x:%02x.%u claimed by %s\n", f->bus, f->dev, f->fn,
+           *service_name((unsigned)b) ? service_name((unsigned)b) : "a granted service");
+    /* Last before the reply: an attachment rides with the next send,
+     * and printf sends. */
+    k_handle_attach(c, K_RIGHT_SEND | K_RIGHT_DUP | K_RIGHT_TRANSFER, 1);
+    rep->index = i;
+    return 0;
+}
+
+/* A driver instance's claim: its own function, or nothing. */
+static long claim_bound(unsigned svc, const struct pci_claim_req *req, struct pci_claim_rep *rep)
+{
+    if (P.bound_fn[svc] < 0)
+        return -E_NOENT;
+    unsigned i = (unsigned)P.bound_fn[svc];
+    struct func *f = &P.funcs[i];
+    if (!matches(f, req) || req->instance != 0)
+        return -E_PERM;                        /* another's, or none */
+    if (f->claimed)
+        return -E_BUSY;                        /* its past life's, being released */
+    return give(f, i, svc + 1, rep);
+}
+
 static long on_claim(void *ctx, long rcvid, const struct pci_claim_req *req,
                      struct pci_claim_rep *rep)
 {
@@ -363,27 +505,26 @@ static long on_claim(void *ctx, long rcvid, const struct pci_claim_req *req,
      * resolve (badge 0), nor a device connection. */
     if (cur_client || cur_badge == 0 || cur_badge > MANIFEST_SERVICES_MAX)
         return -E_PERM;
+    unsigned svc = (unsigned)cur_badge - 1;
+    if (P.have_manifest && svc < P.manifest.nservices && P.manifest.services[svc].nmatch)
+        return claim_bound(svc, req, rep);
     unsigned seen = 0;
-    bool busy = false;
+    bool busy = false, bound = false;
     for (unsigned i = 0; i < P.nfuncs; i++) {
         struct func *f = &P.funcs[i];
-        if (matches(f, req) && f->claimed)
-            busy = true;
-        if (!matches(f, req) || f->claimed || seen++ != req->instance)
+        if (!matches(f, req))
             continue;
-        long c = srv_client_new(&server, f);
-        if (c < 0)
-            return c;
-        f->claimed = true;
-        device_enable(f, true);
-        printf("pci: %02x:%02x.%u claimed\n", f->bus, f->dev, f->fn);
-        /* Last before the reply: an attachment rides with the next send,
-         * and printf sends. */
-        k_handle_attach(c, K_RIGHT_SEND | K_RIGHT_DUP | K_RIGHT_TRANSFER, 1);
-        rep->index = i;
-        return 0;
+        if (f->bound) {                        /* a driver instance's */
+            bound = true;
+            continue;
+        }
+        if (f->claimed)
+            busy = true;
+        if (f->claimed || seen++ != req->instance)
+            continue;
+        return give(f, i, cur_badge, rep);
     }
-    return busy ? -E_BUSY : -E_NOENT;
+    return busy ? -E_BUSY : bound ? -E_PERM : -E_NOENT;
 }
 
 static long on_resource(void *ctx, long rcvid, const struct pci_resource_req *req,
@@ -515,6 +656,7 @@ static void on_disconnect(struct srv *s, void *data)
     long n = fh < 0 ? fh : k_dma_reset(fh);
     k_handle_close(fh);
     f->claimed = false;
+    f->holder = 0;
     printf("pci: %02x:%02x.%u released: bus mastering off, DMA mappings dropped (%ld)\n",
            f->bus, f->dev, f->fn, n);
 }
@@ -580,11 +722,14 @@ int main(int argc, char **argv)
     if (P.pci < 0)
         printf("pci: no \"pci\" handle (grant pci=0x0000-0xffff): devices are listed, "
                "not handed to drivers\n");
+    read_manifest();
     scan_bus(P.pf.bus_start);
     printf("pci: %u functions on segment %u%s\n", P.nfuncs, P.pf.ecam_segment,
            P.dropped ? " (more than the table holds: the rest not listed)" : "");
     for (unsigned i = 0; i < P.nfuncs; i++)
         print_func(&P.funcs[i]);
+    if (P.pci >= 0)
+        bind_drivers();
     if (P.pf.iommus == 0)
         printf("pci: no IOMMU: device DMA is unconfined\n");
     else if (!P.pf.dma_confined)

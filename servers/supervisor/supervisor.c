@@ -30,6 +30,18 @@
  * When it will not start a service again by itself it tells init (launcher
  * ended), which test runs use to end with that service's status.
  *
+ * Driver instances (a manifest line with match=, decision 0026) are not
+ * started at boot: each waits (state NODEV) for the PCI server, the
+ * service named pci, to report a function bound to it (a K_DEVICE_CODE
+ * pulse through pci's heartbeat connection).  The report can start only
+ * a driver line's instance, the program its line names, with what its
+ * line grants: pci chooses which instances have a device, never what
+ * runs.  From then on the instance is a service like any other (restart,
+ * heartbeats, core files, stop and start); an instance never reported
+ * stays NODEV and start refuses it (E_NOENT).  A supervisor that was
+ * restarted knows the devices of the instances it adopts; pci's next start
+ * reports every binding again.
+ *
  * If the supervisor dies, init starts a new one, which takes over the
  * services still running (launcher adopt: their process handles and start
  * times) instead of starting them again; a service that died meanwhile
@@ -65,7 +77,7 @@
 #define RESTART_CODE 0x2000
 #define BACKOFF_MAX_MS 60000
 
-enum state { STOPPED, RUNNING, FAILED, WAITING };   /* list's state numbers */
+enum state { STOPPED, RUNNING, FAILED, WAITING, NODEV };   /* list's state numbers */
 
 static struct manifest manifest;
 static long launcher, chan, watch_conn, exc_chan;
@@ -81,6 +93,9 @@ static bool stopping[MANIFEST_SERVICES_MAX], restarting[MANIFEST_SERVICES_MAX];
 static long started_at[MANIFEST_SERVICES_MAX];
 static long timers[MANIFEST_SERVICES_MAX];       /* restart backoff, one-shot */
 static int procmgr_index = -1;
+static int pci_index = -1;                       /* the PCI server, which reports devices */
+static bool has_device[MANIFEST_SERVICES_MAX];   /* a driver instance pci reported */
+static unsigned device_fn[MANIFEST_SERVICES_MAX];
 static uint64_t own_badge;      /* of this life's own pulses; see pulse() */
 static struct rt_cores cores = { .who = "supervisor" };
 static volatile int cores_pending;               /* captured, not yet on the console */
@@ -349,6 +364,34 @@ static void restart_due(unsigned i)
         ended(i, -E_NOENT);
 }
 
+/* ---- driver instances ---- */
+
+/* pci reports function FN bound to instance I: the first report starts
+ * it; later ones (pci restarted) change nothing. */
+static void device_found(unsigned i, unsigned fn)
+{
+    if (i >= manifest.nservices || !manifest.services[i].nmatch)
+        return;                                 /* only a driver line's instance */
+    const char *name = manifest.services[i].name;
+    if (has_device[i] && device_fn[i] == 0xffff) {
+        device_fn[i] = fn;                      /* adopted: now we know which */
+        return;
+    }
+    if (has_device[i]) {
+        if (device_fn[i] != fn)
+            printf("supervisor: %s: pci now reports device %02x:%02x.%u (it had %02x:%02x.%u); "
+                   "ignored\n", name, fn >> 8, (fn >> 3) & 31, fn & 7, device_fn[i] >> 8,
+                   (device_fn[i] >> 3) & 31, device_fn[i] & 7);
+        return;
+    }
+    has_device[i] = true;
+    device_fn[i] = fn;
+    stamp();
+    printf("%s: device %02x:%02x.%u (pci)\n", name, fn >> 8, (fn >> 3) & 31, fn & 7);
+    if (state[i] == NODEV && !start(i))
+        ended(i, -E_NOENT);
+}
+
 /* ---- the control interface (protocols/supervisor.proto) ---- */
 
 static int find_service(const char *name, size_t max)
@@ -403,6 +446,8 @@ static long on_start(void *ctx, long rcvid, const struct supervisor_start_req *r
         return -E_NOENT;
     if (state[i] == RUNNING)
         return -E_BUSY;                          /* already running */
+    if (manifest.services[i].nmatch && !has_device[i])
+        return -E_NOENT;                         /* a driver instance with no device */
     restarts[i] = 0;
     return start((unsigned)i) ? 0 : -E_NOENT;
 }
@@ -525,6 +570,9 @@ static void pulse(const struct k_msg_info *info)
         uint64_t i = info->badge - K_SUPERVISE_HEARTBEAT_BADGE;
         if (info->badge >= K_SUPERVISE_HEARTBEAT_BADGE && i < n)
             heard[i] = true;
+    } else if (info->code == K_DEVICE_CODE) {
+        if (pci_index >= 0 && info->badge == K_SUPERVISE_HEARTBEAT_BADGE + (unsigned)pci_index)
+            device_found(K_DEVICE_INDEX(info->value), K_DEVICE_FN(info->value));
     } else if (info->badge != own_badge) {
         return;                                 /* forged, or an earlier supervisor's */
     } else if (info->code >= TICK_CODE && info->code < TICK_CODE + (int)n) {
@@ -566,9 +614,17 @@ int main(int argc, char **argv)
     rt_thread_spawn(&exc_thread, exception_main, 0, exc_stack, sizeof(exc_stack), &low);
     const struct manifest_service *pm = manifest_find(&manifest, "procmgr", 7);
     procmgr_index = pm ? (int)(pm - manifest.services) : -1;
+    const struct manifest_service *pci = manifest_find(&manifest, "pci", 3);
+    pci_index = pci ? (int)(pci - manifest.services) : -1;
     for (unsigned i = 0; i < manifest.nservices; i++) {
-        if (!adopt(i) && !start(i))
+        if (manifest.services[i].nmatch) {      /* a driver instance: when pci reports its device */
+            if (adopt(i))
+                has_device[i] = true, device_fn[i] = 0xffff;
+            else
+                state[i] = NODEV;
+        } else if (!adopt(i) && !start(i)) {
             ended(i, -E_NOENT);
+        }
         watch_heartbeat(i);
     }
     for (;;) {              /* for the life of the system */

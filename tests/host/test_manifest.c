@@ -136,6 +136,16 @@ static void test_shipped_manifest(void)
     CHECK_EQ(u->nmmio, 0);
     CHECK(u->nnames == 1);
     CHECK_STR(u->names[0], "/dev/uart");
+    /* The PCI drivers are driver lines: instances matching their device,
+     * each on its own name, none granted functions but through pci. */
+    const struct manifest_service *b = manifest_find(&m, "vblk0", 5);
+    const struct manifest_service *nt = manifest_find(&m, "vnet0", 5);
+    CHECK(b && nt && !manifest_find(&m, "vblk", 4) && !manifest_find(&m, "vnet", 4));
+    CHECK(manifest_matches(b, 0x1af4, 0x1042, 1, 0) && !manifest_matches(b, 0x1af4, 0x1041, 2, 0));
+    CHECK(manifest_matches(nt, 0x1af4, 0x1041, 2, 0) && !manifest_matches(nt, 0x1af4, 0x1042, 1, 0));
+    CHECK_STR(b->names[0], "/dev/vblk0");
+    CHECK_STR(nt->names[0], "/dev/vnet0");
+    CHECK_EQ(b->npci + nt->npci, 0);
 }
 
 static void test_errors_continue(void)
@@ -424,7 +434,139 @@ static void test_reparse_resets(void)
     CHECK_EQ(m.nservices, 1);
 }
 
+/* A driver line: its instances, in order, each with its number in its
+ * name and names=, the line's match= and group. */
+static void test_match_instances(void)
+{
+    const char *text =
+        "service pci bin/pci\n"
+        "service vblk bin/virtio-blk match=1af4:1042,class:0100,class:01 instances=2 "
+        "connect=pci names=/dev/vblk#,/dev/disk/#/raw restart=always\n"
+        "service vnet bin/virtio-net match=1AF4:1041 connect=pci,log names=/dev/vnet#\n"
+        "service log bin/log\n"
+        "service user bin/user connect=vblk1,vnet3\n";
+    CHECK_EQ(parse(text), 0);
+    CHECK_EQ(m.nservices, 1 + 2 + MANIFEST_INSTANCES_DEFAULT + 2);
+    CHECK_STR(m.services[1].name, "vblk0");
+    CHECK_STR(m.services[2].name, "vblk1");
+    CHECK_STR(m.services[3].name, "vnet0");
+    CHECK_STR(m.services[6].name, "vnet3");
+    const struct manifest_service *b = manifest_find(&m, "vblk1", 5);
+    CHECK(b != NULL);
+    CHECK_STR(b->group, "vblk");
+    CHECK_EQ(b->instance, 1);
+    CHECK_EQ(b->instances, 2);
+    CHECK_EQ(b->line, 2);
+    CHECK_EQ(b->restart, MANIFEST_RESTART_ALWAYS);
+    CHECK_STR(b->names[0], "/dev/vblk1");
+    CHECK_STR(b->names[1], "/dev/disk/1/raw");
+    CHECK_EQ(b->nmatch, 3);
+    CHECK(b->match[0].kind == MANIFEST_MATCH_ID && b->match[0].vendor == 0x1af4 &&
+          b->match[0].device == 0x1042);
+    CHECK(b->match[1].kind == MANIFEST_MATCH_CLASS && b->match[1].class == 1 &&
+          b->match[1].subclass == 0);
+    CHECK(b->match[2].kind == MANIFEST_MATCH_CLASS && b->match[2].subclass == 0xff);
+    CHECK(manifest_matches(b, 0x1af4, 0x1042, 0, 0));
+    CHECK(manifest_matches(b, 0x8086, 0x1234, 1, 6));        /* class 01, any subclass */
+    CHECK(!manifest_matches(b, 0x1af4, 0x1041, 2, 0));
+    const struct manifest_service *n = manifest_find(&m, "vnet0", 5);
+    CHECK(n && n->match[0].vendor == 0x1af4 && n->match[0].device == 0x1041);
+    CHECK(manifest_matches(n, 0x1af4, 0x1041, 2, 0));
+    CHECK(!manifest_matches(n, 0x1af4, 0x1042, 2, 0));
+    CHECK(!manifest_find(&m, "vblk", 4) && !manifest_find(&m, "vblk2", 5));
+    CHECK_STR(manifest_find(&m, "log", 3)->group, "");
+    CHECK_EQ(manifest_find(&m, "log", 3)->nmatch, 0);
+    /* connect= names instances, not the line */
+    CHECK_EQ(parse("service pci p\nservice d p match=0001:0002 connect=pci instances=1\n"
+                   "service u p connect=d\n"), 1);
+    CHECK_STR(err(0), "manifest:3: connect: connects to a service not in the manifest");
+    CHECK_EQ(parse("service pci p\nservice d p match=0001:0002 connect=pci instances=8\n"), 0);
+    CHECK_EQ(m.nservices, 9);
+    CHECK_STR(m.services[8].name, "d7");
+}
+
+/* Hostile match= values: each line is reported with its line and
+ * skipped; the good lines around it stay. */
+static void test_match_errors(void)
+{
+    static const struct { const char *line, *msg; } bad[] = {
+        { "match=", "match: empty list item" },
+        { "match=1af4", "match: bad device (vendor:device, 4 hex digits each, or class:CC[SS])" },
+        { "match=1af4:", "match: bad device (vendor:device, 4 hex digits each, or class:CC[SS])" },
+        { "match=1af4:10411", "match: bad device (vendor:device, 4 hex digits each, or class:CC[SS])" },
+        { "match=1af:1041", "match: bad device (vendor:device, 4 hex digits each, or class:CC[SS])" },
+        { "match=0x1af4:1041", "match: bad device (vendor:device, 4 hex digits each, or class:CC[SS])" },
+        { "match=1af4-1041", "match: bad device (vendor:device, 4 hex digits each, or class:CC[SS])" },
+        { "match=g000:1041", "match: bad device (vendor:device, 4 hex digits each, or class:CC[SS])" },
+        { "match=1af4:1041:00", "match: bad device (vendor:device, 4 hex digits each, or class:CC[SS])" },
+        { "match=ffff:1041", "match: vendor or device ffff matches no device" },
+        { "match=1af4:FFFF", "match: vendor or device ffff matches no device" },
+        { "match=class:", "match: bad class (class:CC or class:CCSS, hex)" },
+        { "match=class:2", "match: bad class (class:CC or class:CCSS, hex)" },
+        { "match=class:020", "match: bad class (class:CC or class:CCSS, hex)" },
+        { "match=class:02000", "match: bad class (class:CC or class:CCSS, hex)" },
+        { "match=class:zz", "match: bad class (class:CC or class:CCSS, hex)" },
+        { "match=class:ff", "match: class ff matches no device" },
+        { "match=class:ff00", "match: class ff matches no device" },
+        { "match=CLASS:02", "match: bad device (vendor:device, 4 hex digits each, or class:CC[SS])" },
+        { "match=1af4:1041,", "match: empty list item" },
+        { "match=,1af4:1041", "match: empty list item" },
+        { "match=1af4:1041,1AF4:1041", "match: duplicate device" },
+        { "match=class:02,class:02", "match: duplicate device" },
+        { "match=\"1af4:1041 1af4:1042\"", "match: bad device (vendor:device, 4 hex digits each, or class:CC[SS])" },
+        { "match=0001:0001,0001:0002,0001:0003,0001:0004,0001:0005,0001:0006,0001:0007,"
+          "0001:0008,0001:0009", "match: too many items (8 at most)" },
+        { "match=1af4:1041 match=1af4:1042", "match: duplicate key" },
+        { "match=1af4:1041 instances=0", "instances: out of range (1-8)" },
+        { "match=1af4:1041 instances=9", "instances: out of range (1-8)" },
+        { "match=1af4:1041 instances=x", "instances: not a number" },
+        { "match=1af4:1041 names=/dev/d", "names: a driver line's prefix needs one \"#\" (the instance number)" },
+        { "match=1af4:1041 names=/dev/d#/#", "names: a driver line's prefix needs one \"#\" (the instance number)" },
+        { "match=1af4:1041 names=/dev/d#,/dev/e", "names: a driver line's prefix needs one \"#\" (the instance number)" },
+        { "match=1af4:1041 pci=0x18", "pci: not on a driver line (its function comes from the PCI server)" },
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char text[512], want[200];
+        snprintf(text, sizeof(text), "service pci bin/pci\n\nservice drv bin/drv connect=pci %s\n"
+                 "service after bin/after\n", bad[i].line);
+        snprintf(want, sizeof(want), "manifest:3: %s", bad[i].msg);
+        CHECK_EQ(parse(text), 1);
+        CHECK_STR(err(0), want);
+        CHECK_EQ(m.nservices, 2);
+        CHECK(manifest_find(&m, "pci", 3) && manifest_find(&m, "after", 5));
+        CHECK(!manifest_find(&m, "drv0", 4));
+    }
+    one_error("service d p match=1af4:1041", 1,
+              "manifest:1: match: needs connect=pci (its devices come from the PCI server)");
+    one_error("service pci p\nservice d p instances=2 connect=pci", 2,
+              "manifest:2: instances: only with match=");
+    one_error("service d p names=/dev/d#", 1,
+              "manifest:1: names: \"#\" (the instance number) only with match=");
+    one_error("service pci p\nservice abcdefghijabcdefghijabcdefghija p match=0001:0002 connect=pci", 2,
+              "manifest:2: driver name too long (30 bytes at most: the instance number follows)");
+    CHECK_EQ(parse("service pci p\nservice abcdefghijabcdefghijabcdefghij p match=0001:0002 connect=pci"), 0);
+    CHECK_STR(m.services[1].name, "abcdefghijabcdefghijabcdefghij0");
+    /* an instance's name taken: none of the line's instances */
+    one_error("service pci p\nservice d1 p\nservice d p match=0001:0002 connect=pci", 3,
+              "manifest:3: an instance's name is another service's");
+    CHECK_EQ(m.nservices, 2);
+    /* and one taken later: the later line is the duplicate */
+    one_error("service pci p\nservice d p match=0001:0002 connect=pci\nservice d2 p", 3,
+              "manifest:3: duplicate service name");
+    /* instances count against the 32 services, all or none */
+    static char text[4096];
+    size_t n = (size_t)snprintf(text, sizeof(text), "service pci p\n");
+    for (int i = 0; i < 29; i++)
+        n += (size_t)snprintf(text + n, sizeof(text) - n, "service s%d p\n", i);
+    n += (size_t)snprintf(text + n, sizeof(text) - n, "service d p match=0001:0002 connect=pci\n");
+    CHECK_EQ(parse_n(text, n), 1);
+    CHECK_STR(err(0), "manifest:31: too many services (32 at most, counting each instance)");
+    CHECK_EQ(m.nservices, 30);
+}
+
 static const struct check_test tests[] = {
+    CHECK_TEST(test_match_instances),
+    CHECK_TEST(test_match_errors),
     CHECK_TEST(test_valid_all_keys),
     CHECK_TEST(test_defaults),
     CHECK_TEST(test_shipped_manifest),

@@ -201,13 +201,13 @@ static long killer(void *arg)
             continue;
         }
         struct supervisor_restart_req rq = { 0 };
-        memcpy(rq.name, "vblk", 5);
+        memcpy(rq.name, "vblk0", 6);
         struct supervisor_restart_rep rr;
         long r = supervisor_restart(sup, &rq, &rr);
         if (r == 0)
             restarts++;
         else
-            printf("blktest: the supervisor's restart of vblk: %s\n", k_strerror(r));
+            printf("blktest: the supervisor's restart of vblk0: %s\n", k_strerror(r));
         next += RESTART_EVERY;
     }
     return 0;
@@ -233,7 +233,7 @@ static void run(long (*fn)(void *), bool with_killer)
 int main(int argc, char **argv)
 {
     (void)argc, (void)argv;
-    vblk = rt_handle("vblk");
+    vblk = rt_handle("vblk0");
     sup = rt_handle("supervisor");
     long r = vblk < 0 ? vblk : bdev_open(&b, vblk, 4u << 20);
     check(r == 0, "a session with the driver (a 4 MiB buffer attached)");
@@ -274,7 +274,7 @@ int main(int argc, char **argv)
     check(b.garbage == 0, "no reply made no sense");
 
     struct supervisor_stop_req sq = { 0 };
-    memcpy(sq.name, "vblk", 5);
+    memcpy(sq.name, "vblk0", 6);
     struct supervisor_stop_rep sr;
     r = supervisor_stop(sup, &sq, &sr);
     k_thread_sleep(200 * 1000000L);

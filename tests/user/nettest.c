@@ -313,7 +313,7 @@ static void hostile(void)
 static bool restart_vnet(void)
 {
     struct supervisor_restart_req rq = { 0 };
-    memcpy(rq.name, "vnet", 5);
+    memcpy(rq.name, "vnet0", 6);
     struct supervisor_restart_rep rr;
     long r = supervisor_restart(sup, &rq, &rr);
     if (r < 0)
@@ -336,7 +336,7 @@ static bool wait_echoes(long count, long limit_ms)
 int main(int argc, char **argv)
 {
     (void)argc, (void)argv;
-    vnet = rt_handle("vnet");
+    vnet = rt_handle("vnet0");
     sup = rt_handle("supervisor");
     long r = vnet < 0 ? vnet : netdev_open(&n, vnet);
     check(r == 0, "a session with the driver (its buffer attached)");
@@ -456,7 +456,7 @@ int main(int argc, char **argv)
 
     /* The driver stopped: a call fails with E_DEAD, at once. */
     struct supervisor_stop_req tq = { 0 };
-    memcpy(tq.name, "vnet", 5);
+    memcpy(tq.name, "vnet0", 6);
     struct supervisor_stop_rep tr;
     r = supervisor_stop(sup, &tq, &tr);
     k_thread_sleep(200 * MS);
