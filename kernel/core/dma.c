@@ -27,6 +27,7 @@
  * references dropped outside it.
  */
 #include "arch/x86_64/iommu.h"
+#include "arch/x86_64/trap.h"
 #include "core/channel.h"
 #include "core/frame.h"
 #include "core/interrupt.h"
@@ -209,7 +210,7 @@ long sys_msi_attach(long rh, long ch, long code, long out)
     object_put(&c->obj);
     if (!k)
         return err;
-    m.vector = m.data & 0xff;
+    m.vector = VEC_MSI_BASE + k->irq;
     long h = handle_install(&current_thread()->proc->handles, &k->obj,
                             K_RIGHT_MANAGE | K_RIGHT_DUP | K_RIGHT_TRANSFER);
     object_put(&k->obj);

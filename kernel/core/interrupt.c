@@ -2,6 +2,7 @@
 #include "core/interrupt.h"
 
 #include "arch/x86_64/ioapic.h"
+#include "arch/x86_64/iommu.h"
 #include "arch/x86_64/lapic.h"
 #include "arch/x86_64/trap.h"
 #include "arch/x86_64/percpu.h"
@@ -123,9 +124,20 @@ struct kinterrupt *interrupt_attach_msi(uint32_t fn, struct connection *conn, ui
     msi_attached[free] = k;
     trap_set_handler(VEC_MSI_BASE + free, msi_handler);
     spin_unlock_irqrestore(&irq_lock, was);
-    /* Fixed delivery, edge, physical destination: the boot CPU. */
-    *addr = MSI_ADDRESS | ((uint64_t)cpus[0].apic_id << 12);
-    *data = VEC_MSI_BASE + free;
+    /* Fixed delivery, edge, physical destination: the boot CPU.  Remapped
+     * where the IOMMU can (only FN may use its entry): the message names
+     * the entry (remappable format, handle bits 19:5 and 2, no
+     * subhandle), not the vector. */
+    unsigned entry = IOMMU_IRTE_MSI + free;
+    k->remapped = iommu_irte_set(entry, (uint16_t)fn, (uint8_t)(VEC_MSI_BASE + free),
+                                 cpus[0].apic_id, false);
+    if (k->remapped) {
+        *addr = MSI_ADDRESS | (entry & 0x7fff) << 5 | 1u << 4 | (entry >> 15) << 2;
+        *data = 0;
+    } else {
+        *addr = MSI_ADDRESS | ((uint64_t)cpus[0].apic_id << 12);
+        *data = VEC_MSI_BASE + free;
+    }
     *err = 0;
     return k;
 }
@@ -150,6 +162,10 @@ int interrupt_ack(struct kinterrupt *k)
 
 void interrupt_destroy(struct kinterrupt *k)
 {
+    /* Its device's messages are refused from now on; first, while the
+     * entry is still this one's (the next attachment may take it). */
+    if (k->remapped)
+        iommu_irte_clear(IOMMU_IRTE_MSI + k->irq, (uint16_t)k->fn);
     bool was = spin_lock_irqsave(&irq_lock);
     if (k->msi) {
         /* The device may still send it: the vector stays handled (its

@@ -30,6 +30,7 @@ struct kinterrupt {
     unsigned irq;               /* IOAPIC line, or the MSI vector's index */
     bool msi;
     uint32_t fn;                /* MSI: the K_PCI_FN it belongs to */
+    bool remapped;              /* MSI: through the IOMMU's entry IOMMU_IRTE_MSI + irq */
     struct connection *conn;
     uint32_t code;
     volatile bool masked;       /* fired, waiting for irq_ack */

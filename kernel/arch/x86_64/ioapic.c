@@ -18,6 +18,7 @@
 
 #include "arch/x86_64/acpi.h"
 #include "arch/x86_64/cpu.h"
+#include "arch/x86_64/iommu.h"
 #include "arch/x86_64/paging.h"
 #include "arch/x86_64/trap.h"
 #include "core/printk.h"
@@ -36,6 +37,7 @@
 
 struct ioapic {
     volatile uint32_t *regs;
+    uint8_t id;
     uint32_t gsi_base;
     unsigned inputs;
 };
@@ -79,6 +81,7 @@ void ioapic_init(void)
         struct ioapic *io = &ioapics[nioapics];
         io->regs = paging_map_phys(acpi.ioapics[i].addr, 4096, MAP_UNCACHED);
         io->gsi_base = acpi.ioapics[i].gsi_base;
+        io->id = (uint8_t)acpi.ioapics[i].id;
         io->inputs = ((reg_read(io, REG_VER) >> 16) & 0xff) + 1;
         for (unsigned pin = 0; pin < io->inputs; pin++)
             rte_write(io, pin, RTE_MASKED, 0);
@@ -104,7 +107,15 @@ bool ioapic_route_gsi(uint32_t gsi, uint8_t vector, uint32_t dest, bool level, b
     if (!io)
         return false;
     uint32_t lo = vector | (level ? RTE_LEVEL : 0) | (active_low ? RTE_ACTIVE_LOW : 0);
-    rte_write(io, gsi - io->gsi_base, lo, dest << 24);
+    uint32_t hi = dest << 24;
+    uint16_t sid;
+    /* Remapped (the IOMMU's entry GSI, only for this IOAPIC): the entry in
+     * remappable format, handle GSI (bit 48, bits 63:49); the vector stays
+     * for the EOI of a level-triggered line. */
+    if (gsi < IOMMU_IRTE_MSI && iommu_ioapic_sid(io->id, &sid) &&
+        iommu_irte_set(gsi, sid, vector, dest, level))
+        hi = 1u << 16 | gsi << 17;
+    rte_write(io, gsi - io->gsi_base, lo, hi);
     return true;
 }
 

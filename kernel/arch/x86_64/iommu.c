@@ -14,6 +14,19 @@
  * device that runs past its buffer faults), and start again when the
  * domain is reset.
  *
+ * Interrupt remapping, where the unit has it (ECAP.IR, with queued
+ * invalidation, ECAP.QI, which its interrupt entry cache needs): one
+ * table of IRT_ENTRIES entries, each delivering one vector to one CPU and
+ * only for the requester it names (SVT = 1: the PCI function of an MSI,
+ * the IOAPIC of its inputs).  Compatibility-format interrupts stay blocked
+ * (GCMD.CFI is never set), so a device can raise only its own vectors,
+ * whatever its driver makes it write where.  QEMU 7.2's unit models less:
+ * it lets compatibility-format messages through regardless, and a
+ * device's DMA into the interrupt window carries no requester id, so
+ * only an MSI-X message is checked against its entry's (decision 0022).
+ * Once queued invalidation is on, every invalidation goes through the
+ * queue.
+ *
  * Locking: iommu_lock (a leaf) over the tables and domains; frames are
  * allocated under it (the frame allocator's lock is a leaf below it).
  */
@@ -28,11 +41,20 @@
 
 enum {                               /* registers */
     REG_CAP = 0x08, REG_ECAP = 0x10, REG_GCMD = 0x18, REG_GSTS = 0x1c,
-    REG_RTADDR = 0x20, REG_CCMD = 0x28, REG_FSTS = 0x34,
+    REG_RTADDR = 0x20, REG_CCMD = 0x28, REG_FSTS = 0x34, REG_IQT = 0x88, REG_IQA = 0x90,
+    REG_IRTA = 0xb8,
 };
 
 #define GCMD_TE (1u << 31)
 #define GCMD_SRTP (1u << 30)
+#define GCMD_QIE (1u << 26)
+#define GCMD_IRE (1u << 25)
+#define GCMD_SIRTP (1u << 24)
+#define ECAP_QI (1ULL << 1)
+#define ECAP_IR (1ULL << 3)
+#define IQ_ENTRIES 256                  /* one page of 16-byte descriptors (IQA.QS = 0) */
+#define IRT_ENTRIES 256                 /* one page of 16-byte entries (IRTA.S = 7) */
+#define FSTS_IQE (1u << 4)
 #define GCMD_PERSISTENT 0x96ffffffu  /* GSTS bits that are not one-shot commands */
 #define CAP_CM (1ULL << 7)
 #define PTE_RW 3ULL
@@ -49,6 +71,10 @@ struct unit {
     uint64_t *root;
     uint64_t *ctx[256];
     unsigned faults;
+    uint64_t *iq;                    /* the invalidation queue, when on */
+    unsigned iq_tail;
+    volatile uint32_t *iq_done;      /* an invalidation wait's status */
+    uint64_t *irt;                   /* the interrupt remapping table, when on */
 };
 
 struct domain {
@@ -97,9 +123,47 @@ static bool command(struct unit *u, uint32_t bit)
     return wait_bits(u, REG_GSTS, bit, true);
 }
 
+static uint64_t virt_to_phys(const void *p) { return (uint64_t)(uintptr_t)p - phys_offset; }
+
+/* Queued invalidation: descriptor (LO, HI) at the tail. */
+static void qi_post(struct unit *u, uint64_t lo, uint64_t hi)
+{
+    u->iq[2 * u->iq_tail] = lo;
+    u->iq[2 * u->iq_tail + 1] = hi;
+    flush(u, &u->iq[2 * u->iq_tail], 16);
+    u->iq_tail = (u->iq_tail + 1) % IQ_ENTRIES;
+}
+
+/* Posts an invalidation wait after what was posted, hands the queue to
+ * the unit and waits until it has done all of it; false if it did not
+ * (a queue error, or no answer). */
+static bool qi_sync(struct unit *u)
+{
+    *u->iq_done = 0;
+    flush(u, (const void *)u->iq_done, 4);
+    qi_post(u, 0x5 | 1ULL << 5 | 1ULL << 6 | 1ULL << 32, virt_to_phys((const void *)u->iq_done));
+    w64(u, REG_IQT, (uint64_t)u->iq_tail << 4);
+    for (int i = 0; i < 1000000; i++) {
+        if (*u->iq_done == 1)
+            return true;
+        if (r32(u, REG_FSTS) & FSTS_IQE)
+            break;
+        __asm__ volatile("pause");
+    }
+    kprintf("iommu: unit at %#lx: an invalidation did not complete (fault status %#x)\n",
+            u->d->base, r32(u, REG_FSTS));
+    return false;
+}
+
 /* Context cache and IOTLB, globally: after any table change. */
 static void invalidate(struct unit *u)
 {
+    if (u->iq) {
+        qi_post(u, 0x1 | 1ULL << 4, 0);          /* context cache, global */
+        qi_post(u, 0x2 | 1ULL << 4, 0);          /* IOTLB, global */
+        qi_sync(u);
+        return;
+    }
     w64(u, REG_CCMD, 1ULL << 63 | 1ULL << 61);
     wait_bits(u, REG_CCMD, 1ULL << 63, false);
     w64(u, u->iotlb + 8, 1ULL << 63 | 1ULL << 60);
@@ -129,12 +193,46 @@ bool iommu_translates(uint32_t fn)
     return unit_of(fn) != NULL;
 }
 
-static uint64_t virt_to_phys(const void *p) { return (uint64_t)(uintptr_t)p - phys_offset; }
-
 static uint64_t *table_new(void)
 {
     uint64_t pa = frame_alloc_zeroed();
     return pa == PMM_NONE ? NULL : phys_to_virt(pa);
+}
+
+/* Queued invalidation on, then interrupt remapping (an empty table: no
+ * entry present, so no remapped interrupt gets through until one is
+ * made), compatibility format left blocked. */
+static void remapping_start(struct unit *u)
+{
+    uint64_t *q = table_new(), *irt = table_new(), *done = table_new();
+    if (!q || !irt || !done) {
+        kprintf("iommu: unit at %#lx: no memory for interrupt remapping\n", u->d->base);
+        return;
+    }
+    flush(u, q, 4096);
+    flush(u, irt, 4096);
+    w64(u, REG_IQT, 0);
+    w64(u, REG_IQA, virt_to_phys(q));             /* QS = 0: one page */
+    if (!command(u, GCMD_QIE)) {
+        kprintf("iommu: unit at %#lx did not take its invalidation queue\n", u->d->base);
+        return;
+    }
+    u->iq = q;
+    u->iq_done = (volatile uint32_t *)done;
+    invalidate(u);
+    w64(u, REG_IRTA, virt_to_phys(irt) | 7);      /* 2^(7+1) entries, xAPIC destinations */
+    if (!command(u, GCMD_SIRTP)) {
+        kprintf("iommu: unit at %#lx did not take its interrupt remapping table\n", u->d->base);
+        return;
+    }
+    qi_post(u, 0x4, 0);                           /* interrupt entry cache, global */
+    if (!qi_sync(u) || !command(u, GCMD_IRE)) {
+        kprintf("iommu: unit at %#lx did not turn interrupt remapping on\n", u->d->base);
+        return;
+    }
+    u->irt = irt;
+    kprintf("iommu: unit at %#lx: interrupt remapping on, %u entries, compatibility format "
+            "left off (CFI clear)\n", u->d->base, IRT_ENTRIES);
 }
 
 static void unit_start(struct unit *u, const struct acpi_drhd *d)
@@ -170,6 +268,11 @@ static void unit_start(struct unit *u, const struct acpi_drhd *d)
     iommu_units_on++;
     kprintf("iommu: unit at %#lx: DMA remapping on, %u-level tables, %u fault records%s\n",
             d->base, u->levels, u->nfr, u->coherent ? "" : ", tables flushed (not coherent)");
+    if ((ecap & (ECAP_QI | ECAP_IR)) == (ECAP_QI | ECAP_IR))
+        remapping_start(u);
+    else
+        kprintf("iommu: unit at %#lx: no interrupt remapping; a device may raise any vector\n",
+                d->base);
 }
 
 void iommu_init(void)
@@ -313,6 +416,78 @@ void iommu_reset(uint32_t fn)
     spin_unlock(&iommu_lock);
 }
 
+/* ---- interrupt remapping ---- */
+
+/* The unit remapping interrupts of requester SID (a PCI function, or an
+ * IOAPIC's scope), or NULL. */
+static struct unit *remapper(uint16_t sid)
+{
+    struct unit *u = unit_of(sid);
+    if (!u)
+        for (unsigned i = 0; i < nunits && !u; i++)
+            for (unsigned s = 0; s < units[i].d->nscopes; s++) {
+                const struct acpi_scope *sc = &units[i].d->scopes[s];
+                if (sc->type == ACPI_SCOPE_IOAPIC && sc->depth == 1 &&
+                    (uint16_t)(sc->bus << 8 | sc->dev << 3 | sc->fn) == sid)
+                    u = &units[i];
+            }
+    return u && u->irt ? u : NULL;
+}
+
+bool iommu_ioapic_sid(unsigned ioapic_id, uint16_t *sid)
+{
+    for (unsigned i = 0; i < nunits; i++)
+        for (unsigned s = 0; s < units[i].d->nscopes; s++) {
+            const struct acpi_scope *sc = &units[i].d->scopes[s];
+            if (sc->type == ACPI_SCOPE_IOAPIC && sc->enum_id == ioapic_id && sc->depth == 1) {
+                *sid = (uint16_t)(sc->bus << 8 | sc->dev << 3 | sc->fn);
+                return units[i].irt != NULL;
+            }
+        }
+    return false;
+}
+
+bool iommu_irte_set(unsigned index, uint16_t sid, uint8_t vector, uint32_t apic_id, bool level)
+{
+    struct unit *u = index < IRT_ENTRIES ? remapper(sid) : NULL;
+    if (!u)
+        return false;
+    spin_lock(&iommu_lock);
+    uint64_t *e = &u->irt[2 * index];
+    e[0] = 0;                                     /* not present while it changes */
+    flush(u, e, 16);
+    /* Only SID may use it (SVT 1, SQ 0: all 16 bits compared). */
+    e[1] = sid | 1ULL << 18;
+    /* Present, physical destination, fixed delivery, remapped (not posted). */
+    e[0] = 1 | (level ? 1ULL << 4 : 0) | (uint64_t)vector << 16 | (uint64_t)(apic_id & 0xff) << 40;
+    flush(u, e, 16);
+    qi_post(u, 0x4 | 1ULL << 4 | (uint64_t)index << 32, 0);   /* this entry's cached copy */
+    qi_sync(u);
+    spin_unlock(&iommu_lock);
+    return true;
+}
+
+void iommu_irte_clear(unsigned index, uint16_t sid)
+{
+    struct unit *u = index < IRT_ENTRIES ? remapper(sid) : NULL;
+    if (!u)
+        return;
+    spin_lock(&iommu_lock);
+    u->irt[2 * index] = 0;
+    flush(u, &u->irt[2 * index], 16);
+    qi_post(u, 0x4 | 1ULL << 4 | (uint64_t)index << 32, 0);
+    qi_sync(u);
+    spin_unlock(&iommu_lock);
+}
+
+bool iommu_remapping(void)
+{
+    for (unsigned i = 0; i < nunits; i++)
+        if (units[i].irt)
+            return true;
+    return false;
+}
+
 void iommu_poll_faults(void)
 {
     for (unsigned i = 0; i < nunits; i++) {
@@ -325,12 +500,17 @@ void iommu_poll_faults(void)
             uint64_t hi = r64(u, off + 8);
             if (!(hi >> 63))
                 continue;
-            uint64_t addr = r64(u, off) & ~4095ULL;
-            unsigned sid = hi & 0xffff;
-            if (u->faults++ < FAULTS_PRINTED)
+            uint64_t lo = r64(u, off), addr = lo & ~4095ULL;
+            unsigned sid = hi & 0xffff, reason = (unsigned)(hi >> 32) & 0xff;
+            if (u->faults++ >= FAULTS_PRINTED)
+                ;
+            else if (reason >= 0x20)                    /* interrupt remapping's */
+                kprintf("iommu: interrupt refused: device %02x:%02x.%u, entry %u (reason %#x)\n",
+                        sid >> 8, (sid >> 3) & 31, sid & 7, (unsigned)(lo >> 48), reason);
+            else
                 kprintf("iommu: DMA fault: device %02x:%02x.%u %s at %#lx refused (reason %#x)\n",
                         sid >> 8, (sid >> 3) & 31, sid & 7, (hi >> 62) & 1 ? "read" : "write",
-                        addr, (unsigned)(hi >> 32) & 0xff);
+                        addr, reason);
             w32(u, off + 12, 1u << 31);                 /* done with this record */
         }
         w32(u, REG_FSTS, fsts & 1);                       /* overflow seen */

@@ -31,6 +31,21 @@ void iommu_unmap(uint32_t fn, uint64_t iova, uint64_t size);
 /* Empties FN's domain: no translation left, its tables freed. */
 void iommu_reset(uint32_t fn);
 
+/* Interrupt remapping (units with it; see iommu.c).  Entry INDEX (below
+ * 256) made to deliver VECTOR to the CPU APIC_ID (fixed, edge or LEVEL)
+ * for requests from SID only (a K_PCI_FN function, or an IOAPIC's, from
+ * iommu_ioapic_sid); true if made, and then the source must send
+ * remappable messages of handle INDEX; false if no unit remaps SID's. */
+#define IOMMU_IRTE_MSI 32          /* entries 0-31: IOAPIC inputs (GSIs); from 32: MSIs */
+bool iommu_irte_set(unsigned index, uint16_t sid, uint8_t vector, uint32_t apic_id, bool level);
+/* Entry INDEX of SID's unit not present: its interrupts are refused. */
+void iommu_irte_clear(unsigned index, uint16_t sid);
+/* The requester id of IOAPIC IOAPIC_ID (its DMAR scope); true if a unit
+ * remaps its interrupts. */
+bool iommu_ioapic_sid(unsigned ioapic_id, uint16_t *sid);
+/* True if some unit remaps interrupts. */
+bool iommu_remapping(void);
+
 /* Reports recorded faults (the boot CPU's timer tick). */
 void iommu_poll_faults(void);
 
