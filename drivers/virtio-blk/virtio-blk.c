@@ -164,8 +164,9 @@ static void verify(unsigned i, const struct request *r)
         __builtin_trap();
 }
 
-/* Gives R to the device in slot I. */
-static void start(unsigned i, const struct request *r)
+/* Gives R to the device in slot I; false if R is not what its client
+ * sent (answered E_INVAL, the slot free again). */
+static bool start(unsigned i, const struct request *r)
 {
     if (i >= B.slots || B.busy[i] || B.at_device[i])
         __builtin_trap();                        /* a slot the device still has */
@@ -190,6 +191,17 @@ static void start(unsigned i, const struct request *r)
     }
     d[d0 + 2] = (struct virtq_desc){ st_iova, 1, VIRTQ_DESC_F_WRITE, 0 };
     verify(i, &B.inflight[i]);
+    /* What the device will do is checked against the client's own
+     * message too (not only the driver's copy of it, which a fault may
+     * have changed along with the header): a write to a sector the
+     * client did not name cannot be taken back. */
+    if (!as_sent(&B.inflight[i])) {
+        k_msg_error(r->rcvid, E_INVAL);
+        B.hdrs[i].type = T_NONE;
+        B.busy[i] = false;
+        session_put(B.inflight[i].s);
+        return false;
+    }
     if (B.status[i] != 0xff)
         __builtin_trap();                        /* a status the device did not write */
     /* Writing this slot must not have changed another the device may
@@ -199,13 +211,13 @@ static void start(unsigned i, const struct request *r)
             verify(j, &B.inflight[j]);
     B.at_device[i] = 1;
     virtq_submit(&B.q, d0);
+    return true;
 }
 
-/* Starts R now, or queues it; PROTO_NO_REPLY, or E_BUSY when full. */
+/* Starts R now, or queues it; PROTO_NO_REPLY, or E_BUSY when full (its
+ * message is checked against the client's when it starts). */
 static long submit(const struct request *r)
 {
-    if (!as_sent(r))
-        return -E_INVAL;
     if (B.wait_count == 0) {
         for (unsigned i = 0; i < B.slots; i++) {
             if (!B.busy[i]) {
