@@ -113,7 +113,7 @@ deps:
 	tools/setup
 
 run: deps all
-	tools/qemu --smp $(SMP) --mem $(MEM) --accel $(ACCEL) --append "$(APPEND)"
+	tools/qemu --smp $(SMP) --mem $(MEM) --accel $(ACCEL) --append "$(APPEND)" --devices $(BUILD)/disk.img
 
 gdb: deps all
 	@echo "In another terminal: gdb $(BUILD)/kestrel.elf -ex 'target remote :1234' -ex 'hbreak kmain' -ex continue"
