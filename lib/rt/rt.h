@@ -23,6 +23,11 @@ extern struct k_startup *rt_startup;
 /* The start-up handle called NAME, or -1 if there is none. */
 long rt_handle(const char *name);
 
+/* The text of start-up handle NAME (a memory object from init: the
+ * manifest, procmgr's policy), mapped read-only: its first byte, its
+ * length up to the first NUL in *LEN; NULL if there is none. */
+const char *rt_handle_text(const char *name, size_t *len);
+
 /* Flushes stdout and ends the process with STATUS. */
 __attribute__((noreturn)) void rt_exit(int status);
 

@@ -5,6 +5,7 @@
  */
 #include "rt/rt.h"
 #include "kestrel/supervise.h"
+#include "kestrel/vm.h"
 #include "rt/stdio.h"
 
 #include "base/string.h"
@@ -46,6 +47,17 @@ long rt_handle(const char *name)
             return h->handle;
     }
     return -1;
+}
+
+const char *rt_handle_text(const char *name, size_t *len)
+{
+    long vmo = rt_handle(name);
+    long size = vmo >= 0 ? k_vmo_size(vmo) : -1;
+    long base = size > 0 ? k_vmo_map(0, vmo, 0, size, K_PROT_READ) : -1;
+    if (base < 0)
+        return NULL;
+    *len = strnlen((const char *)base, (size_t)size);
+    return (const char *)base;
 }
 
 void rt_exit(int status)

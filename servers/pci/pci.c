@@ -320,15 +320,13 @@ static void read_manifest(void)
 {
     for (unsigned i = 0; i < MANIFEST_SERVICES_MAX; i++)
         P.bound_fn[i] = -1;
-    long vmo = rt_handle("manifest");
-    long size = vmo >= 0 ? k_vmo_size(vmo) : -1;
-    long base = size > 0 ? k_vmo_map(0, vmo, 0, size, K_PROT_READ) : -1;
-    if (base < 0) {
+    size_t len;
+    const char *text = rt_handle_text("manifest", &len);
+    if (!text) {
         printf("pci: no manifest: no driver lines, functions bound to no one\n");
         return;
     }
-    const char *text = (const char *)base;
-    manifest_parse(text, strnlen(text, (size_t)size), &P.manifest);   /* init reported errors */
+    manifest_parse(text, len, &P.manifest);   /* init reported errors */
     P.have_manifest = true;
 }
 

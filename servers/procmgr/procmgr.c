@@ -176,16 +176,13 @@ static void make_views(void)
  * nothing (their views are unknown): closed, not open. */
 static void load_policy(void)
 {
-    long vmo = rt_handle("policy");
-    long size = vmo >= 0 ? k_vmo_size(vmo) : -1;
-    long base = size > 0 ? k_vmo_map(0, vmo, 0, size, K_PROT_READ) : -1;
-    if (base < 0) {
+    size_t len;
+    const char *text = rt_handle_text("policy", &len);
+    if (!text) {
         printf("procmgr: no policy from init: no client may attach or resolve\n");
         return;
     }
     policy_loaded = true;
-    const char *text = (const char *)base;
-    size_t len = strnlen(text, (size_t)size);
     for (size_t start = 0, i = 0; i <= len; i++) {
         if (i < len && text[i] != '\n')
             continue;
