@@ -43,6 +43,17 @@ static bool valid(const struct bdev *b, int op, uint64_t sector, uint32_t count,
            bytes <= b->info.max_transfer && offset <= b->size && bytes <= b->size - offset;
 }
 
+/* Tells the supervisor the driver serves us wrongly (it replaces it). */
+static void complain(struct bdev *b, long hb)
+{
+    struct supervisor_complain_req q = { 0 };
+    size_t len = strlen(b->driver);
+    memcpy(q.name, b->driver, len < sizeof(q.name) - 1 ? len : sizeof(q.name) - 1);
+    struct supervisor_complain_rep rep;
+    if (supervisor_complain(hb, &q, &rep) == 0)
+        __atomic_fetch_add(&b->complaints, 1, __ATOMIC_RELAXED);
+}
+
 /* A wrong answer to a valid request: true to send it again (after a
  * complaint, now and then), false to fail the call. */
 static bool wrong_answer(struct bdev *b, unsigned *mine)
@@ -51,16 +62,20 @@ static bool wrong_answer(struct bdev *b, unsigned *mine)
     long hb = b->driver ? rt_handle("heartbeat") : -1;
     if (hb < 0 || ++*mine > BDEV_WRONG_MAX)
         return false;
-    if (n % BDEV_COMPLAIN_AFTER == 0) {
-        struct supervisor_complain_req q = { 0 };
-        size_t len = strlen(b->driver);
-        memcpy(q.name, b->driver, len < sizeof(q.name) - 1 ? len : sizeof(q.name) - 1);
-        struct supervisor_complain_rep rep;
-        if (supervisor_complain(hb, &q, &rep) == 0)
-            __atomic_fetch_add(&b->complaints, 1, __ATOMIC_RELAXED);
-    }
+    if (n % BDEV_COMPLAIN_AFTER == 0)
+        complain(b, hb);
     k_thread_sleep(2000000L);                    /* the driver is being replaced */
     return true;
+}
+
+/* A valid request failed with R, its own error: returned, and counted
+ * (a driver failing every request is complained of). */
+static long failed(struct bdev *b, bool ok, long r)
+{
+    long hb = ok && b->driver ? rt_handle("heartbeat") : -1;
+    if (hb >= 0 && __atomic_add_fetch(&b->failing, 1, __ATOMIC_RELAXED) % BDEV_FAIL_COMPLAIN == 0)
+        complain(b, hb);
+    return r;
 }
 
 /* One request, resent while the driver dies under it or the session is
@@ -73,7 +88,7 @@ static long call(struct bdev *b, int op, uint64_t sector, uint32_t count, uint64
     for (;;) {
         long s = session(b);
         if (s < 0)
-            return s;
+            return failed(b, ok, s);
         long r;
         if (op == OP_READ) {
             struct blk_read_req q = { .sector = sector, .offset = offset, .count = count };
@@ -91,6 +106,8 @@ static long call(struct bdev *b, int op, uint64_t sector, uint32_t count, uint64
         if (r == want) {
             if (__atomic_load_n(&b->wrong, __ATOMIC_RELAXED))
                 __atomic_store_n(&b->wrong, 0, __ATOMIC_RELAXED);
+            if (__atomic_load_n(&b->failing, __ATOMIC_RELAXED))
+                __atomic_store_n(&b->failing, 0, __ATOMIC_RELAXED);
             return r;
         }
         if (r >= 0)
@@ -101,9 +118,11 @@ static long call(struct bdev *b, int op, uint64_t sector, uint32_t count, uint64
             return -E_IO;
         }
         if (r >= 0)
-            return -E_IO;
+            return failed(b, ok, -E_IO);
+        if (r == -E_BADHANDLE)
+            r = -E_REVOKED;                      /* closed by a thread that reattached first */
         if (r != -E_DEAD && r != -E_REVOKED && r != -E_BUSY)
-            return r;
+            return failed(b, ok, r);
         /* A driver that says "busy" or "another life" for ever, to a
          * valid request, serves no one: that is a wrong answer too. */
         if (ok && b->driver && ++again % (r == -E_BUSY ? 100 : 8) == 0 &&
@@ -116,7 +135,7 @@ static long call(struct bdev *b, int op, uint64_t sector, uint32_t count, uint64
         __atomic_fetch_add(&b->resends, 1, __ATOMIC_RELAXED);
         long n = reattach(b, s);
         if (n < 0)
-            return n;
+            return failed(b, ok, n);
     }
 }
 

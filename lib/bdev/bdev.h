@@ -28,7 +28,13 @@
  * "another life" 8 times in a row is a wrong answer too (a driver that
  * says so for ever serves no one).
  * Any other error (E_IO from the device, a request out of range) is the
- * request's own and is returned.
+ * request's own and is returned; but with DRIVER set, BDEV_FAIL_COMPLAIN
+ * valid requests failing in a row (E_IO, an attach refused E_FULL...: no
+ * request served between them, by any thread) are a complaint too: a
+ * driver that fails everything serves no one, and a disk that does will
+ * get its driver given up on.  A session handle another thread closed
+ * under a call (E_BADHANDLE: it found the session stale first) is resent
+ * like E_REVOKED.
  *
  * Calls may come from several threads at once (each waits for its own
  * request; that is how several are in flight).
@@ -42,6 +48,7 @@
 #include "rt/attach.h"
 #define BDEV_COMPLAIN_AFTER 3
 #define BDEV_WRONG_MAX 200
+#define BDEV_FAIL_COMPLAIN 50
 
 struct bdev {
     struct rt_attach at;           /* the driver's channel, this life's session, the buffer */
@@ -51,6 +58,7 @@ struct bdev {
     uint32_t resends;              /* requests sent again after a driver's death */
     uint32_t garbage;              /* replies that made no sense */
     uint32_t wrong;                /* wrong answers in a row (all threads) */
+    uint32_t failing;              /* valid requests failed in a row (all threads) */
     uint32_t complaints;           /* made to the supervisor */
     const char *driver;            /* its service name, for complaints; NULL: none */
 };
