@@ -74,6 +74,7 @@ $(call user_program,virtio-blk,drivers/virtio-blk/virtio-blk.c lib/virtio/virtio
 $(call user_program,blktest,tests/user/blktest.c lib/bdev/bdev.c)
 $(call user_program,drvtest,tests/user/drvtest.c lib/bdev/bdev.c)
 $(call user_program,faults,tests/user/faults.c lib/bdev/bdev.c)
+$(call user_program,bdevtest,tests/user/bdevtest.c lib/bdev/bdev.c)
 $(call user_program,blkbench,tests/user/blkbench.c lib/bdev/bdev.c lib/netdev/netdev.c)
 $(call user_program,virtio-net,drivers/virtio-net/virtio-net.c lib/virtio/virtio.c)
 $(call user_program,nettest,tests/user/nettest.c lib/netdev/netdev.c)
