@@ -73,6 +73,13 @@ enum {                                 /* configuration space registers */
 #define CMD_MASTER 4u
 #define STATUS_CAPS 0x10u
 #define CAP_MSIX 0x11u
+#define CAP_PCIE 0x10u
+#define CAP_VENDOR 0x09u               /* virtio's structures are vendor capabilities */
+#define VIRTIO_VENDOR 0x1af4u
+#define VIRTIO_COMMON_CFG 1u           /* virtio 1.2, 4.1.4: cfg_type of the common structure */
+#define VIRTIO_STATUS_OFF 20u          /* device_status in it */
+#define PCIE_DEVCAP_FLR (1u << 28)
+#define PCIE_DEVCTL_FLR (1u << 15)
 
 struct bar {
     uint64_t base, size;
@@ -89,6 +96,12 @@ struct func {
     uint8_t msix_bar, pba_bar;         /* where the table and its pending bits are */
     uint32_t msix_off, pba_off;
     volatile uint32_t *msix_table;     /* mapped when first programmed */
+    uint8_t pcie_cap;                  /* the PCI express capability's offset, or 0 */
+    bool flr;                          /* it has function level reset */
+    bool virtio_common;                /* a modern virtio function: its common structure */
+    uint8_t virtio_bar;
+    uint32_t virtio_off;
+    volatile uint8_t *virtio_status;   /* mapped at the first reset */
     uint8_t nbars;
     struct bar bars[6];
     bool claimed;                      /* a driver holds its device connection */
@@ -199,6 +212,15 @@ static void caps_read(volatile uint8_t *c, struct func *f)
             f->msix_vectors = (uint16_t)((rd16c(c, p + 2) & 0x7ff) + 1);
             f->msix_bar = table & 7, f->msix_off = table & ~7u;
             f->pba_bar = pba & 7, f->pba_off = pba & ~7u;
+        } else if (rd8(c, p) == CAP_PCIE && !f->pcie_cap) {
+            f->pcie_cap = (uint8_t)p;
+            f->flr = (rd32c(c, p + 4) & PCIE_DEVCAP_FLR) != 0;
+        } else if (rd8(c, p) == CAP_VENDOR && rd16c(c, CFG_VENDOR) == VIRTIO_VENDOR &&
+                   rd8(c, p + 2) >= 16 && rd8(c, p + 3) == VIRTIO_COMMON_CFG &&
+                   !f->virtio_common) {
+            f->virtio_common = true;
+            f->virtio_bar = rd8(c, p + 4);
+            f->virtio_off = rd32c(c, p + 8);
         }
         p = rd8(c, p + 1) & ~3u;
     }
@@ -564,28 +586,35 @@ static long on_resource(void *ctx, long rcvid, const struct pci_resource_req *re
 #define MSIX_FUNCTION_MASK 0x4000u
 #define MSIX_ENTRY_MASKED 1u           /* an entry's vector control */
 
-/* F's MSI-X table, mapped (its BAR checked: memory, the table inside),
- * or NULL. */
-static volatile uint32_t *msix_table(struct func *f)
+/* BYTES at OFF of F's BAR N, mapped for the server itself (the BAR
+ * checked: memory, the range inside), or NULL (said, as WHAT). */
+static volatile uint8_t *bar_range(const struct func *f, unsigned n, uint64_t off,
+                                   uint64_t bytes, const char *what)
 {
-    if (f->msix_table)
-        return f->msix_table;
-    const struct bar *b = f->msix_bar < 6 ? &f->bars[f->msix_bar] : NULL;
-    uint64_t bytes = (uint64_t)f->msix_vectors * 16;
-    if (!b || !(b->flags & PCI_BAR_MEM) || f->msix_off > b->size || bytes > b->size - f->msix_off)
+    const struct bar *b = n < 6 ? &f->bars[n] : NULL;
+    if (!b || !(b->flags & PCI_BAR_MEM) || off > b->size || bytes > b->size - off)
         return NULL;
-    uint64_t first = (b->base + f->msix_off) & ~0xfffULL;
-    uint64_t len = ((b->base + f->msix_off + bytes + 0xfff) & ~0xfffULL) - first;
+    uint64_t first = (b->base + off) & ~0xfffULL;
+    uint64_t len = ((b->base + off + bytes + 0xfff) & ~0xfffULL) - first;
     long v = k_vmo_create((long)len, K_VMO_PHYS, (long)first, P.mmio);
     long a = v < 0 ? v : k_vmo_map(0, v, 0, (long)len, K_PROT_READ | K_PROT_WRITE);
     if (v >= 0)
         k_handle_close(v);
     if (a < 0) {
-        printf("pci: %02x:%02x.%u: cannot map its MSI-X table: %s\n", f->bus, f->dev, f->fn,
+        printf("pci: %02x:%02x.%u: cannot map its %s: %s\n", f->bus, f->dev, f->fn, what,
                k_strerror(a));
         return NULL;
     }
-    f->msix_table = (volatile uint32_t *)(a + (long)((b->base + f->msix_off) & 0xfff));
+    return (volatile uint8_t *)(a + (long)((b->base + off) & 0xfff));
+}
+
+/* F's MSI-X table, mapped, or NULL. */
+static volatile uint32_t *msix_table(struct func *f)
+{
+    if (!f->msix_table)
+        f->msix_table = (volatile uint32_t *)bar_range(f, f->msix_bar, f->msix_off,
+                                                       (uint64_t)f->msix_vectors * 16,
+                                                       "MSI-X table");
     return f->msix_table;
 }
 
@@ -642,21 +671,51 @@ static long on_msix(void *ctx, long rcvid, const struct pci_msix_req *req,
     return k_handle_attach(irq, K_RIGHT_MANAGE, 1);
 }
 
-/* Its driver is gone: the device stops, its DMA mappings go, then it may
- * be claimed again. */
+/* Resets F's device, so that it does nothing more with what its driver
+ * gave it (a device may still be finishing requests: QEMU's complete
+ * theirs into memory they mapped at the start, whatever the IOMMU says
+ * since, and that memory is freed once the domain is emptied).  A modern
+ * virtio function: device_status 0, read back until 0 (virtio 1.2,
+ * 4.1.4.3: the device is reset when it reads 0); otherwise function level
+ * reset where it has it.  With memory decoding still on.  Says how. */
+static const char *device_reset(struct func *f)
+{
+    volatile uint8_t *c = cfg(f->bus, f->dev, f->fn);
+    if (f->virtio_common && !f->virtio_status)
+        f->virtio_status = bar_range(f, f->virtio_bar, f->virtio_off + VIRTIO_STATUS_OFF, 1,
+                                     "virtio common structure");
+    if (f->virtio_status) {
+        *f->virtio_status = 0;
+        for (long end = k_clock_get() + 1000000000L; *f->virtio_status != 0;)
+            if (k_clock_get() > end)
+                return "virtio reset did not complete in 1 s";
+        return "reset (virtio)";
+    }
+    if (c && f->pcie_cap && f->flr) {
+        uint16_t ctl = rd16c(c, f->pcie_cap + 8);
+        wr16c(c, f->pcie_cap + 8, (uint16_t)(ctl | PCIE_DEVCTL_FLR));
+        k_thread_sleep(100 * 1000000L);          /* PCIe: 100 ms before it may be used */
+        return "reset (function level)";
+    }
+    return "no way to reset it: only stopped";
+}
+
+/* Its driver is gone: the device stops and is reset, its DMA mappings
+ * go, then it may be claimed again. */
 static void on_disconnect(struct srv *s, void *data)
 {
     (void)s;
     struct func *f = data;
     msix_off(f);
+    const char *reset = device_reset(f);
     device_enable(f, false);
     long fh = fn_resource(f);
     long n = fh < 0 ? fh : k_dma_reset(fh);
     k_handle_close(fh);
     f->claimed = false;
     f->holder = 0;
-    printf("pci: %02x:%02x.%u released: bus mastering off, DMA mappings dropped (%ld)\n",
-           f->bus, f->dev, f->fn, n);
+    printf("pci: %02x:%02x.%u released: bus mastering off, DMA mappings dropped (%ld); %s\n",
+           f->bus, f->dev, f->fn, n, reset);
 }
 
 /* Reading is harmless (a driver finds its capabilities so); writes are
