@@ -42,6 +42,9 @@
  * A session of a past life (the driver restarted; its badge is not this
  * life's) gets E_REVOKED: lib/netdev attaches again and resends.
  *
+ * Arguments: [--instance N]: the Nth network device (0, the first, by
+ * default; the PCI server's order), the same one in every life.
+ *
  * Start-up handles: "chan", "pci" (connect=pci), "log" optional.
  */
 #include "base/string.h"
@@ -484,7 +487,7 @@ static long queue(struct virtq *q, uint16_t index)
     return r < 0 ? r : size;
 }
 
-static int setup(void)
+static int setup(uint16_t instance)
 {
     long pci = rt_handle("pci"), chan = rt_handle("chan");
     if (pci < 0 || chan < 0) {
@@ -492,7 +495,7 @@ static int setup(void)
                pci < 0 ? "pci" : "chan");
         return -1;
     }
-    long r = virtio_open(&N.d, pci, DEVICE_ID, F_MAC | F_STATUS);
+    long r = virtio_open(&N.d, pci, DEVICE_ID, instance, F_MAC | F_STATUS);
     if (r < 0)
         return r == -E_NOENT ? -E_NOENT : -1;
     if (!N.d.device_cfg && (N.d.features & (F_MAC | F_STATUS))) {
@@ -555,10 +558,12 @@ static const struct srv_ops ops_none = { .message = on_message_none };
 
 int main(int argc, char **argv)
 {
-    (void)argc, (void)argv;
-    int r = setup();
+    long instance = virtio_instance_arg(argc, argv, "virtio-net");
+    if (instance < 0)
+        return 1;
+    int r = setup((uint16_t)instance);
     if (r == -E_NOENT) {
-        printf("virtio-net: no network device: every call gets E_NOENT\n");
+        printf("virtio-net: no network device %ld: every call gets E_NOENT\n", instance);
         return srv_main(&server, "virtio-net", &ops_none, 0);
     }
     if (r < 0)

@@ -363,14 +363,15 @@ static long on_claim(void *ctx, long rcvid, const struct pci_claim_req *req,
      * resolve (badge 0), nor a device connection. */
     if (cur_client || cur_badge == 0 || cur_badge > MANIFEST_SERVICES_MAX)
         return -E_PERM;
+    /* Instance N is the Nth match in the list's order, claimed or not: a
+     * driver's instance names the same function in every life of it. */
     unsigned seen = 0;
-    bool busy = false;
     for (unsigned i = 0; i < P.nfuncs; i++) {
         struct func *f = &P.funcs[i];
-        if (matches(f, req) && f->claimed)
-            busy = true;
-        if (!matches(f, req) || f->claimed || seen++ != req->instance)
+        if (!matches(f, req) || seen++ != req->instance)
             continue;
+        if (f->claimed)
+            return -E_BUSY;                      /* another driver's, or a past life's */
         long c = srv_client_new(&server, f);
         if (c < 0)
             return c;
@@ -383,7 +384,7 @@ static long on_claim(void *ctx, long rcvid, const struct pci_claim_req *req,
         rep->index = i;
         return 0;
     }
-    return busy ? -E_BUSY : -E_NOENT;
+    return -E_NOENT;
 }
 
 static long on_resource(void *ctx, long rcvid, const struct pci_resource_req *req,
