@@ -7,7 +7,6 @@
 #include "kestrel/errors.h"
 #include "kestrel/rights.h"
 #include "kestrel/vm.h"
-#include "protocols/supervisor.h"
 #include "rt/rt.h"
 #include "rt/attach.h"
 #include "rt/syscall.h"
@@ -43,26 +42,6 @@ static bool valid(const struct bdev *b, int op, uint64_t sector, uint32_t count,
            bytes <= b->info.max_transfer && offset <= b->size && bytes <= b->size - offset;
 }
 
-/* A wrong answer to a valid request: true to send it again (after a
- * complaint, now and then), false to fail the call. */
-static bool wrong_answer(struct bdev *b, unsigned *mine)
-{
-    uint32_t n = __atomic_add_fetch(&b->wrong, 1, __ATOMIC_RELAXED);
-    long hb = b->driver ? rt_handle("heartbeat") : -1;
-    if (hb < 0 || ++*mine > BDEV_WRONG_MAX)
-        return false;
-    if (n % BDEV_COMPLAIN_AFTER == 0) {
-        struct supervisor_complain_req q = { 0 };
-        size_t len = strlen(b->driver);
-        memcpy(q.name, b->driver, len < sizeof(q.name) - 1 ? len : sizeof(q.name) - 1);
-        struct supervisor_complain_rep rep;
-        if (supervisor_complain(hb, &q, &rep) == 0)
-            __atomic_fetch_add(&b->complaints, 1, __ATOMIC_RELAXED);
-    }
-    k_thread_sleep(2000000L);                    /* the driver is being replaced */
-    return true;
-}
-
 /* One request, resent while the driver dies under it or the session is
  * a past life's. */
 static long call(struct bdev *b, int op, uint64_t sector, uint32_t count, uint64_t offset)
@@ -89,14 +68,13 @@ static long call(struct bdev *b, int op, uint64_t sector, uint32_t count, uint64
             r = blk_flush(s, &q, &rep);
         }
         if (r == want) {
-            if (__atomic_load_n(&b->wrong, __ATOMIC_RELAXED))
-                __atomic_store_n(&b->wrong, 0, __ATOMIC_RELAXED);
+            rt_attach_right(&b->at);
             return r;
         }
         if (r >= 0)
             __atomic_fetch_add(&b->garbage, 1, __ATOMIC_RELAXED);
         if (ok && (r >= 0 || r == -E_INVAL || r == -E_TOOBIG || r == -E_PERM || r == -E_NOSYS)) {
-            if (wrong_answer(b, &wrongs))
+            if (rt_attach_wrong(&b->at, &wrongs))
                 continue;
             return -E_IO;
         }
@@ -106,8 +84,7 @@ static long call(struct bdev *b, int op, uint64_t sector, uint32_t count, uint64
             return r;
         /* A driver that says "busy" or "another life" for ever, to a
          * valid request, serves no one: that is a wrong answer too. */
-        if (ok && b->driver && ++again % (r == -E_BUSY ? 100 : 8) == 0 &&
-            !wrong_answer(b, &wrongs))
+        if (ok && !rt_attach_again_ok(&b->at, r, &again, &wrongs))
             return -E_IO;
         if (r == -E_BUSY) {
             k_thread_sleep(1000000L);            /* the driver's queue is full */

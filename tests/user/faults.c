@@ -390,7 +390,7 @@ int main(int argc, char **argv)
         printf("faults: cannot start (supervisor, %s, a session): %s\n", driver, k_strerror(r));
         return 2;
     }
-    b.driver = driver;                 /* complaints: lib/bdev names it to the supervisor */
+    b.at.driver = driver;                 /* complaints: lib/bdev names it to the supervisor */
     for (unsigned i = 0;; i++) {
         struct supervisor_list_req q = { .index = i };
         struct supervisor_list_rep l;
@@ -521,7 +521,7 @@ int main(int argc, char **argv)
            "not_back=%ld io_errors=%ld final_check_errors=%ld resends=%u garbage_replies=%u "
            "complaints=%u requests=%ld seconds=%ld back_after_ms=%ld", lives, survived,
            complained, uncaught, lost, io_errors, data_errors - e0, b.resends, b.garbage,
-           b.complaints, progress, (k_clock_get() - t0) / 1000000000,
+           b.at.complaints, progress, (k_clock_get() - t0) / 1000000000,
            restart_count ? restart_ms_total / restart_count : 0);
     for (int i = 0; i < F_TYPES; i++)
         printf(" %s=%ld", type_names[i], by_type[i]);
