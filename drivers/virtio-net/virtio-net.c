@@ -473,8 +473,23 @@ static void on_disconnect(struct srv *s, void *data)
     buf_put(b);                                  /* freed now, or by the device's last slot */
 }
 
+/* stall_ms: a request held 2 s that is neither a receive waiting for a
+ * frame nor a send at the device stops the heartbeats: a driver that
+ * lost a call is replaced.  A send may wait at the device for as long as
+ * the wire pushes back (QEMU holds a frame while its receiver has no
+ * buffer): no stall of ours. */
+static unsigned waiting(struct srv *s)
+{
+    (void)s;
+    unsigned n = N.nrcv;
+    for (unsigned j = 0; j < N.tx_slots; j++)
+        n += N.tx[j].busy;
+    return n;
+}
+
 static const struct srv_ops ops = { .message = on_message, .pulse = on_pulse,
-                                    .disconnect = on_disconnect };
+                                    .disconnect = on_disconnect, .stall_ms = 2000,
+                                    .waiting = waiting };
 
 /* ---- start-up ---- */
 

@@ -179,27 +179,28 @@ static void finish(struct srv_msg *m, long r)
         k_msg_error(m->rcvid, -r);
 }
 
-/* With ops->stall_ms: whether a request has been held that long (the
- * requests held now, against those at the last look). */
+/* With ops->stall_ms: whether more requests have been held that long
+ * than ops->waiting says wait by design (the requests held now, against
+ * those at the last look). */
 static bool stalled(struct srv *s)
 {
     struct k_serving sv;
     if (!s->ops->stall_ms || k_sys_info(K_INFO_SERVING, (long)&sv) < 0)
         return false;
-    long now = k_clock_get(), oldest = now;
+    long now = k_clock_get(), limit = (long)s->ops->stall_ms * 1000000;
     long since[32];
+    unsigned old = 0;
     for (unsigned i = 0; i < sv.n; i++) {
         since[i] = now;
         for (unsigned j = 0; j < s->nwatch; j++)
             if (s->watch_ids[j] == sv.ids[i])
                 since[i] = s->watch_since[j];
-        if (since[i] < oldest)
-            oldest = since[i];
+        old += now - since[i] >= limit;
     }
     memcpy(s->watch_ids, sv.ids, sv.n * sizeof(sv.ids[0]));
     memcpy(s->watch_since, since, sv.n * sizeof(since[0]));
     s->nwatch = sv.n;
-    bool stall = now - oldest >= (long)s->ops->stall_ms * 1000000;
+    bool stall = old > (s->ops->waiting ? s->ops->waiting(s) : 0);
     if (stall && !s->stall_said)
         printf("srv: a request held for %u ms or more: no more heartbeats\n", s->ops->stall_ms);
     s->stall_said |= stall;
