@@ -153,6 +153,37 @@ static void buf_put(struct buffer *b)
 
 /* ---- the device ---- */
 
+/* Fail-stop checks (as virtio-blk's): a descriptor is compared with what
+ * it must say before the device is told of it, and a receive slot's
+ * again before its frame is handed over; a mismatch of the driver's own
+ * state is a deliberate fault: the driver stops and is replaced (the
+ * client resends), rather than send bytes the client did not name or
+ * hand it a frame from another place.  Cheap: a few comparisons a frame. */
+static void verify_rx(unsigned i)
+{
+    const struct buffer *b = N.rx_buf[i];
+    uint16_t d0 = (uint16_t)(2 * i);
+    volatile struct virtq_desc *d = N.rxq.desc;
+    if (i >= FRAME_RX_SLOTS || !b || !b->used || d[d0].addr != N.page_iova + 16ULL * i ||
+        d[d0].len != HDR_LEN || d[d0].flags != (VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE) ||
+        d[d0].next != d0 + 1 || d[d0 + 1].addr != b->iova + (uint64_t)i * FRAME_SLOT ||
+        d[d0 + 1].len != FRAME_SLOT || d[d0 + 1].flags != VIRTQ_DESC_F_WRITE)
+        __builtin_trap();
+}
+
+static void verify_tx(unsigned j, uint64_t offset, uint32_t len)
+{
+    const struct buffer *b = N.tx[j].buf;
+    uint16_t d0 = (uint16_t)(2 * j);
+    volatile struct virtq_desc *d = N.txq.desc;
+    if (j >= N.tx_slots || !N.tx[j].busy || !b || b != N.session || len < FRAME_HEADER ||
+        len > FRAME_MAX || offset > FRAME_BUFFER_SIZE || len > FRAME_BUFFER_SIZE - offset ||
+        d[d0].addr != TX_HDR_IOVA || d[d0].len != HDR_LEN || d[d0].flags != VIRTQ_DESC_F_NEXT ||
+        d[d0].next != d0 + 1 || d[d0 + 1].addr != b->iova + offset || d[d0 + 1].len != len ||
+        d[d0 + 1].flags != 0)
+        __builtin_trap();
+}
+
 /* Gives receive slot I (idle) of the session's buffer to the device. */
 static void post(unsigned i)
 {
@@ -166,6 +197,7 @@ static void post(unsigned i)
                                  VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, (uint16_t)(d0 + 1) };
     d[d0 + 1] = (struct virtq_desc){ b->iova + (uint64_t)i * FRAME_SLOT, FRAME_SLOT,
                                      VIRTQ_DESC_F_WRITE, 0 };
+    verify_rx(i);
     virtq_submit(&N.rxq, d0);
 }
 
@@ -219,6 +251,7 @@ static void rx_complete(void)
             recycle(i);
             continue;
         }
+        verify_rx(i);                            /* the frame is where the slot says */
         N.rx_len[i] = len - HDR_LEN;
         N.rx_state[i] = R_READY;
         N.ready[(N.ready_head + N.ready_count++) % FRAME_RX_SLOTS] = (uint8_t)i;
@@ -332,12 +365,29 @@ static long on_attach(void *ctx, long rcvid, const struct frame_attach_req *req,
     return r < 0 ? r : 0;
 }
 
+/* The send as the client sent it, read again from the client (the kernel
+ * keeps it until the reply): a fault in decoding it is caught too.  A
+ * mismatch fails the send (E_INVAL), it does not stop the driver: a
+ * client could change its own message under it to make it stop. */
+static bool as_sent(long rcvid, const struct frame_send_req *q)
+{
+    struct {
+        struct k_proto_hdr h;
+        struct frame_send_req q;
+    } m = { 0 };
+    long got = k_msg_read(rcvid, 0, (long)&m, sizeof(m));
+    return got == (long)sizeof(m) && m.h.msg == FRAME_MSG_SEND && m.q.offset == q->offset &&
+           m.q.len == q->len && m.q.reserved == 0;
+}
+
 static long on_send(void *ctx, long rcvid, const struct frame_send_req *q,
                     struct frame_send_rep *rep)
 {
     (void)ctx, (void)rep;
     if (!cur_session)
         return no_session();
+    if (!as_sent(rcvid, q))
+        return -E_INVAL;
     if (q->reserved || q->len < FRAME_HEADER)
         return -E_INVAL;
     if (q->len > FRAME_MAX || q->offset > FRAME_BUFFER_SIZE ||
@@ -355,6 +405,7 @@ static long on_send(void *ctx, long rcvid, const struct frame_send_req *q,
     volatile struct virtq_desc *d = N.txq.desc;
     d[d0] = (struct virtq_desc){ TX_HDR_IOVA, HDR_LEN, VIRTQ_DESC_F_NEXT, (uint16_t)(d0 + 1) };
     d[d0 + 1] = (struct virtq_desc){ b->iova + q->offset, q->len, 0, 0 };
+    verify_tx(j, q->offset, q->len);
     virtq_submit(&N.txq, d0);
     return PROTO_NO_REPLY;
 }

@@ -159,9 +159,13 @@ static long receiver(void *arg)
         if (why) {
             long n = __atomic_add_fetch(&faults_data_errors, 1, __ATOMIC_RELAXED);
             foreign += why[0] == 'n' && why[1] == 'o' && why[2] == 't';
-            if (n <= 5)
+            if (n <= 5) {
                 printf("faults: DATA ERROR: side %u received a frame of %ld bytes %s "
-                       "(its number %u, %ld sent)\n", s, len, why, seq, sent[dir]);
+                       "(its number %u, %ld sent):", s, len, why, seq, sent[dir]);
+                for (unsigned i = 0; i < 34 && i < len; i++)
+                    printf(" %02x", f[i]);
+                printf("\n");
+            }
             continue;
         }
         if ((long)seq <= last)
