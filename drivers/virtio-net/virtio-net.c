@@ -117,6 +117,7 @@ static struct {
     uint8_t rx_state[FRAME_RX_SLOTS];
     struct buffer *rx_buf[FRAME_RX_SLOTS];
     uint32_t rx_len[FRAME_RX_SLOTS];
+    uint16_t rx_used[FRAME_RX_SLOTS];  /* where in the used ring its frame was reported */
     uint8_t ready[FRAME_RX_SLOTS];     /* ready slots, oldest first (a ring) */
     unsigned ready_head, ready_count;
     struct send tx[FRAME_SENDS_MAX];
@@ -158,7 +159,9 @@ static void buf_put(struct buffer *b)
  * again before its frame is handed over; a mismatch of the driver's own
  * state is a deliberate fault: the driver stops and is replaced (the
  * client resends), rather than send bytes the client did not name or
- * hand it a frame from another place.  Cheap: a few comparisons a frame. */
+ * hand it a frame from another place or of another length (its answer
+ * is compared with the device's used entry, read again).  Cheap: a few
+ * comparisons a frame. */
 static void verify_rx(unsigned i)
 {
     const struct buffer *b = N.rx_buf[i];
@@ -168,6 +171,18 @@ static void verify_rx(unsigned i)
         d[d0].len != HDR_LEN || d[d0].flags != (VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE) ||
         d[d0].next != d0 + 1 || d[d0 + 1].addr != b->iova + (uint64_t)i * FRAME_SLOT ||
         d[d0 + 1].len != FRAME_SLOT || d[d0 + 1].flags != VIRTQ_DESC_F_WRITE)
+        __builtin_trap();
+}
+
+/* A frame's answer (slot I, LEN) against the device's used entry, read
+ * again: it stays in the ring until the slot is posted again (fewer
+ * chains are out than the ring has entries). */
+static void verify_answer(unsigned i, const struct frame_receive_rep *rep)
+{
+    volatile uint32_t *e =
+        (volatile uint32_t *)(N.rxq.used + 4 + 8 * (N.rx_used[i] % N.rxq.size));
+    if (rep->slot != i || N.rx_state[i] != R_READY || e[0] != 2 * i ||
+        rep->len + HDR_LEN != e[1] || rep->len > FRAME_MAX || rep->len < FRAME_HEADER)
         __builtin_trap();
 }
 
@@ -222,6 +237,7 @@ static void deliver(void)
         struct receiver r = N.rcv[0];
         memmove(&N.rcv[0], &N.rcv[1], --N.nrcv * sizeof(N.rcv[0]));
         struct frame_receive_rep rep = { .slot = i, .len = N.rx_len[i] };
+        verify_answer(i, &rep);
         if (proto_reply(r.rcvid, 0, &rep, r.rep_len) < 0)
             continue;                            /* that client is gone: the next one */
         N.rx_state[i] = R_CLIENT;
@@ -252,6 +268,7 @@ static void rx_complete(void)
             continue;
         }
         verify_rx(i);                            /* the frame is where the slot says */
+        N.rx_used[i] = (uint16_t)(N.rxq.last_used - 1);
         N.rx_len[i] = len - HDR_LEN;
         N.rx_state[i] = R_READY;
         N.ready[(N.ready_head + N.ready_count++) % FRAME_RX_SLOTS] = (uint8_t)i;
