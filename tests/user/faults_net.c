@@ -17,8 +17,9 @@
  * came with other content than was sent, that was never sent (its number
  * not yet given out) or that came to the side that sent it.
  *
- * Progress is frames received right in the direction that has had fewer:
- * a driver that passes frames one way only is not serving.  A sender
+ * Progress is new frames (numbered after the last one) received right, in
+ * the direction that has had fewer: a driver that passes frames one way
+ * only, or the same frames again and again, is not serving.  A sender
  * keeps at most WINDOW frames ahead of what its peer received (waiting
  * up to 20 ms, then taking what did not come as lost), so that losses are
  * the drivers' and not a flood's.
@@ -62,7 +63,7 @@ struct side {
 
 static struct side sides[2];
 static volatile long sent[2];          /* numbers given out, by direction */
-static volatile long got[2];           /* frames received right, by direction */
+static volatile long got[2];           /* frames received right and new, by direction */
 static long dups[2], foreign, hostile_failed;
 static uint8_t stacks[4][STACK] __attribute__((aligned(16)));
 
@@ -169,10 +170,11 @@ static long receiver(void *arg)
             }
             continue;
         }
-        if ((long)seq <= last)
-            dups[dir]++;                         /* again, or late */
-        else
-            last = seq;
+        if ((long)seq <= last) {
+            dups[dir]++;                         /* again, or late: no progress */
+            continue;
+        }
+        last = seq;
         __atomic_fetch_add(&got[dir], 1, __ATOMIC_RELAXED);
         advance();
     }
@@ -294,7 +296,9 @@ static bool final_check(void)
     return ok;
 }
 
-/* frames_out, frames_in: received right from the faulted side, and by it. */
+/* frames_received, frames_out, frames_in: new frames received right (in
+ * all, from the faulted side, by it); duplicates: right but not new;
+ * frames_lost: sent and never received. */
 static void detail(void)
 {
     long peer = faults_deaths(PEER);
@@ -302,7 +306,7 @@ static void detail(void)
            "frames_out=%ld frames_in=%ld frames_lost=%ld duplicates=%ld foreign_frames=%ld "
            "peer_deaths=%ld peer_resends=%u hostile_failed=%ld",
            sides[0].n.resends, sides[0].n.garbage, sides[0].n.at.complaints, sent[0] + sent[1],
-           got[0] + got[1], got[0], got[1], sent[0] + sent[1] - (got[0] - dups[0]) - (got[1] - dups[1]),
+           got[0] + got[1], got[0], got[1], sent[0] + sent[1] - got[0] - got[1],
            dups[0] + dups[1], foreign, peer, sides[1].n.resends, hostile_failed);
 }
 
