@@ -351,6 +351,8 @@ int main(int argc, char **argv)
                     uncaught++;
                     printf("faults: %s alive but serving nothing for %d ms: a hang the "
                            "supervisor did not catch\n", driver, HANG_MS);
+                    if (faults_workload.hung)
+                        faults_workload.hung();
                 }
                 died = true;
             }

@@ -43,6 +43,8 @@ struct faults_workload {
     bool (*final_check)(void);
     /* Its part of the detail line (" key=value"...). */
     void (*detail)(void);
+    /* Optional: says what it sees of a hang the supervisor did not catch. */
+    void (*hung)(void);
     const char *what;              /* for the first line: "3 workers over 256 KiB each" */
 };
 

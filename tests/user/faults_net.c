@@ -310,7 +310,15 @@ static void detail(void)
            dups[0] + dups[1], foreign, peer, sides[1].n.resends, hostile_failed);
 }
 
+/* Which way frames stopped (not the driver's stats: a call to a driver
+ * that may have lost calls could wait for ever). */
+static void hung(void)
+{
+    printf("faults:   frames out %ld of %ld sent, in %ld of %ld, %ld and %ld again\n", got[0],
+           sent[0], got[1], sent[1], dups[0], dups[1]);
+}
+
 const struct faults_workload faults_workload = {
     .driver = "vnet0", .start = start, .stop = stop, .final_check = final_check,
-    .detail = detail, .what = "frames both ways between it and a clean vnet1",
+    .detail = detail, .hung = hung, .what = "frames both ways between it and a clean vnet1",
 };
