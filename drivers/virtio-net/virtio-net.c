@@ -90,6 +90,7 @@ struct buffer {
     bool used;
     long vmo;
     uint64_t iova;
+    uint64_t iova_not;                 /* ~iova: a record that lost its address is caught */
     unsigned refs;
 };
 
@@ -113,7 +114,7 @@ static struct {
     uint64_t irq_badge;
     uint8_t mac[6];
     volatile struct net_hdr *hdrs;     /* the DMA page: a header per receive slot, then tx's */
-    uint64_t page_iova;
+    uint64_t page_iova, page_iova_not;
     uint8_t rx_state[FRAME_RX_SLOTS];
     struct buffer *rx_buf[FRAME_RX_SLOTS];
     uint32_t rx_len[FRAME_RX_SLOTS];
@@ -167,7 +168,8 @@ static void verify_rx(unsigned i)
     const struct buffer *b = N.rx_buf[i];
     uint16_t d0 = (uint16_t)(2 * i);
     volatile struct virtq_desc *d = N.rxq.desc;
-    if (i >= FRAME_RX_SLOTS || !b || !b->used || d[d0].addr != N.page_iova + 16ULL * i ||
+    if (i >= FRAME_RX_SLOTS || !b || !b->used || b->iova != ~b->iova_not ||
+        N.page_iova != ~N.page_iova_not || d[d0].addr != N.page_iova + 16ULL * i ||
         d[d0].len != HDR_LEN || d[d0].flags != (VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE) ||
         d[d0].next != d0 + 1 || d[d0 + 1].addr != b->iova + (uint64_t)i * FRAME_SLOT ||
         d[d0 + 1].len != FRAME_SLOT || d[d0 + 1].flags != VIRTQ_DESC_F_WRITE)
@@ -176,13 +178,19 @@ static void verify_rx(unsigned i)
 
 /* A frame's answer (slot I, LEN) against the device's used entry, read
  * again: it stays in the ring until the slot is posted again (fewer
- * chains are out than the ring has entries). */
+ * chains are out than the ring has entries), and it is the slot's latest
+ * (none after it names the slot: the answer is not an older frame's). */
 static void verify_answer(unsigned i, const struct frame_receive_rep *rep)
 {
-    volatile uint32_t *e =
-        (volatile uint32_t *)(N.rxq.used + 4 + 8 * (N.rx_used[i] % N.rxq.size));
-    if (rep->slot != i || N.rx_state[i] != R_READY || e[0] != 2 * i ||
-        rep->len + HDR_LEN != e[1] || rep->len > FRAME_MAX || rep->len < FRAME_HEADER)
+    const volatile uint32_t *ring = (const volatile uint32_t *)(N.rxq.used + 4);
+    uint16_t at = N.rx_used[i];
+    const volatile uint32_t *e = ring + 2 * (at % N.rxq.size);
+    bool ok = rep->slot == i && i < FRAME_RX_SLOTS && N.rx_state[i] == R_READY &&
+              e[0] == 2 * i && rep->len + HDR_LEN == e[1] && rep->len <= FRAME_MAX &&
+              rep->len >= FRAME_HEADER && (uint16_t)(N.rxq.last_used - at) <= N.rxq.size;
+    for (uint16_t k = (uint16_t)(at + 1); ok && k != N.rxq.last_used; k++)
+        ok = ring[2 * (k % N.rxq.size)] != 2 * i;
+    if (!ok)
         __builtin_trap();
 }
 
@@ -191,7 +199,8 @@ static void verify_tx(unsigned j, uint64_t offset, uint32_t len)
     const struct buffer *b = N.tx[j].buf;
     uint16_t d0 = (uint16_t)(2 * j);
     volatile struct virtq_desc *d = N.txq.desc;
-    if (j >= N.tx_slots || !N.tx[j].busy || !b || b != N.session || len < FRAME_HEADER ||
+    if (j >= N.tx_slots || !N.tx[j].busy || !b || b != N.session || b->iova != ~b->iova_not ||
+        N.page_iova != ~N.page_iova_not || len < FRAME_HEADER ||
         len > FRAME_MAX || offset > FRAME_BUFFER_SIZE || len > FRAME_BUFFER_SIZE - offset ||
         d[d0].addr != TX_HDR_IOVA || d[d0].len != HDR_LEN || d[d0].flags != VIRTQ_DESC_F_NEXT ||
         d[d0].next != d0 + 1 || d[d0 + 1].addr != b->iova + offset || d[d0 + 1].len != len ||
@@ -371,7 +380,8 @@ static long on_attach(void *ctx, long rcvid, const struct frame_attach_req *req,
         k_dma_unmap(N.d.fn, (long)iova, size);
         return conn;
     }
-    *b = (struct buffer){ .used = true, .vmo = cur_handle, .iova = iova, .refs = 1 };
+    *b = (struct buffer){ .used = true, .vmo = cur_handle, .iova = iova, .iova_not = ~iova,
+                          .refs = 1 };
     cur_handle = 0;                              /* kept */
     N.session = b;
     for (unsigned i = 0; i < FRAME_RX_SLOTS; i++)
@@ -619,6 +629,7 @@ static int setup(uint16_t instance)
     }
     N.hdrs = (volatile struct net_hdr *)a;       /* zero: the transmit header asks nothing */
     N.page_iova = (uint64_t)iova;
+    N.page_iova_not = ~(uint64_t)iova;
     virtio_ready(&N.d);
     bool up = !(N.d.features & F_STATUS) ||
               (*(volatile uint16_t *)(N.d.device_cfg + 6) & S_LINK_UP);
