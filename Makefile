@@ -8,6 +8,7 @@
 #   make bench      benchmarks, as "bench NAME VALUE UNIT" lines
 #   make fuzz       the system call fuzzer under TCG (SEED= CALLS= SMP= RUNS= JOBS= FUZZARGS=)
 #   make fuzz-proto the protocol fuzzer, clients then init's launcher (SEED= COUNT= SMP=)
+#   make faults     fault injection into the block and network drivers (DRIVER= FAULTS= RUNS= JOBS= SEED=)
 #   make busybox-suite  busybox's own test suite inside Kestrel (and its ash tests)
 #   make gdb        boot halted with the gdbstub, then attach gdb
 #   make deps       install the Debian packages everything needs
@@ -144,9 +145,12 @@ FUZZ_OPTS = $(if $(SEED),--seed $(SEED)) $(if $(CALLS),--calls $(CALLS)) \
 fuzz: deps all
 	tools/fuzz $(strip $(FUZZ_OPTS))
 
-# tools/faults: RUNS (2) campaigns of FAULTS (10000) faults into the running
-# virtio block driver, JOBS (2) at once, from SEED (1); one summary line.
-FAULTS_OPTS = $(if $(FAULTS),--faults $(FAULTS)) $(if $(RUNS),--runs $(RUNS)) \
+# tools/faults: RUNS (2) campaigns of FAULTS (10000) faults into each
+# running driver of DRIVER (both: the virtio block and network drivers;
+# blk or net: one), JOBS (2) at once, from SEED (1); each driver's summary
+# line, then one across all.
+DRIVER ?= both
+FAULTS_OPTS = --driver $(DRIVER) $(if $(FAULTS),--faults $(FAULTS)) $(if $(RUNS),--runs $(RUNS)) \
               $(if $(JOBS),--jobs $(JOBS)) $(if $(SEED),--seed $(SEED))
 faults: deps all
 	tools/faults $(strip $(FAULTS_OPTS))

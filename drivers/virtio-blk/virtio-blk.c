@@ -27,6 +27,9 @@
  * that goes while its requests are in flight: the replies fail, and its
  * buffer stays mapped until the device is done with them.
  *
+ * Arguments: [--instance N]: the Nth block device (0, the first, by
+ * default; the PCI server's order), the same one in every life.
+ *
  * Start-up handles: "chan", "pci" (connect=pci), "log" optional.
  */
 #include "base/string.h"
@@ -410,7 +413,7 @@ static const struct srv_ops ops = { .message = on_message, .pulse = on_pulse,
 
 /* ---- start-up ---- */
 
-static int setup(void)
+static int setup(uint16_t instance)
 {
     long pci = rt_handle("pci"), chan = rt_handle("chan");
     if (pci < 0 || chan < 0) {
@@ -418,7 +421,7 @@ static int setup(void)
                pci < 0 ? "pci" : "chan");
         return -1;
     }
-    if (virtio_open(&B.d, pci, DEVICE_ID, F_SIZE_MAX | F_SEG_MAX | F_RO | F_FLUSH) < 0)
+    if (virtio_open(&B.d, pci, DEVICE_ID, instance, F_SIZE_MAX | F_SEG_MAX | F_RO | F_FLUSH) < 0)
         return -1;
     volatile uint8_t *cfg = B.d.device_cfg;
     if (!cfg) {
@@ -470,8 +473,8 @@ static int setup(void)
 
 int main(int argc, char **argv)
 {
-    (void)argc, (void)argv;
-    if (setup() < 0)
+    long instance = virtio_instance_arg(argc, argv, "virtio-blk");
+    if (instance < 0 || setup((uint16_t)instance) < 0)
         return 1;
     return srv_main(&server, "virtio-blk", &ops, 0);
 }

@@ -42,6 +42,9 @@
  * A session of a past life (the driver restarted; its badge is not this
  * life's) gets E_REVOKED: lib/netdev attaches again and resends.
  *
+ * Arguments: [--instance N]: the Nth network device (0, the first, by
+ * default; the PCI server's order), the same one in every life.
+ *
  * Start-up handles: "chan", "pci" (connect=pci), "log" optional.
  */
 #include "base/string.h"
@@ -87,6 +90,7 @@ struct buffer {
     bool used;
     long vmo;
     uint64_t iova;
+    uint64_t iova_not;                 /* ~iova: a record that lost its address is caught */
     unsigned refs;
 };
 
@@ -110,10 +114,11 @@ static struct {
     uint64_t irq_badge;
     uint8_t mac[6];
     volatile struct net_hdr *hdrs;     /* the DMA page: a header per receive slot, then tx's */
-    uint64_t page_iova;
+    uint64_t page_iova, page_iova_not;
     uint8_t rx_state[FRAME_RX_SLOTS];
     struct buffer *rx_buf[FRAME_RX_SLOTS];
     uint32_t rx_len[FRAME_RX_SLOTS];
+    uint16_t rx_used[FRAME_RX_SLOTS];  /* where in the used ring its frame was reported */
     uint8_t ready[FRAME_RX_SLOTS];     /* ready slots, oldest first (a ring) */
     unsigned ready_head, ready_count;
     struct send tx[FRAME_SENDS_MAX];
@@ -150,6 +155,59 @@ static void buf_put(struct buffer *b)
 
 /* ---- the device ---- */
 
+/* Fail-stop checks (as virtio-blk's): a descriptor is compared with what
+ * it must say before the device is told of it, and a receive slot's
+ * again before its frame is handed over; a mismatch of the driver's own
+ * state is a deliberate fault: the driver stops and is replaced (the
+ * client resends), rather than send bytes the client did not name or
+ * hand it a frame from another place or of another length (its answer
+ * is compared with the device's used entry, read again).  Cheap: a few
+ * comparisons a frame. */
+static void verify_rx(unsigned i)
+{
+    const struct buffer *b = N.rx_buf[i];
+    uint16_t d0 = (uint16_t)(2 * i);
+    volatile struct virtq_desc *d = N.rxq.desc;
+    if (i >= FRAME_RX_SLOTS || !b || !b->used || b->iova != ~b->iova_not ||
+        N.page_iova != ~N.page_iova_not || d[d0].addr != N.page_iova + 16ULL * i ||
+        d[d0].len != HDR_LEN || d[d0].flags != (VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE) ||
+        d[d0].next != d0 + 1 || d[d0 + 1].addr != b->iova + (uint64_t)i * FRAME_SLOT ||
+        d[d0 + 1].len != FRAME_SLOT || d[d0 + 1].flags != VIRTQ_DESC_F_WRITE)
+        __builtin_trap();
+}
+
+/* A frame's answer (slot I, LEN) against the device's used entry, read
+ * again: it stays in the ring until the slot is posted again (fewer
+ * chains are out than the ring has entries), and it is the slot's latest
+ * (none after it names the slot: the answer is not an older frame's). */
+static void verify_answer(unsigned i, const struct frame_receive_rep *rep)
+{
+    const volatile uint32_t *ring = (const volatile uint32_t *)(N.rxq.used + 4);
+    uint16_t at = N.rx_used[i];
+    const volatile uint32_t *e = ring + 2 * (at % N.rxq.size);
+    bool ok = rep->slot == i && i < FRAME_RX_SLOTS && N.rx_state[i] == R_READY &&
+              e[0] == 2 * i && rep->len + HDR_LEN == e[1] && rep->len <= FRAME_MAX &&
+              rep->len >= FRAME_HEADER && (uint16_t)(N.rxq.last_used - at) <= N.rxq.size;
+    for (uint16_t k = (uint16_t)(at + 1); ok && k != N.rxq.last_used; k++)
+        ok = ring[2 * (k % N.rxq.size)] != 2 * i;
+    if (!ok)
+        __builtin_trap();
+}
+
+static void verify_tx(unsigned j, uint64_t offset, uint32_t len)
+{
+    const struct buffer *b = N.tx[j].buf;
+    uint16_t d0 = (uint16_t)(2 * j);
+    volatile struct virtq_desc *d = N.txq.desc;
+    if (j >= N.tx_slots || !N.tx[j].busy || !b || b != N.session || b->iova != ~b->iova_not ||
+        N.page_iova != ~N.page_iova_not || len < FRAME_HEADER ||
+        len > FRAME_MAX || offset > FRAME_BUFFER_SIZE || len > FRAME_BUFFER_SIZE - offset ||
+        d[d0].addr != TX_HDR_IOVA || d[d0].len != HDR_LEN || d[d0].flags != VIRTQ_DESC_F_NEXT ||
+        d[d0].next != d0 + 1 || d[d0 + 1].addr != b->iova + offset || d[d0 + 1].len != len ||
+        d[d0 + 1].flags != 0)
+        __builtin_trap();
+}
+
 /* Gives receive slot I (idle) of the session's buffer to the device. */
 static void post(unsigned i)
 {
@@ -163,6 +221,7 @@ static void post(unsigned i)
                                  VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE, (uint16_t)(d0 + 1) };
     d[d0 + 1] = (struct virtq_desc){ b->iova + (uint64_t)i * FRAME_SLOT, FRAME_SLOT,
                                      VIRTQ_DESC_F_WRITE, 0 };
+    verify_rx(i);
     virtq_submit(&N.rxq, d0);
 }
 
@@ -187,6 +246,7 @@ static void deliver(void)
         struct receiver r = N.rcv[0];
         memmove(&N.rcv[0], &N.rcv[1], --N.nrcv * sizeof(N.rcv[0]));
         struct frame_receive_rep rep = { .slot = i, .len = N.rx_len[i] };
+        verify_answer(i, &rep);
         if (proto_reply(r.rcvid, 0, &rep, r.rep_len) < 0)
             continue;                            /* that client is gone: the next one */
         N.rx_state[i] = R_CLIENT;
@@ -216,6 +276,8 @@ static void rx_complete(void)
             recycle(i);
             continue;
         }
+        verify_rx(i);                            /* the frame is where the slot says */
+        N.rx_used[i] = (uint16_t)(N.rxq.last_used - 1);
         N.rx_len[i] = len - HDR_LEN;
         N.rx_state[i] = R_READY;
         N.ready[(N.ready_head + N.ready_count++) % FRAME_RX_SLOTS] = (uint8_t)i;
@@ -318,7 +380,8 @@ static long on_attach(void *ctx, long rcvid, const struct frame_attach_req *req,
         k_dma_unmap(N.d.fn, (long)iova, size);
         return conn;
     }
-    *b = (struct buffer){ .used = true, .vmo = cur_handle, .iova = iova, .refs = 1 };
+    *b = (struct buffer){ .used = true, .vmo = cur_handle, .iova = iova, .iova_not = ~iova,
+                          .refs = 1 };
     cur_handle = 0;                              /* kept */
     N.session = b;
     for (unsigned i = 0; i < FRAME_RX_SLOTS; i++)
@@ -329,12 +392,29 @@ static long on_attach(void *ctx, long rcvid, const struct frame_attach_req *req,
     return r < 0 ? r : 0;
 }
 
+/* The send as the client sent it, read again from the client (the kernel
+ * keeps it until the reply): a fault in decoding it is caught too.  A
+ * mismatch fails the send (E_INVAL), it does not stop the driver: a
+ * client could change its own message under it to make it stop. */
+static bool as_sent(long rcvid, const struct frame_send_req *q)
+{
+    struct {
+        struct k_proto_hdr h;
+        struct frame_send_req q;
+    } m = { 0 };
+    long got = k_msg_read(rcvid, 0, (long)&m, sizeof(m));
+    return got == (long)sizeof(m) && m.h.msg == FRAME_MSG_SEND && m.q.offset == q->offset &&
+           m.q.len == q->len && m.q.reserved == 0;
+}
+
 static long on_send(void *ctx, long rcvid, const struct frame_send_req *q,
                     struct frame_send_rep *rep)
 {
     (void)ctx, (void)rep;
     if (!cur_session)
         return no_session();
+    if (!as_sent(rcvid, q))
+        return -E_INVAL;
     if (q->reserved || q->len < FRAME_HEADER)
         return -E_INVAL;
     if (q->len > FRAME_MAX || q->offset > FRAME_BUFFER_SIZE ||
@@ -352,6 +432,7 @@ static long on_send(void *ctx, long rcvid, const struct frame_send_req *q,
     volatile struct virtq_desc *d = N.txq.desc;
     d[d0] = (struct virtq_desc){ TX_HDR_IOVA, HDR_LEN, VIRTQ_DESC_F_NEXT, (uint16_t)(d0 + 1) };
     d[d0 + 1] = (struct virtq_desc){ b->iova + q->offset, q->len, 0, 0 };
+    verify_tx(j, q->offset, q->len);
     virtq_submit(&N.txq, d0);
     return PROTO_NO_REPLY;
 }
@@ -470,8 +551,23 @@ static void on_disconnect(struct srv *s, void *data)
     buf_put(b);                                  /* freed now, or by the device's last slot */
 }
 
+/* stall_ms: a request held 2 s that is neither a receive waiting for a
+ * frame nor a send at the device stops the heartbeats: a driver that
+ * lost a call is replaced.  A send may wait at the device for as long as
+ * the wire pushes back (QEMU holds a frame while its receiver has no
+ * buffer): no stall of ours. */
+static unsigned waiting(struct srv *s)
+{
+    (void)s;
+    unsigned n = N.nrcv;
+    for (unsigned j = 0; j < N.tx_slots; j++)
+        n += N.tx[j].busy;
+    return n;
+}
+
 static const struct srv_ops ops = { .message = on_message, .pulse = on_pulse,
-                                    .disconnect = on_disconnect };
+                                    .disconnect = on_disconnect, .stall_ms = 2000,
+                                    .waiting = waiting };
 
 /* ---- start-up ---- */
 
@@ -484,7 +580,7 @@ static long queue(struct virtq *q, uint16_t index)
     return r < 0 ? r : size;
 }
 
-static int setup(void)
+static int setup(uint16_t instance)
 {
     long pci = rt_handle("pci"), chan = rt_handle("chan");
     if (pci < 0 || chan < 0) {
@@ -492,7 +588,7 @@ static int setup(void)
                pci < 0 ? "pci" : "chan");
         return -1;
     }
-    long r = virtio_open(&N.d, pci, DEVICE_ID, F_MAC | F_STATUS);
+    long r = virtio_open(&N.d, pci, DEVICE_ID, instance, F_MAC | F_STATUS);
     if (r < 0)
         return r == -E_NOENT ? -E_NOENT : -1;
     if (!N.d.device_cfg && (N.d.features & (F_MAC | F_STATUS))) {
@@ -533,6 +629,7 @@ static int setup(void)
     }
     N.hdrs = (volatile struct net_hdr *)a;       /* zero: the transmit header asks nothing */
     N.page_iova = (uint64_t)iova;
+    N.page_iova_not = ~(uint64_t)iova;
     virtio_ready(&N.d);
     bool up = !(N.d.features & F_STATUS) ||
               (*(volatile uint16_t *)(N.d.device_cfg + 6) & S_LINK_UP);
@@ -555,10 +652,12 @@ static const struct srv_ops ops_none = { .message = on_message_none };
 
 int main(int argc, char **argv)
 {
-    (void)argc, (void)argv;
-    int r = setup();
+    long instance = virtio_instance_arg(argc, argv, "virtio-net");
+    if (instance < 0)
+        return 1;
+    int r = setup((uint16_t)instance);
     if (r == -E_NOENT) {
-        printf("virtio-net: no network device: every call gets E_NOENT\n");
+        printf("virtio-net: no network device %ld: every call gets E_NOENT\n", instance);
         return srv_main(&server, "virtio-net", &ops_none, 0);
     }
     if (r < 0)

@@ -7,7 +7,6 @@
 #include "kestrel/errors.h"
 #include "kestrel/rights.h"
 #include "kestrel/vm.h"
-#include "protocols/supervisor.h"
 #include "rt/rt.h"
 #include "rt/attach.h"
 #include "rt/syscall.h"
@@ -43,41 +42,6 @@ static bool valid(const struct bdev *b, int op, uint64_t sector, uint32_t count,
            bytes <= b->info.max_transfer && offset <= b->size && bytes <= b->size - offset;
 }
 
-/* Tells the supervisor the driver serves us wrongly (it replaces it). */
-static void complain(struct bdev *b, long hb)
-{
-    struct supervisor_complain_req q = { 0 };
-    size_t len = strlen(b->driver);
-    memcpy(q.name, b->driver, len < sizeof(q.name) - 1 ? len : sizeof(q.name) - 1);
-    struct supervisor_complain_rep rep;
-    if (supervisor_complain(hb, &q, &rep) == 0)
-        __atomic_fetch_add(&b->complaints, 1, __ATOMIC_RELAXED);
-}
-
-/* A wrong answer to a valid request: true to send it again (after a
- * complaint, now and then), false to fail the call. */
-static bool wrong_answer(struct bdev *b, unsigned *mine)
-{
-    uint32_t n = __atomic_add_fetch(&b->wrong, 1, __ATOMIC_RELAXED);
-    long hb = b->driver ? rt_handle("heartbeat") : -1;
-    if (hb < 0 || ++*mine > BDEV_WRONG_MAX)
-        return false;
-    if (n % BDEV_COMPLAIN_AFTER == 0)
-        complain(b, hb);
-    k_thread_sleep(2000000L);                    /* the driver is being replaced */
-    return true;
-}
-
-/* A valid request failed with R, its own error: returned, and counted
- * (a driver failing every request is complained of). */
-static long failed(struct bdev *b, bool ok, long r)
-{
-    long hb = ok && b->driver ? rt_handle("heartbeat") : -1;
-    if (hb >= 0 && __atomic_add_fetch(&b->failing, 1, __ATOMIC_RELAXED) % BDEV_FAIL_COMPLAIN == 0)
-        complain(b, hb);
-    return r;
-}
-
 /* One request, resent while the driver dies under it or the session is
  * a past life's. */
 static long call(struct bdev *b, int op, uint64_t sector, uint32_t count, uint64_t offset)
@@ -88,7 +52,7 @@ static long call(struct bdev *b, int op, uint64_t sector, uint32_t count, uint64
     for (;;) {
         long s = session(b);
         if (s < 0)
-            return failed(b, ok, s);
+            return rt_attach_failed(&b->at, ok, s);
         long r;
         if (op == OP_READ) {
             struct blk_read_req q = { .sector = sector, .offset = offset, .count = count };
@@ -104,29 +68,25 @@ static long call(struct bdev *b, int op, uint64_t sector, uint32_t count, uint64
             r = blk_flush(s, &q, &rep);
         }
         if (r == want) {
-            if (__atomic_load_n(&b->wrong, __ATOMIC_RELAXED))
-                __atomic_store_n(&b->wrong, 0, __ATOMIC_RELAXED);
-            if (__atomic_load_n(&b->failing, __ATOMIC_RELAXED))
-                __atomic_store_n(&b->failing, 0, __ATOMIC_RELAXED);
+            rt_attach_right(&b->at);
             return r;
         }
         if (r >= 0)
             __atomic_fetch_add(&b->garbage, 1, __ATOMIC_RELAXED);
         if (ok && (r >= 0 || r == -E_INVAL || r == -E_TOOBIG || r == -E_PERM || r == -E_NOSYS)) {
-            if (wrong_answer(b, &wrongs))
+            if (rt_attach_wrong(&b->at, &wrongs))
                 continue;
             return -E_IO;
         }
         if (r >= 0)
-            return failed(b, ok, -E_IO);
+            return rt_attach_failed(&b->at, ok, -E_IO);
         if (r == -E_BADHANDLE)
             r = -E_REVOKED;                      /* closed by a thread that reattached first */
         if (r != -E_DEAD && r != -E_REVOKED && r != -E_BUSY)
-            return failed(b, ok, r);
+            return rt_attach_failed(&b->at, ok, r);
         /* A driver that says "busy" or "another life" for ever, to a
          * valid request, serves no one: that is a wrong answer too. */
-        if (ok && b->driver && ++again % (r == -E_BUSY ? 100 : 8) == 0 &&
-            !wrong_answer(b, &wrongs))
+        if (ok && !rt_attach_again_ok(&b->at, r, &again, &wrongs))
             return -E_IO;
         if (r == -E_BUSY) {
             k_thread_sleep(1000000L);            /* the driver's queue is full */
@@ -135,7 +95,7 @@ static long call(struct bdev *b, int op, uint64_t sector, uint32_t count, uint64
         __atomic_fetch_add(&b->resends, 1, __ATOMIC_RELAXED);
         long n = reattach(b, s);
         if (n < 0)
-            return failed(b, ok, n);
+            return rt_attach_failed(&b->at, ok, n);
     }
 }
 

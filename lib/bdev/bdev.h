@@ -19,20 +19,13 @@
  * with E_DEAD.  A driver gone wrong answers a valid request (one inside
  * the disk, the buffer and max_transfer) with a refusal (E_INVAL,
  * E_TOOBIG, E_PERM, E_NOSYS) or a byte count it was not asked for
- * (counted in garbage): with DRIVER set (its service name), after
- * BDEV_COMPLAIN_AFTER such answers in a row the library complains to the
- * supervisor (supervisor.proto complain, through the "heartbeat"
- * connection), which replaces the driver, and resends; without, or after
- * BDEV_WRONG_MAX wrong answers to one call, the call fails with E_IO.
- * With DRIVER set, a valid request that gets "busy" 100 times or "dead" or
- * "another life" 8 times in a row is a wrong answer too (a driver that
- * says so for ever serves no one).
+ * (counted in garbage): with at.driver set (its service name), the
+ * library complains of it to the supervisor and resends as lib/rt/attach
+ * says (attach.h: complaints; "busy", "dead" and "another life" for ever
+ * are wrong answers too); without, the call fails with E_IO.
  * Any other error (E_IO from the device, a request out of range) is the
- * request's own and is returned; but with DRIVER set, BDEV_FAIL_COMPLAIN
- * valid requests failing in a row (E_IO, an attach refused E_FULL...: no
- * request served between them, by any thread) are a complaint too: a
- * driver that fails everything serves no one, and a disk that does will
- * get its driver given up on.  A session handle another thread closed
+ * request's own and is returned (counted: valid requests failing in a
+ * row are a complaint too, attach.h).  A session handle another thread closed
  * under a call (E_BADHANDLE: it found the session stale first) is resent
  * like E_REVOKED.
  *
@@ -46,21 +39,15 @@
 
 #include "protocols/blk.h"
 #include "rt/attach.h"
-#define BDEV_COMPLAIN_AFTER 3
-#define BDEV_WRONG_MAX 200
-#define BDEV_FAIL_COMPLAIN 50
 
 struct bdev {
-    struct rt_attach at;           /* the driver's channel, this life's session, the buffer */
+    struct rt_attach at;           /* the driver's channel, this life's session, the buffer,
+                                      complaints (at.driver, at.complaints) */
     uint8_t *buf;
     uint64_t size;
     struct blk_info_rep info;
     uint32_t resends;              /* requests sent again after a driver's death */
     uint32_t garbage;              /* replies that made no sense */
-    uint32_t wrong;                /* wrong answers in a row (all threads) */
-    uint32_t failing;              /* valid requests failed in a row (all threads) */
-    uint32_t complaints;           /* made to the supervisor */
-    const char *driver;            /* its service name, for complaints; NULL: none */
 };
 
 /* Makes a SIZE-byte buffer (a multiple of 4 KiB), attaches it and asks for

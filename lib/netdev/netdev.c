@@ -32,8 +32,17 @@ static bool stale(long r)
     return r == -E_DEAD || r == -E_REVOKED;
 }
 
+/* A refusal a valid call should never get. */
+static bool refused(long r)
+{
+    return r == -E_INVAL || r == -E_TOOBIG || r == -E_PERM || r == -E_NOSYS;
+}
+
 long netdev_send(struct netdev *n, uint64_t offset, uint32_t len)
 {
+    bool ok = len >= FRAME_HEADER && len <= FRAME_HEADER + n->info.mtu &&
+              offset <= FRAME_BUFFER_SIZE && len <= FRAME_BUFFER_SIZE - offset;
+    unsigned wrongs = 0, again = 0;
     for (;;) {
         long s = session(n);
         if (s < 0)
@@ -41,18 +50,27 @@ long netdev_send(struct netdev *n, uint64_t offset, uint32_t len)
         struct frame_send_req q = { .offset = offset, .len = len };
         struct frame_send_rep rep;
         long r = frame_send(s, &q, &rep);
-        if (r == 0)
+        if (r == 0) {
+            rt_attach_right(&n->at);
             return 0;
-        if (r > 0) {
+        }
+        if (r > 0)
             __atomic_fetch_add(&n->garbage, 1, __ATOMIC_RELAXED);
+        if (ok && (r > 0 || refused(r))) {
+            if (rt_attach_wrong(&n->at, &wrongs))
+                continue;
             return -E_IO;
         }
+        if (r > 0)
+            return -E_IO;
+        if (r != -E_BUSY && !stale(r))
+            return r;
+        if (ok && !rt_attach_again_ok(&n->at, r, &again, &wrongs))
+            return -E_IO;
         if (r == -E_BUSY) {
             k_thread_sleep(1000000L);            /* the device's queue is full */
             continue;
         }
-        if (!stale(r))
-            return r;
         __atomic_fetch_add(&n->resends, 1, __ATOMIC_RELAXED);
         long e = reattach(n, s);
         if (e < 0)
@@ -62,6 +80,7 @@ long netdev_send(struct netdev *n, uint64_t offset, uint32_t len)
 
 long netdev_receive(struct netdev *n, uint32_t wait_ms, const uint8_t **frame)
 {
+    unsigned wrongs = 0, again = 0;
     for (;;) {
         long s = session(n);
         if (s < 0)
@@ -70,22 +89,32 @@ long netdev_receive(struct netdev *n, uint32_t wait_ms, const uint8_t **frame)
         struct frame_receive_rep rep;
         n->held = FRAME_NONE;                    /* given back, whatever the answer */
         long r = frame_receive(s, &q, &rep);
-        if (stale(r)) {
+        if (stale(r) || r == -E_BUSY) {          /* one thread receives: never busy */
+            if (!rt_attach_again_ok(&n->at, r, &again, &wrongs))
+                return -E_IO;
+            if (r == -E_BUSY) {
+                k_thread_sleep(1000000L);
+                continue;
+            }
             __atomic_fetch_add(&n->resends, 1, __ATOMIC_RELAXED);
             long e = reattach(n, s);
             if (e < 0)
                 return e;
             continue;
         }
-        if (r < 0)
-            return r;
-        if (rep.slot < FRAME_RX_SLOTS)
+        if (r < 0 && !refused(r))
+            return r;                            /* E_TIMEOUT, E_AGAIN: no frame */
+        if (r == 0 && rep.slot < FRAME_RX_SLOTS)
             n->held = rep.slot;                  /* ours now, whatever the length says */
-        if (r != 0 || rep.slot >= FRAME_RX_SLOTS || rep.len < FRAME_HEADER ||
-            rep.len > FRAME_HEADER + n->info.mtu) {
-            __atomic_fetch_add(&n->garbage, 1, __ATOMIC_RELAXED);
-            return -E_IO;
+        if (r < 0 || rep.slot >= FRAME_RX_SLOTS || rep.len < FRAME_HEADER ||
+            rep.len > FRAME_HEADER + n->info.mtu || r != 0) {
+            if (r >= 0)
+                __atomic_fetch_add(&n->garbage, 1, __ATOMIC_RELAXED);
+            if (rt_attach_wrong(&n->at, &wrongs))
+                continue;
+            return r < 0 ? r : -E_IO;
         }
+        rt_attach_right(&n->at);
         *frame = n->buf + (uint64_t)rep.slot * FRAME_SLOT;
         return rep.len;
     }

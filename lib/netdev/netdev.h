@@ -20,7 +20,11 @@
  * times in a row) the call fails with E_DEAD; any other error is the
  * call's own and is returned.  A reply that makes no sense (a slot that
  * does not exist, a length under an Ethernet header or over the MTU) is
- * E_IO, counted in garbage, never passed on.
+ * E_IO, counted in garbage, never passed on.  With at.driver set (its
+ * service name), a driver that answers a valid send or a receive wrongly
+ * (garbage, a refusal: E_INVAL, E_TOOBIG, E_PERM, E_NOSYS) or stays
+ * "busy", "dead" or "another life" is complained of to the supervisor,
+ * and the call sent again, as lib/rt/attach says (attach.h: complaints).
  *
  * A received frame is in a receive slot of the buffer, the caller's until
  * its next netdev_receive or netdev_release, or until a recovery (any
@@ -41,7 +45,7 @@
 
 struct netdev {
     struct rt_attach at;           /* the driver's channel, this life's session, the buffer
-                                      (FRAME_BUFFER_SIZE bytes) */
+                                      (FRAME_BUFFER_SIZE bytes), complaints (at.driver) */
     uint8_t *buf;
     struct frame_info_rep info;    /* as the first life said */
     uint32_t held;                 /* the receive slot the caller holds, or FRAME_NONE */

@@ -25,3 +25,11 @@ long rt_held_look(struct rt_held *h, long proc)
     h->n = sv.n;
     return now - oldest;
 }
+
+unsigned rt_held_older(const struct rt_held *h, long now, long ns)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < h->n; i++)
+        n += now - h->since[i] >= ns;
+    return n;
+}

@@ -24,4 +24,8 @@ struct rt_held {
  * sys_info (the process is gone: E_DEAD, E_BADHANDLE...). */
 long rt_held_look(struct rt_held *h, long proc);
 
+/* Of the requests at the last look, how many had been held NS or more at
+ * NOW. */
+unsigned rt_held_older(const struct rt_held *h, long now, long ns);
+
 #endif

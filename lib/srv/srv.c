@@ -179,13 +179,17 @@ static void finish(struct srv_msg *m, long r)
         k_msg_error(m->rcvid, -r);
 }
 
-/* With ops->stall_ms: whether a request has been held that long (the
- * requests held now, against those at the last look). */
+/* With ops->stall_ms: whether more requests have been held that long
+ * than ops->waiting says wait by design (the requests held now, against
+ * those at the last look). */
 static bool stalled(struct srv *s)
 {
     if (!s->ops->stall_ms)
         return false;
-    bool stall = rt_held_look(&s->held, 0) >= (long)s->ops->stall_ms * 1000000;
+    if (rt_held_look(&s->held, 0) < 0)
+        return false;
+    unsigned old = rt_held_older(&s->held, k_clock_get(), (long)s->ops->stall_ms * 1000000);
+    bool stall = old > (s->ops->waiting ? s->ops->waiting(s) : 0);
     if (stall && !s->stall_said)
         printf("srv: a request held for %u ms or more: no more heartbeats\n", s->ops->stall_ms);
     s->stall_said |= stall;

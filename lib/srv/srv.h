@@ -64,6 +64,10 @@ struct srv_ops {
      * driver whose device or code lost a request serves no one); for
      * servers whose requests never legitimately wait long */
     uint32_t stall_ms;
+    /* optional, with stall_ms: how many of the requests held now wait by
+     * design (a receive waiting for a frame): that many may be held
+     * longer; one more is a stall */
+    unsigned (*waiting)(struct srv *s);
 };
 
 struct srv_client {

@@ -83,11 +83,30 @@ static long map_caps(struct virtio_dev *d)
     return 0;
 }
 
-long virtio_open(struct virtio_dev *d, long pci, uint16_t device, uint64_t want)
+long virtio_instance_arg(int argc, char **argv, const char *who)
+{
+    if (argc == 1)
+        return 0;
+    long n = -1;
+    if (argc == 3 && strcmp(argv[1], "--instance") == 0 && argv[2][0]) {
+        n = 0;
+        for (const char *p = argv[2]; *p && n >= 0; p++)
+            n = *p >= '0' && *p <= '9' && n < 0xffff ? n * 10 + (*p - '0') : -1;
+    }
+    if (n < 0 || n > 0xfffe) {
+        printf("%s: usage: %s [--instance N] (N: which of the matching devices, 0 the "
+               "first, at most 65534)\n", who, who);
+        return -E_INVAL;
+    }
+    return n;
+}
+
+long virtio_open(struct virtio_dev *d, long pci, uint16_t device, uint16_t instance,
+                 uint64_t want)
 {
     memset(d, 0, sizeof(*d));
     struct pci_claim_req q = { .vendor = 0x1af4, .device = device, .class = 0xff,
-                               .subclass = 0xff };
+                               .subclass = 0xff, .instance = instance };
     struct pci_claim_rep cr;
     long r = pci_claim(pci, &q, &cr);
     for (int i = 0; r == -E_BUSY && i < 1000; i++) {    /* a past driver's, being released */
@@ -95,6 +114,11 @@ long virtio_open(struct virtio_dev *d, long pci, uint16_t device, uint64_t want)
         r = pci_claim(pci, &q, &cr);
     }
     d->dev = r < 0 ? r : k_handle_received();
+    if (d->dev == -E_NOENT) {
+        printf("virtio: no device 1af4:%04x number %u (instances count from 0)\n", device,
+               instance);
+        return -E_NOENT;
+    }
     if (d->dev < 0)
         return fail("claim", d->dev);
     struct pci_resource_req rq = { .what = PCI_RES_FUNCTION };

@@ -8,7 +8,7 @@
  * device reaches through dma_map.
  *
  *   struct virtio_dev d;
- *   virtio_open(&d, pci_conn, 0x1042, wanted_features);   // claimed, reset, features agreed
+ *   virtio_open(&d, pci_conn, 0x1042, 0, wanted_features); // the first, claimed, reset, features agreed
  *   struct virtq q;
  *   long irq = virtio_msix(&d, 0, conn, CODE);             // MSI-X entry 0 pulses conn
  *   virtio_queue(&d, &q, 0, 16, 0);                        // queue 0, 16 entries, entry 0
@@ -60,12 +60,20 @@ struct virtio_dev {
     uint64_t features;              /* agreed */
 };
 
-/* Claims the first unclaimed function 1af4:DEVICE through PCI (the
- * manifest's connect=pci grant; while a past driver's device is still
- * being released, for up to 2 s), maps its capabilities, resets it and
- * agrees on WANT (plus VERSION_1 and ACCESS_PLATFORM, which the device
- * must offer).  0, or a negative error after printing why. */
-long virtio_open(struct virtio_dev *d, long pci, uint16_t device, uint64_t want);
+/* The driver's arguments: none (instance 0) or "--instance N"; N, or
+ * E_INVAL after printing WHO's usage. */
+long virtio_instance_arg(int argc, char **argv, const char *who);
+
+/* Claims function 1af4:DEVICE number INSTANCE (0: the first; the PCI
+ * server numbers the matches in its list's order, claimed or not, so an
+ * instance is the same device in every life of its driver) through PCI
+ * (the manifest's connect=pci grant; while it is still claimed, a past
+ * life's being released, for up to 2 s), maps its capabilities, resets
+ * it and agrees on WANT (plus VERSION_1 and ACCESS_PLATFORM, which the
+ * device must offer).  0, or a negative error after printing why
+ * (E_NOENT: there is no such device). */
+long virtio_open(struct virtio_dev *d, long pci, uint16_t device, uint16_t instance,
+                 uint64_t want);
 
 /* MSI-X table entry ENTRY pulses connection CONN (to the driver's own
  * channel) with CODE; the interrupt's handle (irq_ack after each pulse),

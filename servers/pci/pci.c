@@ -528,8 +528,11 @@ static long on_claim(void *ctx, long rcvid, const struct pci_claim_req *req,
     unsigned svc = (unsigned)cur_badge - 1;
     if (P.have_manifest && svc < P.manifest.nservices && P.manifest.services[svc].nmatch)
         return claim_bound(svc, req, rep);
+    /* Instance N is the Nth match in the list's order that no driver
+     * instance is bound to, claimed or not (decision 0025): a driver's
+     * instance names the same function in every life of it. */
     unsigned seen = 0;
-    bool busy = false, bound = false;
+    bool bound = false;
     for (unsigned i = 0; i < P.nfuncs; i++) {
         struct func *f = &P.funcs[i];
         if (!matches(f, req))
@@ -538,13 +541,13 @@ static long on_claim(void *ctx, long rcvid, const struct pci_claim_req *req,
             bound = true;
             continue;
         }
-        if (f->claimed)
-            busy = true;
-        if (f->claimed || seen++ != req->instance)
+        if (seen++ != req->instance)
             continue;
+        if (f->claimed)
+            return -E_BUSY;                    /* another driver's, or a past life's */
         return give(f, i, cur_badge, rep);
     }
-    return busy ? -E_BUSY : bound ? -E_PERM : -E_NOENT;
+    return bound ? -E_PERM : -E_NOENT;
 }
 
 static long on_resource(void *ctx, long rcvid, const struct pci_resource_req *req,

@@ -128,7 +128,7 @@ int main(int argc, char **argv)
 {
     (void)argc, (void)argv;
     long pci = rt_handle("pci");
-    if (virtio_open(&d, pci, 0x1042, 0) < 0 || virtio_queue(&d, &q, 0, 16, VIRTIO_NO_VECTOR) < 0) {
+    if (virtio_open(&d, pci, 0x1042, 0, 0) < 0 || virtio_queue(&d, &q, 0, 16, VIRTIO_NO_VECTOR) < 0) {
         check(0, "the virtio block device set up");
         printf("DMATEST DONE: %d failed\n", failed);
         return 1;

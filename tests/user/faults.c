@@ -1,8 +1,10 @@
 /*
  * faults: software-implemented fault injection into a running driver (as
  * MINIX 3's SWIFI campaigns did it), under a workload that checks every
- * byte it reads.  Arguments: FAULTS [SEED] [DRIVER] (default driver vblk,
- * the virtio block driver; bootimage/tests/faults.manifest).
+ * byte it reads.  Arguments: FAULTS [SEED] [DRIVER] (default: the
+ * workload's, vblk for the virtio block driver,
+ * bootimage/tests/faults.manifest; vnet0 for the network one,
+ * bootimage/tests/netfaults.manifest).
  *
  * The driver's manifest line says debug=1, so the supervisor hands us its
  * process (supervisor debug: READ and WRITE).  Each fault changes the
@@ -28,17 +30,15 @@
  * by some requests; it ends by a crash (the supervisor counts a death by
  * a fault, the driver's own fail-stop checks included), a hang (the
  * supervisor killed it: its heartbeats stopped, or lib/bdev complained
- * that it refused valid requests), or, when
+ * that it refused valid requests; lib/netdev likewise), or, when
  * it survived them all, a restart of ours (its code back to what it was).
  * A crashed or hung life is recovered when requests are served again.
  * A life that stops serving while the supervisor still sees it alive is
  * a hang the supervisor did not catch: we count it and restart it.
  *
- * The workload: WORKERS threads on lib/bdev, each over its own chunks of
- * the disk, writing new versions and reading back, checked against what
- * was acknowledged (a write that failed may or may not have happened:
- * either version is right until the next read settles it).  Anything
- * else read is a data error.
+ * The workload is the program's (faults.h): bin/faults runs the block
+ * one (faults_blk.c), bin/netfaults the network one (faults_net.c); both
+ * count what was served, and what they read wrong as data errors.
  *
  * Output: a progress line every 500 faults, then
  *   faults: injected=N crashes=C hangs=H recovered=R kernel_panics=0 data_errors=D
@@ -52,39 +52,33 @@
 #include <stdbool.h>
 
 #include "base/string.h"
-#include "bdev/bdev.h"
+#include "faults.h"
 #include "kestrel/errors.h"
 #include "kestrel/vm.h"
 #include "protocols/supervisor.h"
 #include "rt/rt.h"
 #include "rt/stdio.h"
 #include "rt/syscall.h"
-#include "rt/thread.h"
 
-#define WORKERS 3
-#define CHUNKS 64                      /* a worker's, of 8 sectors (4 KiB) each */
-#define CHUNK_SECTORS 8
-#define SLICE (64u << 10)              /* a worker's part of the buffer */
 #define FAULTS_PER_LIFE 25
 #define HANG_MS 5000                   /* no progress for this long: hung */
-#define BACK_MS 20000                  /* a driver not serving again after this: not recovered */
-#define STACK 16384
-#define MS 1000000L
+#define BACK_MS FAULTS_BACK_MS
+#define MS FAULTS_MS
 
 enum { F_BITFLIP, F_BRANCH, F_DROP, F_POINTER, F_OPERAND, F_REGISTER, F_KILL, F_TYPES };
 static const char *const type_names[F_TYPES] = { "bitflip", "branch", "drop", "pointer",
                                                  "operand", "register", "kill" };
 
-static struct bdev b;
 static long sup;
-static char driver[32] = "vblk";
+static char driver[32];
 static unsigned driver_index;
-static volatile long progress;         /* requests answered */
-static volatile int done;
-static long data_errors, io_errors;
+volatile long faults_progress;         /* what the workload had served */
+volatile int faults_done;
+long faults_data_errors;
+static long io_errors;
 static long io_by_code[24];            /* io_errors by error code */
 
-static void io_error(long r)
+void faults_io_error(long r)
 {
     __atomic_fetch_add(&io_errors, 1, __ATOMIC_RELAXED);
     __atomic_fetch_add(&io_by_code[r < 0 && r > -24 ? -r : 0], 1, __ATOMIC_RELAXED);
@@ -104,128 +98,9 @@ static uint64_t rnd(void)
 
 static uint64_t below(uint64_t n) { return n ? rnd() % n : 0; }
 
-/* ---- the workload ---- */
-
-struct worker {
-    struct rt_thread th;
-    unsigned index;
-    uint64_t rng;
-    uint32_t version[CHUNKS];          /* acknowledged */
-    uint32_t maybe[CHUNKS];            /* a write not acknowledged (0: none) */
-    uint32_t next;
-};
-
-static struct worker workers[WORKERS];
-static uint8_t stacks[WORKERS + 1][STACK] __attribute__((aligned(16)));
-
-static uint64_t word(unsigned w, uint32_t version, uint64_t sector, unsigned i)
+uint64_t faults_rnd(void)
 {
-    uint64_t seed = ((uint64_t)w << 56) ^ ((uint64_t)version << 24) ^ 0x5357494649ULL;
-    return seed ^ ((sector * 64 + i + 1) * 0x9e3779b97f4a7c15ULL);
-}
-
-static void fill(uint64_t *p, unsigned w, uint32_t version, uint64_t sector)
-{
-    for (unsigned s = 0; s < CHUNK_SECTORS; s++)
-        for (unsigned i = 0; i < 64; i++)
-            p[s * 64 + i] = word(w, version, sector + s, i);
-}
-
-static bool holds(const uint64_t *p, unsigned w, uint32_t version, uint64_t sector)
-{
-    for (unsigned s = 0; s < CHUNK_SECTORS; s++)
-        for (unsigned i = 0; i < 64; i++)
-            if (p[s * 64 + i] != word(w, version, sector + s, i))
-                return false;
-    return true;
-}
-
-static uint64_t chunk_sector(unsigned w, unsigned c)
-{
-    return ((uint64_t)w * CHUNKS + c) * CHUNK_SECTORS;
-}
-
-static bool write_chunk(struct worker *wk, unsigned c)
-{
-    uint64_t *p = (uint64_t *)(b.buf + wk->index * SLICE);
-    uint32_t v = ++wk->next;
-    fill(p, wk->index, v, chunk_sector(wk->index, c));
-    long r = bdev_write(&b, chunk_sector(wk->index, c), CHUNK_SECTORS, wk->index * SLICE);
-    if (r == CHUNK_SECTORS * 512) {
-        wk->version[c] = v;
-        wk->maybe[c] = 0;
-        return true;
-    }
-    wk->maybe[c] = v;                  /* on the disk, or not */
-    io_error(r);
-    return false;
-}
-
-/* Where the words at P came from, for the report of a data error. */
-static void explain(const uint64_t *p)
-{
-    if (p[0] == 0xeeeeeeeeeeeeeeeeULL) {
-        printf("faults:   the buffer as we left it: the read brought nothing\n");
-        return;
-    }
-    for (unsigned w = 0; w < WORKERS; w++)
-        for (unsigned c = 0; c < CHUNKS; c++)
-            for (unsigned k = 0; k < CHUNK_SECTORS; k++) {
-                uint64_t s = chunk_sector(w, c) + k;
-                uint64_t v = ((p[0] ^ ((s * 64 + 1) * 0x9e3779b97f4a7c15ULL) ^ 0x5357494649ULL ^
-                               ((uint64_t)w << 56)) >> 24) & 0xffffffff;
-                if (word(w, (uint32_t)v, s, 0) == p[0]) {
-                    printf("faults:   its first sector holds worker %u's sector %lu, version %lu\n",
-                           w, (unsigned long)s, (unsigned long)v);
-                    return;
-                }
-            }
-    printf("faults:   its first word is no sector's\n");
-}
-
-static bool read_chunk(struct worker *wk, unsigned c)
-{
-    uint64_t *p = (uint64_t *)(b.buf + wk->index * SLICE);
-    memset(p, 0xee, CHUNK_SECTORS * 512);
-    uint64_t s = chunk_sector(wk->index, c);
-    long r = bdev_read(&b, s, CHUNK_SECTORS, wk->index * SLICE);
-    if (r != CHUNK_SECTORS * 512) {
-        io_error(r);
-        return false;
-    }
-    if (holds(p, wk->index, wk->version[c], s)) {
-        wk->maybe[c] = 0;
-    } else if (wk->maybe[c] && holds(p, wk->index, wk->maybe[c], s)) {
-        wk->version[c] = wk->maybe[c];
-        wk->maybe[c] = 0;
-    } else {
-        long n = __atomic_add_fetch(&data_errors, 1, __ATOMIC_RELAXED);
-        if (n <= 5) {
-            printf("faults: DATA ERROR: worker %u sector %lu: not version %u%s\n",
-                   wk->index, (unsigned long)s, wk->version[c],
-                   wk->maybe[c] ? " nor the unacknowledged one" : "");
-            explain(p);
-        }
-        write_chunk(wk, c);            /* a known state again */
-    }
-    return true;
-}
-
-static long worker_main(void *arg)
-{
-    struct worker *wk = arg;
-    uint64_t st = wk->rng;
-    while (!done) {
-        st ^= st >> 12, st ^= st << 25, st ^= st >> 27;
-        uint64_t x = st * 0x2545f4914f6cdd1dULL;
-        unsigned c = (unsigned)(x % CHUNKS);
-        bool ok = (x >> 32) & 1 ? write_chunk(wk, c) : read_chunk(wk, c);
-        if (ok)
-            __atomic_fetch_add(&progress, 1, __ATOMIC_RELAXED);   /* served */
-        else
-            k_thread_sleep(MS);                  /* not a busy loop on a broken driver */
-    }
-    return 0;
+    return rnd();
 }
 
 /* ---- the driver, as the supervisor sees it ---- */
@@ -240,14 +115,41 @@ static bool same(const struct seen *a, const struct seen *b)
            a->complaints == b->complaints;
 }
 
-static struct seen look(void)
+static struct seen look_at(unsigned index)
 {
-    struct supervisor_list_req q = { .index = driver_index };
+    struct supervisor_list_req q = { .index = index };
     struct supervisor_list_rep r;
     struct seen s = { 0 };
     if (supervisor_list(sup, &q, &r) == 0)
         s = (struct seen){ r.state, r.faults, r.hangs, r.exits, r.complaints };
     return s;
+}
+
+static struct seen look(void)
+{
+    return look_at(driver_index);
+}
+
+/* Service NAME's index in the supervisor's list, or -1. */
+static int service_index(const char *name)
+{
+    for (unsigned i = 0;; i++) {
+        struct supervisor_list_req q = { .index = i };
+        struct supervisor_list_rep l;
+        if (supervisor_list(sup, &q, &l) < 0)
+            return -1;
+        if (strcmp(l.name, name) == 0)
+            return (int)i;
+    }
+}
+
+long faults_deaths(const char *name)
+{
+    int i = service_index(name);
+    if (i < 0)
+        return -1;
+    struct seen s = look_at((unsigned)i);
+    return (long)s.faults + s.hangs + s.exits + s.complaints;
 }
 
 static long restart_driver(void)
@@ -355,9 +257,9 @@ static long inject(long proc, const struct text *t, int type)
  * true if it died. */
 static bool run_for(long n, long max_ms, const struct seen *before)
 {
-    long target = progress + n;
+    long target = faults_progress + n;
     for (long end = k_clock_get() + max_ms * MS; k_clock_get() < end;) {
-        if (progress >= target)
+        if (faults_progress >= target)
             return false;
         struct seen s = look();
         if (!same(&s, before))
@@ -381,45 +283,29 @@ int main(int argc, char **argv)
 {
     long want = parse(argc > 1 ? argv[1] : 0, 100);
     rng_state = (uint64_t)parse(argc > 2 ? argv[2] : 0, 1) * 0x9e3779b97f4a7c15ULL + 1;
-    if (argc > 3 && strlen(argv[3]) < sizeof(driver))
-        memcpy(driver, argv[3], strlen(argv[3]) + 1);
-    sup = rt_handle("supervisor");
-    long conn = rt_handle(driver);
-    long r = sup < 0 || conn < 0 ? -E_NOENT : bdev_open(&b, conn, WORKERS * SLICE);
-    if (r < 0) {
-        printf("faults: cannot start (supervisor, %s, a session): %s\n", driver, k_strerror(r));
+    const struct faults_workload *w = &faults_workload;
+    const char *name = argc > 3 ? argv[3] : w->driver;
+    if (strlen(name) >= sizeof(driver)) {
+        printf("faults: %s: not a service name\n", name);
         return 2;
     }
-    b.driver = driver;                 /* complaints: lib/bdev names it to the supervisor */
-    for (unsigned i = 0;; i++) {
-        struct supervisor_list_req q = { .index = i };
-        struct supervisor_list_rep l;
-        if (supervisor_list(sup, &q, &l) < 0) {
-            printf("faults: no service %s\n", driver);
-            return 2;
-        }
-        if (strcmp(l.name, driver) == 0) {
-            driver_index = i;
-            break;
-        }
+    memcpy(driver, name, strlen(name) + 1);
+    sup = rt_handle("supervisor");
+    int index = sup < 0 ? -1 : service_index(driver);
+    if (index < 0) {
+        printf("faults: no supervisor, or no service %s\n", driver);
+        return 2;
     }
-    /* Every chunk written once, by a driver with no fault. */
-    for (unsigned w = 0; w < WORKERS; w++) {
-        workers[w] = (struct worker){ .index = w, .rng = rnd() | 1 };
-        for (unsigned c = 0; c < CHUNKS; c++)
-            if (!write_chunk(&workers[w], c)) {
-                printf("faults: the first writes failed\n");
-                return 2;
-            }
-    }
-    long th[WORKERS];
-    for (unsigned w = 0; w < WORKERS; w++)
-        th[w] = rt_thread_spawn(&workers[w].th, worker_main, &workers[w], stacks[w], STACK, 0);
-    printf("faults: %ld faults into %s, seed %s, %u workers over %u KiB each\n", want, driver,
-           argc > 2 ? argv[2] : "1", WORKERS, CHUNKS * CHUNK_SECTORS / 2);
+    driver_index = (unsigned)index;
+    int st = w->start(driver);
+    if (st)
+        return st;
+    printf("faults: %ld faults into %s, seed %s, %s\n", want, driver,
+           argc > 2 ? argv[2] : "1", w->what);
 
     long injected = 0, crashes = 0, hangs = 0, recovered = 0, uncaught = 0, lost = 0;
     long lives = 0, survived = 0, complained = 0, by_type[F_TYPES] = { 0 };
+    long bad_lives = 0, life_errors = 0;         /* lives in which data errors were seen */
     long restart_ms_total = 0, restart_count = 0;
     long t0 = k_clock_get();
     while (injected < want) {
@@ -430,6 +316,8 @@ int main(int argc, char **argv)
             break;
         }
         lives++;
+        bad_lives += faults_data_errors != life_errors;   /* the last life's (or its end's) */
+        life_errors = faults_data_errors;
         struct text text;
         if (!find_text(proc, &text)) {
             k_handle_close(proc);
@@ -452,20 +340,22 @@ int main(int argc, char **argv)
             if (injected % 500 == 0)
                 printf("faults: %ld injected, %ld crashes, %ld hangs, %ld recovered, "
                        "%ld data errors, %ld s\n", injected, crashes, hangs, recovered,
-                       data_errors, (k_clock_get() - t0) / 1000000000);
+                       faults_data_errors, (k_clock_get() - t0) / 1000000000);
             died = run_for(5 + (long)below(40), 100, &before) || type == F_KILL;
         }
         long died_at = k_clock_get();
         if (!died) {
             /* Alive after its faults: serving, or hung unseen? */
-            long p0 = progress;
+            long p0 = faults_progress;
             died = run_for(1, HANG_MS, &before);
-            if (!died && progress == p0) {
+            if (!died && faults_progress == p0) {
                 struct seen s = look();
                 if (same(&s, &before)) {
                     uncaught++;
                     printf("faults: %s alive but serving nothing for %d ms: a hang the "
                            "supervisor did not catch\n", driver, HANG_MS);
+                    if (faults_workload.hung)
+                        faults_workload.hung();
                 }
                 died = true;
             }
@@ -481,13 +371,13 @@ int main(int argc, char **argv)
             k_thread_sleep(MS);
             after = look();
         }
-        long p1 = progress;
-        for (long end = k_clock_get() + BACK_MS * MS; progress == p1 && k_clock_get() < end;) {
+        long p1 = faults_progress;
+        for (long end = k_clock_get() + BACK_MS * MS; faults_progress == p1 && k_clock_get() < end;) {
             if (look().state == 3)
                 restart_driver();
             k_thread_sleep(MS);
         }
-        long back = progress != p1;
+        long back = faults_progress != p1;
         long c = after.faults - before.faults, h = after.hangs - before.hangs;
         long q = after.complaints - before.complaints;
         crashes += c;
@@ -500,29 +390,38 @@ int main(int argc, char **argv)
             lost++;
             printf("faults: %s served nothing for %d s after a life ended\n", driver,
                    BACK_MS / 1000);
+            if (faults_workload.hung)
+                faults_workload.hung();
             break;
         }
         restart_ms_total += (k_clock_get() - died_at) / MS;
         restart_count++;
     }
-    done = 1;
-    for (unsigned w = 0; w < WORKERS; w++)
-        k_thread_join(th[w], 0);
-    /* Every chunk read once more, by a driver with no fault. */
-    restart_driver();
-    k_thread_sleep(100 * MS);
-    long e0 = data_errors;
-    for (unsigned w = 0; w < WORKERS; w++)
-        for (unsigned c = 0; c < CHUNKS; c++)
-            read_chunk(&workers[w], c);
+    bad_lives += faults_data_errors != life_errors;
+    faults_done = 1;
+    long e0 = faults_data_errors;
+    if (!lost) {
+        /* A last pass, by a driver with no fault.  (Not after a driver that
+         * did not come back: a thread may wait in a call for ever, and the
+         * summary must still be said.) */
+        w->stop();
+        restart_driver();
+        k_thread_sleep(100 * MS);
+        e0 = faults_data_errors;
+        if (!w->final_check()) {
+            printf("faults: %s served nothing after its last restart\n", driver);
+            lost++;
+        }
+    }
     printf("faults: injected=%ld crashes=%ld hangs=%ld recovered=%ld kernel_panics=0 "
-           "data_errors=%ld\n", injected, crashes, hangs, recovered, data_errors);
+           "data_errors=%ld\n", injected, crashes, hangs, recovered, faults_data_errors);
     printf("faults: detail lives=%ld survived=%ld hangs_complained=%ld uncaught_hangs=%ld "
-           "not_back=%ld io_errors=%ld final_check_errors=%ld resends=%u garbage_replies=%u "
-           "complaints=%u requests=%ld seconds=%ld back_after_ms=%ld", lives, survived,
-           complained, uncaught, lost, io_errors, data_errors - e0, b.resends, b.garbage,
-           b.complaints, progress, (k_clock_get() - t0) / 1000000000,
-           restart_count ? restart_ms_total / restart_count : 0);
+           "not_back=%ld io_errors=%ld final_check_errors=%ld lives_with_data_errors=%ld",
+           lives, survived, complained, uncaught, lost, io_errors, faults_data_errors - e0,
+           bad_lives);
+    w->detail();
+    printf(" requests=%ld seconds=%ld back_after_ms=%ld", faults_progress,
+           (k_clock_get() - t0) / 1000000000, restart_count ? restart_ms_total / restart_count : 0);
     for (int i = 0; i < F_TYPES; i++)
         printf(" %s=%ld", type_names[i], by_type[i]);
     printf("\nfaults: io errors by code:");
@@ -531,7 +430,7 @@ int main(int argc, char **argv)
             printf(" %s=%ld", i ? k_strerror(-i) : "other", io_by_code[i]);
     printf("\n");
     bool recovering = lost == 0 && recovered == crashes + hangs;
-    bool ok = recovering && uncaught == 0 && data_errors == 0;
+    bool ok = recovering && uncaught == 0 && faults_data_errors == 0;
     printf("FAULTS DONE: %s\n", ok ? "ok" : "FAILED");
     return recovering ? 0 : 1;          /* the rest is for tools/faults to judge */
 }
