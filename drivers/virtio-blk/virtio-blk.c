@@ -68,6 +68,7 @@ struct session {
     bool used, gone;                   /* gone: its connection is closed */
     long vmo;
     uint64_t size, iova;
+    uint64_t size_inv, iova_inv;       /* the same, inverted: verify checks both */
     unsigned inflight;                 /* its requests at the device or waiting */
 };
 
@@ -93,7 +94,7 @@ static struct {
     unsigned slots;
     volatile struct hdr *hdrs;         /* the DMA page: headers, then status bytes */
     volatile uint8_t *status;
-    uint64_t page_iova;
+    uint64_t page_iova, page_iova_inv;
     struct request inflight[SLOTS];
     bool busy[SLOTS];
     uint8_t at_device[SLOTS];          /* kept apart from busy: set at the notify, cleared at the used entry */
@@ -150,13 +151,19 @@ static void verify(unsigned i, const struct request *r)
     uint64_t bytes = (uint64_t)r->count * BLK_SECTOR;
     uint16_t d0 = (uint16_t)(3 * i);
     volatile struct virtq_desc *d = B.q.desc;
+    /* The addresses it compares with are kept twice (once inverted): a
+     * fault that changed a session's device address would otherwise build
+     * descriptors and their check from the same wrong value, and every
+     * read would go elsewhere, answered as done. */
     bool ok = i < B.slots && B.busy[i] && B.hdrs[i].type == r->type &&
+              B.page_iova == ~B.page_iova_inv &&
               B.hdrs[i].sector == r->sector &&
               d[d0].addr == B.page_iova + i * sizeof(struct hdr) &&
               d[d0 + 2].addr == B.page_iova + SLOTS * sizeof(struct hdr) + i &&
               d[d0 + 2].len == 1 && d[d0 + 2].flags == VIRTQ_DESC_F_WRITE;
     if (r->type != T_FLUSH)
-        ok = ok && s && s->used && r->sector <= B.sectors && r->count <= B.sectors - r->sector &&
+        ok = ok && s && s->used && s->iova == ~s->iova_inv && s->size == ~s->size_inv &&
+             r->sector <= B.sectors && r->count <= B.sectors - r->sector &&
              r->offset <= s->size && bytes <= s->size - r->offset && d[d0].next == d0 + 1 &&
              d[d0 + 1].addr == s->iova + r->offset && d[d0 + 1].len == bytes &&
              d[d0 + 1].next == d0 + 2 &&
@@ -312,7 +319,7 @@ static long on_attach(void *ctx, long rcvid, const struct blk_attach_req *req,
         return conn;
     }
     *s = (struct session){ .used = true, .vmo = cur_handle, .size = (uint64_t)size,
-                           .iova = iova };
+                           .iova = iova, .size_inv = ~(uint64_t)size, .iova_inv = ~iova };
     cur_handle = 0;                              /* kept */
     rep->size = (uint64_t)size;
     long r = k_handle_attach(conn, K_RIGHT_SEND | K_RIGHT_DUP | K_RIGHT_TRANSFER, 1);
@@ -462,6 +469,7 @@ static int setup(uint16_t instance)
         B.hdrs[i].type = T_NONE;
     B.status = (volatile uint8_t *)(a + SLOTS * sizeof(struct hdr));
     B.page_iova = (uint64_t)iova;
+    B.page_iova_inv = ~(uint64_t)iova;
     virtio_ready(&B.d);
     printf("virtio-blk: %lu sectors (%lu MiB)%s%s, %u requests at once, %u KiB each at most\n",
            (unsigned long)B.sectors, (unsigned long)(B.sectors >> 11),
