@@ -120,6 +120,14 @@ static void session_put(struct session *s)
     *s = (struct session){ 0 };
 }
 
+/* Slot I is free again: its header of no type, its session's count down. */
+static void slot_free(unsigned i)
+{
+    B.hdrs[i].type = T_NONE;
+    B.busy[i] = false;
+    session_put(B.inflight[i].s);
+}
+
 /* Fail-stop: what the device is about to do (slot I's header and
  * descriptors) is checked once more against the request it came from,
  * computed again here, before the device is told and before the client
@@ -207,9 +215,7 @@ static bool start(unsigned i, const struct request *r)
      * client did not name cannot be taken back. */
     if (!as_sent(&B.inflight[i])) {
         k_msg_error(r->rcvid, E_INVAL);
-        B.hdrs[i].type = T_NONE;
-        B.busy[i] = false;
-        session_put(B.inflight[i].s);
+        slot_free(i);
         return false;
     }
     if (B.status[i] != 0xff)
@@ -273,9 +279,7 @@ static void complete(void)
             k_msg_reply(r->rcvid, bytes, 0, 0);
         else
             k_msg_error(r->rcvid, E_IO);
-        B.hdrs[i].type = T_NONE;
-        B.busy[i] = false;
-        session_put(r->s);
+        slot_free(i);
     }
     for (unsigned i = 0; i < B.slots && B.wait_count; i++) {
         if (B.busy[i])

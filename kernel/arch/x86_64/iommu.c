@@ -447,7 +447,9 @@ bool iommu_ioapic_sid(unsigned ioapic_id, uint16_t *sid)
     return false;
 }
 
-bool iommu_irte_set(unsigned index, uint16_t sid, uint8_t vector, uint32_t apic_id, bool level)
+/* Entry INDEX of SID's unit made (LO, HI): LO 0 clears it; false if no
+ * unit remaps SID's interrupts. */
+static bool irte_write(unsigned index, uint16_t sid, uint64_t lo, uint64_t hi)
 {
     struct unit *u = index < IRT_ENTRIES ? remapper(sid) : NULL;
     if (!u)
@@ -456,10 +458,8 @@ bool iommu_irte_set(unsigned index, uint16_t sid, uint8_t vector, uint32_t apic_
     uint64_t *e = &u->irt[2 * index];
     e[0] = 0;                                     /* not present while it changes */
     flush(u, e, 16);
-    /* Only SID may use it (SVT 1, SQ 0: all 16 bits compared). */
-    e[1] = sid | 1ULL << 18;
-    /* Present, physical destination, fixed delivery, remapped (not posted). */
-    e[0] = 1 | (level ? 1ULL << 4 : 0) | (uint64_t)vector << 16 | (uint64_t)(apic_id & 0xff) << 40;
+    e[1] = hi;
+    e[0] = lo;
     flush(u, e, 16);
     qi_post(u, 0x4 | 1ULL << 4 | (uint64_t)index << 32, 0);   /* this entry's cached copy */
     qi_sync(u);
@@ -467,25 +467,19 @@ bool iommu_irte_set(unsigned index, uint16_t sid, uint8_t vector, uint32_t apic_
     return true;
 }
 
-void iommu_irte_clear(unsigned index, uint16_t sid)
+bool iommu_irte_set(unsigned index, uint16_t sid, uint8_t vector, uint32_t apic_id, bool level)
 {
-    struct unit *u = index < IRT_ENTRIES ? remapper(sid) : NULL;
-    if (!u)
-        return;
-    spin_lock(&iommu_lock);
-    u->irt[2 * index] = 0;
-    flush(u, &u->irt[2 * index], 16);
-    qi_post(u, 0x4 | 1ULL << 4 | (uint64_t)index << 32, 0);
-    qi_sync(u);
-    spin_unlock(&iommu_lock);
+    /* Present, physical destination, fixed delivery, remapped (not
+     * posted); only SID may use it (SVT 1, SQ 0: all 16 bits compared). */
+    return irte_write(index, sid,
+                      1 | (level ? 1ULL << 4 : 0) | (uint64_t)vector << 16 |
+                          (uint64_t)(apic_id & 0xff) << 40,
+                      sid | 1ULL << 18);
 }
 
-bool iommu_remapping(void)
+void iommu_irte_clear(unsigned index, uint16_t sid)
 {
-    for (unsigned i = 0; i < nunits; i++)
-        if (units[i].irt)
-            return true;
-    return false;
+    irte_write(index, sid, 0, 0);
 }
 
 void iommu_poll_faults(void)

@@ -43,8 +43,6 @@ void iommu_irte_clear(unsigned index, uint16_t sid);
 /* The requester id of IOAPIC IOAPIC_ID (its DMAR scope); true if a unit
  * remaps its interrupts. */
 bool iommu_ioapic_sid(unsigned ioapic_id, uint16_t *sid);
-/* True if some unit remaps interrupts. */
-bool iommu_remapping(void);
 
 /* Reports recorded faults (the boot CPU's timer tick). */
 void iommu_poll_faults(void);
