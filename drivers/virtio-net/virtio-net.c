@@ -8,8 +8,8 @@
  * state (VIRTIO_NET_F_STATUS) when offered, sets up receiveq1 (queue 0)
  * and transmitq1 (queue 1), both interrupting through MSI-X entry 0, and
  * then runs one thread on lib/srv: client messages, the queues' interrupt
- * pulses and a timer for receives that wait with a limit arrive on the
- * same channel, so nothing here takes a lock.
+ * pulses and a timer for receives that wait (at most FRAME_WAIT_MAX)
+ * arrive on the same channel, so nothing here takes a lock.
  *
  * Frames go between the device and the client's own buffer: the client
  * attaches a contiguous memory object once, the driver maps it for the
@@ -104,7 +104,7 @@ struct send {
 struct receiver {
     long rcvid;
     size_t rep_len;
-    uint64_t deadline;                 /* clock ns; UINT64_MAX: none */
+    uint64_t deadline;                 /* clock ns: at most FRAME_WAIT_MAX from its start */
 };
 
 static struct {
@@ -317,7 +317,7 @@ static void arm_timer(void)
     for (unsigned k = 0; k < N.nrcv; k++)
         if (N.rcv[k].deadline < first)
             first = N.rcv[k].deadline;
-    if (first == UINT64_MAX || N.timer < 0)
+    if (first == UINT64_MAX)
         return;
     uint64_t now = (uint64_t)k_clock_get();
     k_timer_set(N.timer, first > now ? (long)(first - now) : 1, 0);
@@ -467,13 +467,11 @@ static long on_receive(void *ctx, long rcvid, const struct frame_receive_req *q,
     }
     if (N.nrcv == FRAME_RECEIVES_MAX)
         return -E_BUSY;
-    uint64_t deadline = UINT64_MAX;
-    if (q->wait_ms != FRAME_FOREVER)
-        deadline = (uint64_t)k_clock_get() + (uint64_t)q->wait_ms * 1000000ULL;
+    uint32_t ms = q->wait_ms < FRAME_WAIT_MAX ? q->wait_ms : FRAME_WAIT_MAX;   /* FOREVER too */
+    uint64_t deadline = (uint64_t)k_clock_get() + (uint64_t)ms * 1000000ULL;
     N.rcv[N.nrcv++] = (struct receiver){ rcvid, rep_len(FRAME_MSG_RECEIVE), deadline };
     deliver();
-    if (deadline != UINT64_MAX)
-        arm_timer();
+    arm_timer();
     return PROTO_NO_REPLY;
 }
 
@@ -553,9 +551,10 @@ static void on_disconnect(struct srv *s, void *data)
 
 /* stall_ms: a request held 2 s that is neither a receive waiting for a
  * frame nor a send at the device stops the heartbeats: a driver that
- * lost a call is replaced.  A send may wait at the device for as long as
- * the wire pushes back (QEMU holds a frame while its receiver has no
- * buffer): no stall of ours. */
+ * lost a call is replaced.  Those two are bounded from outside: a receive
+ * waits at most FRAME_WAIT_MAX, and a send the device holds for seconds
+ * is judged by the supervisor (the manifest line's stall=), which this
+ * code, gone wrong, cannot talk out of it. */
 static unsigned waiting(struct srv *s)
 {
     (void)s;
@@ -610,8 +609,10 @@ static int setup(uint16_t instance)
     if (N.irq < 0)
         return -1;
     N.timer = k_timer_create(conn, TIMER_CODE, 0);
-    if (N.timer < 0)
-        printf("virtio-net: no timer (%s): receives wait without a limit\n", k_strerror(N.timer));
+    if (N.timer < 0) {
+        printf("virtio-net: no timer (%s): receives could not be bounded\n", k_strerror(N.timer));
+        return -1;
+    }
     long rs = queue(&N.rxq, RXQ), ts = rs < 0 ? rs : queue(&N.txq, TXQ);
     if (ts < 0)
         return -1;

@@ -78,14 +78,33 @@ long netdev_send(struct netdev *n, uint64_t offset, uint32_t len)
     }
 }
 
+/* Of a wait of WAIT_MS that ends at END (clock ns; 0: never), what a
+ * receive asks now, or 0 when it is over (the driver waits at most
+ * FRAME_WAIT_MAX a receive). */
+static uint32_t wait_left(uint32_t wait_ms, long end)
+{
+    if (!end)
+        return wait_ms;
+    long left = end - k_clock_get();
+    if (left <= 0)
+        return 0;
+    return left / 1000000 >= FRAME_WAIT_MAX ? FRAME_WAIT_MAX : (uint32_t)(left / 1000000) + 1;
+}
+
 long netdev_receive(struct netdev *n, uint32_t wait_ms, const uint8_t **frame)
 {
     unsigned wrongs = 0, again = 0;
+    long end = 0;                                /* longer than one receive waits: its end */
+    if (wait_ms > FRAME_WAIT_MAX && wait_ms != FRAME_FOREVER)
+        end = k_clock_get() + (long)wait_ms * 1000000;
     for (;;) {
         long s = session(n);
         if (s < 0)
             return s;
-        struct frame_receive_req q = { .give = n->held, .wait_ms = wait_ms };
+        uint32_t ask = wait_left(wait_ms, end);
+        if (end && !ask)
+            return -E_TIMEOUT;
+        struct frame_receive_req q = { .give = n->held, .wait_ms = ask };
         struct frame_receive_rep rep;
         n->held = FRAME_NONE;                    /* given back, whatever the answer */
         long r = frame_receive(s, &q, &rep);
@@ -102,6 +121,8 @@ long netdev_receive(struct netdev *n, uint32_t wait_ms, const uint8_t **frame)
                 return e;
             continue;
         }
+        if (r == -E_TIMEOUT && (wait_ms == FRAME_FOREVER || end))
+            continue;                            /* the driver's WAIT_MAX, not ours */
         if (r < 0 && !refused(r))
             return r;                            /* E_TIMEOUT, E_AGAIN: no frame */
         if (r == 0 && rep.slot < FRAME_RX_SLOTS)
@@ -115,9 +136,22 @@ long netdev_receive(struct netdev *n, uint32_t wait_ms, const uint8_t **frame)
             return r < 0 ? r : -E_IO;
         }
         rt_attach_right(&n->at);
+        if (!n->bad)
+            n->reject_run = 0;                   /* the frame before was taken */
+        n->bad = false;
         *frame = n->buf + (uint64_t)rep.slot * FRAME_SLOT;
         return rep.len;
     }
+}
+
+void netdev_reject(struct netdev *n)
+{
+    if (n->bad)
+        return;                                  /* that frame was counted */
+    n->bad = true;
+    n->rejected++;
+    if (++n->reject_run % RT_ATTACH_FAIL_COMPLAIN == 0)
+        rt_attach_complain(&n->at);
 }
 
 long netdev_release(struct netdev *n)

@@ -24,7 +24,8 @@
  * service name), a driver that answers a valid send or a receive wrongly
  * (garbage, a refusal: E_INVAL, E_TOOBIG, E_PERM, E_NOSYS) or stays
  * "busy", "dead" or "another life" is complained of to the supervisor,
- * and the call sent again, as lib/rt/attach says (attach.h: complaints).
+ * and the call sent again, as lib/rt/attach says (attach.h: complaints);
+ * so is one whose frames the caller keeps rejecting (netdev_reject).
  *
  * A received frame is in a receive slot of the buffer, the caller's until
  * its next netdev_receive or netdev_release, or until a recovery (any
@@ -51,6 +52,9 @@ struct netdev {
     uint32_t held;                 /* the receive slot the caller holds, or FRAME_NONE */
     uint32_t resends;              /* calls sent again after a driver's death or restart */
     uint32_t garbage;              /* replies that made no sense */
+    uint32_t rejected;             /* frames the caller judged wrong (netdev_reject) */
+    uint32_t reject_run;           /* of them in a row */
+    bool bad;                      /* the frame handed last was rejected */
 };
 
 /* Makes the buffer, asks for the interface's address and MTU and attaches;
@@ -74,9 +78,22 @@ static inline uint8_t *netdev_tx_slot(struct netdev *n, unsigned i)
 long netdev_send(struct netdev *n, uint64_t offset, uint32_t len);
 
 /* Gives back the slot held, then the next frame, waiting up to WAIT_MS
- * (0: not at all, E_AGAIN; FRAME_FOREVER); its length, *FRAME pointing at
- * it, or an error (E_TIMEOUT). */
+ * (0: not at all, E_AGAIN; FRAME_FOREVER; a wait past the driver's
+ * FRAME_WAIT_MAX is made of several receives); its length, *FRAME
+ * pointing at it, or an error (E_TIMEOUT). */
 long netdev_receive(struct netdev *n, uint32_t wait_ms, const uint8_t **frame);
+
+/* The frame netdev_receive handed last was wrong by the caller's own
+ * checks (what a network stack drops: a length its headers contradict, a
+ * checksum that fails, a frame seen already).  A wire can bring such a
+ * frame now and then; a driver gone wrong can hand nothing else, and
+ * answers each receive "rightly" while it does.  RT_ATTACH_FAIL_COMPLAIN
+ * frames rejected in a row (none taken between them) are a complaint
+ * (with at.driver set), and each as many after it.  A network stack
+ * should reject only frames that fail checks no honest sender's frame
+ * fails: anyone on the wire can send garbage, and each complaint costs a
+ * driver restart (the supervisor's restart limit then gives it up). */
+void netdev_reject(struct netdev *n);
 
 /* Gives back the slot held now (without waiting for a frame). */
 long netdev_release(struct netdev *n);

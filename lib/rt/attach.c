@@ -54,12 +54,20 @@ long rt_attach_session(struct rt_attach *a, rt_attach_fn send, void *ctx)
 /* Tells the supervisor, through HB, that the driver serves us wrongly. */
 static void complain(struct rt_attach *a, long hb)
 {
+    if (hb < 0)
+        return;
     struct supervisor_complain_req q = { 0 };
     size_t len = strlen(a->driver);
     memcpy(q.name, a->driver, len < sizeof(q.name) - 1 ? len : sizeof(q.name) - 1);
     struct supervisor_complain_rep rep;
     if (supervisor_complain(hb, &q, &rep) == 0)
         __atomic_fetch_add(&a->complaints, 1, __ATOMIC_RELAXED);
+}
+
+void rt_attach_complain(struct rt_attach *a)
+{
+    if (a->driver)
+        complain(a, rt_handle("heartbeat"));
 }
 
 bool rt_attach_wrong(struct rt_attach *a, unsigned *mine)

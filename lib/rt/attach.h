@@ -71,6 +71,10 @@ bool rt_attach_again_ok(struct rt_attach *a, long r, unsigned *again, unsigned *
 /* A call (VALID: one the driver should have done) failed with its own
  * error R: R, counted (a complaint every RT_ATTACH_FAIL_COMPLAIN in a row). */
 long rt_attach_failed(struct rt_attach *a, bool valid, long r);
+/* A complaint now (with DRIVER set; a client that judged what the driver
+ * gave it wrong by its own lights: lib/netdev's netdev_reject). */
+void rt_attach_complain(struct rt_attach *a);
+
 /* A right answer: the run of wrong (and failed) ones is over. */
 void rt_attach_right(struct rt_attach *a);
 

@@ -333,6 +333,91 @@ static bool wait_echoes(long count, long limit_ms)
     return echoes >= count;
 }
 
+/* ---- bounded waits, rejected frames ---- */
+
+/* A receive that asks to wait for ever waits at most FRAME_WAIT_MAX in
+ * the driver; netdev_receive makes a longer wait of several. */
+static void waits(void)
+{
+    long s = n.at.session, r = 0, ms = 0;
+    uint32_t give = FRAME_NONE;
+    for (int i = 0; i < 5; i++) {                /* a frame may come first: again */
+        struct frame_receive_req q = { .give = give, .wait_ms = FRAME_FOREVER };
+        struct frame_receive_rep rep;
+        long t0 = k_clock_get();
+        r = frame_receive(s, &q, &rep);
+        ms = (k_clock_get() - t0) / MS;
+        give = r == 0 ? rep.slot : FRAME_NONE;
+        if (r != 0)
+            break;
+    }
+    if (give != FRAME_NONE) {
+        struct frame_release_req q = { .slot = give };
+        struct frame_release_rep rep;
+        frame_release(s, &q, &rep);
+    }
+    printf("nettest: a receive for ever ended with %s after %ld ms\n", k_strerror(r), ms);
+    check(r == -E_TIMEOUT && ms >= FRAME_WAIT_MAX - 50 && ms < FRAME_WAIT_MAX + 1000,
+          "a receive waits at most WAIT_MAX in the driver");
+    const uint8_t *f;
+    for (int i = 0; i < 5; i++) {
+        long t0 = k_clock_get();
+        r = netdev_receive(&n, 2500, &f);
+        ms = (k_clock_get() - t0) / MS;
+        if (r < 0)
+            break;
+    }
+    printf("nettest: netdev_receive for 2500 ms ended with %s after %ld ms\n",
+           r < 0 ? k_strerror(r) : "a frame", ms);
+    check(r == -E_TIMEOUT && ms >= 2450 && ms < 4000,
+          "netdev_receive waits longer than WAIT_MAX, with several receives");
+}
+
+/* Frames (gateway ARP replies, asked for every 20 ms): COUNT of them
+ * rejected (netdev_reject) and, with TAKE, one more taken; whether they
+ * came. */
+static bool replies(long count, bool take)
+{
+    uint8_t zero[6] = { 0 };
+    long got = 0, asked = 0, t0 = k_clock_get();
+    while (got < count + take && k_clock_get() - t0 < 10000 * MS) {
+        if (k_clock_get() - asked > 20 * MS) {
+            netdev_send(&n, netdev_tx_offset(0), arp(0, 1, BROADCAST, zero, GW_IP));
+            asked = k_clock_get();
+        }
+        const uint8_t *f;
+        if (netdev_receive(&n, 10, &f) >= 0 && ++got <= count)
+            netdev_reject(&n);
+    }
+    return got == count + take;
+}
+
+/* A driver whose frames its client keeps rejecting is complained of:
+ * RT_ATTACH_FAIL_COMPLAIN in a row, not fewer, not with one taken
+ * between them; the supervisor then replaces it. */
+static void rejects(void)
+{
+    n.at.driver = "vnet0";
+    uint32_t attaches = n.at.attaches;
+    long half = RT_ATTACH_FAIL_COMPLAIN / 2 + 5;
+    bool ok = replies(half, true) && replies(half, false);
+    check(ok && n.at.complaints == 0 && n.rejected == 2 * (uint32_t)half,
+          "frames rejected with one taken between them: no complaint");
+    ok = ok && replies(RT_ATTACH_FAIL_COMPLAIN - half - 1, false);
+    check(ok && n.at.complaints == 0, "one rejected frame short of the run: no complaint");
+    ok = ok && replies(1, false);
+    check(ok && n.at.complaints == 1, "a run of rejected frames: a complaint to the supervisor");
+    long t0 = k_clock_get();
+    while (ok && n.at.attaches == attaches && k_clock_get() - t0 < 5000 * MS) {
+        const uint8_t *f;
+        netdev_receive(&n, 10, &f);              /* a past life's session: attaches again */
+    }
+    printf("nettest: %u frames rejected, %u complaints, %u sessions after them\n", n.rejected,
+           n.at.complaints, n.at.attaches - attaches);
+    check(n.at.attaches > attaches, "the complained-of driver was replaced (a new session)");
+    n.at.driver = NULL;
+}
+
 int main(int argc, char **argv)
 {
     (void)argc, (void)argv;
@@ -453,6 +538,9 @@ int main(int argc, char **argv)
            (unsigned long)(st2.rx_orphaned - st.rx_orphaned));
     check(gw_known && st2.rx_orphaned > st.rx_orphaned && st2.rx_orphaned - st.rx_orphaned <= FRAME_RX_SLOTS,
           "the new session receives, after the old one's slots came back orphaned");
+
+    waits();
+    rejects();
 
     /* The driver stopped: a call fails with E_DEAD, at once. */
     struct supervisor_stop_req tq = { 0 };
