@@ -8,14 +8,24 @@
  * side 1; direction 1 back) and a receiving thread on each side checks
  * what comes.
  *
- * A frame says its direction, its sequence number, its length and a
- * checksum of its payload, which is made from the direction and the
- * number; its length (60 .. 1514) is too.  A frame may be lost (a wire
- * may drop, a dying driver loses what it held): that is counted, not an
- * error.  So is one that comes twice (lib/netdev sends again what a
- * dying driver may or may not have sent).  A data error is a frame that
- * came with other content than was sent, that was never sent (its number
- * not yet given out) or that came to the side that sent it.
+ * A frame says its direction, its sequence number and its length (as an
+ * IP header says its total length), and carries a checksum of all of it
+ * but the checksum (as UDP's covers its data and headers; FNV-1a, 32
+ * bits); its payload is made from the direction and the number, its
+ * length (60 .. 1514) too.  The receiver judges a frame as a network
+ * stack does (decision 0027): one longer than its length field says is
+ * trimmed (the rest is padding: Ethernet pads short frames, so a stack
+ * never takes the frame's length for the packet's), one shorter than
+ * that, or whose checksum fails, is dropped; either is counted
+ * (frames_trimmed, frames_short, frames_corrupt), and a frame dropped or
+ * seen already is rejected to lib/netdev (netdev_reject: a driver that
+ * hands only such frames is complained of).  A frame may be lost (a wire
+ * may drop, a dying driver loses what it held): counted, not an error.
+ * So is one that comes twice (lib/netdev sends again what a dying driver
+ * may or may not have sent).  A data error is a frame the stack would
+ * take, its checksum right, that is not what was sent: other content,
+ * a length other than its number's, never sent (its number not yet given
+ * out), not one of ours, or at the side that sent it.
  *
  * Progress is new frames (numbered after the last one) received right, in
  * the direction that has had fewer: a driver that passes frames one way
@@ -65,6 +75,7 @@ static struct side sides[2];
 static volatile long sent[2];          /* numbers given out, by direction */
 static volatile long got[2];           /* frames received right and new, by direction */
 static long dups[2], foreign, hostile_failed;
+static long trimmed, dropped_short, dropped_corrupt, drops_shown;
 static uint8_t stacks[4][STACK] __attribute__((aligned(16)));
 
 static uint64_t mix(uint64_t x)
@@ -84,12 +95,17 @@ static uint8_t payload_byte(unsigned dir, uint32_t seq, unsigned i)
     return (uint8_t)(mix(((uint64_t)dir << 63) ^ ((uint64_t)seq << 16) ^ (i / 8)) >> (8 * (i % 8)));
 }
 
+static uint32_t fnv(uint32_t h, const uint8_t *p, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ p[i]) * 16777619u;              /* FNV-1a */
+    return h;
+}
+
+/* The checksum of a LEN-byte frame at P: every byte but its own field. */
 static uint32_t checksum(const uint8_t *p, size_t len)
 {
-    uint32_t h = 2166136261u;                    /* FNV-1a */
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ p[i]) * 16777619u;
-    return h;
+    return fnv(fnv(2166136261u, p, F_SUM), p + PAYLOAD, len - PAYLOAD);
 }
 
 static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
@@ -106,30 +122,45 @@ static uint32_t build(uint8_t *p, unsigned dir, uint32_t seq)
     put32(p + F_LEN, len);
     for (unsigned i = 0; i < len - PAYLOAD; i++)
         p[PAYLOAD + i] = payload_byte(dir, seq, i);
-    put32(p + F_SUM, checksum(p + PAYLOAD, len - PAYLOAD));
+    put32(p + F_SUM, checksum(p, len));
     return len;
 }
 
-/* What is wrong with frame F of LEN bytes received by side S, or NULL. */
-static const char *wrong(unsigned s, const uint8_t *f, long len, uint32_t *seq_out)
+/* Frame F of *LEN bytes received by side S, as a stack takes it: NULL,
+ * or why it drops it (*DATA_ERROR false: it fails the checks a stack
+ * makes) or why it is wrong though it passes them (*DATA_ERROR true).  A
+ * frame longer than its length field says is trimmed (*LEN). */
+static const char *judge(unsigned s, const uint8_t *f, long *len, uint32_t *seq_out,
+                         bool *data_error)
 {
-    if (len < PAYLOAD || get32(f + F_MAGIC) != MAGIC ||
-        f[12] != ETHERTYPE >> 8 || f[13] != (ETHERTYPE & 0xff))
+    *data_error = false;
+    uint32_t flen = *len >= PAYLOAD ? get32(f + F_LEN) : 0;
+    *seq_out = *len >= PAYLOAD ? get32(f + F_SEQ) : 0;
+    if (*len < PAYLOAD || flen > (uint32_t)*len) {
+        __atomic_fetch_add(&dropped_short, 1, __ATOMIC_RELAXED);
+        return "shorter than its length field says";
+    }
+    if (flen < PAYLOAD || checksum(f, flen) != get32(f + F_SUM)) {
+        __atomic_fetch_add(&dropped_corrupt, 1, __ATOMIC_RELAXED);
+        return "with a wrong checksum";
+    }
+    if (flen < (uint32_t)*len)
+        __atomic_fetch_add(&trimmed, 1, __ATOMIC_RELAXED), *len = flen;
+    *data_error = true;
+    if (get32(f + F_MAGIC) != MAGIC || f[12] != ETHERTYPE >> 8 || f[13] != (ETHERTYPE & 0xff))
         return "not one of ours";
     unsigned dir = get32(f + F_DIR);
-    uint32_t seq = get32(f + F_SEQ);
-    *seq_out = seq;
+    uint32_t seq = *seq_out;
     if (dir != 1 - s || memcmp(f, sides[s].mac, 6) || memcmp(f + 6, sides[1 - s].mac, 6))
         return "to the wrong side";
     if ((long)seq >= sent[dir])
         return "never sent";
-    if (get32(f + F_LEN) != (uint32_t)len || (uint32_t)len != frame_len(dir, seq))
+    if (flen != frame_len(dir, seq))
         return "of the wrong length";
-    if (get32(f + F_SUM) != checksum(f + PAYLOAD, (size_t)len - PAYLOAD))
-        return "with a wrong checksum";
-    for (unsigned i = 0; i < len - PAYLOAD; i++)
+    for (unsigned i = 0; i < flen - PAYLOAD; i++)
         if (f[PAYLOAD + i] != payload_byte(dir, seq, i))
             return "with other bytes than were sent";
+    *data_error = false;
     return NULL;
 }
 
@@ -157,21 +188,27 @@ static long receiver(void *arg)
             continue;
         }
         uint32_t seq = 0;
-        const char *why = wrong(s, f, len, &seq);
+        long got_len = len;
+        bool data_error;
+        const char *why = judge(s, f, &len, &seq, &data_error);
         if (why) {
-            long n = __atomic_add_fetch(&faults_data_errors, 1, __ATOMIC_RELAXED);
+            long n = data_error ? __atomic_add_fetch(&faults_data_errors, 1, __ATOMIC_RELAXED)
+                                : ++drops_shown;
             foreign += why[0] == 'n' && why[1] == 'o' && why[2] == 't';
-            if (n <= 5) {
-                printf("faults: DATA ERROR: side %u received a frame of %ld bytes %s "
-                       "(its number %u, %ld sent):", s, len, why, seq, sent[dir]);
-                for (unsigned i = 0; i < 34 && i < len; i++)
+            if (n <= (data_error ? 5 : 3)) {
+                printf("faults: %s: side %u received a frame of %ld bytes %s "
+                       "(its number %u, %ld sent):", data_error ? "DATA ERROR" : "dropped", s,
+                       got_len, why, seq, sent[dir]);
+                for (unsigned i = 0; i < 34 && i < got_len; i++)
                     printf(" %02x", f[i]);
                 printf("\n");
             }
+            netdev_reject(&sides[s].n);
             continue;
         }
         if ((long)seq <= last) {
             dups[dir]++;                         /* again, or late: no progress */
+            netdev_reject(&sides[s].n);
             continue;
         }
         last = seq;
@@ -298,16 +335,20 @@ static bool final_check(void)
 
 /* frames_received, frames_out, frames_in: new frames received right (in
  * all, from the faulted side, by it); duplicates: right but not new;
- * frames_lost: sent and never received. */
+ * frames_lost: sent and never received (those dropped too); frames_trimmed,
+ * frames_short, frames_corrupt: as judge() took them; rejected: frames
+ * the faulted side rejected to lib/netdev. */
 static void detail(void)
 {
     long peer = faults_deaths(PEER);
     printf(" resends=%u garbage_replies=%u complaints=%u frames_sent=%ld frames_received=%ld "
            "frames_out=%ld frames_in=%ld frames_lost=%ld duplicates=%ld foreign_frames=%ld "
+           "frames_trimmed=%ld frames_short=%ld frames_corrupt=%ld rejected=%u "
            "peer_deaths=%ld peer_resends=%u hostile_failed=%ld",
            sides[0].n.resends, sides[0].n.garbage, sides[0].n.at.complaints, sent[0] + sent[1],
            got[0] + got[1], got[0], got[1], sent[0] + sent[1] - got[0] - got[1],
-           dups[0] + dups[1], foreign, peer, sides[1].n.resends, hostile_failed);
+           dups[0] + dups[1], foreign, trimmed, dropped_short, dropped_corrupt,
+           sides[0].n.rejected, peer, sides[1].n.resends, hostile_failed);
 }
 
 /* Which way frames stopped (not the driver's stats: a call to a driver
