@@ -144,6 +144,11 @@ long netdev_receive(struct netdev *n, uint32_t wait_ms, const uint8_t **frame)
     }
 }
 
+void netdev_complain(struct netdev *n)
+{
+    rt_attach_complain(&n->at);
+}
+
 void netdev_reject(struct netdev *n)
 {
     if (n->bad)

@@ -95,6 +95,14 @@ long netdev_receive(struct netdev *n, uint32_t wait_ms, const uint8_t **frame);
  * driver restart (the supervisor's restart limit then gives it up). */
 void netdev_reject(struct netdev *n);
 
+/* A complaint now (with at.driver set): the caller has proof, end to
+ * end, that the driver fails it while answering every call well (frames
+ * a peer sent that never came, frames the driver took that never
+ * arrived: what a transport's timeouts tell, decision 0027).  The
+ * supervisor replaces the driver; a caller gives the new life as long to
+ * prove itself before it complains again. */
+void netdev_complain(struct netdev *n);
+
 /* Gives back the slot held now (without waiting for a frame). */
 long netdev_release(struct netdev *n);
 

@@ -29,7 +29,10 @@
  *
  * Progress is new frames (numbered after the last one) received right, in
  * the direction that has had fewer: a driver that passes frames one way
- * only, or the same frames again and again, is not serving.  A sender
+ * only, or the same frames again and again, is not serving.  The faulted
+ * side judges it as a transport's timeouts would: no progress for
+ * SILENT_MS while both sides send is a complaint (netdev_complain,
+ * counted in silent_complaints), once a SILENT_MS.  A sender
  * keeps at most WINDOW frames ahead of what its peer received (waiting
  * up to 20 ms, then taking what did not come as lost), so that losses are
  * the drivers' and not a flood's.
@@ -76,6 +79,9 @@ static volatile long sent[2];          /* numbers given out, by direction */
 static volatile long got[2];           /* frames received right and new, by direction */
 static long dups[2], foreign, hostile_failed;
 static long trimmed, dropped_short, dropped_corrupt, drops_shown;
+static long silent_complaints;          /* netdev_complain: nothing came through for SILENT_MS */
+static long quiet_since, quiet_at;       /* faults_progress, when it last moved */
+#define SILENT_MS 1000
 static uint8_t stacks[4][STACK] __attribute__((aligned(16)));
 
 static uint64_t mix(uint64_t x)
@@ -173,6 +179,25 @@ static void advance(void)
         ;
 }
 
+/* The faulted side's end-to-end judgement, as a transport's timeouts
+ * give one: both sides keep sending (their drivers answer each send),
+ * and when for SILENT_MS no new frame has come through in one direction
+ * or the other (progress) the faulted driver is complained of, once a
+ * SILENT_MS (the new life has as long to prove itself). */
+static void silence(void)
+{
+    long now = k_clock_get(), p = faults_progress;
+    if (p != quiet_since || !quiet_at) {
+        quiet_since = p, quiet_at = now;
+        return;
+    }
+    if (now - quiet_at < SILENT_MS * FAULTS_MS)
+        return;
+    netdev_complain(&sides[0].n);
+    silent_complaints++;
+    quiet_at = now;
+}
+
 static long receiver(void *arg)
 {
     unsigned s = (unsigned)(uintptr_t)arg, dir = 1 - s;
@@ -180,6 +205,8 @@ static long receiver(void *arg)
     while (!faults_done) {
         const uint8_t *f;
         long len = netdev_receive(&sides[s].n, 100, &f);
+        if (s == 0)
+            silence();
         if (len == -E_TIMEOUT)
             continue;
         if (len < 0) {
@@ -267,6 +294,7 @@ static void hostile(void)
 static bool start_threads(void)
 {
     faults_done = 0;
+    quiet_at = 0;
     for (unsigned s = 0; s < 2; s++) {
         sides[s].rx = rt_thread_spawn(&sides[s].rx_th, receiver, (void *)(uintptr_t)s,
                                       stacks[2 * s], STACK, 0);
@@ -344,11 +372,11 @@ static void detail(void)
     printf(" resends=%u garbage_replies=%u complaints=%u frames_sent=%ld frames_received=%ld "
            "frames_out=%ld frames_in=%ld frames_lost=%ld duplicates=%ld foreign_frames=%ld "
            "frames_trimmed=%ld frames_short=%ld frames_corrupt=%ld rejected=%u "
-           "peer_deaths=%ld peer_resends=%u hostile_failed=%ld",
+           "silent_complaints=%ld peer_deaths=%ld peer_resends=%u hostile_failed=%ld",
            sides[0].n.resends, sides[0].n.garbage, sides[0].n.at.complaints, sent[0] + sent[1],
            got[0] + got[1], got[0], got[1], sent[0] + sent[1] - got[0] - got[1],
            dups[0] + dups[1], foreign, trimmed, dropped_short, dropped_corrupt,
-           sides[0].n.rejected, peer, sides[1].n.resends, hostile_failed);
+           sides[0].n.rejected, silent_complaints, peer, sides[1].n.resends, hostile_failed);
 }
 
 /* Which way frames stopped (not the driver's stats: a call to a driver
