@@ -49,7 +49,7 @@ long netdev_send(struct netdev *n, uint64_t offset, uint32_t len)
             return s;
         struct frame_send_req q = { .offset = offset, .len = len };
         struct frame_send_rep rep;
-        long r = frame_send(s, &q, &rep);
+        long r = frame_send(s, &q, &rep), e;
         if (r == 0) {
             rt_attach_right(&n->at);
             return 0;
@@ -57,6 +57,9 @@ long netdev_send(struct netdev *n, uint64_t offset, uint32_t len)
         if (r > 0)
             __atomic_fetch_add(&n->garbage, 1, __ATOMIC_RELAXED);
         if (ok && (r > 0 || refused(r))) {
+            n->last_wrong = (int32_t)r;
+            if (r == -E_PERM && (e = reattach(n, s)) < 0)   /* not a session: see receive */
+                return e;
             if (rt_attach_wrong(&n->at, &wrongs))
                 continue;
             return -E_IO;
@@ -65,6 +68,7 @@ long netdev_send(struct netdev *n, uint64_t offset, uint32_t len)
             return -E_IO;
         if (r != -E_BUSY && !stale(r))
             return r;
+        n->last_wrong = (int32_t)r;
         if (ok && !rt_attach_again_ok(&n->at, r, &again, &wrongs))
             return -E_IO;
         if (r == -E_BUSY) {
@@ -72,7 +76,7 @@ long netdev_send(struct netdev *n, uint64_t offset, uint32_t len)
             continue;
         }
         __atomic_fetch_add(&n->resends, 1, __ATOMIC_RELAXED);
-        long e = reattach(n, s);
+        e = reattach(n, s);
         if (e < 0)
             return e;
     }
@@ -91,7 +95,7 @@ static uint32_t wait_left(uint32_t wait_ms, long end)
     return left / 1000000 >= FRAME_WAIT_MAX ? FRAME_WAIT_MAX : (uint32_t)(left / 1000000) + 1;
 }
 
-long netdev_receive(struct netdev *n, uint32_t wait_ms, const uint8_t **frame)
+long netdev_receive(struct netdev *n, uint32_t wait_ms, uint8_t *frame)
 {
     unsigned wrongs = 0, again = 0;
     long end = 0;                                /* longer than one receive waits: its end */
@@ -109,6 +113,7 @@ long netdev_receive(struct netdev *n, uint32_t wait_ms, const uint8_t **frame)
         n->held = FRAME_NONE;                    /* given back, whatever the answer */
         long r = frame_receive(s, &q, &rep);
         if (stale(r) || r == -E_BUSY) {          /* one thread receives: never busy */
+            n->last_wrong = (int32_t)r;
             if (!rt_attach_again_ok(&n->at, r, &again, &wrongs))
                 return -E_IO;
             if (r == -E_BUSY) {
@@ -131,6 +136,14 @@ long netdev_receive(struct netdev *n, uint32_t wait_ms, const uint8_t **frame)
             rep.len > FRAME_HEADER + n->info.mtu || r != 0) {
             if (r >= 0)
                 __atomic_fetch_add(&n->garbage, 1, __ATOMIC_RELAXED);
+            n->last_wrong = (int32_t)(r < 0 ? r : 1);
+            /* "Not a session": the connection a driver gone wrong handed
+             * us is none, in any life (a past life's session is told
+             * E_REVOKED), so a new life would refuse it too: attach
+             * again, whether this call is sent again or fails. */
+            long e;
+            if (r == -E_PERM && (e = reattach(n, s)) < 0)
+                return e;
             if (rt_attach_wrong(&n->at, &wrongs))
                 continue;
             return r < 0 ? r : -E_IO;
@@ -139,7 +152,7 @@ long netdev_receive(struct netdev *n, uint32_t wait_ms, const uint8_t **frame)
         if (!n->bad)
             n->reject_run = 0;                   /* the frame before was taken */
         n->bad = false;
-        *frame = n->buf + (uint64_t)rep.slot * FRAME_SLOT;
+        memcpy(frame, n->buf + (uint64_t)rep.slot * FRAME_SLOT, rep.len);
         return rep.len;
     }
 }

@@ -5,8 +5,8 @@
  *   netdev_open(&n, conn);                 // a buffer shared with the driver, a session
  *   uint8_t *f = netdev_tx_slot(&n, 0);    // build a frame there
  *   netdev_send(&n, netdev_tx_offset(0), len);
- *   const uint8_t *rx;
- *   long len = netdev_receive(&n, 100, &rx);   // the next frame (up to 100 ms)
+ *   uint8_t rx[FRAME_SLOT];
+ *   long len = netdev_receive(&n, 100, rx);    // the next frame (up to 100 ms), copied
  *
  * CONN is a connection to the driver's channel (a connect= grant, or the
  * name space's): it outlives the driver's lives.  When the driver dies
@@ -27,12 +27,16 @@
  * and the call sent again, as lib/rt/attach says (attach.h: complaints);
  * so is one whose frames the caller keeps rejecting (netdev_reject).
  *
- * A received frame is in a receive slot of the buffer, the caller's until
- * its next netdev_receive or netdev_release, or until a recovery (any
- * call may make one: the new session gives every receive slot to the
- * device): a caller that answers a frame copies what it needs into a
- * transmit slot before sending.  One thread receives; sends may come from
- * several threads at once (each waits for its own).
+ * A received frame is copied out of its receive slot into the caller's
+ * memory before the caller sees it: the slot is shared with the device,
+ * and a driver gone wrong may hand a slot over and still let its device
+ * write there, so a frame read in place could change between the
+ * caller's checks and its use.  A copy made while the device wrote is
+ * torn, and fails the caller's checksum; the copy the caller checked is
+ * the one it uses.  (The copy is one memcpy of at most 1514 bytes; the
+ * data a frame carries is copied into a stack's own buffers anyway.)  One
+ * thread receives; sends may come from several threads at once (each
+ * waits for its own).
  */
 #ifndef KESTREL_NETDEV_NETDEV_H
 #define KESTREL_NETDEV_NETDEV_H
@@ -55,6 +59,7 @@ struct netdev {
     uint32_t rejected;             /* frames the caller judged wrong (netdev_reject) */
     uint32_t reject_run;           /* of them in a row */
     bool bad;                      /* the frame handed last was rejected */
+    int32_t last_wrong;            /* the last answer not taken as right (1: garbage), or 0 */
 };
 
 /* Makes the buffer, asks for the interface's address and MTU and attaches;
@@ -79,9 +84,9 @@ long netdev_send(struct netdev *n, uint64_t offset, uint32_t len);
 
 /* Gives back the slot held, then the next frame, waiting up to WAIT_MS
  * (0: not at all, E_AGAIN; FRAME_FOREVER; a wait past the driver's
- * FRAME_WAIT_MAX is made of several receives); its length, *FRAME
- * pointing at it, or an error (E_TIMEOUT). */
-long netdev_receive(struct netdev *n, uint32_t wait_ms, const uint8_t **frame);
+ * FRAME_WAIT_MAX is made of several receives), copied into FRAME (room
+ * for FRAME_SLOT bytes); its length, or an error (E_TIMEOUT). */
+long netdev_receive(struct netdev *n, uint32_t wait_ms, uint8_t *frame);
 
 /* The frame netdev_receive handed last was wrong by the caller's own
  * checks (what a network stack drops: a length its headers contradict, a

@@ -3,7 +3,8 @@
  * bdev_hostile).  A fake block driver runs in a thread of ours on a
  * channel of ours and answers each read as the test asks: the right byte
  * count, a byte count nobody asked for, a huge one, E_IO, "another life"
- * once, an attach answered without a session.  Checks: garbage is never
+ * once, an attach answered without a session, or with a connection that
+ * is no session (answered E_PERM).  Checks: garbage is never
  * passed on as success (E_IO, counted), the driver's own errors come back
  * as they are, a past life's session is attached again and resent, and a
  * request outside the disk is refused without reaching the driver's
@@ -24,10 +25,11 @@
 #define MAIN_BADGE 1
 #define SESSION_BADGE 2
 
-enum mode { M_OK, M_GARBAGE, M_HUGE, M_IO, M_REVOKE_ONCE, M_NO_SESSION };
+enum mode { M_OK, M_GARBAGE, M_HUGE, M_IO, M_REVOKE_ONCE, M_NO_SESSION, M_BOGUS, M_BOGUS_ATTACH };
 
 static volatile int mode;
-static long chan, session_conn;
+static long chan, main_conn, session_conn;
+static uint64_t cur_badge;
 static volatile long reads_seen, attaches_seen;
 static int failed;
 
@@ -52,7 +54,10 @@ static long on_attach(void *ctx, long rcvid, const struct blk_attach_req *q,
     r->size = 4096;
     if (mode == M_NO_SESSION)
         return 0;                                /* no session rides with the answer */
-    long c = k_handle_dup(session_conn, K_RIGHT_SEND | K_RIGHT_DUP | K_RIGHT_TRANSFER);
+    long h = session_conn;
+    if (mode == M_BOGUS_ATTACH)
+        h = main_conn, mode = M_OK;              /* a connection that is no session */
+    long c = k_handle_dup(h, K_RIGHT_SEND | K_RIGHT_DUP | K_RIGHT_TRANSFER);
     return c < 0 ? c : k_handle_attach(c, K_RIGHT_SEND | K_RIGHT_DUP | K_RIGHT_TRANSFER, 1);
 }
 
@@ -60,6 +65,8 @@ static long on_read(void *ctx, long rcvid, const struct blk_read_req *q, struct 
 {
     (void)ctx, (void)rcvid, (void)r;
     reads_seen++;
+    if (cur_badge != SESSION_BADGE)
+        return -E_PERM;                          /* as a driver answers a non-session */
     if (q->sector >= SECTORS || q->offset + (uint64_t)q->count * BLK_SECTOR > 4096)
         return -E_TOOBIG;
     switch (mode) {
@@ -68,6 +75,7 @@ static long on_read(void *ctx, long rcvid, const struct blk_read_req *q, struct 
     case M_IO: return -E_IO;
     case M_REVOKE_ONCE: mode = M_OK; return -E_REVOKED;
     case M_NO_SESSION: return -E_REVOKED;
+    case M_BOGUS: mode = M_BOGUS_ATTACH; return -E_REVOKED;
     default: return (long)q->count * BLK_SECTOR;
     }
 }
@@ -86,6 +94,7 @@ static long driver_main(void *arg)
         if (info.handle)
             k_handle_close(info.handle);         /* the buffer: never touched */
         size_t len = info.send_len < sizeof(buf) ? info.send_len : sizeof(buf);
+        cur_badge = info.badge;
         blk_dispatch(&fake, rcvid, buf, len);
     }
     return 0;
@@ -99,6 +108,7 @@ int main(int argc, char **argv)
     (void)argc, (void)argv;
     chan = k_chan_create(0);
     long conn = chan < 0 ? chan : k_chan_connect(chan, MAIN_BADGE, 0);
+    main_conn = conn;
     session_conn = conn < 0 ? conn : k_chan_connect(chan, SESSION_BADGE, 0);
     if (session_conn < 0 || rt_thread_spawn(&th, driver_main, 0, stack, sizeof(stack), 0) < 0) {
         printf("bdevtest: cannot set up the fake driver\nBDEVTEST DONE: 1 failed\n");
@@ -134,6 +144,12 @@ int main(int argc, char **argv)
     check(r == -E_IO, "an attach answered without a session: E_IO");
     mode = M_OK;
     check(bdev_read(&b, 1, 1, 0) == BLK_SECTOR, "and the next call attaches and is answered");
+    mode = M_BOGUS;
+    att = attaches_seen;
+    r = bdev_read(&b, 0, 1, 0);
+    long r2 = bdev_read(&b, 0, 1, 0);
+    check(r == -E_IO && r2 == BLK_SECTOR && attaches_seen == att + 2,
+          "a session that is none (E_PERM): E_IO, attached again, the next call answered");
     bdev_close(&b);
     printf("BDEVTEST DONE: %d failed\n", failed);
     return failed != 0;
