@@ -193,8 +193,8 @@ static long arp_round_trip(void)
 {
     long r = netdev_send(&nd, netdev_tx_offset(0), 60);
     for (int tries = 0; r == 0 && tries < 16; tries++) {
-        const uint8_t *f;
-        long len = netdev_receive(&nd, 1000, &f);
+        uint8_t f[FRAME_SLOT];
+        long len = netdev_receive(&nd, 1000, f);
         if (len < 0)
             return len;
         if (len >= 42 && f[12] == 0x08 && f[13] == 0x06 && f[21] == 2 && f[28] == 10 &&

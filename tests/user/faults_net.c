@@ -203,8 +203,8 @@ static long receiver(void *arg)
     unsigned s = (unsigned)(uintptr_t)arg, dir = 1 - s;
     long last = -1;
     while (!faults_done) {
-        const uint8_t *f;
-        long len = netdev_receive(&sides[s].n, 100, &f);
+        uint8_t f[FRAME_SLOT];
+        long len = netdev_receive(&sides[s].n, 100, f);
         if (s == 0)
             silence();
         if (len == -E_TIMEOUT)
@@ -383,8 +383,9 @@ static void detail(void)
  * that may have lost calls could wait for ever). */
 static void hung(void)
 {
-    printf("faults:   frames out %ld of %ld sent, in %ld of %ld, %ld and %ld again\n", got[0],
-           sent[0], got[1], sent[1], dups[0], dups[1]);
+    printf("faults:   frames out %ld of %ld sent, in %ld of %ld, %ld and %ld again; the last "
+           "answer lib/netdev did not take: %s\n", got[0], sent[0], got[1], sent[1], dups[0],
+           dups[1], sides[0].n.last_wrong == 1 ? "garbage" : k_strerror(sides[0].n.last_wrong));
 }
 
 const struct faults_workload faults_workload = {

@@ -182,8 +182,8 @@ static long receiver(void *arg)
 {
     (void)arg;
     while (!stop_rx) {
-        const uint8_t *f;
-        long len = netdev_receive(&n, 100, &f);
+        uint8_t f[FRAME_SLOT];
+        long len = netdev_receive(&n, 100, f);
         if (len == -E_TIMEOUT)
             continue;
         if (len < 0) {
@@ -359,10 +359,10 @@ static void waits(void)
     printf("nettest: a receive for ever ended with %s after %ld ms\n", k_strerror(r), ms);
     check(r == -E_TIMEOUT && ms >= FRAME_WAIT_MAX - 50 && ms < FRAME_WAIT_MAX + 1000,
           "a receive waits at most WAIT_MAX in the driver");
-    const uint8_t *f;
+    uint8_t f[FRAME_SLOT];
     for (int i = 0; i < 5; i++) {
         long t0 = k_clock_get();
-        r = netdev_receive(&n, 2500, &f);
+        r = netdev_receive(&n, 2500, f);
         ms = (k_clock_get() - t0) / MS;
         if (r < 0)
             break;
@@ -385,8 +385,8 @@ static bool replies(long count, bool take)
             netdev_send(&n, netdev_tx_offset(0), arp(0, 1, BROADCAST, zero, GW_IP));
             asked = k_clock_get();
         }
-        const uint8_t *f;
-        if (netdev_receive(&n, 10, &f) >= 0 && ++got <= count)
+        uint8_t f[FRAME_SLOT];
+        if (netdev_receive(&n, 10, f) >= 0 && ++got <= count)
             netdev_reject(&n);
     }
     return got == count + take;
@@ -409,8 +409,8 @@ static void rejects(void)
     check(ok && n.at.complaints == 1, "a run of rejected frames: a complaint to the supervisor");
     long t0 = k_clock_get();
     while (ok && n.at.attaches == attaches && k_clock_get() - t0 < 5000 * MS) {
-        const uint8_t *f;
-        netdev_receive(&n, 10, &f);              /* a past life's session: attaches again */
+        uint8_t f[FRAME_SLOT];
+        netdev_receive(&n, 10, f);              /* a past life's session: attaches again */
     }
     printf("nettest: %u frames rejected, %u complaints, %u sessions after them\n", n.rejected,
            n.at.complaints, n.at.attaches - attaches);
@@ -448,8 +448,8 @@ int main(int argc, char **argv)
                 printf("nettest: ARP request: %s\n", k_strerror(r));
             asked = k_clock_get();
         }
-        const uint8_t *f;
-        long len = netdev_receive(&n, 100, &f);
+        uint8_t f[FRAME_SLOT];
+        long len = netdev_receive(&n, 100, f);
         if (len >= 0)
             handle(f, len);
     }
@@ -526,8 +526,8 @@ int main(int argc, char **argv)
             requests += netdev_send(&n, netdev_tx_offset(0), l) == 0;
             asked = k_clock_get();
         }
-        const uint8_t *f;
-        long len = netdev_receive(&n, 10, &f);
+        uint8_t f[FRAME_SLOT];
+        long len = netdev_receive(&n, 10, f);
         if (len >= 0)
             handle(f, len);
     }
