@@ -111,6 +111,7 @@ static struct {
     struct virtio_dev d;
     struct virtq rxq, txq;
     long irq, timer;
+    uint64_t timer_at;                 /* the deadline the timer is set for, or 0 */
     uint64_t irq_badge;
     uint8_t mac[6];
     volatile struct net_hdr *hdrs;     /* the DMA page: a header per receive slot, then tx's */
@@ -310,21 +311,26 @@ static void complete(void)
     deliver();
 }
 
-/* The receive timer: the earliest deadline of a waiting receive. */
+/* The receive timer: set for the earliest deadline of a waiting receive,
+ * unless it is set already for one no later (it then fires early, and
+ * expire sets it again): a receive answered before its deadline costs no
+ * timer call, and most are. */
 static void arm_timer(void)
 {
     uint64_t first = UINT64_MAX;
     for (unsigned k = 0; k < N.nrcv; k++)
         if (N.rcv[k].deadline < first)
             first = N.rcv[k].deadline;
-    if (first == UINT64_MAX)
+    if (first == UINT64_MAX || (N.timer_at && N.timer_at <= first))
         return;
     uint64_t now = (uint64_t)k_clock_get();
-    k_timer_set(N.timer, first > now ? (long)(first - now) : 1, 0);
+    if (k_timer_set(N.timer, first > now ? (long)(first - now) : 1, 0) == 0)
+        N.timer_at = first;
 }
 
 static void expire(void)
 {
+    N.timer_at = 0;                              /* it fired */
     uint64_t now = (uint64_t)k_clock_get();
     unsigned k = 0;
     while (k < N.nrcv) {
