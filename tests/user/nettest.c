@@ -18,7 +18,12 @@
  *     requests for 10.0.2.15 too), while the main thread restarts the
  *     driver through the supervisor after ECHOES_A echoes and again
  *     ECHOES_A echoes after that: the echoes must resume after each
- *     restart (lib/netdev attaches again), until the host's "END".
+ *     restart (lib/netdev attaches again), until the host's "END";
+ *   - a second session; a receive asked to wait for ever ends at WAIT_MAX
+ *     in the driver, and netdev_receive waits longer with several; frames
+ *     rejected (netdev_reject) make a complaint only in a run of
+ *     RT_ATTACH_FAIL_COMPLAIN, and the driver complained of is replaced;
+ *   - the driver stopped: a send fails with E_DEAD at once.
  *
  * "nettest: ok WHAT" / "FAIL WHAT", then "NETTEST DONE: N failed".
  */
