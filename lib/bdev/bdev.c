@@ -74,16 +74,7 @@ static long call(struct bdev *b, int op, uint64_t sector, uint32_t count, uint64
         if (r >= 0)
             __atomic_fetch_add(&b->garbage, 1, __ATOMIC_RELAXED);
         if (ok && (r >= 0 || r == -E_INVAL || r == -E_TOOBIG || r == -E_PERM || r == -E_NOSYS)) {
-            /* "Not a session": the connection a driver gone wrong handed
-             * us is none, in any life (a past life's session is told
-             * E_REVOKED), so a new life would refuse it too: attach
-             * again, whether this call is sent again or fails. */
-            if (r == -E_PERM) {
-                long e = reattach(b, s);
-                if (e < 0)
-                    return rt_attach_failed(&b->at, ok, e);
-            }
-            if (rt_attach_wrong(&b->at, &wrongs))
+            if (rt_attach_wrong(&b->at, r, s, &wrongs))
                 continue;
             return -E_IO;
         }

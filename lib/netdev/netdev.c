@@ -49,7 +49,7 @@ long netdev_send(struct netdev *n, uint64_t offset, uint32_t len)
             return s;
         struct frame_send_req q = { .offset = offset, .len = len };
         struct frame_send_rep rep;
-        long r = frame_send(s, &q, &rep), e;
+        long r = frame_send(s, &q, &rep);
         if (r == 0) {
             rt_attach_right(&n->at);
             return 0;
@@ -57,10 +57,7 @@ long netdev_send(struct netdev *n, uint64_t offset, uint32_t len)
         if (r > 0)
             __atomic_fetch_add(&n->garbage, 1, __ATOMIC_RELAXED);
         if (ok && (r > 0 || refused(r))) {
-            n->last_wrong = (int32_t)r;
-            if (r == -E_PERM && (e = reattach(n, s)) < 0)   /* not a session: see receive */
-                return e;
-            if (rt_attach_wrong(&n->at, &wrongs))
+            if (rt_attach_wrong(&n->at, r, s, &wrongs))
                 continue;
             return -E_IO;
         }
@@ -68,7 +65,6 @@ long netdev_send(struct netdev *n, uint64_t offset, uint32_t len)
             return -E_IO;
         if (r != -E_BUSY && !stale(r))
             return r;
-        n->last_wrong = (int32_t)r;
         if (ok && !rt_attach_again_ok(&n->at, r, &again, &wrongs))
             return -E_IO;
         if (r == -E_BUSY) {
@@ -76,7 +72,7 @@ long netdev_send(struct netdev *n, uint64_t offset, uint32_t len)
             continue;
         }
         __atomic_fetch_add(&n->resends, 1, __ATOMIC_RELAXED);
-        e = reattach(n, s);
+        long e = reattach(n, s);
         if (e < 0)
             return e;
     }
@@ -113,7 +109,6 @@ long netdev_receive(struct netdev *n, uint32_t wait_ms, uint8_t *frame)
         n->held = FRAME_NONE;                    /* given back, whatever the answer */
         long r = frame_receive(s, &q, &rep);
         if (stale(r) || r == -E_BUSY) {          /* one thread receives: never busy */
-            n->last_wrong = (int32_t)r;
             if (!rt_attach_again_ok(&n->at, r, &again, &wrongs))
                 return -E_IO;
             if (r == -E_BUSY) {
@@ -132,19 +127,11 @@ long netdev_receive(struct netdev *n, uint32_t wait_ms, uint8_t *frame)
             return r;                            /* E_TIMEOUT, E_AGAIN: no frame */
         if (r == 0 && rep.slot < FRAME_RX_SLOTS)
             n->held = rep.slot;                  /* ours now, whatever the length says */
-        if (r < 0 || rep.slot >= FRAME_RX_SLOTS || rep.len < FRAME_HEADER ||
-            rep.len > FRAME_HEADER + n->info.mtu || r != 0) {
+        if (r != 0 || rep.slot >= FRAME_RX_SLOTS || rep.len < FRAME_HEADER ||
+            rep.len > FRAME_HEADER + n->info.mtu) {
             if (r >= 0)
                 __atomic_fetch_add(&n->garbage, 1, __ATOMIC_RELAXED);
-            n->last_wrong = (int32_t)(r < 0 ? r : 1);
-            /* "Not a session": the connection a driver gone wrong handed
-             * us is none, in any life (a past life's session is told
-             * E_REVOKED), so a new life would refuse it too: attach
-             * again, whether this call is sent again or fails. */
-            long e;
-            if (r == -E_PERM && (e = reattach(n, s)) < 0)
-                return e;
-            if (rt_attach_wrong(&n->at, &wrongs))
+            if (rt_attach_wrong(&n->at, r < 0 ? r : 1, s, &wrongs))
                 continue;
             return r < 0 ? r : -E_IO;
         }

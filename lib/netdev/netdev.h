@@ -59,7 +59,6 @@ struct netdev {
     uint32_t rejected;             /* frames the caller judged wrong (netdev_reject) */
     uint32_t reject_run;           /* of them in a row */
     bool bad;                      /* the frame handed last was rejected */
-    int32_t last_wrong;            /* the last answer not taken as right (1: garbage), or 0 */
 };
 
 /* Makes the buffer, asks for the interface's address and MTU and attaches;

@@ -70,8 +70,23 @@ void rt_attach_complain(struct rt_attach *a)
         complain(a, rt_handle("heartbeat"));
 }
 
-bool rt_attach_wrong(struct rt_attach *a, unsigned *mine)
+/* SESSION, if it is still the current one, closed and forgotten: the
+ * next call attaches again. */
+static void forget(struct rt_attach *a, long session)
 {
+    rt_lock(&a->lock);
+    if (session > 0 && a->session == session) {
+        __atomic_store_n(&a->session, 0, __ATOMIC_RELEASE);
+        k_handle_close(session);
+    }
+    rt_unlock(&a->lock);
+}
+
+bool rt_attach_wrong(struct rt_attach *a, long r, long session, unsigned *mine)
+{
+    a->last_wrong = r;
+    if (r == -E_PERM)
+        forget(a, session);
     uint32_t n = __atomic_add_fetch(&a->wrong, 1, __ATOMIC_RELAXED);
     long hb = a->driver ? rt_handle("heartbeat") : -1;
     if (hb < 0 || ++*mine > RT_ATTACH_WRONG_MAX)
@@ -93,9 +108,10 @@ long rt_attach_failed(struct rt_attach *a, bool valid, long r)
 
 bool rt_attach_again_ok(struct rt_attach *a, long r, unsigned *again, unsigned *mine)
 {
+    a->last_wrong = r;
     if (!a->driver || ++*again % (r == -E_BUSY ? 100 : 8) != 0)
         return true;
-    return rt_attach_wrong(a, mine);
+    return rt_attach_wrong(a, r, 0, mine);
 }
 
 void rt_attach_right(struct rt_attach *a)

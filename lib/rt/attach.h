@@ -42,6 +42,7 @@ struct rt_attach {
     uint32_t wrong;                /* wrong answers in a row (all threads) */
     uint32_t failing;              /* valid calls failed in a row (all threads) */
     uint32_t complaints;           /* made to the supervisor */
+    long last_wrong;               /* the last answer not taken as right, or 0 */
 };
 
 /* Sends the protocol's attach message on CONN (the buffer rides with it)
@@ -58,10 +59,15 @@ long rt_attach_again(struct rt_attach *a, long stale, rt_attach_fn send, void *c
 /* The current session, or a first one. */
 long rt_attach_session(struct rt_attach *a, rt_attach_fn send, void *ctx);
 
-/* A valid call's wrong answer (MINE counts the call's own): true to send
+/* A valid call's wrong answer R (a refusal, or a positive answer that
+ * makes no sense) on SESSION (MINE counts the call's own): true to send
  * it again (after a complaint, every RT_ATTACH_COMPLAIN_AFTER, and a
- * pause while the driver is replaced), false to fail the call. */
-bool rt_attach_wrong(struct rt_attach *a, unsigned *mine);
+ * pause while the driver is replaced), false to fail the call.  E_PERM,
+ * "not a session", also forgets SESSION: a driver gone wrong handed a
+ * connection that is none, in any life (a past life's session is told
+ * E_REVOKED), so the next call attaches again, whether this one is sent
+ * again or fails. */
+bool rt_attach_wrong(struct rt_attach *a, long r, long session, unsigned *mine);
 
 /* A valid call answered R, E_BUSY, E_DEAD or E_REVOKED, the AGAINth time
  * in a row: false when it has gone on so long that it is a wrong answer

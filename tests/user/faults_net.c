@@ -385,7 +385,7 @@ static void hung(void)
 {
     printf("faults:   frames out %ld of %ld sent, in %ld of %ld, %ld and %ld again; the last "
            "answer lib/netdev did not take: %s\n", got[0], sent[0], got[1], sent[1], dups[0],
-           dups[1], sides[0].n.last_wrong == 1 ? "garbage" : k_strerror(sides[0].n.last_wrong));
+           dups[1], sides[0].n.at.last_wrong > 0 ? "garbage" : k_strerror(sides[0].n.at.last_wrong));
 }
 
 const struct faults_workload faults_workload = {
